@@ -1,0 +1,36 @@
+"""The application: settings, personas and store loaded once per command, lazily.
+
+Commands ask for what they need (``app.personas``, ``app.store``) so ``crosspost --help`` and
+``crosspost list`` touch no more than they must.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from .profiles import Personas, load_personas
+from .settings import Settings, load_settings
+from .store import Store
+
+
+class App:
+    def __init__(self, config: Path | None = None) -> None:
+        self._config = config
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings(self._config)
+
+    @cached_property
+    def personas(self) -> Personas:
+        s = self.settings
+        return load_personas(s.resolved_profiles_dir(), s.base_dir)
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings.resolved_database_url())
+
+    @property
+    def media_dir(self) -> Path:
+        return self.settings.resolved_data_dir() / "media"

@@ -1,0 +1,123 @@
+"""Run the leak guard for one post: routing, content, media and correlation.
+
+The guard itself (``crosspost.guard``) is pure; this module feeds it from the configuration and
+the store, caches the expensive matcher per configuration, and maps finding offsets from each
+field back into the text of the file the user wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from . import guard
+from .entries import Entry
+from .guard.findings import Finding, Report
+from .guard.routing import check_routing
+from .profiles import Persona, Personas
+
+_REGION_BY_TZ_PREFIX = {
+    "America/": "US",
+    "Europe/Berlin": "DE",
+    "Europe/London": "GB",
+    "Europe/Paris": "FR",
+    "Europe/Vienna": "AT",
+    "Europe/Zurich": "CH",
+    "Australia/": "AU",
+}
+
+
+def _region(p: Persona) -> str | None:
+    if p.phone_region:
+        return p.phone_region.upper()
+    for prefix, region in _REGION_BY_TZ_PREFIX.items():
+        if p.timezone.startswith(prefix):
+            return region
+    return None
+
+
+def guard_profile(p: Persona) -> guard.GuardProfile:
+    accounts = tuple(
+        guard.AccountRef(name=a.name, platform=a.platform, handle=a.handle, url=a.instance)
+        for a in p.accounts
+    )
+    severity = {k: v for k, v in p.guard.rules.items()}
+    return guard.GuardProfile(
+        name=p.name,
+        display_name=p.display_name,
+        names=tuple(p.identity.names),
+        handles=tuple(p.identity.handles),
+        domains=tuple(p.identity.domains),
+        emails=tuple(p.identity.emails),
+        phones=tuple(p.identity.phones),
+        terms=tuple(p.identity.terms),
+        accounts=accounts,
+        blog_url=p.blog.url if p.blog else None,
+        never_mention=tuple(p.guard.never_mention),
+        confidential=tuple(p.guard.confidential),
+        confidential_hashes=tuple(p.guard.confidential_hashes),
+        packs=tuple(p.guard.packs),
+        severity=tuple(sorted(severity.items())),  # type: ignore[arg-type]
+        phone_region=_region(p),
+        strip_metadata=p.strips_metadata,
+        separation=p.separation,
+    )
+
+
+@lru_cache(maxsize=8)
+def _matcher(profiles: tuple[guard.GuardProfile, ...], secret: bytes | None) -> guard.Matcher:
+    return guard.build_matcher(profiles, secret=secret)
+
+
+def matcher_for(personas: Personas, secret: bytes | None = None) -> guard.Matcher:
+    """Built once per configuration: profiles are frozen, so equal configs hit the cache."""
+    return _matcher(tuple(guard_profile(p) for p in personas), secret)
+
+
+def check_entry(
+    personas: Personas,
+    persona: Persona,
+    entry: Entry,
+    *,
+    targets: Sequence[str] = (),
+    foreign_targets: Sequence[str] = (),
+    secret: bytes | None = None,
+) -> Report:
+    """Routing, content and media findings for ``entry`` as persona ``persona``."""
+    findings: list[Finding] = []
+    owners = personas.account_owners()
+    findings += check_routing(persona.name, [*targets, *foreign_targets], owners)
+    m = matcher_for(personas, secret)
+    fields = [guard.TextField(name, text) for name, text in entry.published_fields()]
+    findings += [_to_file_offsets(f, entry) for f in guard.check_content(m, persona.name, fields)]
+    if entry.media:
+        from .guard.media import check_media
+
+        items = [(f"media[{i}]", str(mi.path)) for i, mi in enumerate(entry.media)]
+        findings += check_media(guard_profile(persona), items)
+    return Report(persona.name, tuple(findings))
+
+
+def check_timing(
+    personas: Personas,
+    persona: Persona,
+    entry: Entry,
+    scheduled_at: datetime,
+    recent: Sequence[guard.RecentPost],
+    window: timedelta,
+    secret: bytes | None = None,
+) -> list[Finding]:
+    m = matcher_for(personas, secret)
+    text = "\n".join(t for _, t in entry.published_fields())
+    return list(
+        guard.check_correlation(m, persona.name, text, scheduled_at, recent, window=window)
+    )
+
+
+def _to_file_offsets(f: Finding, entry: Entry) -> Finding:
+    base = entry.offsets.get(f.field, -1)
+    if base < 0:
+        return f
+    return replace(f, start=f.start + base, end=f.end + base)

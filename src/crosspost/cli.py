@@ -1,0 +1,382 @@
+"""The command line: thin commands over the library, and the only place that prints.
+
+Errors from the library carry their fix; ``main`` turns them into one line on stderr and the
+exit code of the spec (0 ok, 1 blocked or failed, 2 usage or configuration error). Heavy
+imports (platform SDKs, APScheduler, the guard's automata) happen inside the commands that need
+them, because ``crosspost --help`` and ``crosspost list`` run many times a day.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .app import App
+from .errors import CrosspostError, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def format_option(f: F) -> F:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="Output for people (text) or scripts (json).",
+    )(f)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="config.toml to use (default: $CROSSPOST_CONFIG, then the user config folder).",
+)
+@click.version_option(package_name="crosspost")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None) -> None:
+    """Schedule blog entries and share posts per persona, without letting personas leak."""
+    ctx.obj = App(config)
+
+
+def app_of(ctx: click.Context) -> App:
+    return ctx.ensure_object(App)
+
+
+# -- init / personas ---------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.pass_context
+def init(ctx: click.Context, directory: Path | None) -> None:
+    """Write config.toml and two example personas (never overwrites)."""
+    from .init import init_config
+
+    app = app_of(ctx)
+    if directory is not None:
+        config = directory / "config.toml"
+    else:
+        from .settings import find_config
+
+        config = find_config(app._config)
+    for path, created in init_config(config):
+        click.echo(f"{'wrote' if created else 'kept '} {path}")
+    if directory is not None:
+        click.echo(f"use it with: export CROSSPOST_CONFIG={config.resolve()}")
+
+
+@cli.command()
+@format_option
+@click.pass_context
+def personas(ctx: click.Context, fmt: str) -> None:
+    """List personas, their accounts and blog."""
+    from . import views
+
+    app = app_of(ctx)
+    data = [views.persona_json(p) for p in app.personas]
+    if fmt == "json":
+        emit_json({"personas": data})
+        return
+    views.print_personas(console(), data)
+
+
+# -- check / preview / queue -------------------------------------------------------------------
+
+
+def _load_entry(file: Path | None, text: str | None) -> Any:
+    from .entries import read_entry, text_entry
+
+    if file is not None and text is not None:
+        raise UsageError("give a FILE or --text, not both")
+    if file is None and text is None:
+        raise UsageError("give a FILE to post, or --text 'a short post'")
+    return text_entry(text) if text is not None else read_entry(file)  # type: ignore[arg-type]
+
+
+entry_args = [
+    click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=True)),
+    click.option("--text", help="Post this text (a short post) instead of a file."),
+    click.option("--persona", "-p", help="Persona the post belongs to."),
+    click.option("--to", "to", multiple=True, help="Targets (account names or 'blog'); repeat or comma-separate."),
+]
+
+
+def with_entry_args(f: F) -> F:
+    for deco in reversed(entry_args):
+        f = deco(f)
+    return f
+
+
+@cli.command()
+@with_entry_args
+@format_option
+@click.pass_context
+def check(
+    ctx: click.Context, file: Path | None, text: str | None, persona: str | None,
+    to: tuple[str, ...], fmt: str,
+) -> None:
+    """Run the leak guard only: exit 0 when clean, 1 when blocked."""
+    from . import views
+    from .checking import check_entry
+    from .queueing import resolve_persona, resolve_targets
+
+    app = app_of(ctx)
+    entry = _load_entry(file, text)
+    p = resolve_persona(app.personas, entry, persona)
+    targets, foreign = resolve_targets(app.personas, p, entry, to or None)
+    report = check_entry(
+        app.personas, p, entry, targets=[t.name for t in targets], foreign_targets=foreign,
+        secret=_guard_secret(app),
+    )
+    if report.blocked:
+        from .queueing import blocked_audit
+
+        app.store.audit(blocked_audit(p.name, report, str(file) if file else None))
+    if fmt == "json":
+        emit_json(report.to_json())
+    else:
+        views.print_report(console(), report)
+    ctx.exit(1 if report.blocked else 0)
+
+
+def _guard_secret(app: App) -> bytes | None:
+    from .guardkey import guard_secret
+
+    return guard_secret(app)
+
+
+@cli.command()
+@with_entry_args
+@format_option
+@click.pass_context
+def preview(
+    ctx: click.Context, file: Path | None, text: str | None, persona: str | None,
+    to: tuple[str, ...], fmt: str,
+) -> None:
+    """Show the exact text per target, its length and limit, and guard findings."""
+    from . import views
+    from .checking import check_entry
+    from .preview import build_preview
+    from .queueing import resolve_persona, resolve_targets
+
+    app = app_of(ctx)
+    entry = _load_entry(file, text)
+    p = resolve_persona(app.personas, entry, persona)
+    targets, foreign = resolve_targets(app.personas, p, entry, to or None)
+    report = check_entry(
+        app.personas, p, entry, targets=[t.name for t in targets], foreign_targets=foreign,
+        secret=_guard_secret(app),
+    )
+    items = build_preview(p, entry, targets)
+    if fmt == "json":
+        emit_json({"persona": p.name, "targets": items, **{"guard": report.to_json()}})
+    else:
+        views.print_preview(console(), items)
+        views.print_report(console(), report)
+    ctx.exit(1 if report.blocked else 0)
+
+
+@cli.command()
+@with_entry_args
+@click.option("--at", "at", help="When: ISO 8601, 'YYYY-MM-DD HH:MM' (persona's time), '+2h', 'tomorrow 09:00'.")
+@click.option("--next-slot", is_flag=True, help="Use the persona's next free posting slot.")
+@click.option("--allow", multiple=True, help="Override one guard rule for this post (needs --reason).")
+@click.option("--reason", help="Why the override is fine; written to the audit log.")
+@format_option
+@click.pass_context
+def queue(
+    ctx: click.Context, file: Path | None, text: str | None, persona: str | None,
+    to: tuple[str, ...], at: str | None, next_slot: bool, allow: tuple[str, ...],
+    reason: str | None, fmt: str,
+) -> None:
+    """Check a post with the leak guard, then queue it; prints the post id."""
+    from . import views
+    from .queueing import queue_entry
+
+    app = app_of(ctx)
+    entry = _load_entry(file, text)
+    post, plan = queue_entry(app, entry, persona, to or None, at, next_slot, allow, reason)
+    if fmt == "json":
+        emit_json(
+            {
+                "id": post.id,
+                "persona": post.persona,
+                "scheduled_at": views.iso_utc(post.scheduled_at),
+                "targets": [t.name for t in plan.targets],
+                "note": plan.when.note,
+                "guard": plan.report.to_json(),
+            }
+        )
+        return
+    views.print_queued(console(), post, plan)
+
+
+# -- list / show / manage ----------------------------------------------------------------------
+
+
+@cli.command("list")
+@click.option("--persona", "-p", help="Only this persona's posts.")
+@click.option("--status", "-s", help="Only posts in this state (queued, held, published, …).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--page", default=1, show_default=True, type=click.IntRange(1))
+@format_option
+@click.pass_context
+def list_(
+    ctx: click.Context, persona: str | None, status: str | None, limit: int, page: int, fmt: str
+) -> None:
+    """Queue and history with per-target state, oldest schedule first."""
+    from . import views
+    from .models import POST_STATUSES
+
+    app = app_of(ctx)
+    if status and status not in POST_STATUSES:
+        raise UsageError(f"unknown status '{status}'; use one of {', '.join(POST_STATUSES)}")
+    tzs = views.persona_timezones(app)
+    if persona and persona not in tzs:
+        app.personas.get(persona)  # raises the unknown-persona error with the known names
+    rows, total = app.store.list_posts(
+        persona=persona, status=status, limit=limit, offset=(page - 1) * limit
+    )
+    data = [views.post_json(p, ds, tzs) for p, ds in rows]
+    if fmt == "json":
+        emit_json({"total": total, "page": page, "limit": limit, "posts": data})
+        return
+    views.print_list(console(), data, total, page, limit)
+
+
+@cli.command()
+@click.argument("post_id", type=int)
+@format_option
+@click.pass_context
+def show(ctx: click.Context, post_id: int, fmt: str) -> None:
+    """One post: its text, targets, their states and remote URLs."""
+    from . import views
+
+    app = app_of(ctx)
+    post, deliveries = app.store.get(post_id)
+    data = views.post_json(post, deliveries, views.persona_timezones(app), full=True)
+    if fmt == "json":
+        emit_json(data)
+        return
+    views.print_show(console(), data)
+
+
+@cli.command()
+@click.argument("post_id", type=int)
+@click.pass_context
+def cancel(ctx: click.Context, post_id: int) -> None:
+    """Cancel the targets of a post that have not been published."""
+    post, cancelled = app_of(ctx).store.cancel(post_id)
+    click.echo(f"cancelled post {post_id} for {', '.join(cancelled)} (now {post.status})")
+
+
+@cli.command()
+@click.argument("post_id", type=int)
+@click.option("--at", "at", help="New time (same forms as queue --at).")
+@click.option("--next-slot", is_flag=True, help="Move it to the persona's next free slot.")
+@click.pass_context
+def reschedule(ctx: click.Context, post_id: int, at: str | None, next_slot: bool) -> None:
+    """Move a queued or held post to another time."""
+    _move(ctx, post_id, at, next_slot, release=False)
+
+
+@cli.command()
+@click.argument("post_id", type=int)
+@click.option("--at", "at", help="When to publish it (default: now).")
+@click.pass_context
+def release(ctx: click.Context, post_id: int, at: str | None) -> None:
+    """Let a held post go out (now, or at --at)."""
+    _move(ctx, post_id, at or "now", False, release=True)
+
+
+def _move(ctx: click.Context, post_id: int, at: str | None, next_slot: bool, release: bool) -> None:
+    from . import views
+    from .queueing import resolve_when
+
+    app = app_of(ctx)
+    post, _ = app.store.get(post_id)
+    if not at and not next_slot:
+        raise UsageError("give --at WHEN or --next-slot")
+    persona = app.personas.get(post.persona)
+    from .entries import Entry
+
+    when = resolve_when(app.store, persona, Entry(raw="", body=""), at, next_slot)
+    post = app.store.reschedule(post_id, when.utc, release=release)
+    if when.note:
+        click.echo(f"note: {when.note}")
+    click.echo(
+        f"post {post_id} {'released' if release else 'rescheduled'} for "
+        f"{views.local(post.scheduled_at, persona.tz)}"
+    )
+
+
+@cli.command()
+@click.option("--verify", is_flag=True, help="Check the hash chain instead of listing.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
+@format_option
+@click.pass_context
+def audit(ctx: click.Context, verify: bool, limit: int, fmt: str) -> None:
+    """Blocked attempts and overrides, newest first."""
+    from . import views
+
+    store = app_of(ctx).store
+    if verify:
+        problems = store.verify_audit()
+        _, total = store.audit_records(limit=1)
+        if fmt == "json":
+            emit_json({"ok": not problems, "records": total, "problems": problems})
+        elif problems:
+            click.echo("the audit log has been tampered with:")
+            for p in problems:
+                click.echo(f"  {p}")
+        else:
+            click.echo(f"audit log intact: {total} records, hash chain verified")
+        ctx.exit(1 if problems else 0)
+    records, total = store.audit_records(limit=limit)
+    data = [views.audit_json(r) for r in records]
+    if fmt == "json":
+        emit_json({"total": total, "records": data})
+        return
+    views.print_audit(console(), data, total)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run one command and return its exit code; user errors never show a traceback."""
+    try:
+        rv = cli.main(args=argv, prog_name="crosspost", standalone_mode=False)
+    except CrosspostError as e:
+        click.echo(f"error: {e}", err=True)
+        return e.exit_code
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except click.Abort:
+        click.echo("aborted", err=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return rv if isinstance(rv, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,294 @@
+"""Entries: Markdown with YAML (``---``) or TOML (``+++``) front matter, or a plain short post.
+
+The raw text is kept next to the parsed fields, with the offset of each published field in it,
+so guard findings can point at characters of the file the user wrote.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from frontmatter.default_handlers import BaseHandler, YAMLHandler
+
+from .errors import EntryError
+
+FIELDS = (
+    "title", "persona", "tags", "categories", "to", "at", "share", "media", "summary", "slug",
+    "lang",
+)
+
+
+class _TOMLHandler(BaseHandler):
+    """python-frontmatter's TOML handler needs the third-party ``toml``; tomllib is stdlib."""
+
+    FM_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
+    START_DELIMITER = END_DELIMITER = "+++"
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return tomllib.loads(fm)
+
+
+_HANDLERS: tuple[BaseHandler, ...] = (YAMLHandler(), _TOMLHandler())
+
+
+@dataclass(frozen=True)
+class Media:
+    path: Path
+    alt: str = ""
+
+
+@dataclass
+class Entry:
+    raw: str
+    body: str
+    source: Path | None = None
+    title: str | None = None
+    persona: str | None = None
+    tags: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    to: list[str] | None = None
+    at: str | datetime | None = None
+    share: dict[str, str] = field(default_factory=dict)
+    media: list[Media] = field(default_factory=list)
+    summary: str | None = None
+    slug: str | None = None
+    lang: str | None = None
+    #: where each published field's text starts in ``raw`` (-1 when it cannot be located)
+    offsets: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return "entry" if self.title else "short"
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.raw.encode("utf-8")).hexdigest()
+
+    def published_fields(self) -> list[tuple[str, str]]:
+        """Every piece of text that goes out with the post, named for findings."""
+        out = []
+        if self.title:
+            out.append(("title", self.title))
+        if self.summary:
+            out.append(("summary", self.summary))
+        out.append(("body", self.body))
+        for i, t in enumerate(self.tags):
+            out.append((f"tags[{i}]", t))
+        for i, c in enumerate(self.categories):
+            out.append((f"categories[{i}]", c))
+        for key, text in self.share.items():
+            out.append((f"share.{key}", text))
+        for i, m in enumerate(self.media):
+            if m.alt:
+                out.append((f"media[{i}].alt", m.alt))
+        if self.slug:
+            out.append(("slug", self.slug))
+        return out
+
+    def effective_slug(self) -> str:
+        if self.slug:
+            return slugify(self.slug)
+        if self.title:
+            return slugify(self.title)
+        if self.source is not None:
+            return slugify(self.source.stem)
+        return slugify(self.body[:60]) or "post"
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:80].rstrip("-") or "post"
+
+
+def read_entry(path: Path) -> Entry:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise EntryError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise EntryError(f"{path}: is a folder, not an entry file") from None
+    except OSError as e:
+        raise EntryError(f"{path}: cannot read ({e.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise EntryError(
+            f"{path}: not UTF-8 text (invalid byte at offset {e.start}); "
+            "save the file as UTF-8"
+        ) from None
+    return parse_entry(text.removeprefix("\ufeff"), source=path)
+
+
+def parse_entry(text: str, source: Path | None = None) -> Entry:
+    where = str(source) if source else "text"
+    handler = next((h for h in _HANDLERS if h.detect(text)), None)
+    meta: dict[str, Any] = {}
+    body_start = 0
+    fm_span = (0, 0)
+    if handler is not None:
+        assert handler.FM_BOUNDARY is not None
+        marks = list(handler.FM_BOUNDARY.finditer(text))
+        if len(marks) < 2:
+            raise EntryError(
+                f"{where}: front matter starts with '{handler.START_DELIMITER}' "
+                f"but has no closing '{handler.END_DELIMITER}' line"
+            )
+        fm_span = (marks[0].end(), marks[1].start())
+        fm_text = text[fm_span[0] : fm_span[1]]
+        meta = _load_front_matter(handler, fm_text, where)
+        body_start = marks[1].end()
+    rest = text[body_start:]
+    stripped = rest.strip()
+    body_offset = body_start + (len(rest) - len(rest.lstrip()))
+    entry = _build(meta, stripped, text, source, where)
+    entry.offsets["body"] = body_offset
+    _locate_front_matter_fields(entry, text, fm_span)
+    if not entry.body.strip():
+        raise EntryError(f"{where}: the post is empty; write some text below the front matter")
+    return entry
+
+
+def _load_front_matter(handler: BaseHandler, fm_text: str, where: str) -> dict[str, Any]:
+    try:
+        meta = handler.load(fm_text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f" at line {mark.line + 2}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise EntryError(f"{where}: front matter is not valid YAML{line}: {problem}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise EntryError(f"{where}: front matter is not valid TOML: {e}") from None
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise EntryError(f"{where}: front matter must be a set of 'key: value' fields")
+    return meta
+
+
+def _build(meta: dict[str, Any], body: str, raw: str, source: Path | None, where: str) -> Entry:
+    unknown = [k for k in meta if k not in FIELDS]
+    if unknown:
+        parts = []
+        for k in unknown:
+            close = difflib.get_close_matches(str(k), FIELDS, n=1)
+            parts.append(f"'{k}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        raise EntryError(
+            f"{where}: unknown front matter field{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(parts)}; known fields: {', '.join(FIELDS)}"
+        )
+    base = source.parent if source else Path.cwd()
+    return Entry(
+        raw=raw,
+        body=body,
+        source=source,
+        title=_opt_str(meta, "title", where),
+        persona=_opt_str(meta, "persona", where),
+        tags=_str_list(meta, "tags", where),
+        categories=_str_list(meta, "categories", where),
+        to=_str_list(meta, "to", where) if "to" in meta else None,
+        at=_at(meta, where),
+        share=_share(meta, where),
+        media=_media(meta, base, where),
+        summary=_opt_str(meta, "summary", where),
+        slug=_opt_str(meta, "slug", where),
+        lang=_opt_str(meta, "lang", where),
+    )
+
+
+def _opt_str(meta: dict[str, Any], key: str, where: str) -> str | None:
+    v = meta.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, str | int | float):
+        raise EntryError(f"{where}: front matter field '{key}' must be text")
+    s = str(v).strip()
+    return s or None
+
+
+def _str_list(meta: dict[str, Any], key: str, where: str) -> list[str]:
+    v = meta.get(key)
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return [p.strip() for p in v.split(",") if p.strip()]
+    if isinstance(v, list) and all(isinstance(x, str | int) for x in v):
+        return [str(x).strip() for x in v if str(x).strip()]
+    raise EntryError(
+        f"{where}: front matter field '{key}' must be a list of text, like [\"a\", \"b\"]"
+    )
+
+
+def _at(meta: dict[str, Any], where: str) -> str | datetime | None:
+    v = meta.get("at")
+    if v is None or isinstance(v, str | datetime):
+        return v
+    if isinstance(v, date):
+        raise EntryError(
+            f"{where}: front matter field 'at' needs a time of day too, like '{v} 09:00'"
+        )
+    raise EntryError(f"{where}: front matter field 'at' must be a time like '2026-12-01 09:00'")
+
+
+def _share(meta: dict[str, Any], where: str) -> dict[str, str]:
+    v = meta.get("share")
+    if v is None:
+        return {}
+    if not isinstance(v, dict) or not all(
+        isinstance(k, str) and isinstance(t, str) for k, t in v.items()
+    ):
+        raise EntryError(
+            f"{where}: front matter field 'share' maps a platform or account name to its text, "
+            "like share: {x: \"…\", mastodon: \"…\"}"
+        )
+    return {k: t.strip() for k, t in v.items()}
+
+
+def _media(meta: dict[str, Any], base: Path, where: str) -> list[Media]:
+    v = meta.get("media")
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        v = [v]
+    out = []
+    for i, item in enumerate(v):
+        if isinstance(item, str):
+            path, alt = item, ""
+        elif isinstance(item, dict) and isinstance(item.get("path"), str):
+            extra = set(item) - {"path", "alt"}
+            if extra:
+                raise EntryError(
+                    f"{where}: media[{i}] has unknown field(s) {', '.join(sorted(extra))}; "
+                    "use 'path' and 'alt'"
+                )
+            path, alt = item["path"], str(item.get("alt") or "")
+        else:
+            raise EntryError(f"{where}: media[{i}] must be a path or {{path: …, alt: …}}")
+        p = Path(path).expanduser()
+        out.append(Media(p if p.is_absolute() else base / p, alt.strip()))
+    return out
+
+
+def _locate_front_matter_fields(entry: Entry, raw: str, span: tuple[int, int]) -> None:
+    """Find where published front matter values sit in the raw text (best effort)."""
+    start, end = span
+    for name, text in entry.published_fields():
+        if name != "body" and text:
+            entry.offsets[name] = raw.find(text, start, end)
+
+
+def text_entry(text: str) -> Entry:
+    """``--text``: a short post with no front matter and no file."""
+    body = text.strip()
+    if not body:
+        raise EntryError("--text is empty; give the text of the post")
+    return Entry(raw=text, body=body, offsets={"body": text.find(body)})

@@ -1,0 +1,117 @@
+"""Tables: posts, their per-target deliveries, and the audit log.
+
+Times are stored as naive UTC and handed back as aware UTC (``UTCDateTime``), because SQLite has
+no time zones and comparing naive local times across a DST change is how posts go out twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Index, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC times")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# Post.status and Delivery.state values
+QUEUED = "queued"
+PUBLISHING = "publishing"
+PUBLISHED = "published"
+FAILED = "failed"
+UNKNOWN = "unknown"
+HELD = "held"
+CANCELLED = "cancelled"
+PARTIAL = "partial"  # post only: some targets published, others failed or cancelled
+
+DELIVERY_STATES = (QUEUED, PUBLISHING, PUBLISHED, FAILED, UNKNOWN, HELD, CANCELLED)
+POST_STATUSES = (*DELIVERY_STATES, PARTIAL)
+
+
+class Post(SQLModel, table=True):
+    __table_args__ = (Index("ix_post_persona_scheduled", "persona", "scheduled_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    persona: str = Field(index=True)
+    kind: str  # "entry" (has a title, goes to the blog) or "short"
+    title: str | None = None
+    body: str
+    summary: str | None = None
+    slug: str
+    lang: str | None = None
+    tags: list[str] = Field(default_factory=list, sa_type=JSON)
+    categories: list[str] = Field(default_factory=list, sa_type=JSON)
+    share: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    #: snapshots: [{"path": stored copy, "alt": ..., "sha256": ..., "original": ...}]
+    media: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON)
+    source_path: str | None = None
+    source_hash: str | None = None
+    scheduled_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    status: str = Field(default=QUEUED, index=True)
+    #: guard overrides for this post: {rule: reason}
+    allow: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    note: str | None = None
+
+
+class Delivery(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("post_id", "target", name="uq_delivery_post_target"),
+        Index("ix_delivery_state_due", "state", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    target: str  # account name, or "blog"
+    platform: str
+    role: str  # "blog" or "share"
+    state: str = Field(default=QUEUED)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    attempts: int = 0
+    #: fencing token: bumped on every claim; results are recorded only with the current one
+    fence: int = 0
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = None
+    idempotency_key: str
+    remote_id: str | None = None
+    remote_url: str | None = None
+    text: str | None = None
+    last_error: str | None = None
+    hint: str | None = None
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AuditRecord(SQLModel, table=True):
+    """Append-only (triggers refuse UPDATE/DELETE); each record hashes the previous one."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    kind: str  # "blocked", "override", ...
+    persona: str
+    post_id: int | None = None
+    rule: str | None = None
+    reason: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    prev_hash: str
+    hash: str = Field(unique=True)

@@ -1,0 +1,287 @@
+"""Personas: one TOML file each under ``profiles_dir``; the file stem is the persona's name.
+
+Loading validates every file and then the set as a whole (an account, handle, domain or email
+claimed by two personas is an error naming both files), and reports all problems at once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .durations import Duration
+from .errors import ConfigError, UsageError
+from .slots import parse_slot
+from .validation import describe_validation_error
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SOCIAL_PLATFORMS = ("x", "mastodon", "bluesky", "feed")
+BLOG_PLATFORMS = ("static", "wordpress", "micropub")
+DEFAULT_SHARE = "{title} {url}"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Identity(_Strict):
+    names: list[str] = []
+    handles: list[str] = []
+    domains: list[str] = []
+    emails: list[str] = []
+    phones: list[str] = []
+    terms: list[str] = []
+
+
+class GuardConfig(_Strict):
+    never_mention: list[str] = []
+    confidential: list[str] = []
+    #: keyed hashes written by ``crosspost guard add-confidential`` (no plain client names)
+    confidential_hashes: list[str] = []
+    packs: list[str] = []
+    separation: Duration | None = None
+    #: per-rule severity, e.g. ``{"clinician.testimonial" = "block"}``
+    rules: dict[str, Literal["block", "warn", "off"]] = {}
+    strip_metadata: bool = False
+
+
+class Blog(_Strict):
+    platform: Literal["static", "wordpress", "micropub"]
+    #: public base URL of the blog; canonical URLs of entries start with it
+    url: str
+    #: static: folder the entries are written to (relative to the config's folder)
+    content_dir: Path | None = None
+    #: static: front matter flavour of the generator
+    format: Literal["hugo", "jekyll", "pelican"] = "hugo"
+    #: static: URL path pattern of an entry below ``url``
+    permalink: str = "/posts/{slug}/"
+    #: static: commit each written entry if the folder is a git repository
+    git_commit: bool = False
+    #: wordpress / micropub: API endpoint (defaults: url + /wp-json/, the site's micropub link)
+    endpoint: str | None = None
+    #: wordpress: user the application password belongs to
+    username: str | None = None
+    categories: list[str] = []
+
+    @field_validator("url", "endpoint")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{v!r} is not an http(s) URL; write it like 'https://example.org'")
+        return v.rstrip("/")
+
+
+class Account(_Strict):
+    name: str
+    platform: Literal["x", "mastodon", "bluesky", "feed"]
+    handle: str | None = None
+    #: mastodon: instance URL; bluesky: PDS URL (default https://bsky.social)
+    instance: str | None = None
+    #: share template; placeholders {title} {url} {summary} {tags}
+    share: str | None = None
+    #: feed: the Atom file to keep up to date (relative to the config's folder)
+    path: Path | None = None
+    #: character limit override (e.g. a Mastodon instance with a larger limit)
+    limit: int | None = Field(default=None, gt=0)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not NAME_RE.match(v):
+            raise ValueError(
+                f"account name {v!r} must be lowercase letters, digits, '-' or '_' (like 'pro-x')"
+            )
+        if v == "blog":
+            raise ValueError("'blog' is reserved for the persona's blog; pick another name")
+        return v
+
+
+class Persona(_Strict):
+    name: str = Field(default="", exclude=True)
+    source: Path = Field(default=Path(), exclude=True)
+
+    display_name: str
+    timezone: str = "UTC"
+    slots: list[str] = []
+    #: default share template for accounts without their own
+    share: str = DEFAULT_SHARE
+    #: region for phone numbers written without a country code (e.g. "US", "DE")
+    phone_region: str | None = None
+    #: strip EXIF/XMP from images instead of blocking them (also accepted under [guard])
+    strip_metadata: bool = False
+    identity: Identity = Field(default_factory=Identity)
+    guard: GuardConfig = Field(default_factory=GuardConfig)
+    blog: Blog | None = None
+    accounts: list[Account] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {v!r}; use an IANA name like 'America/Chicago' "
+                "or 'Europe/Berlin'"
+            ) from None
+        return v
+
+    @field_validator("slots")
+    @classmethod
+    def _slots(cls, v: list[str]) -> list[str]:
+        for s in v:
+            parse_slot(s)
+        return v
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def strips_metadata(self) -> bool:
+        return self.strip_metadata or self.guard.strip_metadata
+
+    @property
+    def separation(self) -> timedelta | None:
+        return self.guard.separation
+
+    def account(self, name: str) -> Account | None:
+        return next((a for a in self.accounts if a.name == name), None)
+
+    def target_names(self) -> list[str]:
+        return (["blog"] if self.blog else []) + [a.name for a in self.accounts]
+
+    def claimed(self) -> dict[str, set[str]]:
+        """Identifiers this persona claims, normalised for the cross-file uniqueness check."""
+        handles = {_norm_handle(h) for h in self.identity.handles}
+        handles |= {_norm_handle(a.handle) for a in self.accounts if a.handle}
+        domains = {d.lower().removeprefix("www.") for d in self.identity.domains}
+        if self.blog:
+            domains.add((urlsplit(self.blog.url).hostname or "").removeprefix("www."))
+        return {
+            "account": {a.name for a in self.accounts},
+            "handle": handles - {""},
+            "domain": domains - {""},
+            "email": {e.lower() for e in self.identity.emails},
+        }
+
+
+def _norm_handle(h: str) -> str:
+    return h.strip().lower().lstrip("@")
+
+
+def load_persona(path: Path, base_dir: Path) -> Persona:
+    from .settings import read_toml
+
+    data = read_toml(path)
+    name = path.stem
+    if not NAME_RE.match(name):
+        raise ConfigError(
+            f"{path}: persona file name must be lowercase letters, digits, '-' or '_' "
+            "(the file stem is the persona's name)"
+        )
+    try:
+        persona = Persona(**data)
+    except ValidationError as e:
+        raise ConfigError(describe_validation_error(e, str(path), Persona)) from None
+    persona.name = name
+    persona.source = path
+    _resolve_paths(persona, base_dir)
+    seen: set[str] = set()
+    for a in persona.accounts:
+        if a.name in seen:
+            raise ConfigError(f"{path}: account name '{a.name}' is used twice")
+        seen.add(a.name)
+        if a.platform == "feed" and a.path is None:
+            raise ConfigError(
+                f"{path}: account '{a.name}' (feed) needs 'path', the Atom file to write"
+            )
+    if persona.blog and persona.blog.platform == "static" and persona.blog.content_dir is None:
+        raise ConfigError(f"{path}: [blog] platform 'static' needs 'content_dir'")
+    return persona
+
+
+def _resolve_paths(persona: Persona, base_dir: Path) -> None:
+    if persona.blog and persona.blog.content_dir and not persona.blog.content_dir.is_absolute():
+        persona.blog.content_dir = base_dir / persona.blog.content_dir
+    for a in persona.accounts:
+        if a.path is not None and not a.path.is_absolute():
+            a.path = base_dir / a.path
+
+
+class Personas:
+    """All personas of one configuration, validated together."""
+
+    def __init__(self, personas: dict[str, Persona], directory: Path) -> None:
+        self.by_name = personas
+        self.directory = directory
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.by_name.values())
+
+    def __len__(self) -> int:
+        return len(self.by_name)
+
+    def names(self) -> list[str]:
+        return sorted(self.by_name)
+
+    def get(self, name: str) -> Persona:
+        try:
+            return self.by_name[name]
+        except KeyError:
+            known = ", ".join(self.names()) or "none yet"
+            raise UsageError(
+                f"unknown persona '{name}' (known: {known})",
+                hint=f"add {self.directory / (name + '.toml')} or pick a known persona",
+            ) from None
+
+    def account_owners(self) -> dict[str, str]:
+        return {a.name: p.name for p in self for a in p.accounts}
+
+
+def load_personas(directory: Path, base_dir: Path) -> Personas:
+    if not directory.is_dir():
+        raise ConfigError(
+            f"{directory}: profiles folder not found",
+            hint="run 'crosspost init' or set profiles_dir in config.toml",
+        )
+    problems: list[str] = []
+    personas: dict[str, Persona] = {}
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            p = load_persona(path, base_dir)
+        except ConfigError as e:
+            problems.extend(e.problems)
+            continue
+        personas[p.name] = p
+    problems.extend(_cross_check(list(personas.values())))
+    if problems:
+        raise ConfigError(problems)
+    return Personas(personas, directory)
+
+
+def _cross_check(personas: list[Persona]) -> list[str]:
+    problems = []
+    owners: dict[tuple[str, str], Persona] = {}
+    for p in personas:
+        for kind, values in p.claimed().items():
+            for v in sorted(values):
+                other = owners.get((kind, v))
+                if other is not None and other is not p:
+                    problems.append(
+                        f"{kind} '{v}' is claimed by two personas: {other.source} and {p.source}; "
+                        "each identifier must belong to exactly one persona"
+                    )
+                else:
+                    owners[(kind, v)] = p
+    return problems

@@ -1,0 +1,321 @@
+"""From an entry and the user's options to a checked, queued post.
+
+Everything that can fail is done before the single write transaction, so a refused or broken
+``queue`` leaves the database exactly as it was (apart from the audit record of a blocked
+attempt, which is the point of the audit log).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .app import App
+from .entries import Entry
+from .errors import Blocked, EntryError, UsageError
+from .guard.findings import Report
+from .models import Post
+from .profiles import Persona, Personas
+from .slots import next_free_slot
+from .store import AuditEntry, Store, Target
+from .when import When, localize, parse_when
+
+
+@dataclass
+class Plan:
+    """A post ready to be stored, with what the user should be told about it."""
+
+    persona: Persona
+    entry: Entry
+    targets: list[Target]
+    when: When
+    report: Report
+    allow: dict[str, str] = field(default_factory=dict)
+
+
+def resolve_persona(personas: Personas, entry: Entry, option: str | None) -> Persona:
+    if option and entry.persona and option != entry.persona:
+        raise UsageError(
+            f"{entry.source or 'the entry'} says persona '{entry.persona}' but --persona is "
+            f"'{option}'",
+            hint="remove one of them or make them agree",
+        )
+    name = option or entry.persona
+    if not name:
+        raise UsageError(
+            "which persona is this post for?",
+            hint=f"add --persona ({', '.join(personas.names()) or 'no personas yet'}) "
+            "or 'persona:' in the front matter",
+        )
+    return personas.get(name)
+
+
+def resolve_targets(
+    personas: Personas, persona: Persona, entry: Entry, requested: Sequence[str] | None
+) -> tuple[list[Target], list[str]]:
+    """Targets of the post, and the names that belong to another persona (routing)."""
+    names = _split(requested) if requested else entry.to
+    if not names:
+        names = (["blog"] if persona.blog and entry.kind == "entry" else []) + [
+            a.name for a in persona.accounts
+        ]
+        if not names:
+            raise UsageError(
+                f"persona '{persona.name}' has no blog and no accounts to post to",
+                hint=f"add [blog] or [[accounts]] to {persona.source}",
+            )
+    owners = personas.account_owners()
+    targets: list[Target] = []
+    foreign: list[str] = []
+    for n in dict.fromkeys(names):
+        if n == "blog":
+            if persona.blog is None:
+                raise UsageError(
+                    f"persona '{persona.name}' has no blog",
+                    hint=f"add a [blog] section to {persona.source} or leave 'blog' out of --to",
+                )
+            targets.append(Target("blog", persona.blog.platform, "blog"))
+            continue
+        account = persona.account(n)
+        if account is not None:
+            targets.append(Target(n, account.platform, "share"))
+        elif n in owners:
+            foreign.append(n)
+        else:
+            raise UsageError(
+                f"unknown account '{n}' for persona '{persona.name}'",
+                hint=f"its targets are: {', '.join(persona.target_names()) or 'none'}",
+            )
+    return targets, foreign
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    return [p.strip() for v in values for p in v.split(",") if p.strip()]
+
+
+def resolve_when(
+    store: Store | None,
+    persona: Persona,
+    entry: Entry,
+    at: str | None,
+    next_slot: bool,
+    now: datetime | None = None,
+) -> When:
+    now = now or datetime.now(UTC)
+    if at and next_slot:
+        raise UsageError("give either --at or --next-slot, not both")
+    if next_slot:
+        if not persona.slots:
+            raise UsageError(
+                f"persona '{persona.name}' has no posting slots",
+                hint=f'add slots = ["Mon-Fri 08:30"] to {persona.source}, or use --at',
+            )
+        taken = store.queued_times(persona.name) if store is not None else []
+        slot = next_free_slot(persona.slots, persona.tz, now, taken)
+        if slot is None:
+            raise UsageError(f"no free slot in the next 60 days for persona '{persona.name}'")
+        return When(slot)
+    if at:
+        return parse_when(at, persona.tz, now)
+    if isinstance(entry.at, datetime):
+        when = When(entry.at.astimezone(UTC)) if entry.at.tzinfo else localize(entry.at, persona.tz)
+        if when.utc < now:
+            raise UsageError(
+                f"{entry.source}: front matter 'at' ({entry.at}) is in the past",
+                hint="change it or give --at",
+            )
+        return when
+    if isinstance(entry.at, str):
+        return parse_when(entry.at, persona.tz, now)
+    return When(now)
+
+
+def parse_allow(allow: Sequence[str], reason: str | None) -> dict[str, str]:
+    if not allow:
+        if reason:
+            raise UsageError("--reason goes with --allow RULE")
+        return {}
+    if not reason or not reason.strip():
+        raise UsageError(
+            "--allow needs --reason TEXT: every override is written to the audit log with it"
+        )
+    rules = _split(allow)
+    if "routing" in rules:
+        raise UsageError("routing cannot be overridden: a post only goes to its own persona's accounts")
+    return {r: reason.strip() for r in rules}
+
+
+def blocked_audit(plan_persona: str, report: Report, source: str | None) -> list[AuditEntry]:
+    return [
+        AuditEntry(
+            kind="blocked",
+            persona=plan_persona,
+            rule=f.rule,
+            detail={"match": f.match, "field": f.field, "message": f.message, "source": source},
+        )
+        for f in report.findings
+        if f.blocks
+    ]
+
+
+def override_audit(plan_persona: str, report: Report, source: str | None) -> list[AuditEntry]:
+    return [
+        AuditEntry(
+            kind="override",
+            persona=plan_persona,
+            rule=f.rule,
+            reason=f.allowed_reason,
+            detail={"match": f.match, "field": f.field, "message": f.message, "source": source},
+        )
+        for f in report.findings
+        if f.allowed_reason is not None
+    ]
+
+
+def snapshot_media(entry: Entry, media_dir: Path, strip: bool) -> list[dict[str, str]]:
+    """Copy media into the store's folder, so later edits of the originals change nothing."""
+    out = []
+    for i, m in enumerate(entry.media):
+        try:
+            data = m.path.read_bytes()
+        except OSError as e:
+            raise EntryError(
+                f"{entry.source or 'entry'}: media[{i}] {m.path}: cannot read ({e.strerror})"
+            ) from None
+        digest = hashlib.sha256(data).hexdigest()
+        media_dir.mkdir(parents=True, exist_ok=True)
+        dest = media_dir / f"{digest}{m.path.suffix.lower()}"
+        if strip:
+            from .guard.media import strip_image
+
+            strip_image(m.path, dest)
+        elif not dest.exists():
+            shutil.copyfile(m.path, dest)
+        out.append({"path": str(dest), "alt": m.alt, "sha256": digest, "original": str(m.path)})
+    return out
+
+
+def build_post(plan: Plan, media: list[dict[str, str]]) -> Post:
+    e = plan.entry
+    return Post(
+        persona=plan.persona.name,
+        kind=e.kind,
+        title=e.title,
+        body=e.body,
+        summary=e.summary,
+        slug=e.effective_slug(),
+        lang=e.lang,
+        tags=e.tags,
+        categories=e.categories,
+        share=e.share,
+        media=media,
+        source_path=str(e.source.resolve()) if e.source else None,
+        source_hash=e.content_hash if e.source else None,
+        scheduled_at=plan.when.utc,
+        allow=plan.allow,
+    )
+
+
+def commit_plan(store: Store, plan: Plan, media_dir: Path) -> Post:
+    if plan.report.blocked:
+        store.audit(blocked_audit(plan.persona.name, plan.report, _src(plan.entry)))
+        raise Blocked(blocked_message(plan.report))
+    media = snapshot_media(plan.entry, media_dir, plan.persona.strips_metadata)
+    post = build_post(plan, media)
+    return store.enqueue(
+        post, plan.targets, override_audit(plan.persona.name, plan.report, _src(plan.entry))
+    )
+
+
+def _src(entry: Entry) -> str | None:
+    return str(entry.source) if entry.source else None
+
+
+def blocked_message(report: Report) -> str:
+    lines = [f"blocked: the post of persona '{report.persona}' would leak"]
+    for f in report.findings:
+        if f.blocks:
+            lines.append(f"  [{f.rule}] {f.message}")
+    return "\n".join(lines)
+
+
+def allowances_unused(allow: Mapping[str, str], report: Report) -> list[str]:
+    from .guard.findings import rule_matches
+
+    return [r for r in allow if not any(rule_matches(r, f.rule) for f in report.findings)]
+
+
+def plan_entry(
+    app: App,
+    entry: Entry,
+    persona_name: str | None,
+    to: Sequence[str] | None,
+    at: str | None,
+    next_slot: bool,
+    allow: Sequence[str] = (),
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> Plan:
+    """Everything ``queue`` decides before writing: persona, targets, time, guard report."""
+    from datetime import timedelta
+
+    from . import guard
+    from .checking import check_entry, check_timing
+
+    personas = app.personas
+    persona = resolve_persona(personas, entry, persona_name)
+    allowances = parse_allow(allow, reason)
+    targets, foreign = resolve_targets(personas, persona, entry, to)
+    when = resolve_when(app.store, persona, entry, at, next_slot, now)
+    secret = guard_secret_if_needed(app)
+    report = check_entry(
+        personas, persona, entry, targets=[t.name for t in targets], foreign_targets=foreign,
+        secret=secret,
+    )
+    window = app.settings.guard.correlation_window
+    widest = max([p.separation or timedelta(0) for p in personas] + [timedelta(0)])
+    since = when.utc - max(window, widest)
+    recent = [
+        guard.RecentPost(p.persona, p.id or 0, _post_text(p), p.scheduled_at)
+        for p in app.store.recent_posts(since)
+        if p.persona != persona.name
+    ]
+    report = report.merged(
+        check_timing(personas, persona, entry, when.utc, recent, window, secret)
+    )
+    report = report.with_allowances(allowances)
+    return Plan(persona, entry, targets, when, report, allowances)
+
+
+def _post_text(p: Post) -> str:
+    return "\n".join(x for x in (p.title, p.summary, p.body, *p.tags) if x)
+
+
+def guard_secret_if_needed(app: App) -> bytes | None:
+    from .guardkey import guard_secret
+
+    return guard_secret(app)
+
+
+def queue_entry(
+    app: App,
+    entry: Entry,
+    persona_name: str | None,
+    to: Sequence[str] | None,
+    at: str | None,
+    next_slot: bool,
+    allow: Sequence[str] = (),
+    reason: str | None = None,
+) -> tuple[Post, Plan]:
+    plan = plan_entry(app, entry, persona_name, to, at, next_slot, allow, reason)
+    unused = allowances_unused(plan.allow, plan.report)
+    if unused:
+        raise UsageError(
+            f"--allow {', '.join(unused)}: no such finding for this post",
+            hint="run 'crosspost check' to see the rules that fire",
+        )
+    return commit_plan(app.store, plan, app.media_dir), plan

@@ -1,0 +1,80 @@
+"""Which text goes to which target, and how long it is there.
+
+Template precedence for a share target: the entry's ``share`` override for the account name,
+then for the platform, then the account's ``share`` template, then the persona's. A short post
+(no title) shares its own text unless an override exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .profiles import Account, Blog, Persona
+
+#: platforms whose text length is counted exactly (the others have no practical limit)
+COUNTED = ("x", "mastodon", "bluesky")
+
+
+@dataclass(frozen=True)
+class ShareSource:
+    kind: str
+    title: str | None
+    body: str
+    summary: str | None
+    tags: tuple[str, ...]
+    slug: str
+    share: dict[str, str]
+
+
+def canonical_url(blog: Blog, slug: str) -> str:
+    """The URL an entry will have on a blog whose URLs crosspost decides (static sites).
+
+    For WordPress and Micropub the server decides; this is then only a prediction, replaced
+    by the real URL once the blog has published.
+    """
+    path = blog.permalink.format(slug=slug)
+    return blog.url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def template_for(src: ShareSource, persona: Persona, account: Account) -> str | None:
+    """The template to render, or None when the post's own text is shared as is."""
+    for key in (account.name, account.platform):
+        if key in src.share:
+            return src.share[key]
+    if src.kind == "short":
+        return None
+    return account.share or persona.share
+
+
+def limit_for(account: Account) -> int | None:
+    from .textlength import LIMITS
+
+    return account.limit or LIMITS.get(account.platform)
+
+
+def render_for(src: ShareSource, persona: Persona, account: Account, url: str | None) -> str:
+    from .compose import ShareInput, compose_share, fit
+
+    template = template_for(src, persona, account)
+    limit = limit_for(account)
+    if template is None:
+        text = src.body
+        if account.platform in COUNTED:
+            text = fit(text, account.platform, limit)
+        return text
+    data = ShareInput(
+        title=src.title, url=url, summary=src.summary, tags=src.tags, body=src.body
+    )
+    if account.platform in COUNTED:
+        return compose_share(template, data, account.platform, limit)
+    from .compose import render_share
+
+    return render_share(template, data)
+
+
+def length_for(text: str, platform: str) -> int:
+    if platform in COUNTED:
+        from .textlength import text_length
+
+        return text_length(text, platform)
+    return len(text)

@@ -1,0 +1,287 @@
+"""What the CLI shows: the stable JSON shapes (documented in docs/cli.md) and their rich tables.
+
+JSON times are ISO 8601 in UTC with a ``Z`` (``scheduled_at``) plus the persona's local time
+with its offset (``scheduled_local``), so scripts never have to guess a timezone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .app import App
+    from .guard.findings import Report
+    from .models import AuditRecord, Delivery, Post
+    from .profiles import Persona
+    from .queueing import Plan
+
+
+def iso_utc(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def local(dt: datetime, tz: tzinfo) -> str:
+    return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def persona_timezones(app: App) -> dict[str, tzinfo]:
+    """Timezones for display; a broken profile must not make the queue unreadable."""
+    try:
+        return {p.name: p.tz for p in app.personas}
+    except ConfigError:
+        return {}
+
+
+def persona_json(p: Persona) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "display_name": p.display_name,
+        "timezone": p.timezone,
+        "file": str(p.source),
+        "blog": None
+        if p.blog is None
+        else {"platform": p.blog.platform, "url": p.blog.url},
+        "accounts": [
+            {"name": a.name, "platform": a.platform, "handle": a.handle} for a in p.accounts
+        ],
+        "slots": p.slots,
+        "packs": p.guard.packs,
+        "separation": int(p.separation.total_seconds()) if p.separation else None,
+    }
+
+
+def delivery_json(d: Delivery) -> dict[str, Any]:
+    return {
+        "target": d.target,
+        "platform": d.platform,
+        "role": d.role,
+        "state": d.state,
+        "attempts": d.attempts,
+        "due_at": iso_utc(d.due_at),
+        "published_at": iso_utc(d.published_at),
+        "remote_id": d.remote_id,
+        "remote_url": d.remote_url,
+        "error": d.last_error,
+        "hint": d.hint,
+    }
+
+
+def post_json(
+    p: Post, deliveries: list[Delivery], tzs: dict[str, tzinfo], full: bool = False
+) -> dict[str, Any]:
+    tz = tzs.get(p.persona, UTC)
+    out: dict[str, Any] = {
+        "id": p.id,
+        "persona": p.persona,
+        "kind": p.kind,
+        "title": p.title,
+        "excerpt": _excerpt(p.body),
+        "status": p.status,
+        "scheduled_at": iso_utc(p.scheduled_at),
+        "scheduled_local": p.scheduled_at.astimezone(tz).isoformat(),
+        "targets": [delivery_json(d) for d in deliveries],
+        "note": p.note,
+    }
+    if full:
+        out.update(
+            body=p.body,
+            summary=p.summary,
+            tags=p.tags,
+            categories=p.categories,
+            slug=p.slug,
+            share=p.share,
+            media=[{"path": m["path"], "alt": m.get("alt", "")} for m in p.media],
+            allow=p.allow,
+            source=p.source_path,
+            source_changed=_source_changed(p),
+            created_at=iso_utc(p.created_at),
+        )
+    return out
+
+
+def _excerpt(body: str, n: int = 60) -> str:
+    line = " ".join(body.split())
+    return line if len(line) <= n else line[: n - 1] + "…"
+
+
+def _source_changed(p: Post) -> bool | None:
+    """True when the file was edited after queueing (the queued snapshot did not change)."""
+    if not p.source_path:
+        return None
+    try:
+        data = Path(p.source_path).read_bytes()
+    except OSError:
+        return True
+    text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest() != p.source_hash
+
+
+def audit_json(r: AuditRecord) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "at": iso_utc(r.at),
+        "kind": r.kind,
+        "persona": r.persona,
+        "post_id": r.post_id,
+        "rule": r.rule,
+        "reason": r.reason,
+        "detail": r.detail,
+        "hash": r.hash,
+    }
+
+
+# -- text output -------------------------------------------------------------------------------
+
+_STATE_STYLE = {
+    "queued": "cyan",
+    "publishing": "yellow",
+    "published": "green",
+    "failed": "red",
+    "unknown": "magenta",
+    "held": "yellow",
+    "cancelled": "dim",
+    "partial": "red",
+}
+
+
+def _styled(state: str) -> str:
+    return f"[{_STATE_STYLE.get(state, 'white')}]{state}[/]"
+
+
+def _esc(s: str | None) -> str:
+    from rich.markup import escape
+
+    return escape(s or "")
+
+
+def print_personas(con: Any, data: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    t = Table("persona", "display name", "timezone", "blog", "accounts")
+    for p in data:
+        blog = f"{p['blog']['platform']} {p['blog']['url']}" if p["blog"] else "-"
+        accounts = ", ".join(f"{a['name']} ({a['platform']})" for a in p["accounts"]) or "-"
+        t.add_row(p["name"], _esc(p["display_name"]), p["timezone"], _esc(blog), _esc(accounts))
+    con.print(t)
+
+
+def print_list(con: Any, data: list[dict[str, Any]], total: int, page: int, limit: int) -> None:
+    if not data:
+        con.print("no posts" + (" on this page" if total else " queued yet"))
+        return
+    from rich.table import Table
+
+    t = Table("id", "persona", "when", "status", "title / text", "targets")
+    for p in data:
+        targets = " ".join(f"{d['target']}:{_styled(d['state'])}" for d in p["targets"])
+        when = p["scheduled_local"][:16].replace("T", " ")
+        t.add_row(
+            str(p["id"]), p["persona"], when, _styled(p["status"]),
+            _esc(p["title"] or p["excerpt"]), targets,
+        )
+    con.print(t)
+    pages = (total + limit - 1) // limit
+    if pages > 1:
+        con.print(f"page {page} of {pages} ({total} posts); next: --page {page + 1}"
+                  if page < pages else f"page {page} of {pages} ({total} posts)")
+
+
+def print_show(con: Any, p: dict[str, Any]) -> None:
+    con.print(f"[bold]post {p['id']}[/] ({p['kind']}) of persona [bold]{p['persona']}[/]: "
+              f"{_styled(p['status'])}")
+    con.print(f"scheduled: {p['scheduled_local']} ({p['scheduled_at']})")
+    if p.get("title"):
+        con.print(f"title: {_esc(p['title'])}")
+    if p.get("tags"):
+        con.print(f"tags: {_esc(', '.join(p['tags']))}")
+    if p.get("source"):
+        changed = p.get("source_changed")
+        con.print(f"source: {_esc(p['source'])}"
+                  + (" [yellow](changed since queued; the queued copy is what goes out)[/]"
+                     if changed else ""))
+    if p.get("allow"):
+        for rule, reason in p["allow"].items():
+            con.print(f"override: {rule} ({_esc(reason)})")
+    if p.get("note"):
+        con.print(f"note: {_esc(p['note'])}")
+    con.print()
+    con.print(_esc(p.get("body", "")))
+    con.print()
+    from rich.table import Table
+
+    t = Table("target", "platform", "state", "attempts", "url / error")
+    for d in p["targets"]:
+        detail = d["remote_url"] or d["error"] or ""
+        if d["hint"]:
+            detail += f" (hint: {d['hint']})"
+        t.add_row(d["target"], d["platform"], _styled(d["state"]), str(d["attempts"]),
+                  _esc(detail))
+    con.print(t)
+
+
+def print_report(con: Any, report: Report) -> None:
+    if not report.findings:
+        con.print(f"[green]clean[/]: nothing of another persona found for '{report.persona}'")
+        return
+    for f in report.findings:
+        if f.allowed_reason is not None:
+            label = "[yellow]allowed[/]"
+        elif f.severity == "block":
+            label = "[red]block[/]"
+        else:
+            label = "[yellow]warn[/]"
+        where = f"{f.field} {f.start}-{f.end}" if f.field != "to" else "--to"
+        con.print(f"{label} [bold]{f.rule}[/] at {where}: {_esc(f.message)}")
+        if f.allowed_reason is not None:
+            con.print(f"      override reason: {_esc(f.allowed_reason)}")
+    if report.blocked:
+        con.print("[red]blocked[/]: fix the findings above, or override a rule for this post "
+                  "with --allow RULE --reason TEXT (routing cannot be overridden)")
+    else:
+        con.print("[green]not blocked[/] (warnings only)")
+
+
+def print_preview(con: Any, items: list[dict[str, Any]]) -> None:
+    for it in items:
+        limit = f"/{it['limit']}" if it.get("limit") else ""
+        over = " [red]over the limit[/]" if it.get("over") else ""
+        con.print(f"[bold]{it['target']}[/] ({it['platform']}): {it['length']}{limit}"
+                  f" {it['unit']}{over}")
+        con.print(_esc(it["text"]))
+        con.print()
+
+
+def print_queued(con: Any, post: Post, plan: Plan) -> None:
+    if plan.when.note:
+        con.print(f"[yellow]note[/]: {_esc(plan.when.note)}")
+    for f in plan.report.findings:
+        if not f.blocks:
+            kind = "allowed" if f.allowed_reason else f.severity
+            con.print(f"[yellow]{kind}[/] {f.rule}: {_esc(f.message)}")
+    con.print(
+        f"queued post [bold]{post.id}[/] for {post.persona} at "
+        f"{local(post.scheduled_at, plan.persona.tz)} → {', '.join(t.name for t in plan.targets)}"
+    )
+
+
+def print_audit(con: Any, data: list[dict[str, Any]], total: int) -> None:
+    if not data:
+        con.print("the audit log is empty")
+        return
+    from rich.table import Table
+
+    t = Table("id", "at (UTC)", "kind", "persona", "post", "rule", "reason / match")
+    for r in data:
+        detail = r["reason"] or (r["detail"] or {}).get("match") or ""
+        t.add_row(str(r["id"]), r["at"][:19].replace("T", " "), r["kind"], r["persona"],
+                  str(r["post_id"] or "-"), r["rule"] or "-", _esc(str(detail)))
+    con.print(t)
+    if total > len(data):
+        con.print(f"{len(data)} of {total} records; more with --limit")

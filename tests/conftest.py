@@ -1,0 +1,160 @@
+"""Shared fixtures: every test gets its own config folder, data folder and keyring."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from support.memkeyring import MemoryKeyring  # noqa: E402
+
+PROFESSIONAL = """
+display_name = "Dr. Ana Reyes"
+timezone = "America/Chicago"
+slots = ["Mon-Fri 08:30", "Mon-Fri 12:15"]
+share = "New on the blog: {title} {url}"
+
+[identity]
+names = ["Ana Reyes", "Dr. Reyes"]
+handles = ["@DrAnaReyes", "@anareyes@psych.social"]
+domains = ["harborpsych.example"]
+emails = ["ana@harborpsych.example"]
+phones = ["+1 503 555 0142"]
+terms = ["Harbor Psychology"]
+
+[guard]
+never_mention = ["Alberta Arts District"]
+packs = ["clinician"]
+separation = "45m"
+
+[blog]
+platform = "static"
+url = "https://harborpsych.example"
+content_dir = "site-pro/content/posts"
+
+[[accounts]]
+name = "pro-x"
+platform = "x"
+handle = "@DrAnaReyes"
+
+[[accounts]]
+name = "pro-mastodon"
+platform = "mastodon"
+handle = "@anareyes@psych.social"
+instance = "https://psych.social"
+"""
+
+PERSONAL = """
+display_name = "Ana Bee"
+timezone = "America/Chicago"
+slots = ["Sat 10:00"]
+strip_metadata = true
+
+[identity]
+names = ["Ana Bee", "Tomasz Bee"]
+handles = ["anabee.bsky.social"]
+domains = ["anabee.example"]
+emails = ["ana.bee@gmail.com"]
+terms = ["Bee Hollow Apiary"]
+
+[guard]
+separation = "45m"
+
+[blog]
+platform = "static"
+url = "https://anabee.example"
+content_dir = "site-home/content/posts"
+
+[[accounts]]
+name = "home-bsky"
+platform = "bluesky"
+handle = "anabee.bsky.social"
+
+[[accounts]]
+name = "home-feed"
+platform = "feed"
+path = "site-home/feed.xml"
+"""
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self):  # type: ignore[no-untyped-def]
+        import json
+
+        return json.loads(self.out)
+
+
+@dataclass
+class Workspace:
+    root: Path
+    config: Path
+    capsys: pytest.CaptureFixture[str]
+
+    @property
+    def profiles(self) -> Path:
+        return self.root / "profiles"
+
+    def write(self, rel: str, text: str) -> Path:
+        p = self.root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return p
+
+    def run(self, *args: str) -> Result:
+        from crosspost.cli import run
+
+        self.capsys.readouterr()
+        code = run(["--config", str(self.config), *args])
+        cap = self.capsys.readouterr()
+        return Result(code, cap.out, cap.err)
+
+    def app(self):  # type: ignore[no-untyped-def]
+        from crosspost.app import App
+
+        return App(self.config)
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    for key in list(os.environ):
+        if key.startswith("CROSSPOST_") and key != "CROSSPOST_TEST_DATABASE_URL":
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setenv("COLUMNS", "200")
+    import keyring
+
+    ring = MemoryKeyring()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(ring)
+    try:
+        yield ring
+    finally:
+        keyring.set_keyring(previous)
+        from crosspost import checking
+
+        checking._matcher.cache_clear()
+
+
+@pytest.fixture
+def ws(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Workspace:
+    root = tmp_path / "ws"
+    root.mkdir()
+    w = Workspace(root, root / "config.toml", capsys)
+    w.write("config.toml", 'profiles_dir = "profiles"\ndata_dir = "data"\n')
+    w.write("profiles/professional.toml", PROFESSIONAL)
+    w.write("profiles/personal.toml", PERSONAL)
+    return w
