@@ -108,9 +108,8 @@ def test_audit_chain(store):
     store.audit([AuditEntry("override", "professional", rule="near-duplicate", reason="ok")])
     assert store.verify_audit() == []
     # the log refuses edits outright ...
-    with pytest.raises(Exception, match="append-only"):
-        with store.engine.begin() as c:
-            c.execute(text("UPDATE auditrecord SET reason = 'changed'"))
+    with pytest.raises(Exception, match="append-only"), store.engine.begin() as c:
+        c.execute(text("UPDATE auditrecord SET reason = 'changed'"))
     # ... and an edit that bypasses the trigger is detected by the chain
     with store.engine.begin() as c:
         c.execute(text("DROP TRIGGER auditrecord_no_update"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+from .errors import ConfigError
 from .profiles import Personas, load_personas
 from .settings import Settings, load_settings
 from .store import Store
@@ -26,6 +27,32 @@ class App:
     def personas(self) -> Personas:
         s = self.settings
         return load_personas(s.resolved_profiles_dir(), s.base_dir)
+
+    def _profiles_stamp(self) -> tuple[tuple[str, float], ...]:
+        d = self.settings.resolved_profiles_dir()
+        try:
+            return tuple(sorted((p.name, p.stat().st_mtime) for p in d.glob("*.toml")))
+        except OSError:
+            return ()
+
+    def refresh_personas(self) -> None:
+        """Reload profiles if a file changed; a broken edit keeps the last good set."""
+        stamp = self._profiles_stamp()
+        if stamp == getattr(self, "_stamp", None):
+            return
+        old = self.__dict__.pop("personas", None)
+        try:
+            _ = self.personas
+        except ConfigError as e:
+            if old is None:
+                raise
+            import logging
+
+            logging.getLogger("crosspost").error(
+                "profiles changed but do not load; keeping the previous ones: %s", e
+            )
+            self.__dict__["personas"] = old
+        self._stamp = stamp
 
     @cached_property
     def store(self) -> Store:

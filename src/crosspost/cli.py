@@ -115,7 +115,10 @@ entry_args = [
     click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=True)),
     click.option("--text", help="Post this text (a short post) instead of a file."),
     click.option("--persona", "-p", help="Persona the post belongs to."),
-    click.option("--to", "to", multiple=True, help="Targets (account names or 'blog'); repeat or comma-separate."),
+    click.option(
+        "--to", "to", multiple=True,
+        help="Targets (account names or 'blog'); repeat or comma-separate.",
+    ),
 ]
 
 
@@ -196,9 +199,14 @@ def preview(
 
 @cli.command()
 @with_entry_args
-@click.option("--at", "at", help="When: ISO 8601, 'YYYY-MM-DD HH:MM' (persona's time), '+2h', 'tomorrow 09:00'.")
+@click.option(
+    "--at", "at",
+    help="When: ISO 8601, 'YYYY-MM-DD HH:MM' (persona's time), '+2h', 'tomorrow 09:00'.",
+)
 @click.option("--next-slot", is_flag=True, help="Use the persona's next free posting slot.")
-@click.option("--allow", multiple=True, help="Override one guard rule for this post (needs --reason).")
+@click.option(
+    "--allow", multiple=True, help="Override one guard rule for this post (needs --reason)."
+)
 @click.option("--reason", help="Why the override is fine; written to the audit log.")
 @format_option
 @click.pass_context
@@ -356,6 +364,43 @@ def audit(ctx: click.Context, verify: bool, limit: int, fmt: str) -> None:
         emit_json({"total": total, "records": data})
         return
     views.print_audit(console(), data, total)
+
+
+@cli.command()
+@click.argument("post_id", type=int)
+@click.option("--target", "-t", help="Only this target (account name or 'blog').")
+@click.pass_context
+def retry(ctx: click.Context, post_id: int, target: str | None) -> None:
+    """Queue failed or unknown targets of a post again, now."""
+    from .claims import retry as retry_targets
+    from .models import utcnow
+
+    done = retry_targets(app_of(ctx).store, post_id, target, utcnow())
+    click.echo(f"post {post_id}: {', '.join(done)} queued again")
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Publish what is due now, then exit (for cron).")
+@click.pass_context
+def daemon(ctx: click.Context, once: bool) -> None:
+    """Publish due posts: blog first, then shares; exactly once per target."""
+    from .daemon import Daemon
+    from .logs import setup_logging
+
+    app = app_of(ctx)
+    setup_logging(app.settings.log_level)
+    ctx.exit(Daemon(app, once=once).run())
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--delay", default=5, show_default=True, type=click.IntRange(2, 120),
+              help="Seconds until the first post is due.")
+def demo(directory: Path | None, delay: int) -> None:
+    """Try crosspost offline: two personas, a blocked leak, the daemon publishing."""
+    from .demo import run_demo
+
+    run_demo(directory, delay)
 
 
 def run(argv: list[str] | None = None) -> int:

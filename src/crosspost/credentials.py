@@ -32,11 +32,16 @@ def _keyring():  # type: ignore[no-untyped-def]
 def get_secret(service: str, username: str) -> str | None:
     kr = _keyring()
     try:
-        return kr.get_password(service, username)
+        value = kr.get_password(service, username)
     except Exception as e:  # noqa: BLE001 - any backend failure is the same problem to the user
         raise ConfigError(
             f"the keyring could not be read ({type(e).__name__})", hint=HEADLESS_HINT
         ) from None
+    if value:
+        from .logs import register_secret
+
+        register_secret(value)
+    return value
 
 
 def set_secret(service: str, username: str, value: str) -> None:
@@ -47,3 +52,39 @@ def set_secret(service: str, username: str, value: str) -> None:
         raise ConfigError(
             f"the keyring could not be written ({type(e).__name__})", hint=HEADLESS_HINT
         ) from None
+
+
+def target_name(account: str | None) -> str:
+    """Keyring namespace of a target: the account name, or "blog" for the persona's blog."""
+    return account or "blog"
+
+
+def load(persona: str, target: str, fields: tuple[str, ...]) -> dict[str, str]:
+    """Read every field a target needs; a missing one is an error that says how to log in."""
+    service = service_name(persona, target)
+    out: dict[str, str] = {}
+    missing = []
+    for name in fields:
+        value = get_secret(service, name)
+        if value is None:
+            missing.append(name)
+        else:
+            out[name] = value
+    if missing:
+        raise MissingCredentials(
+            f"no credentials for '{target}' of persona '{persona}' "
+            f"(missing: {', '.join(missing)})",
+            hint=f"run 'crosspost accounts login {target}'",
+        )
+    return out
+
+
+def store(persona: str, target: str, values: dict[str, str]) -> None:
+    service = service_name(persona, target)
+    for name, value in values.items():
+        set_secret(service, name, value)
+
+
+class MissingCredentials(ConfigError):
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__([message], hint=hint)

@@ -75,11 +75,25 @@ class PublishError(CrosspostError):
 
 
 class TransientError(PublishError):
+    """Worth retrying.
+
+    ``maybe_sent`` says whether the platform may have created the post before failing (a read
+    timeout, a 5xx after the request went out): the next attempt then first asks the platform
+    (``lookup``) instead of posting again. ``retry_after`` is the platform's own wait, in
+    seconds, when it gave one (429 with a reset time).
+    """
+
     def __init__(
-        self, message: str, *, hint: str | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        retry_after: float | None = None,
+        maybe_sent: bool = True,
     ) -> None:
         super().__init__(message, hint=hint)
         self.retry_after = retry_after
+        self.maybe_sent = maybe_sent
 
 
 class PermanentError(PublishError):

@@ -88,6 +88,8 @@ class Delivery(SQLModel, table=True):
     state: str = Field(default=QUEUED)
     due_at: datetime = Field(sa_type=UTCDateTime)
     attempts: int = 0
+    #: an earlier attempt may have reached the platform: ask it (lookup) before posting again
+    needs_lookup: bool = False
     #: fencing token: bumped on every claim; results are recorded only with the current one
     fence: int = 0
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

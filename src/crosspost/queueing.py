@@ -145,7 +145,9 @@ def parse_allow(allow: Sequence[str], reason: str | None) -> dict[str, str]:
         )
     rules = _split(allow)
     if "routing" in rules:
-        raise UsageError("routing cannot be overridden: a post only goes to its own persona's accounts")
+        raise UsageError(
+            "routing cannot be overridden: a post only goes to its own persona's accounts"
+        )
     return {r: reason.strip() for r in rules}
 
 

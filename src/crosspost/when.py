@@ -81,7 +81,9 @@ def _parse(s: str, tz: ZoneInfo, now: datetime) -> When:
         try:
             return When(now + parse_duration(m.group(1)))
         except ValueError:
-            raise UsageError(f"--at {s!r}: not a relative time; write '+2h', '+30m' or '+1d'") from None
+            raise UsageError(
+                f"--at {s!r}: not a relative time; write '+2h', '+30m' or '+1d'"
+            ) from None
     m = _LOCAL.match(s)
     if m:
         return localize(_naive(m["d"], m["h"], m["m"], m["s"], s), tz)

@@ -56,8 +56,19 @@ class Result:
     url: str | None = None
 
 
+@dataclass(frozen=True)
+class CredentialField:
+    """One thing ``crosspost accounts login`` asks for and stores in the keyring."""
+
+    name: str  # keyring username under the service ``crosspost/<persona>/<account>``
+    prompt: str
+    secret: bool = True
+
+
 class Adapter(Protocol):
     platform: ClassVar[str]
+    #: what a login stores; adapters read them with ``credentials.load(ctx, fields)``
+    credential_fields: ClassVar[tuple[CredentialField, ...]]
 
     def publish(self, pub: Publication) -> Result:
         """Create the post. Raises TransientError or PermanentError."""

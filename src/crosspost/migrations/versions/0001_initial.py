@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("state", sa.String(), nullable=False),
         sa.Column("due_at", UTCDateTime(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("needs_lookup", sa.Boolean(), nullable=False),
         sa.Column("fence", sa.Integer(), nullable=False),
         sa.Column("lease_until", UTCDateTime(), nullable=True),
         sa.Column("claimed_by", sa.String(), nullable=True),

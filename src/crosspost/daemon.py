@@ -1,0 +1,279 @@
+"""The daemon: APScheduler wakes it, the database says what to do.
+
+APScheduler only keeps time here. Post payloads never become APScheduler jobs: a job store
+shared by several schedulers runs jobs twice, and pickled jobs break on upgrades. Instead the
+daemon has three kinds of wake-up, all of which run the same idempotent ``dispatch``:
+
+* a one-shot job at the next due time (computed from the queue after every dispatch);
+* change detection, so a post queued or rescheduled from the CLI is picked up within about a
+  second: ``PRAGMA data_version`` on SQLite (one cheap read per ``change_check``), ``LISTEN``
+  on PostgreSQL (no polling at all);
+* a slow safety net every ``wake_interval``.
+
+Deliveries run on a thread pool with a cap per platform. On SIGTERM/SIGINT the daemon stops
+claiming, gives in-flight deliveries ``shutdown_grace`` to finish, and exits 0; anything still
+in flight then keeps its claim, whose lease expires, and the next start asks the platform
+before doing anything with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sqlite3
+import threading
+import uuid
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from .app import App
+from .claims import Claim, claim, hold_overdue, next_wakeup, renew
+from .errors import Refused
+from .models import utcnow
+from .publisher import Outcome, Publisher
+
+log = logging.getLogger("crosspost.daemon")
+
+
+class Daemon:
+    def __init__(self, app: App, *, once: bool = False) -> None:
+        self.app = app
+        self.once = once
+        self.settings = app.settings
+        self.store = app.store
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.publisher = Publisher(app)
+        cfg = self.settings.daemon
+        self.capacity = {k: v for k, v in cfg.concurrency.items() if k != "default"}
+        self.default_capacity = cfg.concurrency.get("default", 4)
+        workers = max(1, sum(self.capacity.values()) + self.default_capacity * 4)
+        self.pool = ThreadPoolExecutor(max_workers=min(workers, 64), thread_name_prefix="publish")
+        self.inflight: dict[Future[Outcome], Claim] = {}
+        self.busy: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.dispatch_lock = threading.Lock()
+        self.again = threading.Event()
+        self.stopping = threading.Event()
+        self.wake_at: datetime | None = None
+        self.scheduler: Any = None
+        self.outcomes: list[Outcome] = []
+        self._lockfile: IO[str] | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self._single_instance()
+        try:
+            if self.once:
+                return self._run_once()
+            return self._run_forever()
+        finally:
+            if self._lockfile is not None:
+                self._lockfile.close()
+
+    def _single_instance(self) -> None:
+        """SQLite is for one daemon; several daemons share a queue on PostgreSQL."""
+        if not self.store.is_sqlite:
+            return
+        import fcntl
+
+        db = self.store.engine.url.database or ""
+        path = Path(db + ".daemon.lock") if db and db != ":memory:" else None
+        if path is None:
+            return
+        f = path.open("a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            other = f.read().strip() or "unknown"
+            f.close()
+            raise Refused(
+                f"another crosspost daemon ({other}) is already running on {db}",
+                hint="stop it first; for several daemons on one queue use PostgreSQL "
+                "(database_url)",
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()} on {socket.gethostname()}")
+        f.flush()
+        self._lockfile = f
+
+    def _run_once(self) -> int:
+        """Publish what is due now, including shares unlocked by their blog, then exit."""
+        while True:
+            self.dispatch()
+            with self.lock:
+                pending = list(self.inflight)
+            if not pending:
+                break
+            wait(pending)
+        self.pool.shutdown(wait=True)
+        return 0
+
+    def _run_forever(self) -> int:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        cfg = self.settings.daemon
+        self.scheduler = BackgroundScheduler(
+            timezone="UTC",
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        self.scheduler.add_job(
+            self.dispatch, "interval", seconds=cfg.wake_interval.total_seconds(),
+            id="safety-net", next_run_time=utcnow(),
+        )
+        self.scheduler.add_job(
+            self._heartbeat, "interval", seconds=max(cfg.lease.total_seconds() / 3, 1),
+            id="heartbeat",
+        )
+        listener: threading.Thread | None = None
+        if self.store.is_sqlite:
+            self._watch_conn = self._open_watch_conn()
+            self.scheduler.add_job(
+                self._check_changes, "interval", seconds=cfg.change_check.total_seconds(),
+                id="change-check",
+            )
+        else:
+            listener = threading.Thread(target=self._listen, name="listen", daemon=True)
+            listener.start()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stopping.set())
+        self.scheduler.start()
+        log.info("daemon %s started on %s", self.worker, self.store.display_url())
+        self.stopping.wait()
+        log.info("stopping: no new claims; waiting up to %s for in-flight deliveries",
+                 cfg.shutdown_grace)
+        self.scheduler.shutdown(wait=True)
+        with self.lock:
+            pending = list(self.inflight)
+        _, not_done = wait(pending, timeout=cfg.shutdown_grace.total_seconds())
+        if not_done:
+            log.warning(
+                "abandoning %d in-flight deliveries; their claims expire and the next start "
+                "asks the platform before publishing them again", len(not_done),
+            )
+            logging.shutdown()
+            os._exit(0)
+        self.pool.shutdown(wait=True)
+        log.info("daemon stopped")
+        return 0
+
+    # -- wake-ups ---------------------------------------------------------------------------
+
+    def _open_watch_conn(self) -> sqlite3.Connection:
+        db = self.store.engine.url.database or ""
+        conn = sqlite3.connect(db, timeout=30, check_same_thread=False)
+        self._data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+        return conn
+
+    def _check_changes(self) -> None:
+        version = self._watch_conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._data_version = version
+            self.dispatch()
+
+    def _listen(self) -> None:
+        import psycopg
+
+        from .store import NOTIFY_CHANNEL
+
+        url = self.store.engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+        while not self.stopping.is_set():
+            try:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    for _ in conn.notifies(timeout=5):
+                        if self.stopping.is_set():
+                            return
+                        self.dispatch()
+                    # timeout without notifications: loop to re-check stopping
+            except psycopg.Error as e:
+                log.warning("LISTEN connection lost (%s); reconnecting", type(e).__name__)
+                self.stopping.wait(2)
+
+    def _heartbeat(self) -> None:
+        with self.lock:
+            claims = list(self.inflight.values())
+        renew(self.store, claims, self.settings.daemon.lease)
+
+    def _schedule_wake(self, at: datetime) -> None:
+        if self.scheduler is None or self.stopping.is_set():
+            return
+        now = utcnow()
+        if self.wake_at is not None and now < self.wake_at <= at:
+            return  # an earlier wake-up is already pending
+        self.wake_at = at
+        with contextlib.suppress(Exception):  # the scheduler may be shutting down
+            self.scheduler.add_job(
+                self.dispatch, "date", run_date=max(at, now), id=f"wake-{uuid.uuid4().hex}",
+            )
+
+    # -- the work ---------------------------------------------------------------------------
+
+    def dispatch(self) -> None:
+        """Hold late posts, claim what is due and fits, start it; safe to call any time."""
+        if not self.dispatch_lock.acquire(blocking=False):
+            self.again.set()
+            return
+        try:
+            while True:
+                self.again.clear()
+                self._dispatch_once()
+                if not self.again.is_set():
+                    break
+        finally:
+            self.dispatch_lock.release()
+
+    def _dispatch_once(self) -> None:
+        if self.stopping.is_set():
+            return
+        now = utcnow()
+        self._refresh_config()
+        held = hold_overdue(self.store, now, self.settings.max_lateness)
+        for post_id in held:
+            log.warning("post %s is overdue by more than max_lateness: held", post_id)
+        with self.lock:
+            room = {
+                p: cap - self.busy[p] for p, cap in self.capacity.items()
+            }
+            for p, n in self.busy.items():
+                room.setdefault(p, self.default_capacity - n)
+        default_room = self.default_capacity
+        claims = claim(self.store, self.worker, now, self.settings.daemon.lease, room,
+                       default_room)
+        for c in claims:
+            with self.lock:
+                self.busy[c.platform] += 1
+                fut = self.pool.submit(self.publisher.run, c)
+                self.inflight[fut] = c
+            fut.add_done_callback(self._done)
+        nxt = next_wakeup(self.store)
+        if nxt is not None:
+            self._schedule_wake(nxt + timedelta(milliseconds=50))
+
+    def _done(self, fut: Future[Outcome]) -> None:
+        with self.lock:
+            c = self.inflight.pop(fut)
+            self.busy[c.platform] -= 1
+        try:
+            outcome = fut.result()
+        except Exception:
+            log.exception("delivery %s crashed", c.delivery_id)
+            return
+        self.outcomes.append(outcome)
+        if not self.stopping.is_set() and not self.once:
+            # a published blog unlocks its shares; a free slot may take the next delivery
+            self._schedule_wake(utcnow())
+
+    def _refresh_config(self) -> None:
+        """Profiles edited while the daemon runs take effect (the guard uses them)."""
+        self.app.refresh_personas()

@@ -1,0 +1,44 @@
+"""Logging for the daemon. Secrets never reach a log record: adapters never log them, and the
+redaction filter below masks anything stored as a credential in case a library echoes it."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+class _Redact(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            msg = record.getMessage()
+            masked = msg
+            for s in self.secrets:
+                if s and s in masked:
+                    masked = masked.replace(s, "***")
+            if masked != msg:
+                record.msg, record.args = masked, ()
+        return True
+
+
+REDACT = _Redact()
+
+
+def register_secret(value: str) -> None:
+    if len(value) >= 6:
+        REDACT.secrets.add(value)
+
+
+def setup_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(REDACT)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # HTTP client libraries log request details (and sometimes headers) at DEBUG
+    for noisy in ("httpx", "httpcore", "urllib3", "requests_oauthlib", "oauthlib", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))

@@ -1,0 +1,235 @@
+"""One claimed delivery: guard again, render, ask the platform if needed, publish, record.
+
+The guard runs against the configuration as it is now, not as it was at queue time: a
+persona's identity may have grown since. A delivery whose earlier attempt may have reached the
+platform is reconciled with ``lookup`` first; when the platform cannot tell, the delivery
+becomes ``unknown`` and waits for the user instead of risking a second post.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from .app import App
+from .claims import Claim, record
+from .entries import Entry, Media
+from .errors import ConfigError, CrosspostError, PermanentError, TransientError
+from .models import FAILED, PUBLISHED, QUEUED, UNKNOWN, Delivery, Post, utcnow
+from .platforms import make_adapter
+from .platforms.base import AdapterContext, LookupUnsupported, MediaItem, Publication, Result
+from .store import AuditEntry
+
+log = logging.getLogger("crosspost.publisher")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    claim: Claim
+    state: str
+    detail: str = ""
+
+
+def entry_from_post(post: Post) -> Entry:
+    """The stored snapshot as an Entry, so the guard checks exactly what will go out."""
+    return Entry(
+        raw=post.body,
+        body=post.body,
+        title=post.title,
+        persona=post.persona,
+        tags=list(post.tags),
+        categories=list(post.categories),
+        share=dict(post.share),
+        media=[Media(Path(m["path"]), m.get("alt", "")) for m in post.media],
+        summary=post.summary,
+        slug=post.slug,
+        lang=post.lang,
+    )
+
+
+def backoff(attempt: int, base: timedelta, cap: timedelta) -> timedelta:
+    """Exponential backoff with jitter, so many failed targets do not retry in lockstep."""
+    delay = min(cap.total_seconds(), base.total_seconds() * 2 ** max(attempt - 1, 0))
+    return timedelta(seconds=delay * random.uniform(0.5, 1.0))
+
+
+class Publisher:
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def run(self, c: Claim) -> Outcome:
+        now = utcnow()
+        try:
+            return self._run(c)
+        except TransientError as e:
+            return self._transient(c, e)
+        except PermanentError as e:
+            return self._fail(c, e.message, e.hint)
+        except ConfigError as e:
+            # e.g. missing credentials or a profile broken since queueing
+            return self._fail(c, str(e.message), e.hint)
+        except CrosspostError as e:
+            return self._fail(c, e.message, e.hint)
+        except Exception as e:
+            log.exception("unexpected error publishing post %s to %s", c.post_id, c.target)
+            msg = f"unexpected error ({type(e).__name__}); it is unclear whether it was posted"
+            self._record(c, UNKNOWN, now, error=msg, hint=self._unknown_hint(c))
+            return Outcome(c, UNKNOWN, msg)
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _run(self, c: Claim) -> Outcome:
+        store = self.app.store
+        post, deliveries = store.get(c.post_id)
+        personas = self.app.personas
+        persona = personas.get(post.persona)
+        entry = entry_from_post(post)
+        blog_url = next(
+            (d.remote_url for d in deliveries if d.role == "blog" and d.state == PUBLISHED), None
+        )
+        if c.role == "blog":
+            if persona.blog is None:
+                raise PermanentError(
+                    f"persona '{persona.name}' no longer has a blog",
+                    hint=f"add [blog] to {persona.source} and 'crosspost retry {c.post_id}'",
+                )
+            ctx = AdapterContext(persona=persona, blog=persona.blog)
+            text = post.body
+        else:
+            account = persona.account(c.target)
+            if account is None:
+                raise PermanentError(
+                    f"account '{c.target}' is no longer in persona '{persona.name}'",
+                    hint=f"check {persona.source}",
+                )
+            ctx = AdapterContext(persona=persona, account=account)
+            from .preview import share_source
+            from .sharetext import render_for
+
+            # shares of a post without a blog target have no URL to link to
+            text = render_for(share_source(entry), persona, account, blog_url)
+            entry.share = {**entry.share, c.target: text}
+        blocked = self._guard(c, post, entry, persona.name)
+        if blocked is not None:
+            return blocked
+        pub = Publication(
+            post_id=c.post_id,
+            persona=persona.name,
+            target=c.target,
+            platform=c.platform,
+            idempotency_key=self._key(deliveries, c),
+            kind=post.kind,
+            title=post.title,
+            body=post.body,
+            summary=post.summary,
+            tags=tuple(post.tags),
+            categories=tuple(post.categories),
+            slug=post.slug,
+            lang=post.lang,
+            scheduled_at=post.scheduled_at,
+            text=text,
+            canonical_url=blog_url,
+            media=tuple(MediaItem(Path(m["path"]), m.get("alt", "")) for m in post.media),
+        )
+        adapter = make_adapter(ctx)
+        if c.reconcile:
+            try:
+                found = adapter.lookup(pub)
+            except LookupUnsupported as e:
+                msg = (
+                    f"an earlier attempt may have posted to {c.target}, and {c.platform} "
+                    f"cannot tell ({e})"
+                )
+                self._record(c, UNKNOWN, utcnow(), error=msg, hint=self._unknown_hint(c),
+                             text=text)
+                return Outcome(c, UNKNOWN, msg)
+            if found is not None:
+                return self._published(c, found, text, "found from an earlier attempt")
+        result = adapter.publish(pub)
+        return self._published(c, result, text)
+
+    def _guard(self, c: Claim, post: Post, entry: Entry, persona: str) -> Outcome | None:
+        from .checking import check_entry
+        from .guardkey import guard_secret
+
+        p = self.app.personas.get(persona)
+        report = check_entry(
+            self.app.personas, p, entry, targets=[c.target], secret=guard_secret(self.app)
+        ).with_allowances(post.allow)
+        if not report.blocked:
+            return None
+        reasons = "; ".join(f"[{f.rule}] {f.message}" for f in report.findings if f.blocks)
+        self.app.store.audit(
+            [
+                AuditEntry(
+                    kind="blocked",
+                    persona=persona,
+                    rule=f.rule,
+                    detail={"match": f.match, "field": f.field, "message": f.message,
+                            "at": "publish", "target": c.target},
+                )
+                for f in report.findings
+                if f.blocks
+            ],
+            post_id=c.post_id,
+        )
+        msg = f"blocked by the leak guard at publish time: {reasons}"
+        self._record(c, FAILED, utcnow(), error=msg,
+                     hint="edit the profile or cancel the post; the guard rechecks on retry")
+        return Outcome(c, FAILED, msg)
+
+    @staticmethod
+    def _key(deliveries: list[Delivery], c: Claim) -> str:
+        return next(d.idempotency_key for d in deliveries if d.id == c.delivery_id)
+
+    def _published(self, c: Claim, r: Result, text: str, how: str = "") -> Outcome:
+        ok = self._record(c, PUBLISHED, utcnow(), remote_id=r.remote_id, remote_url=r.url,
+                          text=text)
+        if not ok:
+            return Outcome(c, "superseded", "lease lost before the result was recorded")
+        log.info("published post %s to %s: %s %s", c.post_id, c.target, r.url or r.remote_id, how)
+        return Outcome(c, PUBLISHED, r.url or r.remote_id)
+
+    def _transient(self, c: Claim, e: TransientError) -> Outcome:
+        now = utcnow()
+        policy = self.app.settings.daemon.retry
+        if c.attempt >= policy.max_attempts:
+            msg = f"gave up after {c.attempt} attempts: {e.message}"
+            state = FAILED
+            self._record(c, state, now, error=msg,
+                         hint=e.hint or f"run 'crosspost retry {c.post_id} --target {c.target}'",
+                         needs_lookup=e.maybe_sent)
+            return Outcome(c, state, msg)
+        delay = backoff(c.attempt, policy.base_delay, policy.max_delay)
+        if e.retry_after is not None:
+            delay = timedelta(seconds=e.retry_after + random.uniform(0, 1))
+        due = now + delay
+        msg = f"attempt {c.attempt} failed: {e.message}; retrying at {due:%H:%M:%S} UTC"
+        self._record(c, QUEUED, now, error=msg, hint=e.hint, due_at=due,
+                     needs_lookup=e.maybe_sent)
+        log.warning("post %s to %s: %s", c.post_id, c.target, msg)
+        return Outcome(c, QUEUED, msg)
+
+    def _fail(self, c: Claim, message: str, hint: str | None) -> Outcome:
+        self._record(c, FAILED, utcnow(), error=message, hint=hint)
+        log.error("post %s to %s failed: %s", c.post_id, c.target, message)
+        return Outcome(c, FAILED, message)
+
+    def _unknown_hint(self, c: Claim) -> str:
+        return (
+            f"check {c.target} for the post; if it is not there run "
+            f"'crosspost retry {c.post_id} --target {c.target}', if it is, "
+            f"'crosspost cancel {c.post_id}' stops further attempts"
+        )
+
+    def _record(self, c: Claim, state: str, now: datetime, **kw: object) -> bool:
+        ok = record(self.app.store, c, state=state, now=now, **kw)  # type: ignore[arg-type]
+        if not ok:
+            log.warning(
+                "post %s to %s: claim %s was superseded (lease expired); result not recorded",
+                c.post_id, c.target, c.fence,
+            )
+        return ok
