@@ -1,30 +1,37 @@
 """The application: settings, personas and store loaded once per command, lazily.
 
-Commands ask for what they need (``app.personas``, ``app.store``) so ``crosspost --help`` and
-``crosspost list`` touch no more than they must.
+Commands ask for what they need (``app.personas``, ``app.store``) so ``crosspost --help``
+imports neither pydantic nor SQLAlchemy, and ``crosspost list`` no platform SDK.
 """
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .errors import ConfigError
-from .profiles import Personas, load_personas
-from .settings import Settings, load_settings
-from .store import Store
+if TYPE_CHECKING:
+    from .profiles import Personas
+    from .settings import Settings
+    from .store import Store
 
 
 class App:
     def __init__(self, config: Path | None = None) -> None:
         self._config = config
+        self._stamp: tuple[tuple[str, float], ...] | None = None
 
     @cached_property
     def settings(self) -> Settings:
+        from .settings import load_settings
+
         return load_settings(self._config)
 
     @cached_property
     def personas(self) -> Personas:
+        from .profiles import load_personas
+
         s = self.settings
         return load_personas(s.resolved_profiles_dir(), s.base_dir)
 
@@ -37,8 +44,10 @@ class App:
 
     def refresh_personas(self) -> None:
         """Reload profiles if a file changed; a broken edit keeps the last good set."""
+        from .errors import ConfigError
+
         stamp = self._profiles_stamp()
-        if stamp == getattr(self, "_stamp", None):
+        if stamp == self._stamp:
             return
         old = self.__dict__.pop("personas", None)
         try:
@@ -46,8 +55,6 @@ class App:
         except ConfigError as e:
             if old is None:
                 raise
-            import logging
-
             logging.getLogger("crosspost").error(
                 "profiles changed but do not load; keeping the previous ones: %s", e
             )
@@ -56,6 +63,8 @@ class App:
 
     @cached_property
     def store(self) -> Store:
+        from .store import Store
+
         return Store(self.settings.resolved_database_url())
 
     @property

@@ -43,7 +43,6 @@ def guard_profile(p: Persona) -> guard.GuardProfile:
         guard.AccountRef(name=a.name, platform=a.platform, handle=a.handle, url=a.instance)
         for a in p.accounts
     )
-    severity = {k: v for k, v in p.guard.rules.items()}
     return guard.GuardProfile(
         name=p.name,
         display_name=p.display_name,
@@ -59,7 +58,7 @@ def guard_profile(p: Persona) -> guard.GuardProfile:
         confidential=tuple(p.guard.confidential),
         confidential_hashes=tuple(p.guard.confidential_hashes),
         packs=tuple(p.guard.packs),
-        severity=tuple(sorted(severity.items())),  # type: ignore[arg-type]
+        severity=guard.FrozenMap(p.guard.rules),
         phone_region=_region(p),
         strip_metadata=p.strips_metadata,
         separation=p.separation,

@@ -9,6 +9,7 @@ them, because ``crosspost --help`` and ``crosspost list`` run many times a day.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -420,8 +421,22 @@ def run(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # noqa: BLE001 - the last line of defence against tracebacks
+        if os.environ.get("CROSSPOST_DEBUG"):
+            raise
+        click.echo(
+            f"error: unexpected {type(e).__name__}: {e}\n"
+            "  (nothing was changed by the failed step; rerun with CROSSPOST_DEBUG=1 for the "
+            "details and please report it)",
+            err=True,
+        )
+        return 1
     return rv if isinstance(rv, int) else 0
 
 
 def main() -> None:
     sys.exit(run())
+
+
+# commands defined elsewhere register themselves on ``cli``
+from . import cli_admin  # noqa: E402, F401
