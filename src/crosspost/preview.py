@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from .entries import Entry
@@ -24,7 +25,10 @@ def share_source(entry: Entry) -> ShareSource:
 
 def build_preview(persona: Persona, entry: Entry, targets: list[Target]) -> list[dict[str, Any]]:
     src = share_source(entry)
-    url = canonical_url(persona.blog, src.slug) if persona.blog and entry.kind == "entry" else None
+    url = None
+    if persona.blog and entry.kind == "entry":
+        # the URL a static blog will give the entry (WordPress/Micropub: a prediction)
+        url = canonical_url(persona.blog, src.slug, datetime.now(persona.tz))
     items: list[dict[str, Any]] = []
     for t in targets:
         if t.role == "blog":

@@ -70,6 +70,18 @@ class Blog(_Strict):
     username: str | None = None
     categories: list[str] = []
 
+    @field_validator("permalink")
+    @classmethod
+    def _permalink(cls, v: str) -> str:
+        try:
+            v.format_map({"slug": "s", "year": "2026", "month": "01", "day": "01"})
+        except (KeyError, ValueError, IndexError, AttributeError) as e:
+            raise ValueError(
+                f"permalink {v!r} is not a valid pattern ({e}); use {{slug}}, {{year}}, "
+                "{month} and {day}, like '/posts/{slug}/'"
+            ) from None
+        return v
+
     @field_validator("url", "endpoint")
     @classmethod
     def _http_url(cls, v: str | None) -> str | None:

@@ -8,7 +8,9 @@ then for the platform, then the account's ``share`` template, then the persona's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date as _date
 
+from .errors import ConfigError
 from .profiles import Account, Blog, Persona
 
 #: platforms whose text length is counted exactly (the others have no practical limit)
@@ -26,13 +28,37 @@ class ShareSource:
     share: dict[str, str]
 
 
-def canonical_url(blog: Blog, slug: str) -> str:
+def canonical_url(blog: Blog, slug: str, date: _date | None = None) -> str:
     """The URL an entry will have on a blog whose URLs crosspost decides (static sites).
 
     For WordPress and Micropub the server decides; this is then only a prediction, replaced
     by the real URL once the blog has published.
+
+    ``permalink`` may use ``{year}``, ``{month}``, ``{day}`` (zero-padded) besides ``{slug}``;
+    they come from ``date``, which the caller gives in the persona's time zone (the static
+    adapter uses the scheduled time there, the date the generator sees in the front matter).
     """
-    path = blog.permalink.format(slug=slug)
+    fields = {"slug": slug}
+    if date is not None:
+        fields |= {"year": f"{date.year:04d}", "month": f"{date.month:02d}",
+                   "day": f"{date.day:02d}"}
+    try:
+        path = blog.permalink.format_map(fields)
+    except KeyError as e:
+        name = e.args[0]
+        if name in ("year", "month", "day"):
+            raise ValueError(
+                f"permalink {blog.permalink!r} uses {{{name}}}: pass the entry's date"
+            ) from None
+        raise ConfigError(
+            f"[blog] permalink {blog.permalink!r} uses unknown placeholder {{{name}}}",
+            hint="use {slug}, {year}, {month} and {day}, like '/posts/{slug}/'",
+        ) from None
+    except (ValueError, IndexError, AttributeError) as e:
+        raise ConfigError(
+            f"[blog] permalink {blog.permalink!r} is not a valid pattern ({e})",
+            hint="use {slug}, {year}, {month} and {day}, like '/posts/{slug}/'",
+        ) from None
     return blog.url.rstrip("/") + "/" + path.lstrip("/")
 
 

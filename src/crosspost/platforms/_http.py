@@ -1,0 +1,333 @@
+"""What an HTTP failure means for a delivery, shared by the HTTP adapters.
+
+Two questions matter to the publisher: may a retry help (``TransientError``) or not
+(``PermanentError``), and — for a transient failure — may the platform have created the post
+anyway (``maybe_sent``)? A ``maybe_sent`` failure leaves the delivery ``unknown``: the
+publisher asks ``lookup`` before it posts again, instead of risking a duplicate::
+
+    failure                                   error            maybe_sent  retry_after
+    connect error / connect timeout / pool    TransientError   False
+    read timeout, write error, dropped reply  TransientError   True
+    5xx to a POST/PUT/PATCH/DELETE            TransientError   True
+    5xx to a GET/HEAD                         TransientError   False
+    408                                       TransientError   False
+    429                                       TransientError   False       Retry-After or *-reset
+    401 / 403                                 PermanentError   -           hint: accounts login
+    400 / 404 / 409 / 410 / 413 / 422 / ...   PermanentError   -           the server's message
+    3xx (not followed for writes)             PermanentError   -           hint: the new address
+
+``maybe_sent`` is ``errors.TransientError.maybe_sent``. Adapters that make several requests
+per publish (terms, media, then the post) clear it (``not_sent``) for failures of the requests
+before the one that creates the post.
+
+Nothing here puts a token or password into a message: the messages are built from the status,
+the server's error text (with any known secret redacted) and the request's method and path.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import json
+import logging
+import ssl
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import httpx
+
+from ..errors import PermanentError, TransientError
+
+log = logging.getLogger(__name__)
+
+#: connect 10 s, read/write/pool 30 s
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("crosspost")
+    except PackageNotFoundError:
+        return "0"
+
+
+USER_AGENT = f"crosspost/{_version()}"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: a reset header larger than this is an epoch timestamp, smaller a number of seconds
+_EPOCH_THRESHOLD = 1_000_000_000
+
+
+def login_hint(target: str, persona: str | None = None) -> str:
+    """What to run to store new credentials (a blog is named with its persona)."""
+    if target == "blog" and persona:
+        return f"run 'crosspost accounts login blog --persona {persona}'"
+    return f"run 'crosspost accounts login {target}'"
+
+
+def transient(
+    message: str,
+    *,
+    hint: str | None = None,
+    retry_after: float | None = None,
+    maybe_sent: bool,
+) -> TransientError:
+    return TransientError(message, hint=hint, retry_after=retry_after, maybe_sent=maybe_sent)
+
+
+def not_sent(err: TransientError) -> TransientError:
+    """Mark a transient failure of a preparatory request: the post itself was not sent."""
+    err.maybe_sent = False
+    return err
+
+
+def client(
+    *,
+    auth: httpx.Auth | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: httpx.Timeout | float | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> httpx.Client:
+    """An ``httpx.Client`` with crosspost's timeouts and User-Agent; redirects not followed."""
+    hdrs = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    hdrs.update(headers or {})
+    if timeout is None:
+        timeout = TIMEOUT
+    elif not isinstance(timeout, httpx.Timeout):
+        timeout = httpx.Timeout(timeout)
+    return httpx.Client(
+        auth=auth,
+        headers=hdrs,
+        timeout=timeout,
+        transport=transport,
+        follow_redirects=False,
+        verify=_ssl_context(),
+    )
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context for every client (building one costs ~40 ms)."""
+    return httpx.create_ssl_context()
+
+
+def request(
+    c: httpx.Client,
+    method: str,
+    url: str | httpx.URL,
+    *,
+    target: str,
+    persona: str | None = None,
+    secrets: Iterable[str] = (),
+    auth_hint: str | None = None,
+    hints: Mapping[str, str] | None = None,
+    **kwargs: Any,
+) -> httpx.Response:
+    """Send one request; transport failures and error statuses become crosspost errors."""
+    try:
+        resp = c.request(method, url, **kwargs)
+    except httpx.TransportError as e:
+        raise from_transport_error(e, method=method) from None
+    raise_for(resp, target, persona=persona, secrets=secrets, auth_hint=auth_hint, hints=hints)
+    return resp
+
+
+def raise_for(
+    resp: httpx.Response,
+    target: str,
+    *,
+    persona: str | None = None,
+    secrets: Iterable[str] = (),
+    auth_hint: str | None = None,
+    hints: Mapping[str, str] | None = None,
+) -> None:
+    """Raise the crosspost error for an unsuccessful response; return for a 2xx.
+
+    ``target`` names the account ("blog" for a blog, with ``persona``) in the login hint of a
+    401/403.
+    ``hints`` maps a platform error code (WordPress ``code``, OAuth ``error``) or a status
+    (as a string, e.g. ``"404"``) to a hint that says what the user can do.
+    """
+    if resp.is_success:
+        return
+    status = resp.status_code
+    try:
+        method = resp.request.method
+    except RuntimeError:
+        method = "GET"
+    code, detail = error_detail(resp, secrets)
+    what = f"{method} {_path(resp)}: HTTP {status}"
+    message = f"{what}: {detail}" if detail else what
+    hint = (hints or {}).get(code or "") or (hints or {}).get(str(status))
+
+    if status == 429:
+        retry_after = retry_after_from(resp.headers)
+        raise transient(
+            message, hint=hint or "rate limited", retry_after=retry_after, maybe_sent=False
+        )
+    if status == 408:
+        raise transient(message, hint=hint, maybe_sent=False)
+    if status >= 500:
+        raise transient(
+            message,
+            hint=hint,
+            retry_after=retry_after_from(resp.headers),
+            maybe_sent=method.upper() not in SAFE_METHODS,
+        )
+    if status in (401, 403):
+        login = login_hint(target, persona)
+        if auth_hint:
+            login = f"{login}; {auth_hint}"
+        raise PermanentError(message, hint=f"{hint}; {login}" if hint else login)
+    if 300 <= status < 400:
+        location = resp.headers.get("location", "")
+        raise PermanentError(
+            f"{what}: redirected to {redact(location, secrets)}",
+            hint=hint or "use the address it redirects to (e.g. https://) in the profile",
+        )
+    raise PermanentError(message, hint=hint)
+
+
+def error_detail(resp: httpx.Response, secrets: Iterable[str] = ()) -> tuple[str | None, str]:
+    """The platform's error code and message, from JSON if it has one, else the text."""
+    code: str | None = None
+    detail = ""
+    try:
+        data = resp.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        data = None
+    if isinstance(data, dict):
+        # WordPress: {code, message, data}; OAuth/Micropub: {error, error_description};
+        # Mastodon: {error}; others: {detail} / {error: {message}}
+        err = data.get("error")
+        if isinstance(err, dict):
+            code = _str(err.get("code") or err.get("type"))
+            detail = _str(err.get("message")) or ""
+        else:
+            code = _str(data.get("code")) or _str(err)
+            parts = [
+                _str(data.get("message")),
+                _str(data.get("error_description")),
+                _str(data.get("detail")),
+            ]
+            detail = "; ".join(p for p in parts if p) or (_str(err) or "")
+        if code and code not in detail:
+            detail = f"{detail} ({code})" if detail else code
+    else:
+        text = resp.text.strip() if resp.content else ""
+        if text and "html" not in resp.headers.get("content-type", "").lower():
+            detail = " ".join(text.split())[:300]
+        elif resp.reason_phrase:
+            detail = resp.reason_phrase
+    return code, redact(detail, secrets)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for s in secrets:
+        if s and len(s) >= 4:
+            text = text.replace(s, "[redacted]")
+    return text
+
+
+def from_transport_error(
+    exc: httpx.TransportError, *, method: str | None = None
+) -> TransientError | PermanentError:
+    """The crosspost error for a request that got no response (returned, not raised)."""
+    if method is None:
+        try:
+            method = exc.request.method
+        except RuntimeError:
+            method = "POST"
+    try:
+        where = f"{exc.request.method} {exc.request.url.host}{exc.request.url.path}"
+    except RuntimeError:
+        where = method
+    kind = type(exc).__name__
+    text = str(exc) or kind
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return PermanentError(
+            f"{where}: {text}", hint="the address in the profile must start with https://"
+        )
+    if isinstance(exc, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in text:
+        return PermanentError(
+            f"{where}: the server's TLS certificate is not valid ({text})",
+            hint="fix the site's certificate or check the address in the profile",
+        )
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return transient(
+            f"{where}: could not connect ({kind}: {text})",
+            hint="the server is unreachable; will retry",
+            maybe_sent=False,
+        )
+    if isinstance(exc, httpx.ProxyError):
+        return transient(f"{where}: proxy error ({text})", maybe_sent=False)
+    # ReadTimeout, WriteTimeout, ReadError, WriteError, RemoteProtocolError: the request (or
+    # part of it) went out and no answer came back, so a write may have been applied.
+    maybe = method.upper() not in SAFE_METHODS
+    return transient(
+        f"{where}: no response ({kind}: {text})",
+        hint="the server may have accepted it; check before posting again" if maybe else None,
+        maybe_sent=maybe,
+    )
+
+
+def retry_after_from(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait, from ``Retry-After`` (seconds or HTTP date) or a rate-limit reset.
+
+    ``x-ratelimit-reset`` / ``ratelimit-reset`` / ``x-rate-limit-reset`` are either an epoch
+    timestamp (X, Bluesky, Mastodon's ISO date) or a number of seconds (IETF draft).
+    """
+    now = time.time() if now is None else now
+    lower = {k.lower(): v for k, v in headers.items()}
+    value = lower.get("retry-after")
+    if value:
+        value = value.strip()
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when is not None and when.tzinfo is not None:
+            return max(0.0, when.timestamp() - now)
+    for name in ("x-ratelimit-reset", "ratelimit-reset", "x-rate-limit-reset"):
+        value = lower.get(name)
+        if not value:
+            continue
+        value = value.strip()
+        n: float | None
+        try:
+            n = float(value)
+        except ValueError:
+            n = _iso_epoch(value)
+        if n is None:
+            continue
+        return max(0.0, n - now) if n >= _EPOCH_THRESHOLD else max(0.0, n)
+    return None
+
+
+def _iso_epoch(value: str) -> float | None:
+    from datetime import datetime
+
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt.timestamp() if dt.tzinfo is not None else None
+
+
+def _path(resp: httpx.Response) -> str:
+    try:
+        url = resp.request.url
+    except RuntimeError:
+        return ""
+    route = url.params.get("rest_route")
+    return f"{url.path}?rest_route={route}" if route else url.path
+
+
+def _str(v: object) -> str | None:
+    return v if isinstance(v, str) and v else None
