@@ -111,6 +111,9 @@ def run_demo(directory: Path | None, delay: int) -> None:
         path = root / "profiles" / f"{name}.toml"
         if not path.exists():
             path.write_text(text, encoding="utf-8")
+    for persona in ("professional", "personal"):
+        (root / "sites" / persona / "content" / "posts").mkdir(parents=True, exist_ok=True)
+        (root / "sites" / persona / "public").mkdir(parents=True, exist_ok=True)
     entry = root / "therapy-and-social-networking.md"
     entry.write_text(ENTRY, encoding="utf-8")
 

@@ -26,6 +26,10 @@ from .store import AuditEntry
 log = logging.getLogger("crosspost.publisher")
 
 
+class _MaybePosted(Exception):
+    """An adapter failed in an unforeseen way mid-call: the post may exist."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     claim: Claim
@@ -138,6 +142,8 @@ class Publisher:
         if c.reconcile:
             try:
                 found = adapter.lookup(pub)
+            except CrosspostError:
+                raise
             except LookupUnsupported as e:
                 msg = (
                     f"an earlier attempt may have posted to {c.target}, and {c.platform} "
@@ -146,9 +152,16 @@ class Publisher:
                 self._record(c, UNKNOWN, utcnow(), error=msg, hint=self._unknown_hint(c),
                              text=text)
                 return Outcome(c, UNKNOWN, msg)
+            except Exception as e:
+                raise _MaybePosted() from e
             if found is not None:
                 return self._published(c, found, text, "found from an earlier attempt")
-        result = adapter.publish(pub)
+        try:
+            result = adapter.publish(pub)
+        except CrosspostError:
+            raise
+        except Exception as e:
+            raise _MaybePosted() from e
         return self._published(c, result, text)
 
     def _guard(self, c: Claim, post: Post, entry: Entry, persona: str) -> Outcome | None:
@@ -209,7 +222,7 @@ class Publisher:
         due = now + delay
         msg = f"attempt {c.attempt} failed: {e.message}; retrying at {due:%H:%M:%S} UTC"
         self._record(c, QUEUED, now, error=msg, hint=e.hint, due_at=due,
-                     needs_lookup=e.maybe_sent)
+                     needs_lookup=e.maybe_sent or c.reconcile)
         log.warning("post %s to %s: %s", c.post_id, c.target, msg)
         return Outcome(c, QUEUED, msg)
 

@@ -1,0 +1,50 @@
+"""Start crosspost as a real process, the way cron or systemd would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+
+
+def env_for(tmp: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSPOST_")}
+    env.update(
+        PYTHONPATH=str(TESTS),
+        PYTHON_KEYRING_BACKEND="support.filekeyring.FileKeyring",
+        CROSSPOST_TEST_KEYRING_FILE=str(tmp / "keyring.json"),
+        XDG_DATA_HOME=str(tmp / "xdg-data"),
+        XDG_CONFIG_HOME=str(tmp / "xdg-config"),
+        XDG_CACHE_HOME=str(tmp / "xdg-cache"),
+    )
+    env.update(extra)
+    return env
+
+
+def crosspost(config: Path, *args: str, env: dict[str, str], timeout: float = 60):
+    return subprocess.run(
+        [sys.executable, "-m", "crosspost", "--config", str(config), *args],
+        capture_output=True, text=True, env=env, timeout=timeout, check=False,
+    )
+
+
+def start_daemon(config: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    f = log.open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
+        stdout=f, stderr=subprocess.STDOUT, env=env,
+    )
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")

@@ -1,0 +1,138 @@
+"""The daemon on the embedded default: static-site blog and feed, real processes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from datetime import UTC, datetime, timedelta
+
+import feedparser
+from sqlmodel import select
+
+from support.procs import crosspost, env_for, start_daemon, wait_for
+
+ENTRY = """---
+title: Boundaries Online
+summary: Keeping the therapeutic frame on social media.
+tags: [ethics]
+---
+Blogging can counter stigma; the frame still matters.
+"""
+
+
+def set_due_now(ws, post_id: int, at: datetime) -> None:
+    """Move a queued post into the past as if the machine had been down."""
+    from crosspost.models import Delivery, Post
+
+    store = ws.app().store
+    with store.write() as s:
+        p = s.get(Post, post_id)
+        p.scheduled_at = at
+        s.add(p)
+        for d in s.exec(select(Delivery).where(Delivery.post_id == post_id)):
+            d.due_at = at
+            s.add(d)
+
+
+def queue_json(ws, *args: str) -> dict:
+    r = ws.run("queue", *args, "--format", "json")
+    assert r.code == 0, r.err
+    return r.json()
+
+
+def test_once_publishes_blog_first_then_feed_with_its_url(ws):
+    entry = ws.write("e.md", ENTRY)
+    (ws.root / "site-home" / "content" / "posts").mkdir(parents=True)
+    q = queue_json(ws, str(entry), "--persona", "personal", "--at", "+1h", "--to", "blog,home-feed")
+    set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(seconds=5))
+    r = ws.run("daemon", "--once")
+    assert r.code == 0, r.err
+    shown = ws.run("show", str(q["id"]), "--format", "json").json()
+    assert shown["status"] == "published", [(t["target"], t["error"]) for t in shown["targets"]]
+    targets = {t["target"]: t for t in shown["targets"]}
+    blog_url = targets["blog"]["remote_url"]
+    assert blog_url == "https://anabee.example/posts/boundaries-online/"
+    assert targets["home-feed"]["state"] == "published"
+    written = ws.root / "site-home" / "content" / "posts" / "boundaries-online.md"
+    assert "Blogging can counter stigma" in written.read_text()
+    feed = feedparser.parse((ws.root / "site-home" / "feed.xml").read_text())
+    assert feed.bozo == 0
+    assert feed.entries[0].link == blog_url
+    assert targets["blog"]["published_at"] <= targets["home-feed"]["published_at"]
+    # a second run finds nothing to do and writes nothing twice
+    assert ws.run("daemon", "--once").code == 0
+    feed = feedparser.parse((ws.root / "site-home" / "feed.xml").read_text())
+    assert len(feed.entries) == 1
+
+
+def test_restart_publishes_slightly_late_and_holds_very_late(ws):
+    a = queue_json(ws, "--persona", "personal", "--text", "One minute late.", "--at", "+1h",
+                   "--to", "home-feed")
+    b = queue_json(ws, "--persona", "personal", "--text", "A day late.", "--at", "+2h",
+                   "--to", "home-feed")
+    now = datetime.now(UTC)
+    set_due_now(ws, a["id"], now - timedelta(minutes=1))
+    set_due_now(ws, b["id"], now - timedelta(days=1))
+    assert ws.run("daemon", "--once").code == 0
+    states = {p["id"]: p["status"] for p in ws.run("list", "--format", "json").json()["posts"]}
+    assert states == {a["id"]: "published", b["id"]: "held"}
+    held = ws.run("list", "--status", "held")
+    assert f"{b['id']}" in held.out
+    shown = ws.run("show", str(b["id"]), "--format", "json").json()
+    assert f"crosspost release {b['id']}" in shown["note"]
+    assert ws.run("release", str(b["id"])).code == 0
+    assert ws.run("daemon", "--once").code == 0
+    assert ws.run("show", str(b["id"]), "--format", "json").json()["status"] == "published"
+
+
+def test_guard_runs_again_at_publish_time(ws):
+    q = queue_json(ws, "--persona", "personal", "--text", "Lunch with Maple Grove friends.",
+                   "--at", "+1h", "--to", "home-feed")
+    # the professional persona's identity grows after queueing
+    pro = ws.profiles / "professional.toml"
+    pro.write_text(pro.read_text().replace('terms = ["Harbor Psychology"]',
+                                           'terms = ["Harbor Psychology", "Maple Grove"]'))
+    set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(seconds=1))
+    assert ws.run("daemon", "--once").code == 0
+    shown = ws.run("show", str(q["id"]), "--format", "json").json()
+    assert shown["status"] == "failed"
+    assert "blocked by the leak guard at publish time" in shown["targets"][0]["error"]
+    assert not (ws.root / "site-home" / "feed.xml").exists()
+    audit = ws.run("audit", "--format", "json").json()["records"]
+    assert audit[0]["kind"] == "blocked" and audit[0]["detail"]["at"] == "publish"
+
+
+def test_missing_credentials_fail_with_login_hint(ws):
+    q = queue_json(ws, "--persona", "professional", "--text", "A short note.", "--at", "+1h",
+                   "--to", "pro-mastodon")
+    set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(seconds=1))
+    assert ws.run("daemon", "--once").code == 0
+    t = ws.run("show", str(q["id"]), "--format", "json").json()["targets"][0]
+    assert t["state"] == "failed"
+    assert "crosspost accounts login pro-mastodon" in (t["hint"] or "")
+
+
+def test_daemon_picks_up_new_posts_and_stops_on_sigterm(ws, tmp_path):
+    env = env_for(tmp_path)
+    proc = start_daemon(ws.config, env, tmp_path / "daemon.log")
+    try:
+        time.sleep(1.5)  # let it start and go idle
+        r = crosspost(ws.config, "queue", "--persona", "personal", "--text", "Queued live.",
+                      "--to", "home-feed", "--at", "+2s", env=env)
+        assert r.returncode == 0, r.stderr
+        queued_at = time.monotonic()
+
+        def published():
+            out = crosspost(ws.config, "list", "--format", "json", env=env).stdout
+            return json.loads(out)["posts"][0]["status"] == "published"
+
+        wait_for(published, timeout=20, interval=0.3)
+        assert time.monotonic() - queued_at < 8, "the daemon must wake at the due time"
+        second = crosspost(ws.config, "daemon", env=env, timeout=20)
+        assert second.returncode == 1
+        assert "already running" in second.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0, (tmp_path / "daemon.log").read_text()
+    assert "daemon stopped" in (tmp_path / "daemon.log").read_text()
