@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from support.memkeyring import MemoryKeyring  # noqa: E402
+from support.memkeyring import MemoryKeyring
 
 PROFESSIONAL = """
 display_name = "Dr. Ana Reyes"

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
 from crosspost.entries import parse_entry, read_entry, text_entry

@@ -141,9 +141,8 @@ class Store:
         if self.is_sqlite:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         try:
-            with Session(bind=conn, expire_on_commit=False) as s:
-                with s.begin():
-                    yield s
+            with Session(bind=conn, expire_on_commit=False) as s, s.begin():
+                yield s
         finally:
             conn.close()
 
