@@ -63,6 +63,7 @@ def backoff(attempt: int, base: timedelta, cap: timedelta) -> timedelta:
 class Publisher:
     def __init__(self, app: App) -> None:
         self.app = app
+        self.timeout = app.settings.daemon.request_timeout.total_seconds()
 
     def run(self, c: Claim) -> Outcome:
         now = utcnow()
@@ -100,7 +101,7 @@ class Publisher:
                     f"persona '{persona.name}' no longer has a blog",
                     hint=f"add [blog] to {persona.source} and 'crosspost retry {c.post_id}'",
                 )
-            ctx = AdapterContext(persona=persona, blog=persona.blog)
+            ctx = AdapterContext(persona=persona, blog=persona.blog, timeout=self.timeout)
             text = post.body
         else:
             account = persona.account(c.target)
@@ -109,7 +110,7 @@ class Publisher:
                     f"account '{c.target}' is no longer in persona '{persona.name}'",
                     hint=f"check {persona.source}",
                 )
-            ctx = AdapterContext(persona=persona, account=account)
+            ctx = AdapterContext(persona=persona, account=account, timeout=self.timeout)
             from .preview import share_source
             from .sharetext import render_for
 

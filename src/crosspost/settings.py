@@ -41,6 +41,8 @@ class DaemonSettings(_Strict):
     change_check: Duration = timedelta(seconds=1)
     #: how long a claim is valid before another worker may take the delivery over
     lease: Duration = timedelta(minutes=2)
+    #: how long to wait for a platform's answer before the outcome counts as unclear
+    request_timeout: Duration = timedelta(seconds=30)
     #: how long SIGTERM waits for in-flight deliveries before abandoning them
     shutdown_grace: Duration = timedelta(seconds=20)
     #: deliveries in flight at once per platform ("default" covers the rest)

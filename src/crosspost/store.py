@@ -333,6 +333,13 @@ class Store:
         """Move what has not gone out to ``at``; ``release`` also frees held posts."""
         with self.write() as s:
             post, deliveries = self._locked_post(s, post_id)
+            unsure = [d.target for d in deliveries if d.state == QUEUED and d.needs_lookup]
+            if unsure:
+                raise Refused(
+                    f"post {post_id}: an earlier attempt to {', '.join(unsure)} may have reached "
+                    "the platform; the daemon checks that before anything else",
+                    hint="wait for the daemon, or cancel the post",
+                )
             movable = [d for d in deliveries if d.state in (QUEUED, HELD)]
             if not movable:
                 raise Refused(

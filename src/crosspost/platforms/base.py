@@ -98,3 +98,5 @@ class AdapterContext:
     persona: Persona
     blog: Blog | None = None
     account: Account | None = None
+    #: seconds to wait for a platform's answer (``daemon.request_timeout``); None: the default
+    timeout: float | None = None

@@ -80,7 +80,7 @@ class MicropubAdapter:
         self.target = credentials.target_name(None)
         self._endpoint: str | None = self.blog.endpoint
         self._config: dict[str, Any] | None = None
-        self._timeout = timeout
+        self._timeout = timeout if timeout is not None else ctx.timeout
         self._transport = transport
         self._token: str | None = None
 

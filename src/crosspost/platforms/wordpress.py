@@ -94,7 +94,7 @@ class WordPressAdapter:
         #: hand future publication times to WordPress (status ``future``) instead of
         #: publishing now; the daemon normally publishes when due, so this is off
         self.schedule_on_server = schedule_on_server
-        self._timeout = timeout
+        self._timeout = timeout if timeout is not None else ctx.timeout
         self._transport = transport
         self._password: str | None = None
 

@@ -1,0 +1,563 @@
+"""A fake Bluesky PDS on 127.0.0.1 that behaves like the reference PDS where it matters.
+
+It speaks the XRPC calls the adapter uses (createSession, refreshSession, getSession,
+getProfile, resolveHandle, uploadBlob, createRecord, getRecord) with the real server's error
+names, and it checks what it is sent: every problem (a request without a valid Bearer JWT, a
+record without ``$type``/``text``/``createdAt``, facet offsets that are not UTF-8 byte offsets of
+the text they claim to cover, embeds that reference blobs never uploaded, a record key that is
+not a TID, ...) is answered with 400 and appended to ``problems``; tests assert it stays empty.
+
+Like the real PDS, a record key that is already taken answers HTTP 500 ``InternalServerError``
+(the real one logs "There is already a value at key"). Sessions are three-part JWTs with an
+``exp`` claim (the SDK decodes it to decide when to refresh) and no ``didDoc`` (which would make
+the SDK switch to another host).
+
+Failure injection: ``fail(nsid, status, ...)`` answers the next call(s) with an error;
+``hang(nsid, after=True)`` accepts the next call, does its work and never answers (the client
+times out), ``after=False`` hangs before doing anything; ``revoke_sessions()`` makes every issued
+token invalid, as an expired or revoked session would be.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import grapheme
+
+TID_RE = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
+POST = "app.bsky.feed.post"
+IMAGE_MAGIC = {
+    "image/jpeg": b"\xff\xd8\xff",
+    "image/png": b"\x89PNG\r\n\x1a\n",
+    "image/gif": b"GIF8",
+    "image/webp": b"RIFF",
+}
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def make_jwt(sub: str, scope: str, ttl: float) -> str:
+    now = int(time.time())
+    header = {"typ": "at+jwt" if "refresh" not in scope else "refresh+jwt", "alg": "HS256"}
+    payload = {
+        "scope": scope,
+        "sub": sub,
+        "aud": "did:web:fake-pds.invalid",
+        "iat": now,
+        "exp": int(now + ttl),
+        "jti": secrets.token_hex(8),
+    }
+    parts = [
+        _b64url(json.dumps(header).encode()),
+        _b64url(json.dumps(payload).encode()),
+        _b64url(secrets.token_bytes(32)),
+    ]
+    return ".".join(parts)
+
+
+def jwt_payload(token: str) -> dict[str, Any] | None:
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        return json.loads(_b64url_decode(parts[1]))
+    except ValueError:
+        return None
+
+
+def fake_cid(data: bytes, codec: int) -> str:
+    """A CIDv1 (sha2-256) in base32, as the PDS writes them (0x55 raw blobs, 0x71 dag-cbor)."""
+    raw = bytes([0x01, codec, 0x12, 0x20]) + hashlib.sha256(data).digest()
+    return "b" + base64.b32encode(raw).decode().lower().rstrip("=")
+
+
+@dataclass
+class FakeAccount:
+    handle: str
+    did: str
+    password: str
+
+
+@dataclass
+class Injection:
+    kind: str  # "fail" | "hang_before" | "hang_after"
+    status: int = 500
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class XrpcError(Exception):
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+
+
+class FakeBlueskyPDS:
+    def __init__(
+        self,
+        handle: str = "anabee.bsky.social",
+        password: str = "abcd-efgh-ijkl-mnop",
+        did: str = "did:plc:anabeefakeaaaaaaaaaaaaaa",
+        *,
+        access_ttl: float = 7200,
+    ) -> None:
+        self.account = FakeAccount(handle, did, password)
+        self.accounts = {handle: self.account}
+        #: handles resolveHandle knows (besides the account's own)
+        self.known_handles = {handle: did, "friend.bsky.social": "did:plc:friendfakeaaaaaaaaaaaaaa"}
+        self.access_ttl = access_ttl
+        self.records: dict[tuple[str, str], dict[str, Any]] = {}
+        self.blobs: dict[str, tuple[str, int]] = {}
+        self.calls: Counter[str] = Counter()
+        self.log: list[str] = []
+        self.problems: list[str] = []
+        self.access_tokens: set[str] = set()
+        self.refresh_tokens: set[str] = set()
+        self.issued: list[str] = []  # every token ever handed out (for "no secret in logs")
+        self._injections: dict[str, list[Injection]] = {}
+        self._lock = threading.Lock()
+        self._release = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> FakeBlueskyPDS:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                fake._handle(self, "GET")
+
+            def do_POST(self) -> None:
+                fake._handle(self, "POST")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        server.block_on_close = False  # type: ignore[attr-defined]
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeBlueskyPDS:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- test controls ------------------------------------------------------------------------
+
+    def fail(
+        self,
+        nsid: str,
+        status: int,
+        error: str | None = None,
+        message: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        body = {"error": error or _default_error(status), "message": message or "injected"}
+        for _ in range(times):
+            self._injections.setdefault(nsid, []).append(
+                Injection("fail", status, body, headers or {})
+            )
+
+    def hang(self, nsid: str, *, after: bool = True, times: int = 1) -> None:
+        for _ in range(times):
+            kind = "hang_after" if after else "hang_before"
+            self._injections.setdefault(nsid, []).append(Injection(kind))
+
+    def revoke_sessions(self) -> None:
+        with self._lock:
+            self.access_tokens.clear()
+            self.refresh_tokens.clear()
+
+    def posts(self) -> list[dict[str, Any]]:
+        return [r["value"] for r in self.records.values()]
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        parts = urlsplit(h.path)
+        nsid = parts.path.removeprefix("/xrpc/")
+        params = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        length = int(h.headers.get("content-length") or 0)
+        body = h.rfile.read(length) if length else b""
+        with self._lock:
+            self.calls[nsid] += 1
+            self.log.append(nsid)
+            queue = self._injections.get(nsid)
+            injection = queue.pop(0) if queue else None
+
+        if injection is not None and injection.kind == "fail":
+            self._send(h, injection.status, injection.body, injection.headers)
+            return
+        if injection is not None and injection.kind == "hang_before":
+            self._release.wait(30)
+            return
+        try:
+            handler = getattr(self, "x_" + nsid.replace(".", "_"), None)
+            if handler is None:
+                raise XrpcError(501, "MethodNotImplemented", f"{nsid} not served by the fake")
+            status, payload = handler(h, method, params, body)
+        except XrpcError as e:
+            status, payload = e.status, {"error": e.error, "message": e.message}
+        if injection is not None and injection.kind == "hang_after":
+            self._release.wait(30)  # the work is done; the answer never comes
+            return
+        self._send(h, status, payload)
+
+    def _send(
+        self,
+        h: BaseHTTPRequestHandler,
+        status: int,
+        payload: dict[str, Any] | None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        data = json.dumps(payload or {}).encode()
+        try:
+            h.send_response(status)
+            h.send_header("Content-Type", "application/json; charset=utf-8")
+            h.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                h.send_header(k, v)
+            h.end_headers()
+            h.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _problem(self, text: str) -> XrpcError:
+        self.problems.append(text)
+        return XrpcError(400, "InvalidRequest", f"fake PDS: {text}")
+
+    def _auth(self, h: BaseHTTPRequestHandler, *, refresh: bool = False) -> FakeAccount:
+        value = h.headers.get("Authorization") or ""
+        if not value.startswith("Bearer "):
+            raise XrpcError(401, "AuthenticationRequired", "Authentication Required")
+        token = value.removeprefix("Bearer ")
+        payload = jwt_payload(token)
+        if payload is None or "exp" not in payload:
+            raise self._problem("the Bearer token is not a JWT with an exp claim")
+        valid = self.refresh_tokens if refresh else self.access_tokens
+        if token not in valid:
+            if refresh:
+                raise XrpcError(400, "ExpiredToken", "Token has been revoked")
+            raise XrpcError(400, "ExpiredToken", "Token has expired")
+        wanted = "com.atproto.refresh" if refresh else "com.atproto.appPass"
+        if payload.get("scope") != wanted:
+            raise XrpcError(400, "InvalidToken", "Bad token scope")
+        return next(a for a in self.accounts.values() if a.did == payload["sub"])
+
+    def _session(self, account: FakeAccount) -> dict[str, Any]:
+        access = make_jwt(account.did, "com.atproto.appPass", self.access_ttl)
+        refresh = make_jwt(account.did, "com.atproto.refresh", 90 * 86400)
+        with self._lock:
+            self.access_tokens.add(access)
+            self.refresh_tokens.add(refresh)
+            self.issued += [access, refresh]
+        return {
+            "accessJwt": access,
+            "refreshJwt": refresh,
+            "handle": account.handle,
+            "did": account.did,
+            "active": True,
+        }
+
+    @staticmethod
+    def _json(body: bytes) -> dict[str, Any]:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise XrpcError(400, "InvalidRequest", "Request body is not JSON") from None
+        if not isinstance(data, dict):
+            raise XrpcError(400, "InvalidRequest", "Request body must be an object")
+        return data
+
+    def _repo_did(self, repo: str | None) -> str:
+        for a in self.accounts.values():
+            if repo in (a.did, a.handle):
+                return a.did
+        raise XrpcError(400, "InvalidRequest", f"Could not find repo: {repo}")
+
+    # -- com.atproto.server -------------------------------------------------------------------
+
+    def x_com_atproto_server_createSession(self, h, method, params, body):  # type: ignore[no-untyped-def]
+        data = self._json(body)
+        account = self.accounts.get(str(data.get("identifier", "")).lower())
+        if account is None or data.get("password") != account.password:
+            raise XrpcError(401, "AuthenticationRequired", "Invalid identifier or password")
+        return 200, self._session(account)
+
+    def x_com_atproto_server_refreshSession(self, h, method, params, body):  # type: ignore[no-untyped-def]
+        account = self._auth(h, refresh=True)
+        old = h.headers["Authorization"].removeprefix("Bearer ")
+        with self._lock:
+            self.refresh_tokens.discard(old)
+        return 200, self._session(account)
+
+    def x_com_atproto_server_getSession(self, h, method, params, body):  # type: ignore[no-untyped-def]
+        account = self._auth(h)
+        return 200, {"handle": account.handle, "did": account.did, "active": True}
+
+    # -- app.bsky / identity ------------------------------------------------------------------
+
+    def x_app_bsky_actor_getProfile(self, h, method, params, body):  # type: ignore[no-untyped-def]
+        self._auth(h)
+        actor = params.get("actor", "")
+        for a in self.accounts.values():
+            if actor in (a.did, a.handle):
+                return 200, {"did": a.did, "handle": a.handle, "displayName": "Ana Bee"}
+        raise XrpcError(400, "InvalidRequest", "Profile not found")
+
+    def x_com_atproto_identity_resolveHandle(self, h, method, params, body):  # type: ignore[no-untyped-def]
+        did = self.known_handles.get(params.get("handle", "").lower())
+        if did is None:
+            raise XrpcError(400, "InvalidRequest", "Unable to resolve handle")
+        return 200, {"did": did}
+
+    # -- com.atproto.repo ---------------------------------------------------------------------
+
+    def x_com_atproto_repo_uploadBlob(self, h, method, params, body):  # type: ignore[no-untyped-def]
+        self._auth(h)
+        mime = (h.headers.get("Content-Type") or "").split(";")[0].strip()
+        if not mime.startswith("image/"):
+            raise self._problem(f"uploadBlob with Content-Type {mime!r}, not an image type")
+        magic = IMAGE_MAGIC.get(mime)
+        if magic is not None and not body.startswith(magic):
+            raise self._problem(f"uploadBlob bytes are not {mime}")
+        if len(body) > 1_000_000:
+            raise self._problem(f"blob of {len(body)} bytes is over 1,000,000")
+        cid = fake_cid(body, 0x55)
+        self.blobs[cid] = (mime, len(body))
+        return 200, {
+            "blob": {"$type": "blob", "ref": {"$link": cid}, "mimeType": mime, "size": len(body)}
+        }
+
+    def x_com_atproto_repo_createRecord(self, h, method, params, body):  # type: ignore[no-untyped-def]
+        account = self._auth(h)
+        data = self._json(body)
+        if self._repo_did(data.get("repo")) != account.did:
+            raise XrpcError(403, "InvalidRequest", "Cannot write to another repo")
+        if data.get("collection") != POST:
+            raise self._problem(f"collection {data.get('collection')!r}")
+        rkey = data.get("rkey")
+        if not isinstance(rkey, str) or not TID_RE.match(rkey):
+            raise self._problem(f"record key {rkey!r} is not a TID")
+        record = data.get("record")
+        if not isinstance(record, dict):
+            raise self._problem("record is not an object")
+        self._check_post(record)
+        key = (account.did, rkey)
+        with self._lock:
+            if key in self.records:
+                # what the reference PDS answers (log: "There is already a value at key")
+                raise XrpcError(500, "InternalServerError", "Internal Server Error")
+            cid = fake_cid(json.dumps(record, sort_keys=True).encode(), 0x71)
+            uri = f"at://{account.did}/{POST}/{rkey}"
+            self.records[key] = {"uri": uri, "cid": cid, "value": record}
+        return 200, {
+            "uri": uri,
+            "cid": cid,
+            "commit": {"cid": fake_cid(cid.encode(), 0x71), "rev": rkey},
+            "validationStatus": "valid",
+        }
+
+    def x_com_atproto_repo_getRecord(self, h, method, params, body):  # type: ignore[no-untyped-def]
+        did = self._repo_did(params.get("repo"))
+        rkey = params.get("rkey", "")
+        if params.get("collection") != POST:
+            raise self._problem(f"getRecord collection {params.get('collection')!r}")
+        found = self.records.get((did, rkey))
+        if found is None:
+            raise XrpcError(
+                400, "RecordNotFound", f"Could not locate record: at://{did}/{POST}/{rkey}"
+            )
+        return 200, found
+
+    # -- record validation --------------------------------------------------------------------
+
+    def _check_post(self, record: dict[str, Any]) -> None:
+        if record.get("$type") != POST:
+            raise self._problem(f"record $type {record.get('$type')!r}")
+        text = record.get("text")
+        if not isinstance(text, str):
+            raise self._problem("record text missing")
+        created = record.get("createdAt")
+        try:
+            parsed = datetime.fromisoformat(str(created).replace("Z", "+00:00"))
+        except ValueError:
+            raise self._problem(f"createdAt {created!r} is not a datetime") from None
+        if parsed.tzinfo is None:
+            raise self._problem(f"createdAt {created!r} has no timezone")
+        # checked in this order, with these messages, by the reference PDS (@atproto/lex-schema)
+        raw = text.encode("utf-8")
+        if len(raw) > 3000:
+            raise XrpcError(
+                400,
+                "InvalidRequest",
+                f"Invalid app.bsky.feed.post record: string too big (maximum 3000, got "
+                f"{len(raw)}) at $.record.text",
+            )
+        graphemes = grapheme.length(text)
+        if graphemes > 300:
+            raise XrpcError(
+                400,
+                "InvalidRequest",
+                f"Invalid app.bsky.feed.post record: grapheme too big (maximum 300, got "
+                f"{graphemes}) at $.record.text",
+            )
+        langs = record.get("langs")
+        if langs is not None and (
+            not isinstance(langs, list)
+            or len(langs) > 3
+            or not all(isinstance(x, str) for x in langs)
+        ):
+            raise self._problem(f"langs {langs!r}")
+        self._check_facets(raw, record.get("facets"))
+        if "embed" in record:
+            self._check_embed(record["embed"])
+        allowed = {"$type", "text", "createdAt", "langs", "facets", "embed", "tags"}
+        extra = set(record) - allowed
+        if extra:
+            raise self._problem(f"unexpected record fields {sorted(extra)}")
+
+    def _check_facets(self, raw: bytes, facets: Any) -> None:
+        if facets is None:
+            return
+        if not isinstance(facets, list):
+            raise self._problem("facets is not a list")
+        spans: list[tuple[int, int]] = []
+        for facet in facets:
+            index = facet.get("index") or {}
+            start, end = index.get("byteStart"), index.get("byteEnd")
+            if not (
+                isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(raw)
+            ):
+                raise self._problem(f"facet index {index!r} outside the text ({len(raw)} bytes)")
+            try:
+                covered = raw[start:end].decode("utf-8")
+            except UnicodeDecodeError:
+                raise self._problem(f"facet {start}:{end} splits a UTF-8 character") from None
+            if any(start < e and s < end for s, e in spans):
+                raise self._problem(f"facet {start}:{end} overlaps another")
+            spans.append((start, end))
+            features = facet.get("features")
+            if not isinstance(features, list) or len(features) != 1:
+                raise self._problem(f"facet features {features!r}")
+            feature = features[0]
+            kind = feature.get("$type")
+            if kind == "app.bsky.richtext.facet#link":
+                uri = feature.get("uri", "")
+                if not uri.startswith(("http://", "https://")):
+                    raise self._problem(f"link facet uri {uri!r}")
+                if covered != uri and f"https://{covered}" != uri:
+                    raise self._problem(f"link facet covers {covered!r} but links {uri!r}")
+            elif kind == "app.bsky.richtext.facet#mention":
+                did = feature.get("did")
+                handle = covered.removeprefix("@").lower()
+                if not covered.startswith("@") or self.known_handles.get(handle) != did:
+                    raise self._problem(f"mention facet covers {covered!r} with did {did!r}")
+            elif kind == "app.bsky.richtext.facet#tag":
+                tag = feature.get("tag", "")
+                if covered not in (f"#{tag}", f"＃{tag}"):
+                    raise self._problem(f"tag facet covers {covered!r} for tag {tag!r}")
+                if grapheme.length(tag) > 64:
+                    raise self._problem(f"tag {tag!r} is over 64 graphemes")
+            else:
+                raise self._problem(f"facet feature type {kind!r}")
+
+    def _check_blob(self, blob: Any, what: str) -> None:
+        if not isinstance(blob, dict) or blob.get("$type") != "blob":
+            raise self._problem(f"{what} is not a blob: {blob!r}")
+        cid = (blob.get("ref") or {}).get("$link")
+        if cid not in self.blobs:
+            raise self._problem(f"{what} references a blob never uploaded")
+        mime, size = self.blobs[cid]
+        if blob.get("mimeType") != mime or blob.get("size") != size:
+            raise self._problem(f"{what} mimeType/size differ from the upload")
+        if not mime.startswith("image/") or size > 1_000_000:
+            raise self._problem(f"{what} is {mime}, {size} bytes")
+
+    def _check_embed(self, embed: Any) -> None:
+        kind = embed.get("$type") if isinstance(embed, dict) else None
+        if kind == "app.bsky.embed.external":
+            ext = embed.get("external") or {}
+            for name in ("uri", "title", "description"):
+                if not isinstance(ext.get(name), str):
+                    raise self._problem(f"external embed without {name}")
+            if not ext["uri"].startswith(("http://", "https://")):
+                raise self._problem(f"external embed uri {ext['uri']!r}")
+            if "thumb" in ext:
+                self._check_blob(ext["thumb"], "external thumb")
+        elif kind == "app.bsky.embed.images":
+            images = embed.get("images")
+            if not isinstance(images, list) or not 1 <= len(images) <= 4:
+                raise self._problem(f"images embed with {images!r}")
+            for i, img in enumerate(images):
+                if not isinstance(img.get("alt"), str):
+                    raise self._problem(f"image {i} without alt")
+                self._check_blob(img.get("image"), f"image {i}")
+                ratio = img.get("aspectRatio")
+                if ratio is not None and not (
+                    isinstance(ratio.get("width"), int)
+                    and ratio["width"] > 0
+                    and isinstance(ratio.get("height"), int)
+                    and ratio["height"] > 0
+                ):
+                    raise self._problem(f"image {i} aspectRatio {ratio!r}")
+        else:
+            raise self._problem(f"embed $type {kind!r}")
+
+
+def _default_error(status: int) -> str:
+    return {
+        400: "InvalidRequest",
+        401: "AuthenticationRequired",
+        403: "Forbidden",
+        409: "Conflict",
+        413: "PayloadTooLarge",
+        429: "RateLimitExceeded",
+        502: "UpstreamFailure",
+        503: "ServiceUnavailable",
+        504: "UpstreamTimeout",
+    }.get(status, "InternalServerError")
