@@ -1,0 +1,693 @@
+"""A fake Mastodon instance on 127.0.0.1 that answers like Mastodon 4.3 where it matters.
+
+It serves what the adapter and Mastodon.py use: ``/api/v1/instance/`` (with the trailing slash
+Mastodon.py's version check asks for) and ``/api/v2/instance`` (``version``,
+``api_versions.mastodon``, ``configuration.statuses``), ``/.well-known/oauth-authorization-
+server``, ``POST /api/v1/apps``, ``POST /oauth/token``, ``verify_credentials``, an account's
+statuses (newest first, ``limit``/``max_id`` paging), ``POST /api/v2/media`` (202 with ``url``
+null while "processing"), ``GET /api/v1/media/:id`` (206 until processed) and
+``POST /api/v1/statuses``. It checks what it gets: a Bearer token with the scope the endpoint
+needs (401/403 otherwise, as Mastodon answers), form fields Mastodon knows, media ids that exist,
+belong to the account and are processed, a status within ``max_characters`` (counted with
+Mastodon's rule: 23 per URL, graphemes). Anything malformed is answered 422 and appended to
+``problems``; tests assert it stays empty.
+
+``Idempotency-Key`` is honoured like Mastodon does: a repeat with the same key (per account)
+answers the original status and creates nothing. Status ``content`` is HTML rendered the way
+Mastodon renders it: links shortened with ``invisible``/``ellipsis`` spans, resolved mentions as
+``@user`` h-cards, hashtags, ``<p>``/``<br />``. Every answer has ``X-RateLimit-*`` headers
+(the reset as an ISO 8601 time) and a ``Date``.
+
+Failure injection: ``fail("POST /api/v1/statuses", 429, headers=...)``; ``hang(route)`` does the
+work and never answers (the client times out); ``hang(route, after=False)`` hangs first.
+Routes are ``METHOD path`` with numeric path segments written ``:id``.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import re
+import secrets
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email import policy
+from email.parser import BytesParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, parse_qsl, urlsplit
+
+from mastodon import Mastodon
+
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+KNOWN_SCOPES = {
+    "read",
+    "write",
+    "follow",
+    "push",
+    "profile",
+    "read:accounts",
+    "read:statuses",
+    "write:statuses",
+    "write:media",
+}
+IMAGE_MAGIC = {
+    "image/jpeg": b"\xff\xd8\xff",
+    "image/png": b"\x89PNG\r\n\x1a\n",
+    "image/gif": b"GIF8",
+    "image/webp": b"RIFF",
+}
+_ids = itertools.count(113_900_000_000_000_000)
+_ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
+_LINK = re.compile(r"https?://[^\s<]+")
+_MENTION = re.compile(r"(?<![\w@/.])@(\w+)@([\w-]+(?:\.[\w-]+)+)")
+_HASHTAG = re.compile(r"(?<![\w#&])#(\w+)")
+
+
+@dataclass
+class FakeAccount:
+    id: str
+    username: str
+    display_name: str
+
+
+@dataclass
+class Seen:
+    method: str
+    route: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    form: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Injection:
+    kind: str
+    status: int = 0
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class MastoError(Exception):
+    def __init__(self, status: int, error: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body: Any = {"error": error}
+        self.headers = headers or {}
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, str, bytes]]:
+    msg = BytesParser(policy=policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
+    out = {}
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        out[str(name)] = (
+            part.get_filename(),
+            part.get_content_type(),
+            part.get_payload(decode=True) or b"",
+        )
+    return out
+
+
+def render(text: str, base: str) -> str:
+    """Mastodon's HTML for a plain-text status (the parts crosspost's shares use)."""
+
+    def inline(segment: str) -> str:
+        out, pos = "", 0
+        for m in _LINK.finditer(segment):
+            url = m.group(0)
+            stripped = url.rstrip(".,;:!?)'\"")
+            out += _words(segment[pos : m.start()], base)
+            scheme, _, rest = stripped.partition("://")
+            shown = (
+                f'<span class="ellipsis">{html.escape(rest[:30])}</span>'
+                f'<span class="invisible">{html.escape(rest[30:])}</span>'
+                if len(rest) > 30
+                else f'<span class="">{html.escape(rest)}</span>'
+            )
+            out += (
+                f'<a href="{html.escape(stripped)}" target="_blank" rel="nofollow noopener" '
+                f'translate="no"><span class="invisible">{scheme}://</span>{shown}</a>'
+            )
+            pos = m.start() + len(stripped)
+        return out + _words(segment[pos:], base)
+
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p]
+    return "".join(
+        "<p>" + "<br />".join(inline(line) for line in p.split("\n")) + "</p>" for p in paragraphs
+    )
+
+
+def _words(segment: str, base: str) -> str:
+    escaped = html.escape(segment, quote=False)
+    escaped = _MENTION.sub(
+        lambda m: (
+            f'<span class="h-card" translate="no"><a href="https://{m.group(2)}/@{m.group(1)}" '
+            f'class="u-url mention">@<span>{m.group(1)}</span></a></span>'
+        ),
+        escaped,
+    )
+    return _HASHTAG.sub(
+        lambda m: (
+            f'<a href="{base}/tags/{m.group(1).lower()}" class="mention hashtag" rel="tag">'
+            f"#<span>{m.group(1)}</span></a>"
+        ),
+        escaped,
+    )
+
+
+class FakeMastodon:
+    def __init__(
+        self,
+        *,
+        access_token: str,
+        username: str = "anareyes",
+        scopes: tuple[str, ...] = (
+            "write:statuses",
+            "write:media",
+            "read:accounts",
+            "read:statuses",
+        ),
+        max_characters: int = 500,
+        version: str = "4.3.2",
+    ) -> None:
+        self.account = FakeAccount("109876543210987654", username, "Dr. Ana Reyes")
+        #: token -> (account, scopes)
+        self.tokens: dict[str, tuple[FakeAccount, set[str]]] = {
+            access_token: (self.account, set(scopes))
+        }
+        #: whose account the browser login authorises
+        self.login_account = self.account
+        self.max_characters = max_characters
+        self.version = version
+        self.statuses: list[dict[str, Any]] = []
+        self.media: dict[str, dict[str, Any]] = {}
+        self.apps: dict[str, dict[str, Any]] = {}
+        self.codes: dict[str, dict[str, Any]] = {}
+        self.requests: list[Seen] = []
+        self.problems: list[str] = []
+        self.calls: Counter[str] = Counter()
+        #: GET /api/v1/media/:id polls that answer 206 before the upload is processed
+        self.processing_polls = 0
+        self._keys: dict[tuple[str, str], str] = {}
+        self._injections: dict[str, list[Injection]] = {}
+        self._lock = threading.Lock()
+        self._release = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> FakeMastodon:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                fake._handle(self, "GET")
+
+            def do_POST(self) -> None:
+                fake._handle(self, "POST")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        server.block_on_close = False  # type: ignore[attr-defined]
+        self._server = server
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- test controls -------------------------------------------------------------------------
+
+    def fail(
+        self,
+        route: str,
+        status: int,
+        error: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        defaults = {
+            401: "The access token is invalid",
+            404: "Record not found",
+            422: "Validation failed",
+            429: "Too many requests",
+            500: "We're sorry, but something went wrong on our end.",
+            503: "Service Unavailable",
+        }
+        body = {"error": error or defaults.get(status, "Error")}
+        for _ in range(times):
+            self._injections.setdefault(route, []).append(
+                Injection("fail", status, body, headers or {})
+            )
+
+    def hang(self, route: str, *, after: bool = True) -> None:
+        self._injections.setdefault(route, []).append(
+            Injection("hang_after" if after else "hang_before")
+        )
+
+    def add_status(self, text: str, *, created_at: datetime | None = None) -> dict[str, Any]:
+        """A status made outside the adapter (by hand, or long ago)."""
+        with self._lock:
+            return self._store_status(self.account, text, [], None, "en", created_at)
+
+    def authorize(self, client_id: str, scope: str) -> str:
+        """What the user does in the browser: sign in and approve; returns the code shown."""
+        code = secrets.token_urlsafe(24)
+        self.codes[code] = {"client_id": client_id, "scope": scope, "account": self.login_account}
+        return code
+
+    def seen(self, route: str) -> list[Seen]:
+        return [r for r in self.requests if r.route == route]
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        parts = urlsplit(h.path)
+        route = f"{method} {_ID_SEGMENT.sub('/:id', parts.path)}"
+        length = int(h.headers.get("content-length") or 0)
+        body = h.rfile.read(length) if length else b""
+        seen = Seen(method, route, parts.path, parse_qs(parts.query), dict(h.headers.items()), body)
+        ctype = h.headers.get("Content-Type", "")
+        if "application/x-www-form-urlencoded" in ctype:
+            seen.form = parse_qs(body.decode(), keep_blank_values=True)
+        with self._lock:
+            self.requests.append(seen)
+            self.calls[route] += 1
+            queue = self._injections.get(route)
+            injection = queue.pop(0) if queue else None
+        base = f"http://{h.headers.get('Host')}"
+        try:
+            if injection is not None and injection.kind == "fail":
+                e = MastoError(injection.status, "")
+                e.body, e.headers = injection.body, injection.headers
+                raise e
+            if injection is not None and injection.kind == "hang_before":
+                self._release.wait(30)
+                return
+            handler = self._routes().get(route)
+            if handler is None:
+                raise MastoError(404, "Record not found")
+            with self._lock:
+                status, payload = handler(seen, base)
+        except MastoError as e:
+            status, payload, headers = e.status, e.body, e.headers
+        else:
+            headers = {}
+        if injection is not None and injection.kind == "hang_after":
+            self._release.wait(30)  # the work is done; the answer never comes
+            return
+        self._send(h, status, payload, headers)
+
+    def _send(
+        self, h: BaseHTTPRequestHandler, status: int, payload: Any, headers: dict[str, str]
+    ) -> None:
+        data = json.dumps(payload).encode()
+        reset = datetime.now(UTC) + timedelta(minutes=5)
+        base = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Content-Length": str(len(data)),
+            "X-RateLimit-Limit": "300",
+            "X-RateLimit-Remaining": "299",
+            "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        }
+        base.update(headers)
+        try:
+            h.send_response(status)  # adds Date
+            for k, v in base.items():
+                h.send_header(k, v)
+            h.end_headers()
+            h.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _bad(self, text: str, status: int = 422) -> MastoError:
+        self.problems.append(text)
+        return MastoError(status, f"fake Mastodon: {text}")
+
+    def _auth(self, seen: Seen, scope: str) -> FakeAccount:
+        header = seen.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            raise self._bad(f"{seen.route} without a Bearer token", 401)
+        entry = self.tokens.get(header.removeprefix("Bearer "))
+        if entry is None:
+            raise MastoError(401, "The access token is invalid")
+        account, scopes = entry
+        top = scope.split(":")[0]
+        if scope not in scopes and top not in scopes:
+            raise MastoError(403, "This action is outside the authorized scopes")
+        return account
+
+    def _routes(self) -> dict[str, Any]:
+        return {
+            "GET /api/v1/instance/": self._instance_v1,
+            "GET /api/v1/instance": self._instance_v1,
+            "GET /api/v2/instance": self._instance_v2,
+            "GET /api/v2/instance/": self._instance_v2,
+            "GET /.well-known/oauth-authorization-server": self._oauth_metadata,
+            "POST /api/v1/apps": self._create_app,
+            "POST /oauth/token": self._token,
+            "GET /api/v1/accounts/verify_credentials": self._verify_credentials,
+            "GET /api/v1/accounts/:id/statuses": self._account_statuses,
+            "POST /api/v2/media": self._media_post,
+            "GET /api/v1/media/:id": self._media_get,
+            "POST /api/v1/statuses": self._status_post,
+        }
+
+    # -- instance and OAuth --------------------------------------------------------------------
+
+    def _configuration(self) -> dict[str, Any]:
+        return {
+            "statuses": {
+                "max_characters": self.max_characters,
+                "max_media_attachments": 4,
+                "characters_reserved_per_url": 23,
+            },
+            "media_attachments": {
+                "supported_mime_types": list(IMAGE_MAGIC),
+                "description_limit": 1500,
+                "image_size_limit": 16777216,
+            },
+        }
+
+    def _instance_v1(self, seen: Seen, base: str) -> tuple[int, Any]:
+        host = base.removeprefix("http://")
+        return 200, {
+            "uri": host,
+            "title": "Psych Social",
+            "version": self.version,
+            "configuration": self._configuration(),
+            "registrations": False,
+        }
+
+    def _instance_v2(self, seen: Seen, base: str) -> tuple[int, Any]:
+        return 200, {
+            "domain": base.removeprefix("http://"),
+            "title": "Psych Social",
+            "version": self.version,
+            "api_versions": {"mastodon": 2},
+            "source_url": "https://github.com/mastodon/mastodon",
+            "configuration": self._configuration(),
+        }
+
+    def _oauth_metadata(self, seen: Seen, base: str) -> tuple[int, Any]:
+        return 200, {
+            "issuer": base + "/",
+            "authorization_endpoint": base + "/oauth/authorize",
+            "token_endpoint": base + "/oauth/token",
+            "revocation_endpoint": base + "/oauth/revoke",
+            "scopes_supported": sorted(KNOWN_SCOPES),
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "client_credentials"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "app_registration_endpoint": base + "/api/v1/apps",
+        }
+
+    def _create_app(self, seen: Seen, base: str) -> tuple[int, Any]:
+        f = {k: v[0] for k, v in seen.form.items()}
+        scopes = f.get("scopes", "").split()
+        if not f.get("client_name") or f.get("redirect_uris") != OOB:
+            raise self._bad(f"apps: client_name and redirect_uris={OOB} expected, got {f}")
+        if not scopes or set(scopes) - KNOWN_SCOPES:
+            raise self._bad(f"apps: unknown scopes {scopes}")
+        client_id, secret = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        self.apps[client_id] = {"secret": secret, "scopes": scopes, "name": f["client_name"]}
+        return 200, {
+            "id": str(next(_ids)),
+            "name": f["client_name"],
+            "website": None,
+            "scopes": scopes,
+            "redirect_uri": OOB,
+            "redirect_uris": [OOB],
+            "client_id": client_id,
+            "client_secret": secret,
+            "client_secret_expires_at": 0,
+        }
+
+    def _token(self, seen: Seen, base: str) -> tuple[int, Any]:
+        f = {k: v[0] for k, v in seen.form.items()}
+        app = self.apps.get(f.get("client_id", ""))
+        if app is None or app["secret"] != f.get("client_secret"):
+            raise MastoError(401, "invalid_client")
+        if f.get("grant_type") != "authorization_code" or f.get("redirect_uri") != OOB:
+            raise self._bad(
+                f"token: unexpected grant {f.get('grant_type')}/{f.get('redirect_uri')}"
+            )
+        grant = self.codes.pop(f.get("code", ""), None)
+        if grant is None or grant["client_id"] != f["client_id"]:
+            e = MastoError(400, "invalid_grant")
+            e.body["error_description"] = (
+                "The provided authorization grant is invalid, expired, revoked, does not match "
+                "the redirection URI used in the authorization request, or was issued to "
+                "another client."
+            )
+            raise e
+        if set(f.get("scope", "").split()) != set(grant["scope"].split()):
+            raise self._bad("token: scope differs from the authorization request")
+        token = secrets.token_urlsafe(32)
+        self.tokens[token] = (grant["account"], set(grant["scope"].split()))
+        return 200, {
+            "access_token": token,
+            "token_type": "Bearer",
+            "scope": grant["scope"],
+            "created_at": int(time.time()),
+        }
+
+    # -- accounts and statuses -----------------------------------------------------------------
+
+    def _account_json(self, account: FakeAccount, base: str) -> dict[str, Any]:
+        return {
+            "id": account.id,
+            "username": account.username,
+            "acct": account.username,
+            "display_name": account.display_name,
+            "locked": False,
+            "bot": False,
+            "created_at": "2023-01-10T00:00:00.000Z",
+            "note": "",
+            "url": f"{base}/@{account.username}",
+            "avatar": "",
+            "header": "",
+            "followers_count": 120,
+            "following_count": 80,
+            "statuses_count": len(self.statuses),
+            "emojis": [],
+            "fields": [],
+        }
+
+    def _verify_credentials(self, seen: Seen, base: str) -> tuple[int, Any]:
+        account = self._auth(seen, "read:accounts")
+        data = self._account_json(account, base)
+        data["source"] = {"privacy": "public", "sensitive": False, "language": "en", "note": ""}
+        return 200, data
+
+    def _status_json(self, s: dict[str, Any], base: str) -> dict[str, Any]:
+        account = s["account"]
+        return {
+            "id": s["id"],
+            "created_at": iso(s["created_at"]),
+            "in_reply_to_id": None,
+            "in_reply_to_account_id": None,
+            "sensitive": False,
+            "spoiler_text": "",
+            "visibility": s["visibility"],
+            "language": s["language"],
+            "uri": f"{base}/users/{account.username}/statuses/{s['id']}",
+            "url": f"{base}/@{account.username}/{s['id']}",
+            "replies_count": 0,
+            "reblogs_count": 0,
+            "favourites_count": 0,
+            "content": render(s["text"], base),
+            "reblog": None,
+            "account": self._account_json(account, base),
+            "media_attachments": [self._media_json(self.media[m], base) for m in s["media_ids"]],
+            "mentions": [],
+            "tags": [],
+            "emojis": [],
+            "card": None,
+            "poll": None,
+        }
+
+    def _account_statuses(self, seen: Seen, base: str) -> tuple[int, Any]:
+        account = self._auth(seen, "read:statuses")
+        if seen.path.split("/")[4] != account.id:
+            raise self._bad("statuses of another account")
+        q = {k: v[0] for k, v in seen.query.items()}
+        limit = int(q.get("limit", "20"))
+        if not 1 <= limit <= 40:
+            raise self._bad(f"limit {limit} outside 1..40")
+        mine = sorted(
+            (s for s in self.statuses if s["account"] is account),
+            key=lambda s: int(s["id"]),
+            reverse=True,
+        )
+        if "max_id" in q:
+            mine = [s for s in mine if int(s["id"]) < int(q["max_id"])]
+        return 200, [self._status_json(s, base) for s in mine[:limit]]
+
+    def _status_post(self, seen: Seen, base: str) -> tuple[int, Any]:
+        account = self._auth(seen, "write:statuses")
+        form = seen.form
+        if not form and seen.body:
+            raise self._bad("POST /api/v1/statuses must be form-encoded here")
+        unknown = set(form) - {
+            "status",
+            "media_ids[]",
+            "visibility",
+            "language",
+            "sensitive",
+            "spoiler_text",
+            "in_reply_to_id",
+            "scheduled_at",
+        }
+        if unknown:
+            raise self._bad(f"unknown status fields {sorted(unknown)}")
+        text = form.get("status", [""])[0]
+        media_ids = form.get("media_ids[]", [])
+        visibility = form.get("visibility", ["public"])[0]
+        language = form.get("language", [None])[0]
+        if visibility not in ("public", "unlisted", "private", "direct"):
+            raise self._bad(f"visibility {visibility!r}")
+        if language is not None and not re.fullmatch(r"[a-z]{2,3}", language):
+            raise MastoError(422, "Validation failed: Language is not a valid language")
+        key = seen.headers.get("Idempotency-Key")
+        if key is not None and (account.id, key) in self._keys:
+            original = next(s for s in self.statuses if s["id"] == self._keys[(account.id, key)])
+            return 200, self._status_json(original, base)
+        if not text.strip() and not media_ids:
+            raise MastoError(422, "Validation failed: Text can't be blank")
+        if Mastodon.get_status_length(text) > self.max_characters:
+            raise MastoError(
+                422, f"Validation failed: Text character limit of {self.max_characters} exceeded"
+            )
+        if len(media_ids) > 4:
+            raise MastoError(422, "Validation failed: Media attachments too many")
+        for mid in media_ids:
+            m = self.media.get(mid)
+            if m is None or m["account"] is not account or m["status"] is not None:
+                raise self._bad(f"media {mid} unknown, not the account's, or already attached")
+            if m["polls_left"] > 0:
+                raise MastoError(
+                    422,
+                    "Cannot attach files that have not finished processing. Try again in a moment!",
+                )
+        s = self._store_status(account, text, media_ids, visibility, language, None)
+        if key is not None:
+            self._keys[(account.id, key)] = s["id"]
+        return 200, self._status_json(s, base)
+
+    def _store_status(
+        self,
+        account: FakeAccount,
+        text: str,
+        media_ids: list[str],
+        visibility: str | None,
+        language: str | None,
+        created_at: datetime | None,
+    ) -> dict[str, Any]:
+        s = {
+            "id": str(next(_ids)),
+            "account": account,
+            "text": text,
+            "media_ids": media_ids,
+            "visibility": visibility or "public",
+            "language": language,
+            "created_at": created_at or datetime.now(UTC),
+        }
+        for mid in media_ids:
+            self.media[mid]["status"] = s["id"]
+        self.statuses.append(s)
+        return s
+
+    # -- media ---------------------------------------------------------------------------------
+
+    def _media_json(self, m: dict[str, Any], base: str) -> dict[str, Any]:
+        url = None if m["polls_left"] > 0 else f"{base}/system/media/{m['id']}.png"
+        return {
+            "id": m["id"],
+            "type": "image",
+            "url": url,
+            "preview_url": url,
+            "remote_url": None,
+            "description": m["description"],
+            "blurhash": None,
+            "meta": {"original": {"width": 1, "height": 1}},
+        }
+
+    def _media_post(self, seen: Seen, base: str) -> tuple[int, Any]:
+        account = self._auth(seen, "write:media")
+        ctype = seen.headers.get("Content-Type", "")
+        if not ctype.startswith("multipart/form-data"):
+            raise self._bad("POST /api/v2/media must be multipart/form-data")
+        parts = parse_multipart(ctype, seen.body)
+        if "file" not in parts:
+            raise self._bad("POST /api/v2/media without a 'file' part")
+        filename, mime, data = parts["file"]
+        unknown = set(parts) - {"file", "description", "focus", "thumbnail"}
+        if unknown:
+            raise self._bad(f"unknown media fields {sorted(unknown)}")
+        if not any(data.startswith(magic) for magic in IMAGE_MAGIC.values()):
+            raise MastoError(
+                422, "Validation failed: File content type is invalid, File is invalid"
+            )
+        description = parts["description"][2].decode() if "description" in parts else None
+        if description is not None and len(description) > 1500:
+            raise MastoError(
+                422, "Validation failed: Description is too long (maximum is 1500 characters)"
+            )
+        mid = str(next(_ids))
+        m = {
+            "id": mid,
+            "account": account,
+            "data": data,
+            "mime": mime,
+            "filename": filename,
+            "description": description,
+            "status": None,
+            "polls_left": self.processing_polls,
+        }
+        self.media[mid] = m
+        return (202 if m["polls_left"] else 200), self._media_json(m, base)
+
+    def _media_get(self, seen: Seen, base: str) -> tuple[int, Any]:
+        account = self._auth(seen, "write:media")
+        m = self.media.get(seen.path.split("/")[4])
+        if m is None or m["account"] is not account:
+            raise MastoError(404, "Record not found")
+        if m["polls_left"] > 0:
+            m["polls_left"] -= 1
+            if m["polls_left"] > 0:
+                return 206, self._media_json(m, base)
+        return 200, self._media_json(m, base)
+
+
+def query_of(url: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(url).query))
