@@ -70,7 +70,7 @@ class FakeProc:
             method="POST",
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310 - 127.0.0.1 only
+        with urllib.request.urlopen(req, timeout=10) as r:
             return json.loads(r.read() or b"{}")
 
     def count(self, key: str) -> int:
@@ -227,7 +227,7 @@ def test_accepted_then_timed_out_is_looked_up_not_reposted(tmp_path, fake_wp):
     assert r.returncode == 0
     from crosspost.app import App
 
-    post, (d,) = App(config).store.get(1)
+    _, (d,) = App(config).store.get(1)
     assert d.state == "queued" and d.needs_lookup, d.last_error
     assert fake_wp.count(key) == 1
     time.sleep(1.2)

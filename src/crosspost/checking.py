@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from . import guard
 from .entries import Entry
+from .errors import ConfigError
 from .guard.findings import Finding, Report
 from .guard.routing import check_routing
 from .profiles import Persona, Personas
@@ -67,7 +68,12 @@ def guard_profile(p: Persona) -> guard.GuardProfile:
 
 @lru_cache(maxsize=8)
 def _matcher(profiles: tuple[guard.GuardProfile, ...], secret: bytes | None) -> guard.Matcher:
-    return guard.build_matcher(profiles, secret=secret)
+    try:
+        return guard.build_matcher(profiles, secret=secret)
+    except ValueError as e:  # an unknown pack or rule id in a profile's [guard] section
+        raise ConfigError(
+            f"[guard] settings: {e}", hint="see docs/guard.md for the rules"
+        ) from None
 
 
 def matcher_for(personas: Personas, secret: bytes | None = None) -> guard.Matcher:

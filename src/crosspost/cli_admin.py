@@ -215,7 +215,9 @@ def guard() -> None:
 @guard.command("add-confidential")
 @click.argument("persona")
 @click.argument("identifier", required=False)
-@click.option("--stdin", "from_stdin", is_flag=True, help="Read identifiers from stdin, one a line.")
+@click.option(
+    "--stdin", "from_stdin", is_flag=True, help="Read identifiers from stdin, one a line."
+)
 @click.pass_context
 def add_confidential(
     ctx: click.Context, persona: str, identifier: str | None, from_stdin: bool

@@ -1,0 +1,604 @@
+"""The content guard: compile every persona once, then check texts in linear time.
+
+``build_matcher`` does the expensive part — normalising every identifier into canonical token
+keys (see :mod:`._identity`) and compiling one Aho-Corasick automaton over all of them, for all
+personas at once. ``check_content`` then does, per text field:
+
+1. one normalisation pass (``Normalised``: C-level ``translate``/``split``/``join``);
+2. one automaton scan of the canonical token stream (identity of other personas, own
+   ``never_mention`` terms, everyone's plain ``confidential`` identifiers);
+3. cheap extras that only run when their trigger is present: runs of single letters
+   (``a n a b e e``), ``@mentions`` of short handles, digit runs that may be phone numbers, keyed
+   hashes of word windows (only when hashed confidential identifiers exist), and the opted-in
+   rule packs (keyword pre-filtered regexes).
+
+Findings carry offsets into the field's original text (``text[start:end] == match``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import ahocorasick
+
+from ._identity import SOCIAL_PLATFORMS as _SOCIAL
+from ._identity import (
+    HandleKeys,
+    Mention,
+    Phrase,
+    domain_phrases,
+    email_phrases,
+    handle_keys,
+    host_of,
+    identity_domain,
+    name_phrases,
+    registrable,
+    term_phrases,
+    url_phrases,
+)
+from ._phones import PhoneIndex, PhoneKey, find_phones, phone_variants
+from ._text import Normalised, canon_key
+from .confidential import HashedTerm, digest, parse_hash
+from .findings import Finding
+from .packs import PACK_RULES, PACKS, scan_pack
+from .profile import GuardProfile
+from .rules import RULES, effective_severity
+
+__all__ = ["Matcher", "TextField", "build_matcher", "check_content"]
+
+
+@dataclass(frozen=True)
+class TextField:
+    """One published piece of a post (``body``, ``title``, ``tags``, ``media[0].alt``…)."""
+
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    rule: str  # identity | never-mention | confidential
+    kind: str  # name | handle | domain | email | term | phone
+    owner: str
+    value: str  # as configured (for the message)
+    exact: str | None = None  # short identifiers must equal this unfolded form
+
+
+# Priority when several identifiers match the same span (most specific first).
+_KIND_ORDER = {"email": 0, "domain": 1, "handle": 2, "phone": 3, "name": 4, "term": 5}
+
+#: Two single-character tokens in a row (``canon`` has single spaces and no other separators).
+_RUN_GATE = re.compile(r" \S \S ")
+_RUN_RE = re.compile(r"(?<= )\S(?: \S)+(?= )")
+_MENTION_RE = re.compile(r"(?<![\w@])@(\w+)(?:@((?:[\w\-]+\.)+[\w\-]+))?")
+_ONE_LETTER_WORDS = frozenset({"a", "i", "o"})
+#: Identifiers found *inside* a run of split letters (``h t t p s : / / a n a b e e``) need at
+#: least this many letters.
+SPLIT_MIN = 5
+_HASH_CACHE_MAX = 200_000
+
+
+@dataclass(repr=False)
+class Matcher:
+    """Compiled guard configuration; build it with :func:`build_matcher` and cache it."""
+
+    personas: Mapping[str, GuardProfile]
+    notes: tuple[str, ...] = ()
+    _automaton: object | None = None
+    _compact: object | None = None  # unpadded compact keys, scanned inside split-letter runs
+    _max_tokens: int = 1
+    _own_keys: dict[str, frozenset[str]] = field(default_factory=dict)
+    _own_phones: dict[str, frozenset[str]] = field(default_factory=dict)
+    _mentions: dict[str, list[tuple[KeyInfo, Mention]]] = field(default_factory=dict)
+    _phones: PhoneIndex = field(default_factory=lambda: PhoneIndex({}))
+    _hashed: dict[bytes, str] = field(default_factory=dict)
+    _hash_words: int = 0
+    _secret: bytes | None = None
+    _hash_cache: dict[str, str | None] = field(default_factory=dict)
+    key_count: int = 0
+
+    def persona_names(self) -> list[str]:
+        return list(self.personas)
+
+    def __repr__(self) -> str:
+        return f"<Matcher personas={list(self.personas)} keys={self.key_count}>"
+
+
+# ---------------------------------------------------------------------------------------------
+# building
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.keys: dict[str, list[KeyInfo]] = {}
+        self.own: dict[str, set[str]] = {}
+        self.mentions: dict[str, list[tuple[KeyInfo, Mention]]] = {}
+        self.max_tokens = 1
+
+    def add(self, phrases: Iterable[Phrase], rule: str, kind: str, owner: str, value: str) -> None:
+        for p in phrases:
+            key = canon_key(p.tokens)
+            info = KeyInfo(rule, kind, owner, value, p.exact)
+            infos = self.keys.setdefault(key, [])
+            if info not in infos:
+                infos.append(info)
+            self.max_tokens = max(self.max_tokens, len(p.tokens))
+            if rule == "identity":
+                self.own.setdefault(owner, set()).add(key)
+
+    def add_handle(self, hk: HandleKeys, owner: str, value: str) -> None:
+        self.add(hk.phrases, "identity", "handle", owner, value)
+        for m in hk.mentions:
+            info = KeyInfo("identity", "handle", owner, value)
+            self.mentions.setdefault(m.user, []).append((info, m))
+        for dom in hk.domains:
+            self.add(domain_phrases(dom), "identity", "domain", owner, dom)
+
+
+def _url_identity(b: _Builder, url: str, owner: str) -> None:
+    """A blog or endpoint URL: its own domain, or its path on a shared host."""
+    host, path = host_of(url)
+    if not host:
+        return
+    dom = identity_domain(host, explicit=False)
+    if dom:
+        b.add(domain_phrases(dom), "identity", "domain", owner, dom)
+    elif path:
+        b.add(url_phrases(host, path), "identity", "domain", owner, f"{host}/{path}")
+
+
+def build_matcher(
+    profiles: Sequence[GuardProfile], *, secret: bytes | None = None
+) -> Matcher:
+    """Compile all personas' identities, guard terms and hashes (cache the result)."""
+    names = [p.name for p in profiles]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise ValueError(f"duplicate persona names: {', '.join(sorted(dupes))}")
+    for p in profiles:
+        unknown = [k for k in p.packs if k not in PACKS]
+        if unknown:
+            raise ValueError(
+                f"persona '{p.name}': unknown rule pack(s) {', '.join(unknown)}; "
+                f"known packs: {', '.join(PACKS)}"
+            )
+        unknown_rules = [
+            r for r in p.severity
+            if r not in RULES and r != "routing" and not any(k.startswith(r + ".") for k in RULES)
+        ]
+        if unknown_rules:
+            raise ValueError(
+                f"persona '{p.name}': severity set for unknown rule(s) "
+                f"{', '.join(unknown_rules)}; known rules: {', '.join(RULES)}"
+            )
+
+    b = _Builder()
+    notes: list[str] = []
+    phones: dict[str, list[PhoneKey]] = {}
+    own_phones: dict[str, set[str]] = {}
+    hashed: dict[bytes, str] = {}
+    hash_words = 0
+
+    for p in profiles:
+        o = p.name
+        for value in ([p.display_name] if p.display_name else []) + list(p.names):
+            b.add(name_phrases(value), "identity", "name", o, value)
+        for value in p.terms:
+            b.add(term_phrases(value), "identity", "term", o, value)
+        for value in p.handles:
+            b.add_handle(handle_keys(value), o, value)
+        for acc in p.accounts:
+            if acc.handle:
+                b.add_handle(handle_keys(acc.handle, acc.platform, acc.url), o, acc.handle)
+            if acc.url and acc.platform.lower() not in _SOCIAL:
+                _url_identity(b, acc.url, o)
+        for value in p.domains:
+            host, path = host_of(value)
+            dom = identity_domain(host, explicit=True)
+            if dom:
+                b.add(domain_phrases(dom), "identity", "domain", o, dom)
+            if path:
+                b.add(url_phrases(host, path), "identity", "domain", o, value)
+        if p.blog_url:
+            _url_identity(b, p.blog_url, o)
+        for value in p.emails:
+            phrases, dom = email_phrases(value)
+            b.add(phrases, "identity", "email", o, value)
+            if dom:
+                b.add(domain_phrases(dom), "identity", "domain", o, dom)
+        for value in p.phones:
+            e164, variants = phone_variants(value, p.phone_region)
+            if not variants:
+                notes.append(
+                    f"persona '{o}': phone '{value}' is not used as identity (an emergency/"
+                    "crisis line, too short, or unparsable)"
+                )
+                continue
+            key = PhoneKey(o, value, e164)
+            for v in variants:
+                phones.setdefault(v, []).append(key)
+                own_phones.setdefault(o, set()).add(v)
+        for value in p.never_mention:
+            b.add(term_phrases(value), "never-mention", "term", o, value)
+        for value in p.confidential:
+            b.add(name_phrases(value), "confidential", "term", o, value)
+        for value in p.confidential_hashes:
+            h: HashedTerm = parse_hash(value)
+            hashed[h.digest] = o
+            hash_words = max(hash_words, h.words)
+    if hashed and not secret:
+        notes.append(
+            f"{len(hashed)} hashed confidential identifier(s) cannot be checked: no secret "
+            "(store one with `crosspost guard add-confidential`)"
+        )
+
+    automaton = compact = None
+    if b.keys:
+        automaton = ahocorasick.Automaton()
+        compact_keys: dict[str, list[tuple[str, KeyInfo]]] = {}
+        for key, infos in b.keys.items():
+            automaton.add_word(key, (len(key), key, tuple(infos)))
+            joined = key.replace(" ", "")
+            if len(joined) >= SPLIT_MIN:
+                for info in infos:
+                    if info.exact is None:
+                        compact_keys.setdefault(joined, []).append((key, info))
+        automaton.make_automaton()
+        if compact_keys:
+            compact = ahocorasick.Automaton()
+            for joined, entries in compact_keys.items():
+                compact.add_word(joined, (len(joined), tuple(entries)))
+            compact.make_automaton()
+    m = Matcher(
+        personas={p.name: p for p in profiles},
+        notes=tuple(notes),
+        _automaton=automaton,
+        _compact=compact,
+        _max_tokens=b.max_tokens,
+        _own_keys={o: frozenset(k) for o, k in b.own.items()},
+        _own_phones={o: frozenset(v) for o, v in own_phones.items()},
+        _mentions=b.mentions,
+        _phones=PhoneIndex(phones),
+        _hashed=hashed if secret else {},
+        _hash_words=hash_words if secret else 0,
+        _secret=secret or None,
+        key_count=len(b.keys),
+    )
+    # registrable() warms the public-suffix data at build time, not during the first check.
+    registrable("warm.example")
+    return m
+
+
+# ---------------------------------------------------------------------------------------------
+# checking
+
+
+@dataclass
+class _Hit:
+    rule: str
+    kind: str
+    owner: str | None
+    value: str
+    nstart: int  # span in the `norm` view
+    nend: int
+    message: str = ""
+    severity: str = "block"
+
+
+def _message(info: KeyInfo, persona: str) -> str:
+    if info.rule == "identity":
+        return f"{info.kind} '{info.value}' identifies persona '{info.owner}'"
+    if info.rule == "never-mention":
+        return f"'{info.value}' is on the never_mention list of persona '{persona}'"
+    return (
+        f"confidential identifier (listed by persona '{info.owner}'): client identifiers are "
+        "never published"
+    )
+
+
+class _Scan:
+    def __init__(self, m: Matcher, persona: str, n: Normalised) -> None:
+        self.m = m
+        self.persona = persona
+        self.n = n
+        self.own_keys = m._own_keys.get(persona, frozenset())
+        self.hits: list[_Hit] = []
+        self.own_spans: list[tuple[int, int]] = []
+
+    def relevant(self, key: str, info: KeyInfo) -> bool:
+        if info.rule == "identity":
+            if info.owner == self.persona:
+                return False
+            return key not in self.own_keys
+        if info.rule == "never-mention":
+            return info.owner == self.persona
+        return True  # confidential: every persona's, in every post
+
+    def add_key_hit(self, info: KeyInfo, nstart: int, nend: int) -> None:
+        self.hits.append(
+            _Hit(info.rule, info.kind, info.owner, info.value, nstart, nend,
+                 _message(info, self.persona))
+        )
+
+    def automaton(self) -> None:
+        auto = self.m._automaton
+        if auto is None:
+            return
+        n = self.n
+        for end, (klen, key, infos) in auto.iter(n.canon):  # type: ignore[attr-defined]
+            cs, ce = end - klen + 2, end
+            span = None
+            for info in infos:
+                if info.rule == "identity" and info.owner == self.persona:
+                    span = span or n.canon_to_norm(cs, ce)
+                    self.own_spans.append(span)
+                    continue
+                if not self.relevant(key, info):
+                    continue
+                if info.exact is not None and n.exact_canon(cs, ce) != info.exact:
+                    continue
+                span = span or n.canon_to_norm(cs, ce)
+                self.add_key_hit(info, *span)
+
+    def split_runs(self) -> None:
+        """Letters written one by one (``A n a  B e e``, ``a.n.a.b.e.e``, ``4-n-4 Bee``).
+
+        Only runs of single-character tokens are joined, and the joined run must then form a
+        whole token of a key (alone or with the whole tokens around it), so ordinary words next
+        to each other never merge ("a nab ee" stays three tokens).
+        """
+        canon = self.n.canon
+        if _RUN_GATE.search(canon) is None:
+            return
+        k = self.m._max_tokens - 1
+        for run in _RUN_RE.finditer(canon):
+            rs, re_ = run.span()
+            positions = list(range(rs, re_, 2))
+            letters = canon[rs:re_:2]
+            before = _tokens_before(canon, rs - 1, k)
+            after = _tokens_after(canon, re_, k)
+            self._scan_inside_run(positions, letters)
+            first = 0
+            while True:
+                self._scan_window(before, positions[first:], letters[first:], after)
+                # "I a n a B e e": a leading one-letter word may not belong to the run
+                if first < 2 and first + 2 < len(letters) and letters[first] in _ONE_LETTER_WORDS:
+                    first += 1
+                    before = []
+                else:
+                    break
+
+    def _scan_inside_run(self, positions: list[int], letters: str) -> None:
+        compact = self.m._compact
+        if compact is None:
+            return
+        n = self.n
+        for end, (length, entries) in compact.iter(letters):  # type: ignore[attr-defined]
+            cs, ce = positions[end - length + 1], positions[end] + 1
+            for key, info in entries:
+                if self.relevant(key, info):
+                    self.add_key_hit(info, *n.canon_to_norm(cs, ce))
+
+    def _scan_window(
+        self,
+        before: list[tuple[int, str]],
+        run_positions: list[int],
+        run_letters: str,
+        after: list[tuple[int, str]],
+    ) -> None:
+        pieces = [(list(range(cs, cs + len(t))), t) for cs, t in before]
+        collapsed = len(pieces)
+        pieces.append((run_positions, run_letters))
+        pieces += [(list(range(cs, cs + len(t))), t) for cs, t in after]
+        wmap: list[int] = [-1]
+        for pos, _ in pieces:
+            wmap += [*pos, -1]
+        toks = [t for _, t in pieces]
+        wtext = canon_key(toks)
+        lo = 1 + sum(len(t) + 1 for t in toks[:collapsed])
+        hi = lo + len(run_letters)
+        n = self.n
+        auto = self.m._automaton
+        if auto is not None:
+            for end, (klen, key, infos) in auto.iter(wtext):  # type: ignore[attr-defined]
+                ws, we = end - klen + 2, end
+                if we <= lo or ws >= hi:
+                    continue  # does not involve the split letters: the main scan has it
+                cs, ce = wmap[ws], wmap[we - 1] + 1
+                for info in infos:
+                    if info.exact is None and self.relevant(key, info):
+                        self.add_key_hit(info, *n.canon_to_norm(cs, ce))
+        if self.m._hashed:
+
+            def span(i: int, j: int) -> tuple[int, int]:
+                return n.canon_to_norm(pieces[i][0][0], pieces[j - 1][0][-1] + 1)
+
+            self._hash_tokens(toks, span, must_include=collapsed)
+
+    def mentions(self) -> None:
+        mentions = self.m._mentions
+        norm = self.n.norm
+        if not mentions or "@" not in norm:
+            return
+        for mm in _MENTION_RE.finditer(norm):
+            entries = mentions.get(mm.group(1))
+            if not entries:
+                continue
+            inst = host_of(mm.group(2))[0] if mm.group(2) else None
+            for info, mention in entries:
+                if inst != mention.instance and (inst is not None):
+                    continue
+                if not self.relevant("", info) or self._own_mention(mm.group(1)):
+                    continue
+                self.add_key_hit(info, mm.start(), mm.end())
+
+    def _own_mention(self, user: str) -> bool:
+        return any(i.owner == self.persona for i, _ in self.m._mentions.get(user, ()))
+
+    def phones(self) -> None:
+        if not self.m._phones:
+            return
+        own = self.m._own_phones.get(self.persona, frozenset())
+        for start, end, keys in find_phones(self.n.norm, self.m._phones):
+            digits = re.sub(r"\D", "", self.n.norm[start:end])
+            for key in keys:
+                if key.owner == self.persona or digits in own:
+                    continue
+                self.hits.append(
+                    _Hit("identity", "phone", key.owner, key.value, start, end,
+                         f"phone '{key.value}' identifies persona '{key.owner}'")
+                )
+                break
+
+    def hashed(self) -> None:
+        if not self.m._hashed:
+            return
+        n = self.n
+
+        def span(i: int, j: int) -> tuple[int, int]:
+            _, cstarts = n._token_spans()
+            return n.canon_to_norm(cstarts[i], cstarts[j - 1] + len(n.tokens[j - 1]))
+
+        self._hash_tokens(n.tokens, span)
+
+    def _hash_tokens(
+        self,
+        toks: list[str],
+        span: Callable[[int, int], tuple[int, int]],
+        must_include: int | None = None,
+    ) -> None:
+        m = self.m
+        cache = m._hash_cache
+        if len(cache) > _HASH_CACHE_MAX:
+            cache.clear()
+        secret = m._secret
+        assert secret is not None
+        table = m._hashed
+        count = len(toks)
+        for size in range(1, m._hash_words + 1):
+            for i in range(count - size + 1):
+                if must_include is not None and not (i <= must_include < i + size):
+                    continue
+                joined = "".join(toks[i : i + size]) if size > 1 else toks[i]
+                try:
+                    owner = cache[joined]
+                except KeyError:
+                    owner = table.get(digest(secret, joined.encode("utf-8")))
+                    cache[joined] = owner
+                if owner is not None:
+                    ns, ne = span(i, i + size)
+                    self.hits.append(
+                        _Hit("confidential", "term", owner, "", ns, ne,
+                             f"matches a hashed confidential identifier (listed by persona "
+                             f"'{owner}'): client identifiers are never published")
+                    )
+
+    def packs(self, profile: GuardProfile | None) -> None:
+        if profile is None:
+            return
+        for pack in profile.packs:
+            for rule, s, e in scan_pack(pack, self.n):
+                self.hits.append(
+                    _Hit(rule.id, "", None, "", s, e, rule.message, rule.severity)
+                )
+
+
+def _tokens_before(canon: str, space: int, k: int) -> list[tuple[int, str]]:
+    """Up to ``k`` tokens (canonical start, text) ending at the space at ``space``."""
+    out: list[tuple[int, str]] = []
+    end = space
+    while len(out) < k and end > 0:
+        start = canon.rfind(" ", 0, end)
+        if start < 0 or start + 1 == end:
+            break
+        out.append((start + 1, canon[start + 1 : end]))
+        end = start
+    out.reverse()
+    return out
+
+
+def _tokens_after(canon: str, space: int, k: int) -> list[tuple[int, str]]:
+    """Up to ``k`` tokens (canonical start, text) starting after the space at ``space``."""
+    out: list[tuple[int, str]] = []
+    start = space
+    while len(out) < k:
+        end = canon.find(" ", start + 1)
+        if end < 0 or end == start + 1:
+            break
+        out.append((start + 1, canon[start + 1 : end]))
+        start = end
+    return out
+
+
+def _dedupe(hits: list[_Hit], norm: str) -> list[_Hit]:
+    """One finding per place: contained hits of the same rule are dropped, overlapping hits of
+    the same phrase rule are merged, and a handle's leading ``@`` is included."""
+    for h in hits:
+        if h.kind == "handle" and h.nstart > 0 and norm[h.nstart - 1] == "@":
+            h.nstart -= 1
+    hits.sort(key=lambda h: (h.nstart, -(h.nend - h.nstart), _KIND_ORDER.get(h.kind, 9)))
+    kept: list[_Hit] = []
+    for h in hits:
+        if any(
+            k.rule == h.rule and k.nstart <= h.nstart and h.nend <= k.nend for k in kept
+        ):
+            continue
+        if h.owner is None and h.rule in PACK_RULES:
+            prev = next((k for k in reversed(kept) if k.rule == h.rule), None)
+            if prev is not None and h.nstart < prev.nend:
+                prev.nend = max(prev.nend, h.nend)
+                continue
+        kept.append(h)
+    return kept
+
+
+def check_content(matcher: Matcher, persona: str, fields: Sequence[TextField]) -> list[Finding]:
+    """Findings for a post of ``persona`` made of ``fields`` (title, body, tags, alt texts…).
+
+    A persona unknown to the matcher is checked against every known persona's identity (the
+    safe default) and gets no rule packs.
+    """
+    profile = matcher.personas.get(persona)
+    overrides = profile.severity if profile is not None else {}
+    findings: list[Finding] = []
+    for fld in fields:
+        text = fld.text
+        if not text:
+            continue
+        n = Normalised(text)
+        scan = _Scan(matcher, persona, n)
+        scan.automaton()
+        scan.split_runs()
+        scan.mentions()
+        scan.phones()
+        scan.hashed()
+        scan.packs(profile)
+        hits = scan.hits
+        if scan.own_spans and hits:
+            own = scan.own_spans
+            hits = [
+                h for h in hits
+                if h.rule != "identity"
+                or not any(s <= h.nstart and h.nend <= e for s, e in own)
+            ]
+        for h in _dedupe(hits, n.norm):
+            default = RULES[h.rule].severity if h.rule in RULES else h.severity
+            severity = effective_severity(h.rule, default, overrides)
+            if severity == "off":
+                continue
+            start, end = n.orig_span(h.nstart, h.nend)
+            findings.append(
+                Finding(
+                    rule=h.rule,
+                    severity=severity,  # type: ignore[arg-type]
+                    match=text[start:end],
+                    start=start,
+                    end=end,
+                    message=h.message,
+                    field=fld.name,
+                    owner=h.owner,
+                )
+            )
+    return findings

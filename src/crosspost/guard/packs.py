@@ -1,0 +1,489 @@
+"""Rule packs: heuristic phrase rules a persona opts into (``packs = ["clinician"]``).
+
+Each rule is data, in the style of gitleaks/detect-secrets: an id, a default severity, cheap
+keywords that must occur before any regex runs, the regexes, an optional validator that looks at
+the original text (capitalisation is gone in the normalised copy), and inline true-positive and
+false-positive fixtures that ``tests/guard/test_packs.py`` validates.
+
+The patterns run over the ``norm`` view (lowercase, compatibility forms, confusables and invisible
+characters folded, punctuation kept), so they are not fooled by ``іn ѕession`` or zero-width
+characters, and report offsets into the original text.
+
+``clinician`` is grounded in the APA Ethics Code (4.01 maintaining confidentiality, 4.07 use of
+confidential information for didactic or other purposes, 5.05 testimonials) and the ACA Code of
+Ethics H.6 (social media: separate professional/personal presence, H.6.d confidentiality), plus
+the common advice not to diagnose people one has not examined (the "Goldwater rule", section 7.3
+of the American Psychiatric Association's ethics annotations; APA Ethics Code 9.01 for
+psychologists) and not to broadcast the office location from personal accounts. These are
+phrase heuristics: they default to ``warn`` and can be raised to ``block`` (or set ``off``) per
+persona with ``[guard] rules = {"clinician.testimonial" = "block"}``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+import ahocorasick
+
+from ._text import Normalised
+
+Validator = Callable[[Normalised, "re.Match[str]"], bool]
+
+
+@dataclass(frozen=True)
+class Pattern:
+    regex: re.Pattern[str]
+    validate: Validator | None = None
+    #: keywords (of the rule's) that anchor this pattern; ``None``: all of the rule's
+    keywords: frozenset[str] | None = None
+    #: the pattern runs in ``[keyword - before, keyword + after]``
+    before: int = 200
+    after: int = 160
+
+
+@dataclass(frozen=True)
+class PackRule:
+    id: str
+    severity: str
+    summary: str
+    rationale: str
+    keywords: tuple[str, ...]
+    patterns: tuple[Pattern, ...]
+    message: str
+    true_positives: tuple[str, ...]
+    false_positives: tuple[str, ...]
+    notes: str = ""
+
+    def scan(
+        self, n: Normalised, keyword_hits: list[tuple[int, int, str]] | None = None
+    ) -> list[tuple[int, int]]:
+        """``norm`` spans of matches; patterns only run in windows around keyword hits."""
+        norm = n.norm
+        if keyword_hits is None:
+            keyword_hits = _keyword_hits(norm, self.keywords)
+        if not keyword_hits:
+            return []
+        keyword_hits = sorted(keyword_hits)
+        out = []
+        for pat in self.patterns:
+            windows: list[list[int]] = []
+            for s, e, kw in keyword_hits:
+                if pat.keywords is not None and kw not in pat.keywords:
+                    continue
+                lo, hi = max(0, s - pat.before), min(len(norm), e + pat.after)
+                if windows and lo <= windows[-1][1]:
+                    windows[-1][1] = max(windows[-1][1], hi)
+                else:
+                    windows.append([lo, hi])
+            for lo, hi in windows:
+                pos = lo
+                while (m := pat.regex.search(norm, pos, hi)) is not None:
+                    if pat.validate is None or pat.validate(n, m):
+                        out.append(m.span())
+                        pos = max(m.end(), m.start() + 1)
+                    else:
+                        pos = m.start() + 1  # a rejected match may hide a later valid one
+        return out
+
+
+def _keyword_ok(norm: str, start: int, end: int, kw: str) -> bool:
+    """Keywords match whole words; ``word*`` also as a prefix, ``*word`` also as a suffix."""
+    if not kw.startswith("*") and start > 0 and norm[start - 1].isalnum():
+        return False
+    return kw.endswith("*") or end >= len(norm) or not norm[end].isalnum()
+
+
+def _keyword_hits(norm: str, keywords: tuple[str, ...]) -> list[tuple[int, int, str]]:
+    """Fallback without the pack automaton (used by tests of single rules)."""
+    out = []
+    for kw in keywords:
+        word = kw.strip("*")
+        pos = norm.find(word)
+        while pos >= 0:
+            if _keyword_ok(norm, pos, pos + len(word), kw):
+                out.append((pos, pos + len(word), kw))
+            pos = norm.find(word, pos + 1)
+    return out
+
+
+def _c(
+    pattern: str,
+    validate: Validator | None = None,
+    *,
+    keywords: str | None = None,
+    before: int = 200,
+    after: int = 160,
+) -> Pattern:
+    kws = frozenset(keywords.split()) if keywords else None
+    return Pattern(re.compile(pattern), validate, kws, before, after)
+
+
+# -- shared vocabulary ------------------------------------------------------------------------
+
+_APOS = r"['’]"
+_CLIENT = r"(?:client|patient|counselee|analysand|therapy\s+client)"
+_WHEN = (
+    r"(?:today|tonight|this\s+(?:morning|afternoon|evening|week)|yesterday|earlier(?:\s+today)?"
+    r"|last\s+(?:night|week)|just\s+now)"
+)
+_TIME = r"(?:\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.|o" + _APOS + r"clock)|\d{1,2}:\d\d)"
+_AGE = r"\d{1,2}\s*[\-\u2010-\u2015 ]?\s*(?:year|yr)s?\s*[\-\u2010-\u2015 ]?\s*old"
+_RELATIVE = (
+    r"(?:husband|wife|partner|spouse|mother|mom|mum|father|dad|son|daughter|kids?|children|"
+    r"boss|name|job|employer|diagnosis|affair|divorce|boyfriend|girlfriend|ex)"
+)
+_WORD = r"[^\W\d_][\w" + _APOS + r"\-]*"
+
+
+def _capitalised(n: Normalised, m: re.Match[str], group: str = "cap") -> bool:
+    """The named group is written with capital initials in the original (a proper name)."""
+    start, end = n.orig_span(*m.span(group))
+    words = re.findall(r"[^\W\d_][\w'’\-]*", n.orig[start:end])
+    if not words or words[0].lower() in _NOT_NAMES:
+        return False
+    return all(w[0].isupper() for w in words)
+
+
+_NOT_NAMES = frozenset(
+    [
+        "a", "an", "the", "this", "that", "these", "those", "he", "she", "they", "it", "i", "we",
+        "you", "who", "which", "what", "someone", "somebody", "everyone", "everybody", "anyone",
+        "anybody", "nobody", "people", "person", "one", "each", "every", "no", "any", "some",
+        "being", "if", "when", "my", "your", "his", "her", "our", "their", "its", "there", "here",
+        "why", "how", "honestly", "clearly", "obviously", "maybe", "perhaps", "narcissism",
+        "narcissists", "narcissist", "mom", "dad", "mother", "father", "yes", "no", "so", "and",
+        "but", "today", "tonight", "yesterday", "sometimes", "often", "client", "patient",
+        "therapist", "being", "dr", "doctor", "prof", "professor", "mr", "mrs", "ms", "mx", "me",
+        "us",
+    ]
+)
+
+
+# -- clinician.client-disclosure ---------------------------------------------------------------
+
+CLIENT_DISCLOSURE = PackRule(
+    id="clinician.client-disclosure",
+    severity="warn",
+    summary="mentions a specific client/patient with identifying details",
+    rationale=(
+        "APA 4.01/4.07 and ACA H.6.d: no confidential information, and no information that "
+        "could let anyone recognise a client, in any public or semi-public post; de-identified "
+        "vignettes belong in supervised teaching contexts with consent, not on social media."
+    ),
+    keywords=("client*", "patient*", "counselee*", "analysand*"),
+    patterns=(
+        _c(rf"\b(?:a|one|another|this|that)\s+(?:\w+\s+)?{_CLIENT}s?\s+of\s+(?:mine|ours)\b"),
+        _c(rf"\bone\s+of\s+(?:my|our)\s+(?:\w+\s+)?{_CLIENT}s\b"),
+        _c(rf"\bmy\s+(?:(?:new|former|old|current|first|last|next|\w+day|morning|afternoon)\s+)?"
+           rf"{_CLIENT}(?:\s+(?:who(?:se)?|named|called)\b|\s*\(|\s*,\s*(?:a|an)\s)"),
+        _c(rf"\b{_AGE}\s+(?:[^\W\d_]+\s+){{0,2}}?{_CLIENT}\b"),
+        _c(rf"\b{_CLIENT}\b[^.!?\n]{{0,40}}?\b{_AGE}\b"),
+        _c(rf"\b(?:my|a|one|this)\s+{_CLIENT}{_APOS}s\s+{_RELATIVE}\b"),
+        _c(rf"\b{_CLIENT}s?\s+(?:named|called)\s+\w+"),
+        _c(rf"\b(?:a|one|this|my)\s+(?:\w+\s+)?{_CLIENT}\s*\(\s*(?:\d|[^\W\d_]+\s*,)"),
+        _c(rf"\bmy\s+(?:(?:new|former|old|current)\s+)?{_CLIENT}\s+(?P<cap>[^\W\d_][\w'’\-]*)"
+           r"(?:\.|\b)", _capitalised),
+    ),
+    message="discloses a client relationship with details (APA 4.01/4.07, ACA H.6.d)",
+    true_positives=(
+        "A client of mine, a 34-year-old teacher, finally left her job.",
+        "One of my patients said the funniest thing.",
+        "my client who lost his brother last spring is doing better",
+        "Working with a 17 year old patient on exam anxiety.",
+        "My Tuesday client, a nurse, brought me cookies.",
+        "A patient named Carla taught me patience.",
+        "My client's husband called the office.",
+        "My patient J. finally got the job.",
+        "I told my client Sarah to rest.",
+        "A client (40s, firefighter) asked about sleep.",
+    ),
+    false_positives=(
+        "I help clients with anxiety, burnout and grief.",
+        "Clients often ask how long therapy takes.",
+        "New client spots open in March.",
+        "Patience is a skill. So is saying no.",
+        "What to expect at a first appointment with a new therapist.",
+        "My client base has grown.",
+    ),
+)
+
+# -- clinician.session-content -----------------------------------------------------------------
+
+_KW_SESSION = "session* client* patient*"
+SESSION_CONTENT = PackRule(
+    id="clinician.session-content",
+    severity="warn",
+    summary="reports what happened or was said in a (recent) session",
+    rationale=(
+        "APA 4.01/4.07, ACA H.6.d: session content is confidential even without a name; a date "
+        "or time marker ('today', 'my 3pm') narrows it to a person for anyone who knows the "
+        "schedule (the client, their family, colleagues)."
+    ),
+    keywords=("session*", "client*", "patient*", "therapy", "group", "*clock", "*am", "*pm",
+              "*a.m.", "*p.m."),
+    patterns=(
+        _c(rf"\b(?:in|during|after|from|before)\s+(?:a\s+|my\s+|our\s+|one\s+|this\s+|the\s+|"
+           rf"today{_APOS}s\s+)?(?:\w+\s+)?sessions?\s+{_WHEN}\b", keywords=_KW_SESSION),
+        _c(rf"\bin\s+session\s+{_WHEN}", keywords=_KW_SESSION),
+        _c(rf"\b{_WHEN}\b,?\s+(?:a|my|one|one\s+of\s+my|another)\s+(?:\w+\s+)?{_CLIENT}s?\b",
+           keywords=_KW_SESSION),
+        _c(rf"\b(?:a|my|one)\s+(?:\w+\s+)?{_CLIENT}\s+(?:(?:just|once|recently|finally)\s+)?"
+           r"(?:told|said|asked|shared|"
+           r"admitted|confessed|cried|disclosed|revealed|texted|emailed|called|broke\s+down|"
+           r"yelled|screamed)\b", keywords=_KW_SESSION),
+        _c(rf"\bmy\s+{_TIME}\s+(?:{_CLIENT}|session|appointment)\b", keywords=_KW_SESSION),
+        _c(rf"\bmy\s+{_TIME}\s+(?:(?:just|finally)\s+)?(?:told|said|asked|cried|cancell?ed|"
+           r"canceled|shared|admitted|brought)\b", keywords="*clock *am *pm *a.m. *p.m.", before=20,
+           after=60),
+        _c(rf"\b(?:in|during|after)\s+(?:therapy|group|couples\s+therapy)\s+{_WHEN}\b",
+           keywords="therapy group", before=40, after=60),
+        _c(rf"\b{_WHEN}\s+in\s+(?:therapy|session|group)\b[^.!?\n]{{0,40}}?\b{_CLIENT}\b",
+           keywords=_KW_SESSION),
+        _c(r"\bsession\s+with\s+(?P<cap>[^\W\d_][\w'’\-]*)", _capitalised, keywords="session*"),
+    ),
+    message="reports session content (APA 4.01/4.07, ACA H.6.d)",
+    true_positives=(
+        "In session today we talked about her mother again.",
+        "During a session this morning I almost cried.",
+        "Today a client told me I saved her marriage.",
+        "My 3pm client cancelled, so here's a long walk.",
+        "A patient just confessed something I will never forget.",
+        "Long session with Mark about his divorce.",
+        "My 10 o'clock just told me she is pregnant.",
+        "Today in therapy a client finally laughed.",
+    ),
+    false_positives=(
+        "What happens in a first session? A short guide.",
+        "Sessions are 50 minutes and can be online.",
+        "If a client asks about fees, be direct.",
+        "The parliament is in session until June.",
+        "Book a session with me via the contact page.",
+    ),
+)
+
+
+# -- clinician.testimonial ---------------------------------------------------------------------
+
+_REVIEW = r"(?:reviews?|testimonials?|ratings?|recommendations?|endorsements?)"
+_KW_REVIEW = "review* testimonial* rating* rate recommend* endorse* star* 5-star five-star"
+TESTIMONIAL = PackRule(
+    id="clinician.testimonial",
+    severity="warn",
+    summary="solicits reviews or testimonials",
+    rationale=(
+        "APA 5.05: psychologists do not solicit testimonials from current therapy clients or "
+        "others vulnerable to undue influence; a public request for reviews from a "
+        "professional account reaches exactly those people."
+    ),
+    keywords=("review*", "testimonial*", "rating*", "rate", "recommend*", "endorse*", "star*",
+              "5-star", "five-star", "client*", "patient*"),
+    patterns=(
+        _c(rf"\b(?:leave|write|post|give|submit|share|drop|send)\s+(?:me\s+|us\s+)?"
+           rf"(?:a\s+|an\s+|your\s+|some\s+)?(?:(?:quick|short|honest|positive|good|great|kind|"
+           rf"5[\s\-]*star|five[\s\-]*star)\s+)*(?:[\w\-]+\s+){{0,2}}?{_REVIEW}\b",
+           keywords=_KW_REVIEW),
+        _c(r"\b(?:review|rate|recommend|endorse)\s+(?:me|us|my\s+practice|our\s+practice)\s+"
+           r"(?:on|at)\s+\w+", keywords=_KW_REVIEW),
+        _c(rf"\b{_REVIEW}\s+(?:from|by)\s+(?:my\s+|our\s+|former\s+|current\s+|past\s+)*"
+           rf"{_CLIENT}s?\b", keywords=_KW_REVIEW),
+        _c(rf"\b{_CLIENT}s?\b[^.!?\n]{{0,60}}?\b(?:{_REVIEW}|5[\s\-]*stars?|five\s+stars?)\b",
+           keywords=_KW_REVIEW),
+        _c(rf"\b{_REVIEW}\s+(?:are\s+|is\s+)?(?:always\s+)?(?:welcome|appreciated|wanted|"
+           r"needed|helps?)\b", keywords=_KW_REVIEW),
+        _c(rf"\b{_CLIENT}s?\b[^.!?\n]{{0,60}}?\bshare\s+(?:your|their)\s+(?:experiences?|"
+           r"stor(?:y|ies)|feedback)\b", keywords="client* patient*"),
+    ),
+    message="solicits testimonials/reviews (APA 5.05)",
+    true_positives=(
+        "If our work together helped, please leave a review on Google!",
+        "Review us on Psychology Today.",
+        "Looking for testimonials from former clients for the new website.",
+        "Clients: a quick 5-star rating helps others find me.",
+        "Reviews are always appreciated!",
+        "Leave us a 5-star Google review if therapy helped.",
+        "Former clients, would you share your experience for my new website?",
+    ),
+    false_positives=(
+        "I read a review of that book and now I want it.",
+        "Peer review is slow but it matters.",
+        "Our bees got a glowing rating at the county fair.",
+        "Five things I learned from beekeeping.",
+    ),
+)
+
+
+# -- clinician.diagnosis -----------------------------------------------------------------------
+
+_LABEL = (
+    r"(?:narcissis(?:t|tic)(?:\s+personality\s+disorder)?|malignant\s+narcissist|"
+    r"psychopath(?:ic)?|sociopath(?:ic)?|bipolar|schizophrenic|borderline|autistic|"
+    r"paranoid|delusional|histrionic|manic|psychotic|(?:clinically\s+)?depressed|"
+    r"demented|senile|(?:has\s+|with\s+)?(?:npd|bpd|aspd|adhd|ocd|dementia)|"
+    r"(?:antisocial|borderline|histrionic)\s+personality\s+disorder|on\s+the\s+spectrum|"
+    r"mentally\s+ill|a\s+sadist)"
+)
+_PEJORATIVE = r"(?:(?:malignant\s+)?narcissist|psychopath|sociopath|sadist)"
+_MOD = (
+    r"(?:so|such|clearly|obviously|definitely|probably|totally|absolutely|a|an|the|textbook|"
+    r"classic|full[\s\-]*blown|raging|real|true|complete|malignant|covert|certifiable|"
+    r"basically|literally|just|like|also|really|fully|100%|severely|deeply)"
+)
+_IS = rf"(?:is|was|{_APOS}s|seems|sounds|looks|acts|has|suffers\s+from|clearly\s+has)"
+_REL = (
+    r"(?:ex|ex[\s\-]*(?:husband|wife|partner|boyfriend|girlfriend)|boss|husband|wife|partner|"
+    r"mother|mom|mum|father|dad|sister|brother|neighbou?r|co[\s\-]?worker|colleague|friend|"
+    r"roommate|landlord|(?:mother|father|sister|brother)[\s\-]*in[\s\-]*law|son|daughter|"
+    r"aunt|uncle|cousin|girlfriend|boyfriend|manager|teacher|president|senator|governor)"
+)
+DIAGNOSIS = PackRule(
+    id="clinician.diagnosis",
+    severity="warn",
+    summary="diagnoses a named or specific person",
+    rationale=(
+        "Diagnosing people one has not evaluated (public figures above all) is a professional "
+        "ethics violation (the Goldwater rule; APA 9.01 bases for assessments) and, from a "
+        "clinician's account, reads as a professional opinion; the ACA social-media tip sheet "
+        "advises against it."
+    ),
+    keywords=(
+        "narcissis*", "psychopath*", "sociopath*", "bipolar", "schizo*", "borderline", "autis*",
+        "paranoi*", "delusion*", "histrionic", "manic", "psychotic", "depressed", "demen*",
+        "senile", "npd", "bpd", "aspd", "adhd", "ocd", "spectrum", "mentally", "sadist*",
+        "diagnos*",
+    ),
+    patterns=(
+        _c(rf"(?P<cap>\b[^\W\d_][\w\-]*(?:\s+[^\W\d_][\w\-]*){{0,2}}?)\s*{_IS}\s+"
+           rf"(?:{_MOD}\s+)*{_LABEL}\b", _capitalised, before=140, after=60),
+        _c(rf"\b(?:my|his|her|their|your|our|the)\s+{_REL}\s+{_IS}\s+(?:{_MOD}\s+)*"
+           rf"(?:(?:a|an)\s+{_PEJORATIVE}|(?:clearly|obviously|definitely|textbook|classic|"
+           rf"totally|such\s+a)\s+(?:{_MOD}\s+)*{_LABEL})\b"),
+        _c(rf"\b{_LABEL}\s+(?:behaviou?rs?|traits?|tendencies|energy)\s+(?:from|by|of|in)\s+"
+           r"(?P<cap>[^\W\d_][\w\-]*(?:\s+[^\W\d_][\w\-]*)?)", _capitalised, before=0, after=120),
+        _c(r"\bdiagnos(?:e|ing)\s+(?P<cap>[^\W\d_][\w\-]*(?:\s+[^\W\d_][\w\-]*)?)\s+"
+           r"(?:with|as)\b", _capitalised, keywords="diagnos*", before=0, after=80),
+    ),
+    message="diagnoses a specific person (Goldwater rule; ACA social media guidance)",
+    true_positives=(
+        "Trump is clearly a narcissist.",
+        "Elon Musk's a textbook sociopath, honestly.",
+        "My ex is a narcissist and everyone knows it.",
+        "I'd diagnose Kanye with bipolar disorder from that interview alone.",
+        "Honestly Biden is senile.",
+        "Classic narcissistic traits from Elon Musk again.",
+    ),
+    false_positives=(
+        "A narcissist is often charming at first.",
+        "Is your partner a narcissist? Signs to look for.",
+        "My brother is autistic and he taught me to listen.",
+        "Narcissistic personality disorder is rarer than social media suggests.",
+        "People with ADHD are not lazy.",
+        "He was depressed for a while after the move, he told us on his podcast.",
+    ),
+)
+
+
+def _checkin_validate(n: Normalised, m: re.Match[str]) -> bool:
+    if "cap" not in (m.re.groupindex or {}):
+        return True
+    start, end = n.orig_span(*m.span("cap"))
+    words = n.orig[start:end].split()
+    # "123 Main St": the street name is capitalised (or an ordinal such as 5th).
+    return len(words) >= 2 and (words[-1][:1].isupper() or words[1][:1].isupper())
+
+
+# -- clinician.check-in ------------------------------------------------------------------------
+
+_STREET = (
+    r"(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|way|place|pl|court|ct|"
+    r"terrace|parkway|pkwy|highway|hwy|square|sq|plaza|straße|strasse|str)\b\.?"
+)
+_STREET_WORDS = (
+    "street st avenue ave road rd boulevard blvd lane ln drive dr way place pl court ct terrace "
+    "parkway pkwy highway hwy square sq plaza straße strasse str"
+)
+CHECK_IN = PackRule(
+    id="clinician.check-in",
+    severity="warn",
+    summary="checks in at or pinpoints the office (or another location)",
+    rationale=(
+        "Location check-ins tell clients browsing an account where the clinician is and when, "
+        "and tie a personal account to the practice (ACA H.6.a separation; Kolmes' private "
+        "practice social media policy advises against check-ins)."
+    ),
+    keywords=("check*", "checked", "\U0001f4cd*", "office", "practice", "clinic", "studio",
+              *_STREET_WORDS.split()),
+    patterns=(
+        _c(r"\b(?:checked|checking|just\s+checked|(?:i|we)\s+check)[\s\-]*in\s+(?:at|@|to)\s+"
+           r"[^.!?\n,;]{1,60}", keywords="check* checked", before=12, after=100),
+        _c(r"\U0001f4cd\s*[^.!?\n]{1,60}", keywords="\U0001f4cd*", before=0, after=70),
+        _c(r"\b(?:office|practice|clinic|studio)\s+(?:is\s+)?(?:located\s+)?(?:on|at|in|near|"
+           r"by|off)\s+(?:the\s+corner\s+of\s+)?(?:[\w'’.\-]+\s+){1,4}?" + _STREET,
+           keywords="office practice clinic studio", before=0, after=140),
+        _c(r"(?P<cap>\b\d{1,5}\s+(?:[nsew]\.?\s+)?[^\W\d_][\w'’.\-]*(?:\s+[^\W\d_][\w'’.\-]*)?)"
+           r"\s+" + _STREET, _checkin_validate, keywords=_STREET_WORDS, before=70, after=12),
+    ),
+    message="reveals a location (check-in / street address)",
+    true_positives=(
+        "At the office on 5th Street early today.",
+        "Checked in at Harbor Coffee before my first appointment.",
+        "📍 Portland, OR",
+        "Our office is at 1200 Maple Avenue, suite 3.",
+    ),
+    false_positives=(
+        "I walked 3 blocks down the street and felt better.",
+        "Checking in with yourself is a skill.",
+        "5 ways to rest when the office is loud.",
+        "The office is closed on Monday.",
+    ),
+)
+
+
+# -- packs -------------------------------------------------------------------------------------
+
+#: The rules of each pack, in reporting order.
+PACKS: dict[str, tuple[PackRule, ...]] = {
+    "clinician": (
+        CLIENT_DISCLOSURE,
+        SESSION_CONTENT,
+        TESTIMONIAL,
+        DIAGNOSIS,
+        CHECK_IN,
+    ),
+}
+
+#: Documented rules (one entry per id).
+PACK_RULES: dict[str, PackRule] = {r.id: r for rules in PACKS.values() for r in rules}
+
+
+@cache
+def _pack_automaton(name: str) -> ahocorasick.Automaton:
+    """One keyword automaton per pack: a text is scanned once for all its rules' keywords."""
+    kw: dict[str, list[tuple[int, str]]] = {}
+    for i, rule in enumerate(PACKS[name]):
+        for k in rule.keywords:
+            kw.setdefault(k.strip("*"), []).append((i, k))
+    auto = ahocorasick.Automaton()
+    for word, entries in kw.items():
+        auto.add_word(word, (len(word), tuple(entries)))
+    auto.make_automaton()
+    return auto
+
+
+def scan_pack(name: str, n: Normalised) -> list[tuple[PackRule, int, int]]:
+    rules = PACKS[name]
+    norm = n.norm
+    hits: dict[int, list[tuple[int, int, str]]] = {}
+    for end, (length, entries) in _pack_automaton(name).iter(norm):
+        start = end - length + 1
+        for i, kw in entries:
+            if _keyword_ok(norm, start, end + 1, kw):
+                hits.setdefault(i, []).append((start, end + 1, kw))
+    out = []
+    for i, kw_hits in hits.items():
+        rule = rules[i]
+        for s, e in rule.scan(n, kw_hits):
+            out.append((rule, s, e))
+    return out
