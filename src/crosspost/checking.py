@@ -77,8 +77,16 @@ def _matcher(profiles: tuple[guard.GuardProfile, ...], secret: bytes | None) -> 
 
 
 def matcher_for(personas: Personas, secret: bytes | None = None) -> guard.Matcher:
-    """Built once per configuration: profiles are frozen, so equal configs hit the cache."""
-    return _matcher(tuple(guard_profile(p) for p in personas), secret)
+    """Built once per configuration: profiles are frozen, so equal configs hit the cache.
+
+    The loaded ``Personas`` also remember their matcher, so a daemon publishing thousands of
+    posts does not even rebuild the (hashable) profiles each time.
+    """
+    cached = personas.guard_cache.get(secret)
+    if cached is None:
+        cached = _matcher(tuple(guard_profile(p) for p in personas), secret)
+        personas.guard_cache[secret] = cached
+    return cached
 
 
 def check_entry(

@@ -39,6 +39,10 @@ def setup_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # HTTP client libraries log request details (and sometimes headers) at DEBUG
-    for noisy in ("httpx", "httpcore", "urllib3", "requests_oauthlib", "oauthlib", "apscheduler"):
-        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # HTTP and OAuth libraries log request details, headers and tokens at DEBUG: never let
+    # them, whatever the level; the scheduler's per-job chatter only at DEBUG
+    for noisy in ("httpx", "httpcore", "urllib3", "requests_oauthlib", "oauthlib", "atproto"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(
+        logging.DEBUG if level == "DEBUG" else logging.WARNING
+    )

@@ -237,6 +237,8 @@ class Personas:
     def __init__(self, personas: dict[str, Persona], directory: Path) -> None:
         self.by_name = personas
         self.directory = directory
+        #: the leak guard's matcher for this exact set of profiles, by secret (see checking)
+        self.guard_cache: dict[bytes | None, object] = {}
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.by_name.values())
