@@ -25,6 +25,7 @@ class _Redact(logging.Filter):
 
 
 REDACT = _Redact()
+_handler: logging.Handler | None = None
 
 
 def register_secret(value: str) -> None:
@@ -33,11 +34,15 @@ def register_secret(value: str) -> None:
 
 
 def setup_logging(level: str) -> None:
+    global _handler
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(REDACT)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    if _handler is not None:
+        root.removeHandler(_handler)
+    root.addHandler(handler)
+    _handler = handler
     root.setLevel(level)
     # HTTP and OAuth libraries log request details, headers and tokens at DEBUG: never let
     # them, whatever the level; the scheduler's per-job chatter only at DEBUG

@@ -114,8 +114,12 @@ class Publisher:
             from .preview import share_source
             from .sharetext import render_for
 
+            limit = None
+            if account.platform == "mastodon":
+                # the instance's own limit (read from its API, cached for a day)
+                limit = make_adapter(ctx).instance_limit()  # type: ignore[attr-defined]
             # shares of a post without a blog target have no URL to link to
-            text = render_for(share_source(entry), persona, account, blog_url)
+            text = render_for(share_source(entry), persona, account, blog_url, limit)
             entry.share = {**entry.share, c.target: text}
         blocked = self._guard(c, post, entry, persona.name)
         if blocked is not None:

@@ -78,11 +78,15 @@ def limit_for(account: Account) -> int | None:
     return account.limit or LIMITS.get(account.platform)
 
 
-def render_for(src: ShareSource, persona: Persona, account: Account, url: str | None) -> str:
+def render_for(
+    src: ShareSource, persona: Persona, account: Account, url: str | None,
+    limit: int | None = None,
+) -> str:
+    """The share text for one account, fitted to ``limit`` (default: the platform's)."""
     from .compose import ShareInput, compose_share, fit
 
     template = template_for(src, persona, account)
-    limit = limit_for(account)
+    limit = limit or limit_for(account)
     if template is None:
         text = src.body
         if account.platform in COUNTED:
