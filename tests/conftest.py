@@ -144,9 +144,14 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Memory
         yield ring
     finally:
         keyring.set_keyring(previous)
-        from crosspost import checking
+        import logging
+
+        from crosspost import checking, logs
 
         checking._matcher.cache_clear()
+        if logs._handler is not None:  # bound to this test's captured stderr
+            logging.getLogger().removeHandler(logs._handler)
+            logs._handler = None
 
 
 @pytest.fixture

@@ -183,22 +183,6 @@ def next_wakeup(store: Store) -> datetime | None:
     return min(times) if times else None
 
 
-def _fenced(s: Session, c: Claim) -> Delivery | None:
-    """The delivery, if this claim still owns it (else a newer claim does)."""
-    q = select(Delivery).where(
-        Delivery.id == c.delivery_id, Delivery.fence == c.fence, Delivery.state == PUBLISHING
-    )
-    return s.exec(q).first()
-
-
-def _lock_post(store: Store, s: Session, post_id: int) -> Post:
-    q = select(Post).where(Post.id == post_id)
-    if not store.is_sqlite:
-        q = q.with_for_update()
-    post = s.exec(q).one()
-    return post
-
-
 def record(
     store: Store,
     c: Claim,
@@ -213,50 +197,62 @@ def record(
     due_at: datetime | None = None,
     needs_lookup: bool = False,
 ) -> bool:
-    """Write one outcome; False when the claim was superseded (lease lost)."""
+    """Write one outcome; False when the claim was superseded (lease lost).
+
+    Plain UPDATE statements rather than loaded objects: this runs once per delivery, inside
+    the single-writer section, so it has to be short.
+    """
     from .store import rollup
 
+    values: dict[str, object] = {
+        "state": state, "updated_at": now, "lease_until": None, "needs_lookup": needs_lookup,
+        "last_error": error, "hint": hint,
+    }
+    if text is not None:
+        values["text"] = text
+    if state == PUBLISHED:
+        values |= {"remote_id": remote_id, "remote_url": remote_url, "published_at": now}
+    if due_at is not None:
+        values["due_at"] = due_at
     with store.write() as s:
-        post = _lock_post(store, s, c.post_id)
-        d = _fenced(s, c)
-        if d is None:
+        if not store.is_sqlite:  # one writer per post at a time, for a consistent rollup
+            s.execute(select(Post.id).where(Post.id == c.post_id).with_for_update())
+        done = s.execute(
+            update(Delivery)
+            .where(
+                col(Delivery.id) == c.delivery_id,
+                col(Delivery.fence) == c.fence,
+                col(Delivery.state) == PUBLISHING,
+            )
+            .values(**values)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
             return False
-        d.state = state
-        d.updated_at = now
-        d.lease_until = None
-        d.needs_lookup = needs_lookup
-        d.last_error = error
-        d.hint = hint
-        if text is not None:
-            d.text = text
-        if state == PUBLISHED:
-            d.remote_id = remote_id
-            d.remote_url = remote_url
-            d.published_at = now
-        if due_at is not None:
-            d.due_at = due_at
-        s.add(d)
-        siblings = [
-            x for x in s.exec(select(Delivery).where(Delivery.post_id == c.post_id))
-            if x.id != d.id
-        ]
-        if d.role == "blog" and state == PUBLISHED:
+        of_post = col(Delivery.post_id) == c.post_id
+        if c.role == "blog" and state == PUBLISHED:
             # shares were waiting for the URL: they are due now, not at an old due time
-            for x in siblings:
-                if x.state == QUEUED and x.due_at < now:
-                    x.due_at = now
-                    s.add(x)
-        if d.role == "blog" and state == FAILED:
-            for x in siblings:
-                if x.state == QUEUED:
-                    x.state = FAILED
-                    x.last_error = "not sent: the blog entry failed, so there is no URL to share"
-                    x.hint = f"fix the blog, then 'crosspost retry {c.post_id}'"
-                    x.updated_at = now
-                    s.add(x)
-        post.status = rollup([d.state, *(x.state for x in siblings)])
-        post.updated_at = now
-        s.add(post)
+            s.execute(
+                update(Delivery)
+                .where(of_post, col(Delivery.state) == QUEUED, col(Delivery.due_at) < now)
+                .values(due_at=now)
+            )
+        elif c.role == "blog" and state == FAILED:
+            s.execute(
+                update(Delivery)
+                .where(of_post, col(Delivery.state) == QUEUED)
+                .values(
+                    state=FAILED,
+                    last_error="not sent: the blog entry failed, so there is no URL to share",
+                    hint=f"fix the blog, then 'crosspost retry {c.post_id}'",
+                    updated_at=now,
+                )
+            )
+        states = s.execute(select(Delivery.state).where(of_post)).scalars().all()
+        s.execute(
+            update(Post)
+            .where(col(Post.id) == c.post_id)
+            .values(status=rollup(list(states)), updated_at=now)
+        )
         return True
 
 

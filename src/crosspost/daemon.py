@@ -40,6 +40,9 @@ from .publisher import Outcome, Publisher
 
 log = logging.getLogger("crosspost.daemon")
 
+#: how often the daemon looks for posts overdue by more than max_lateness
+HOLD_CHECK = timedelta(seconds=30)
+
 
 class Daemon:
     def __init__(self, app: App, *, once: bool = False) -> None:
@@ -64,6 +67,7 @@ class Daemon:
         self.scheduler: Any = None
         self.outcomes: list[Outcome] = []
         self._lockfile: IO[str] | None = None
+        self._last_hold: datetime | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -238,9 +242,11 @@ class Daemon:
             return
         now = utcnow()
         self._refresh_config()
-        held = hold_overdue(self.store, now, self.settings.max_lateness)
-        for post_id in held:
-            log.warning("post %s is overdue by more than max_lateness: held", post_id)
+        if self._last_hold is None or now - self._last_hold >= HOLD_CHECK:
+            # lateness only matters after downtime: no need to look on every wake-up
+            self._last_hold = now
+            for post_id in hold_overdue(self.store, now, self.settings.max_lateness):
+                log.warning("post %s is overdue by more than max_lateness: held", post_id)
         with self.lock:
             room = {
                 p: cap - self.busy[p] for p, cap in self.capacity.items()
@@ -256,9 +262,11 @@ class Daemon:
                 fut = self.pool.submit(self.publisher.run, c)
                 self.inflight[fut] = c
             fut.add_done_callback(self._done)
-        nxt = next_wakeup(self.store)
-        if nxt is not None:
-            self._schedule_wake(nxt + timedelta(milliseconds=50))
+        if not claims or self.once:
+            # nothing more is due right now: sleep until something will be
+            nxt = next_wakeup(self.store)
+            if nxt is not None:
+                self._schedule_wake(nxt + timedelta(milliseconds=50))
 
     def _done(self, fut: Future[Outcome]) -> None:
         with self.lock:
@@ -269,10 +277,11 @@ class Daemon:
         except Exception:
             log.exception("delivery %s crashed", c.delivery_id)
             return
-        self.outcomes.append(outcome)
-        if not self.stopping.is_set() and not self.once:
+        if self.once:
+            self.outcomes.append(outcome)
+        elif not self.stopping.is_set():
             # a published blog unlocks its shares; a free slot may take the next delivery
-            self._schedule_wake(utcnow())
+            self.dispatch()
 
     def _refresh_config(self) -> None:
         """Profiles edited while the daemon runs take effect (the guard uses them)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -124,6 +125,7 @@ class Store:
         self.url = normalise_url(url)
         self.engine = _make_engine(self.url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._writer = threading.RLock()
         if migrate:
             self.ensure_schema()
 
@@ -136,15 +138,23 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A write transaction; on SQLite it takes the write lock first (BEGIN IMMEDIATE)."""
-        conn = self.engine.connect()
-        if self.is_sqlite:
-            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        try:
-            with Session(bind=conn, expire_on_commit=False) as s, s.begin():
+        """A write transaction; on SQLite it takes the write lock first (BEGIN IMMEDIATE).
+
+        SQLite has one writer at a time anyway; threads of one process queue on a Python lock
+        instead of in SQLite's busy handler, which sleeps in growing steps and would add tens
+        of milliseconds per contended write. Other processes still wait via busy_timeout.
+        """
+        if not self.is_sqlite:
+            with Session(self.engine, expire_on_commit=False) as s, s.begin():
                 yield s
-        finally:
-            conn.close()
+            return
+        with self._writer:
+            conn = self.engine.connect().execution_options(sqlite_begin="IMMEDIATE")
+            try:
+                with Session(bind=conn, expire_on_commit=False) as s, s.begin():
+                    yield s
+            finally:
+                conn.close()
 
     def notify(self, s: Session) -> None:
         """Wake daemons on PostgreSQL; on SQLite they notice the commit via data_version."""
@@ -425,7 +435,13 @@ def _make_engine(url: str) -> Engine:
                     f"cannot create the folder for the database {path}: {e.strerror}",
                     hint="set database_url or data_dir in config.toml",
                 ) from None
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            # the daemon's worker threads each hold a connection briefly; keep them open
+            pool_size=32,
+            max_overflow=32,
+        )
         _sqlite_setup(engine)
         return engine
     return create_engine(url, pool_pre_ping=True)
