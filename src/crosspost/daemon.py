@@ -272,6 +272,9 @@ class Daemon:
         with self.lock:
             c = self.inflight.pop(fut)
             self.busy[c.platform] -= 1
+            cap = self.capacity.get(c.platform, self.default_capacity)
+            # claim in batches: refill when half the platform's slots are free, not per slot
+            refill = self.busy[c.platform] <= cap // 2 or c.role == "blog"
         try:
             outcome = fut.result()
         except Exception:
@@ -279,8 +282,8 @@ class Daemon:
             return
         if self.once:
             self.outcomes.append(outcome)
-        elif not self.stopping.is_set():
-            # a published blog unlocks its shares; a free slot may take the next delivery
+        elif not self.stopping.is_set() and refill:
+            # a published blog unlocks its shares; free slots take the next deliveries
             self.dispatch()
 
     def _refresh_config(self) -> None:
