@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, or_, update
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, func, select
+from sqlmodel import col, func, select
 
 from .errors import NotFound, Refused
 from .models import (
@@ -261,8 +261,7 @@ def retry(store: Store, post_id: int, target: str | None, now: datetime) -> list
     from .store import rollup
 
     with store.write() as s:
-        post = _lock_post_or_404(store, s, post_id)
-        deliveries = list(s.exec(select(Delivery).where(Delivery.post_id == post_id)))
+        post, deliveries = store.locked_post(s, post_id)
         if target is not None and target not in {d.target for d in deliveries}:
             raise NotFound(
                 f"post {post_id} has no target '{target}'",
@@ -295,13 +294,3 @@ def retry(store: Store, post_id: int, target: str | None, now: datetime) -> list
         s.add(post)
         store.notify(s)
         return [d.target for d in chosen]
-
-
-def _lock_post_or_404(store: Store, s: Session, post_id: int) -> Post:
-    q = select(Post).where(Post.id == post_id)
-    if not store.is_sqlite:
-        q = q.with_for_update()
-    post = s.exec(q).first()
-    if post is None:
-        raise NotFound(f"no post with id {post_id}", hint="see 'crosspost list'")
-    return post

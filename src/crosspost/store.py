@@ -301,7 +301,8 @@ class Store:
         post.updated_at = utcnow()
         s.add(post)
 
-    def _locked_post(self, s: Session, post_id: int) -> tuple[Post, list[Delivery]]:
+    def locked_post(self, s: Session, post_id: int) -> tuple[Post, list[Delivery]]:
+        """A post and its deliveries, locked for this write transaction (PostgreSQL)."""
         q = select(Post).where(Post.id == post_id)
         if not self.is_sqlite:
             q = q.with_for_update()
@@ -316,7 +317,7 @@ class Store:
     def cancel(self, post_id: int) -> tuple[Post, list[str]]:
         """Cancel what has not gone out; returns the post and the targets cancelled."""
         with self.write() as s:
-            post, deliveries = self._locked_post(s, post_id)
+            post, deliveries = self.locked_post(s, post_id)
             busy = [d.target for d in deliveries if d.state == PUBLISHING]
             if busy:
                 raise Refused(
@@ -342,7 +343,7 @@ class Store:
     def reschedule(self, post_id: int, at: datetime, *, release: bool = False) -> Post:
         """Move what has not gone out to ``at``; ``release`` also frees held posts."""
         with self.write() as s:
-            post, deliveries = self._locked_post(s, post_id)
+            post, deliveries = self.locked_post(s, post_id)
             unsure = [d.target for d in deliveries if d.state == QUEUED and d.needs_lookup]
             if unsure:
                 raise Refused(

@@ -310,6 +310,23 @@ def retry_after_from(headers: Mapping[str, str], now: float | None = None) -> fl
     return None
 
 
+def requests_never_sent(e: BaseException) -> bool:
+    """For adapters on ``requests`` (tweepy, Mastodon.py): did the failure happen before the
+    request left (connect error or time-out, DNS, TLS, proxy)?"""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+    ex = requests.exceptions
+    if isinstance(e, ex.ConnectTimeout | ex.SSLError | ex.ProxyError | ex.InvalidURL):
+        return True
+    if isinstance(e, ex.ConnectionError):
+        reason = e.args[0] if e.args else None
+        if isinstance(reason, MaxRetryError):
+            reason = reason.reason
+        return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+    return False
+
+
 def _iso_epoch(value: str) -> float | None:
     from datetime import datetime
 

@@ -72,7 +72,7 @@ from urllib.parse import urlsplit
 
 from .. import credentials
 from ..errors import CrosspostError, PermanentError, TransientError, UsageError
-from ._http import USER_AGENT, login_hint
+from ._http import USER_AGENT, login_hint, requests_never_sent
 from .base import AdapterContext, CredentialField, MediaItem, Publication, Result
 
 log = logging.getLogger(__name__)
@@ -618,29 +618,13 @@ def _network_error(e: BaseException, host: str, action: str, *, sent: bool) -> T
             else None,
             maybe_sent=sent,
         )
-    if _never_sent(e):
+    if requests_never_sent(e):
         return TransientError(
             f"could not connect to {host} while {action} ({kind})", maybe_sent=False
         )
     return TransientError(
         f"the connection to {host} failed while {action} ({kind})", maybe_sent=sent
     )
-
-
-def _never_sent(e: BaseException) -> bool:
-    """A failure before the request left: connect error or time-out, DNS, TLS, proxy."""
-    import requests
-    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
-
-    ex = requests.exceptions
-    if isinstance(e, ex.ConnectTimeout | ex.SSLError | ex.ProxyError | ex.InvalidURL):
-        return True
-    if isinstance(e, ex.ConnectionError):
-        reason = e.args[0] if e.args else None
-        if isinstance(reason, MaxRetryError):
-            reason = reason.reason
-        return isinstance(reason, NewConnectionError | ConnectTimeoutError)
-    return False
 
 
 def _check_identity(account: str, handle: str | None, username: str, host: str) -> None:

@@ -66,7 +66,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import credentials
 from ..errors import CrosspostError, PermanentError, TransientError, UsageError
-from ._http import USER_AGENT, login_hint
+from ._http import USER_AGENT, login_hint, requests_never_sent
 from .base import (
     AdapterContext,
     CredentialField,
@@ -748,25 +748,9 @@ def _network_error(e: Exception, where: str, *, sent: bool) -> TransientError:
             else None,
             maybe_sent=sent,
         )
-    if _never_sent(e):
+    if requests_never_sent(e):
         return TransientError(f"could not connect to {where} ({kind})", maybe_sent=False)
     return TransientError(f"the connection to {where} failed ({kind})", maybe_sent=sent)
-
-
-def _never_sent(e: Exception) -> bool:
-    """A failure before the request left: connect error or time-out, DNS, TLS, proxy."""
-    import requests
-    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
-
-    ex = requests.exceptions
-    if isinstance(e, ex.ConnectTimeout | ex.SSLError | ex.ProxyError | ex.InvalidURL):
-        return True
-    if isinstance(e, ex.ConnectionError):
-        reason = e.args[0] if e.args else None
-        if isinstance(reason, MaxRetryError):
-            reason = reason.reason
-        return isinstance(reason, NewConnectionError | ConnectTimeoutError)
-    return False
 
 
 def _login_error(e: Exception) -> str:
