@@ -19,24 +19,31 @@ from .guard.findings import Finding, Report
 from .guard.routing import check_routing
 from .profiles import Persona, Personas
 
-_REGION_BY_TZ_PREFIX = {
-    "America/": "US",
-    "Europe/Berlin": "DE",
-    "Europe/London": "GB",
-    "Europe/Paris": "FR",
-    "Europe/Vienna": "AT",
-    "Europe/Zurich": "CH",
-    "Australia/": "AU",
-}
+
+@lru_cache(maxsize=1)
+def _zone_countries() -> dict[str, str]:
+    """IANA zone → ISO country code, from the zone.tab the tzdata package ships."""
+    from importlib.resources import files
+
+    try:
+        text = (files("tzdata") / "zoneinfo" / "zone.tab").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        return {}
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            parts = line.split("\t")
+            if len(parts) >= 3:
+                out[parts[2]] = parts[0]
+    return out
 
 
 def _region(p: Persona) -> str | None:
+    """Region for phone numbers written without a country code: the profile's
+    ``phone_region``, else the country of the persona's timezone."""
     if p.phone_region:
         return p.phone_region.upper()
-    for prefix, region in _REGION_BY_TZ_PREFIX.items():
-        if p.timezone.startswith(prefix):
-            return region
-    return None
+    return _zone_countries().get(p.timezone)
 
 
 def guard_profile(p: Persona) -> guard.GuardProfile:
