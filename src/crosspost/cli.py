@@ -191,7 +191,7 @@ def preview(
     )
     items = build_preview(p, entry, targets)
     if fmt == "json":
-        emit_json({"persona": p.name, "targets": items, **{"guard": report.to_json()}})
+        emit_json({"persona": p.name, "targets": items, "guard": report.to_json(detail=True)})
     else:
         views.print_preview(console(), items)
         views.print_report(console(), report)
@@ -231,7 +231,7 @@ def queue(
                 "scheduled_at": views.iso_utc(post.scheduled_at),
                 "targets": [t.name for t in plan.targets],
                 "note": plan.when.note,
-                "guard": plan.report.to_json(),
+                "guard": plan.report.to_json(detail=True),
             }
         )
         return

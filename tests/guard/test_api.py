@@ -51,7 +51,11 @@ def test_report_json_contract(matcher) -> None:
     report = Report("professional", tuple(findings))
     data = report.to_json()
     assert data["persona"] == "professional" and data["blocked"] is True
-    rules = [(f["rule"], f.get("field", "body")) for f in data["findings"]]
+    assert all(
+        set(f) == {"rule", "severity", "match", "start", "end", "message"}
+        for f in data["findings"]
+    ), "check --format json has exactly the contract's keys"
+    rules = [(f["rule"], f["field"]) for f in report.to_json(detail=True)["findings"]]
     assert rules == [
         ("identity", "title"), ("identity", "body"), ("clinician.session-content", "body"),
     ]

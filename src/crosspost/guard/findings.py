@@ -41,7 +41,8 @@ class Finding:
     def blocks(self) -> bool:
         return self.severity == "block" and self.allowed_reason is None
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self, detail: bool = False) -> dict[str, object]:
+        """The spec's six keys; ``detail`` adds ``field`` and ``allowed`` (preview, queue)."""
         out: dict[str, object] = {
             "rule": self.rule,
             "severity": self.severity,
@@ -50,10 +51,10 @@ class Finding:
             "end": self.end,
             "message": self.message,
         }
-        if self.field != "body":
+        if detail:
             out["field"] = self.field
-        if self.allowed_reason is not None:
-            out["allowed"] = self.allowed_reason
+            if self.allowed_reason is not None:
+                out["allowed"] = self.allowed_reason
         return out
 
 
@@ -88,9 +89,10 @@ class Report:
     def merged(self, more: Iterable[Finding]) -> Report:
         return Report(self.persona, self.findings + tuple(more))
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self, detail: bool = False) -> dict[str, object]:
+        """``crosspost check --format json``: exactly the contract's keys unless ``detail``."""
         return {
             "persona": self.persona,
             "blocked": self.blocked,
-            "findings": [f.to_json() for f in self.findings],
+            "findings": [f.to_json(detail) for f in self.findings],
         }
