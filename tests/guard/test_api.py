@@ -64,7 +64,8 @@ def test_report_json_contract(matcher) -> None:
     assert first["message"] == "domain 'anabee.example' identifies persona 'personal'"
     allowed = report.with_allowances({"identity": "family photo, agreed"})
     assert not allowed.blocked
-    assert all(f.get("allowed") for f in allowed.to_json()["findings"] if f["rule"] == "identity")
+    assert all(f.get("allowed") for f in allowed.to_json(detail=True)["findings"]
+               if f["rule"] == "identity")
 
 
 def test_unknown_persona_is_checked_against_everyone(matcher) -> None:
