@@ -182,13 +182,17 @@ def run(n: int, accounts: int, spread: float, lead: float) -> dict[str, float]:
         bulk_queue(config, due_times, names)
         due = {f"bench-{i}": due_times[i].timestamp() for i in range(n)}
         proc = start_daemon(config, root)
+        fake_cpu0 = time.process_time()
         try:
+            time.sleep(max(0.0, lead - 2))
+            daemon_cpu0, _, _ = proc_stat(proc.pid)
             while published(config) < n:
                 if proc.poll() is not None:
                     raise SystemExit((root / "daemon.log").read_text()[-3000:])
                 time.sleep(0.25)
             end = max(fake.arrivals.values()) + LATENCY
-            _, _, peak = proc_stat(proc.pid)
+            daemon_cpu, _, peak = proc_stat(proc.pid)
+            fake_cpu = time.process_time() - fake_cpu0
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
@@ -196,7 +200,8 @@ def run(n: int, accounts: int, spread: float, lead: float) -> dict[str, float]:
         p50, p99 = lag_stats(fake, due)
         statuses = len(fake.statuses)
         return {"total": end - t0.timestamp(), "p50": p50, "p99": p99, "peak_rss": peak,
-                "statuses": statuses}
+                "statuses": statuses, "daemon_cpu": daemon_cpu - daemon_cpu0,
+                "fake_cpu": fake_cpu}
 
 
 def idle(posts: int) -> dict[str, float]:
@@ -238,6 +243,9 @@ def main() -> None:
           f"ratio {burst['total'] / limit:.2f} (target <= 1.3)")
     print(f"  lag due->request p50 {burst['p50']:.2f} s, p99 {burst['p99']:.2f} s; "
           f"peak RSS {burst['peak_rss'] / mb:.0f} MB; statuses created {burst['statuses']}")
+    print(f"  CPU: daemon {burst['daemon_cpu']:.1f} s "
+          f"({burst['daemon_cpu'] / args.deliveries * 1000:.1f} ms per delivery), "
+          f"fake server {burst['fake_cpu']:.1f} s, on {os.cpu_count()} cores")
 
     normal = run(100, 100, spread=60.0, lead=10.0)
     print("normal load: 100 deliveries due over one minute")

@@ -36,6 +36,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import grapheme
 
+from ._threaded import ThreadedFake
+
 TID_RE = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 POST = "app.bsky.feed.post"
 IMAGE_MAGIC = {
@@ -112,7 +114,7 @@ class XrpcError(Exception):
         self.message = message
 
 
-class FakeBlueskyPDS:
+class FakeBlueskyPDS(ThreadedFake):
     def __init__(
         self,
         handle: str = "anabee.bsky.social",
@@ -141,48 +143,6 @@ class FakeBlueskyPDS:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
-
-    def start(self) -> FakeBlueskyPDS:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                fake._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                fake._handle(self, "POST")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        server.block_on_close = False  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeBlueskyPDS:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     # -- test controls ------------------------------------------------------------------------
 

@@ -43,6 +43,8 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from mastodon import Mastodon
 
+from ._threaded import ThreadedFake
+
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 KNOWN_SCOPES = {
     "read",
@@ -168,7 +170,9 @@ def _words(segment: str, base: str) -> str:
     )
 
 
-class FakeMastodon:
+class FakeMastodon(ThreadedFake):
+    protocol_version = "HTTP/1.1"
+
     def __init__(
         self,
         *,
@@ -208,41 +212,6 @@ class FakeMastodon:
         self._server: ThreadingHTTPServer | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> FakeMastodon:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                fake._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                fake._handle(self, "POST")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        server.block_on_close = False  # type: ignore[attr-defined]
-        self._server = server
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     # -- test controls -------------------------------------------------------------------------
 

@@ -44,6 +44,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from oauthlib.oauth1.rfc5849 import signature, utils
 from twitter_text import extract_urls_with_indices
 
+from ._threaded import ThreadedFake
+
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 IMAGE_MAGIC = {
     "image/jpeg": b"\xff\xd8\xff",
@@ -119,7 +121,9 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str | Non
     return out
 
 
-class FakeX:
+class FakeX(ThreadedFake):
+    protocol_version = "HTTP/1.1"
+
     def __init__(
         self,
         *,
@@ -155,41 +159,6 @@ class FakeX:
         self._server: ThreadingHTTPServer | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> FakeX:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                fake._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                fake._handle(self, "POST")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        server.block_on_close = False  # type: ignore[attr-defined]
-        self._server = server
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     # -- test controls -------------------------------------------------------------------------
 
