@@ -27,4 +27,17 @@ def init_config(config: Path) -> list[tuple[Path, bool]]:
         except OSError as e:
             raise UsageError(f"{dest}: cannot write ({e.strerror})") from None
         out.append((dest, True))
+    _make_site_folders(base, [d for d, created in out if created and d.parent.name == "profiles"])
     return out
+
+
+def _make_site_folders(base: Path, profiles: list[Path]) -> None:
+    """The example personas publish to local folders: create them, so the first publish works."""
+    from .profiles import load_persona
+
+    for path in profiles:
+        persona = load_persona(path, base)
+        folders = [persona.blog.content_dir] if persona.blog and persona.blog.content_dir else []
+        folders += [a.path.parent for a in persona.accounts if a.path is not None]
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
