@@ -212,3 +212,14 @@ def test_list_imports_no_sdk(ws):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY [] 0" in out.stdout, out.stdout + out.stderr
+
+
+def test_queue_warns_about_accounts_not_logged_in(ws, isolated):
+    r = ws.run("queue", "--persona", "professional", "--text", "note", "--at", "+1h",
+               "--to", "pro-x,pro-mastodon")
+    assert r.code == 0
+    assert "crosspost accounts login pro-x" in r.err
+    isolated.set_password("crosspost/professional/pro-mastodon", "access_token", "t0ken-xyz")
+    r = ws.run("queue", "--persona", "professional", "--text", "note 2", "--at", "+2h",
+               "--to", "pro-mastodon", "--format", "json")
+    assert r.json()["not_logged_in"] == []

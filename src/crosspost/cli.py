@@ -217,12 +217,15 @@ def queue(
     reason: str | None, fmt: str,
 ) -> None:
     """Check a post with the leak guard, then queue it; prints the post id."""
-    from . import views
+    from . import credentials, views
     from .queueing import queue_entry
 
     app = app_of(ctx)
     entry = _load_entry(file, text)
     post, plan = queue_entry(app, entry, persona, to or None, at, next_slot, allow, reason)
+    missing = credentials.missing_logins(plan.persona.name, [
+        (t.name, t.platform) for t in plan.targets
+    ])
     if fmt == "json":
         emit_json(
             {
@@ -232,10 +235,18 @@ def queue(
                 "targets": [t.name for t in plan.targets],
                 "note": plan.when.note,
                 "guard": plan.report.to_json(detail=True),
+                "not_logged_in": missing,
             }
         )
         return
     views.print_queued(console(), post, plan)
+    for target in missing:
+        login = f"{target} --persona {post.persona}" if target == "blog" else target
+        click.echo(
+            f"warning: no credentials for {target} yet; run 'crosspost accounts login {login}' "
+            "before the post is due",
+            err=True,
+        )
 
 
 # -- list / show / manage ----------------------------------------------------------------------

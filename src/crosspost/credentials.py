@@ -6,7 +6,7 @@ backend exists (a headless server), the error says what to install or configure.
 
 from __future__ import annotations
 
-from .errors import ConfigError
+from .errors import ConfigError, CrosspostError
 
 HEADLESS_HINT = (
     "no usable keyring backend: on a desktop, unlock or install a Secret Service keyring "
@@ -88,3 +88,24 @@ def store(persona: str, target: str, values: dict[str, str]) -> None:
 class MissingCredentials(ConfigError):
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__([message], hint=hint)
+
+
+def missing_logins(persona: str, targets: list[tuple[str, str]]) -> list[str]:
+    """Targets whose platform needs credentials that are not in the keyring (yet).
+
+    Best effort, for a friendly warning at queue time: a keyring that cannot be read here
+    reports nothing, and the daemon says it again when it publishes.
+    """
+    from .platforms import adapter_class
+
+    out = []
+    for target, platform in targets:
+        try:
+            fields = [f.name for f in getattr(adapter_class(platform), "credential_fields", ())
+                      if f.secret]
+            if fields and any(get_secret(service_name(persona, target), f) is None
+                              for f in fields):
+                out.append(target)
+        except CrosspostError:
+            return []
+    return out
