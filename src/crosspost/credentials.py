@@ -6,6 +6,8 @@ backend exists (a headless server), the error says what to install or configure.
 
 from __future__ import annotations
 
+import os
+
 from .errors import ConfigError, CrosspostError
 
 HEADLESS_HINT = (
@@ -24,9 +26,29 @@ def _keyring():  # type: ignore[no-untyped-def]
     import keyring
     from keyring.backends import fail
 
-    if isinstance(keyring.get_keyring(), fail.Keyring):
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring):
         raise ConfigError("cannot store or read credentials", hint=HEADLESS_HINT)
+    _unlock_file_keyring(backend)
     return keyring
+
+
+def _unlock_file_keyring(backend: object) -> None:
+    """Encrypted file keyrings (keyrings.cryptfile) ask for their password on a terminal; a
+    daemon has none, so it comes from ``KEYRING_CRYPTFILE_PASSWORD`` (e.g. a systemd
+    credential, see systemd/crosspost.service)."""
+    password = os.environ.get("KEYRING_CRYPTFILE_PASSWORD")
+    if not password or type(backend).__name__ != "CryptFileKeyring":
+        return
+    if getattr(backend, "_keyring_key", None) is None:
+        try:
+            backend.keyring_key = password  # type: ignore[attr-defined]
+        except ValueError as e:
+            backend._keyring_key = None  # type: ignore[attr-defined] # ask again next time
+            raise ConfigError(
+                f"the encrypted keyring file could not be opened ({e})",
+                hint="check KEYRING_CRYPTFILE_PASSWORD",
+            ) from None
 
 
 def get_secret(service: str, username: str) -> str | None:
