@@ -117,3 +117,62 @@ def test_percent_decoding_keeps_offsets() -> None:
     i = n.norm.index("anabee")
     start, end = n.orig_span(i, i + len("anabee.example"))
     assert text[start:end] == "anabee.example"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plain ascii Ana Bee, 1l0 —",
+        "“Ana” — Bee’s café",  # one ASCII character per special character: 1:1, no map
+        "“Ana” — Bee’s ﬁne ＡＮＡ ß",  # ligature and ß expand: mapped
+        "A\u200bn\u200ba B\u202ee\u202ce",  # deleted characters: mapped
+        "іn ѕеssіоn tоdау",  # Cyrillic look-alikes
+        "ΑΣ σ ς İstanbul",  # final sigma, the one character whose lower() is two
+        "tab\tand\x1cseparators\x07bell",
+        "日本語 text Кирилица",  # characters that stay non-ASCII
+        "",
+        " ,.; ",
+    ],
+)
+def test_fast_paths_equal_the_per_character_table(text: str) -> None:
+    from crosspost.guard._text import CANON_TABLE, NORM_TABLE
+
+    n = Normalised(text)
+    assert n.norm == text.translate(NORM_TABLE)
+    assert n.canon == " " + " ".join(n.norm.translate(CANON_TABLE).split()) + " "
+    assert n.tokens == n.norm.translate(CANON_TABLE).split()
+    for i in range(len(n.norm)):  # offsets point at the character each norm character came from
+        start, end = n.orig_span(i, i + 1)
+        assert n.norm[i] in text[start:end].translate(NORM_TABLE)
+
+
+def test_split_run_gate_equals_the_regex() -> None:
+    import random
+    import re
+
+    from crosspost.guard.matcher import _has_split_run
+
+    gate = re.compile(r" \S \S ")
+    rng = random.Random(5)
+    for _ in range(20_000):
+        text = "".join(rng.choice("ab c.  1xé") for _ in range(rng.randint(0, 14)))
+        canon = Normalised(text).canon
+        assert (gate.search(canon) is not None) == _has_split_run(canon), (text, canon)
+
+
+def test_token_spans_equal_a_scan_of_the_tokens() -> None:
+    import random
+
+    from crosspost.guard._text import WORD_RE
+
+    rng = random.Random(3)
+    for _ in range(20_000):
+        text = "".join(rng.choice("ab c._-1xéﬁ\u200b%2") for _ in range(rng.randint(0, 16)))
+        n = Normalised(text)
+        spans, cstarts = n._token_spans()
+        assert spans == [m.span() for m in WORD_RE.finditer(n.norm)], text
+        expected, pos = [], 1
+        for tok in n.tokens:
+            expected.append(pos)
+            pos += len(tok) + 1
+        assert cstarts == expected, text

@@ -126,3 +126,142 @@ def test_unknown_pack_or_rule_is_a_configuration_error() -> None:
         build_matcher([GuardProfile(**{**pro.__dict__, "severity": {"clinican": "block"}}), per])
     with pytest.raises(ValueError, match="severity"):
         GuardProfile(name="x", severity={"identity": "loud"})
+
+
+# -- the fast paths of the pack scan are exact --------------------------------------------------
+#
+# ``scan_pack`` finds keywords with one automaton over a masked copy of ``norm`` and tries the
+# regexes only where a match can start (``anchored``/``first``) or where the window holds a
+# literal every match contains (``requires``). The reference below is the plain algorithm: an
+# automaton of the bare keywords over ``norm``, the boundary check per hit, and ``search`` over
+# every window. Both must give the same spans, in the same order.
+
+
+def _reference_scan_pack(n: Normalised) -> list[tuple[str, int, int]]:
+    import ahocorasick
+
+    from crosspost.guard.packs import _keyword_ok
+
+    rules = PACKS["clinician"]
+    kw: dict[str, list[tuple[int, str]]] = {}
+    for i, rule in enumerate(rules):
+        for k in rule.keywords:
+            kw.setdefault(k.strip("*"), []).append((i, k))
+    auto = ahocorasick.Automaton()
+    for word, entries in kw.items():
+        auto.add_word(word, (len(word), tuple(entries)))
+    auto.make_automaton()
+    norm = n.norm
+    hits: dict[int, list[tuple[int, int, str]]] = {}
+    for end, (length, entries) in auto.iter(norm):
+        start = end - length + 1
+        for i, k in entries:
+            if _keyword_ok(norm, start, end + 1, k):
+                hits.setdefault(i, []).append((start, end + 1, k))
+    out = []
+    for i, kw_hits in hits.items():
+        rule = rules[i]
+        kw_hits = sorted(kw_hits)
+        for pat in rule.patterns:
+            windows: list[list[int]] = []
+            for s, e, k in kw_hits:
+                if pat.keywords is not None and k not in pat.keywords:
+                    continue
+                lo, hi = max(0, s - pat.before), min(len(norm), e + pat.after)
+                if windows and lo <= windows[-1][1]:
+                    windows[-1][1] = max(windows[-1][1], hi)
+                else:
+                    windows.append([lo, hi])
+            for lo, hi in windows:
+                pos = lo
+                while (m := pat.regex.search(norm, pos, hi)) is not None:
+                    if pat.validate is None or pat.validate(n, m):
+                        out.append((rule.id, *m.span()))
+                        pos = max(m.end(), m.start() + 1)
+                    else:
+                        pos = m.start() + 1
+    return out
+
+
+def _pack_corpus() -> list[str]:
+    import random
+    from pathlib import Path
+
+    texts = [t for _, t in TP + FP + EXTRA_TP]
+    texts += [
+        line
+        for line in (Path(__file__).parent / "innocent_posts.txt").read_text("utf-8").splitlines()
+        if line.strip()
+    ]
+    rng = random.Random(1234)
+    words = [
+        *" ".join(texts).split(),
+        "in", "therapy", "group", "today", "this", "morning", "my", "3pm", "10", "a.m.", "p.m.",
+        "o’clock", "5-star", "five-star", "📍", "“office”", "—", "1200", "Maple", "St.", "N.",
+        "_office", "Session", "with", "Ｏｆｆｉｃｅ", "ѕеssіоn", "a\u200bm", "17-year-old",
+        "review", "reviews", "rate", "us", "on", "Google", "diagnose", "narcissist", "is",
+        "checked", "at", "street", "straße", "client's", "ex", "named", "(40s,", "couples",
+    ]
+    for _ in range(1500):
+        sep = rng.choice([" ", " ", "  ", "\n", ", ", " — ", ". "])
+        texts.append(sep.join(rng.choice(words) for _ in range(rng.randint(2, 40))))
+    # phrases close to the rules' patterns, so the fast paths are exercised on real matches
+    parts = {
+        "when": ["today", "tonight", "this morning", "this afternoon", "this evening",
+                 "this week", "yesterday", "earlier", "earlier today", "last night",
+                 "last week", "just now", "now", "tomorrow"],
+        "prep": ["in", "during", "after", "from", "before", "In", "at"],
+        "det": ["", "a ", "my ", "our ", "one ", "this ", "the ", "today's "],
+        "kw": ["session", "sessions", "therapy", "group", "couples therapy", "couples  therapy"],
+        "client": ["client", "patient", "clients", "counselee", "therapy client", "analysand"],
+        "time": ["3pm", "10 am", "9:30", "10 o'clock", "11 a.m.", "4 p.m.", "12"],
+        "verb": ["told", "said", "cried", "just told", "finally said", "cancelled", "brought"],
+        "num": ["1", "14", "1200", "99999", "123456", "5th", "07"],
+        "dir": ["", "N. ", "s ", "W "],
+        "name": ["Elm", "Maple", "Oak Grove", "zed", "Quay", "Xylo", "Yew", "Union", "Park",
+                 "north", "Ｍaple"],
+        "street": ["Street", "St.", "st", "Avenue", "Ave", "Rd", "Blvd", "Lane", "Way", "Plaza",
+                   "Straße", "Str", "Court"],
+        "review": ["review", "reviews", "testimonial", "rating", "5-star review", "recommendation"],
+        "age": ["34-year-old", "17 year old", "40 yr old", "9 years old"],
+    }
+    templates = [
+        "{prep} {det}{kw} {when} we talked",
+        "{when}, {det}{client} {verb} me",
+        "{when} in {kw} a {client} laughed",
+        "my {time} {client} {verb}",
+        "my {time} {verb} me",
+        "Our office is at {num} {dir}{name} {street}, suite 3",
+        "{num} {dir}{name} {street}",
+        "office on {name} {street}",
+        "leave a {review} for {det}{client}",
+        "{review}s from former {client}s are welcome",
+        "a {age} {client} asked",
+        "my {client} Sarah, {age}, said",
+        "session with {name} about {when}",
+        "diagnose {name} with it",
+    ]
+    for _ in range(2500):
+        t = rng.choice(templates)
+        text = t.format(**{k: rng.choice(v) for k, v in parts.items()})
+        if rng.random() < 0.3:
+            text = rng.choice(words) + " " + text + " " + rng.choice(words)
+        texts.append(text)
+    return texts
+
+
+def test_fast_pack_scan_equals_plain_search() -> None:
+    for text in _pack_corpus():
+        n = Normalised(text)
+        got = [(rule.id, s, e) for rule, s, e in scan_pack("clinician", n)]
+        assert got == _reference_scan_pack(n), text
+
+
+def test_fast_path_annotations_are_consistent() -> None:
+    """``anchored`` patterns start with one of their keywords; ``first`` is only a hint."""
+    for rule in PACK_RULES.values():
+        for pat in rule.patterns:
+            assert not (pat.anchored and pat.first is not None), (rule.id, pat.regex.pattern)
+            if pat.anchored:
+                assert pat.regex.pattern.startswith(r"\b"), (rule.id, pat.regex.pattern)
+

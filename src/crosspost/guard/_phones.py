@@ -23,6 +23,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
+import ahocorasick
 import phonenumbers
 
 #: Emergency and crisis numbers (digits only, national forms and with country code).
@@ -47,6 +48,9 @@ _SEPARATORS = " \t.-()/\u2010\u2011\u2012\u2013\u2014\u2015\u00b7\u2022"
 _MASK = {cp: ("0" if chr(cp).isdigit() else "x") for cp in range(128)}
 _MASK.update({ord(c): "-" for c in _SEPARATORS})
 _CANDIDATE = re.compile(r"0[0\-]{5,}0")
+#: the same, as a bytes table (ASCII text: C-speed ``bytes.translate``)
+_MASK_BYTES = bytes(ord(_MASK.get(b, "x")) for b in range(256))
+_NOT_DIGITS_BYTES = bytes(b for b in range(256) if not 0x30 <= b <= 0x39)
 #: deletes everything but ASCII digits from a candidate
 _DIGITS_ONLY = {cp: None for cp in range(128) if not chr(cp).isdigit()}
 _DIGITS_ONLY.update({ord(c): None for c in _SEPARATORS})
@@ -97,6 +101,14 @@ class PhoneIndex:
     def __init__(self, variants: dict[str, list[PhoneKey]]) -> None:
         self.variants = variants
         self.tails = frozenset(v[-4:] for v in variants)
+        #: every variant, to test a text's digits (all of them, concatenated) in one pass: a
+        #: number in the text is a substring of that digit string
+        self.automaton: ahocorasick.Automaton | None = None
+        if variants:
+            self.automaton = ahocorasick.Automaton()
+            for v in variants:
+                self.automaton.add_word(v, len(v))
+            self.automaton.make_automaton()
 
     def __bool__(self) -> bool:
         return bool(self.variants)
@@ -107,18 +119,34 @@ def find_phones(norm: str, index: PhoneIndex) -> list[tuple[int, int, list[Phone
     variants = index.variants
     if not variants:
         return []
-    masked = norm.translate(_MASK)
-    if masked.count("0") < MIN_DIGITS:
+    raw: bytes | None = None
+    if norm.isascii():
+        raw = norm.encode("ascii")
+        if raw.translate(_MASK_BYTES).count(48) < MIN_DIGITS:  # 48: "0", a digit
+            return []
+        all_digits = raw.translate(None, _NOT_DIGITS_BYTES)
+    else:
+        all_digits = norm.encode("ascii", "ignore").translate(None, _NOT_DIGITS_BYTES)
+    if len(all_digits) < MIN_DIGITS or index.automaton is None:
         return []
+    if next(index.automaton.iter(all_digits.decode("ascii")), None) is None:
+        return []  # no identity number's digits anywhere in the text
+    if raw is not None:
+        masked = raw.translate(_MASK_BYTES).decode("ascii")
+    else:
+        masked = norm.translate(_MASK)
     tails = index.tails
     out = []
     for m in _CANDIDATE.finditer(masked):
         cand = norm[m.start() : m.end()]
-        digits = cand.translate(_DIGITS_ONLY)
+        if raw is not None:
+            digits = raw[m.start() : m.end()].translate(None, _NOT_DIGITS_BYTES).decode("ascii")
+        else:
+            digits = cand.translate(_DIGITS_ONLY)
         if len(digits) < MIN_DIGITS:
             continue
-        if digits not in variants and not any(
-            digits[i : i + 4] in tails for i in range(len(digits) - 3)
+        if digits not in variants and tails.isdisjoint(
+            {digits[i : i + 4] for i in range(len(digits) - 3)}
         ):
             continue
         positions = [i for i, c in enumerate(cand) if "0" <= c <= "9"]

@@ -166,12 +166,56 @@ def _decode_one(m: re.Match[str]) -> str:
 
 
 def _may_be_encoded(text: str) -> bool:
-    return ("%" in text or "&" in text or "xn--" in text or "XN--" in text) and bool(
-        _ENCODED.search(text)
-    )
+    return (
+        "%" in text or "&" in text or ("--" in text and ("xn--" in text or "XN--" in text))
+    ) and bool(_ENCODED.search(text))
 WORD_RE = re.compile(r"[^\W_]+")
 #: characters that ``NORM_TABLE`` does not simply lowercase: non-ASCII and ASCII controls
 _SPECIAL_RUN = re.compile(r"[^\t-\r\x1c-\x7e]+")
+#: text with more distinct non-ASCII characters than this takes the per-run path
+_MAX_REPLACED = 48
+#: original ASCII byte → ``canon`` byte (lowercase, folded; separators → space; 1:1), except
+#: that the ASCII controls ``NORM_TABLE`` deletes (``_DEL_CONTROLS``) become NUL, to detect them
+_CANON_FROM_ASCII = bytes(
+    0 if b in _DEL_CONTROLS else ord(CANON_TABLE[ord(chr(b).lower())]) if b < 128 else 32
+    for b in range(256)
+)
+_SPACES = re.compile(r"  +")
+_SPACES_B = re.compile(rb"  +")
+
+
+def _ascii_form(orig: str) -> bytes | None:
+    """``orig`` as ASCII bytes with each non-ASCII character replaced by its one-character
+    normalised form, or ``None`` when some character does not normalise to exactly one ASCII
+    character (then offsets need a map and the per-character path is taken).
+
+    Typical text has a handful of distinct non-ASCII characters (curly quotes, dashes, accented
+    letters): each is found with one C-level ``encode`` (which stops at the first non-ASCII
+    character) and replaced everywhere with one ``str.replace``.
+    """
+    text = orig
+    for _ in range(_MAX_REPLACED):
+        try:
+            return text.encode("ascii")
+        except UnicodeEncodeError as exc:
+            ch = text[exc.start]
+        piece = NORM_TABLE[ord(ch)]
+        # one ASCII character that NORM_TABLE keeps as it is (lowercase, not a control)
+        if len(piece) != 1 or not piece.isascii() or NORM_TABLE[ord(piece)] != piece:
+            return None
+        text = text.replace(ch, piece)
+    return None
+
+
+def _collapse(padded: str) -> str:
+    """``" " + " ".join(tokens) + " "`` from a space-padded canon string (C-level)."""
+    out = _SPACES.sub(" ", padded)
+    return out if len(out) > 1 else "  "
+
+
+def _collapse_bytes(raw: bytes) -> str:
+    out = _SPACES_B.sub(b" ", b" " + raw + b" ")
+    return out.decode("ascii") if len(out) > 1 else "  "
 
 
 def norm_string(text: str) -> str:
@@ -218,10 +262,10 @@ class Normalised:
         "_needs_map",
         "_spans",
         "_starts",
+        "_tokens",
         "canon",
         "norm",
         "orig",
-        "tokens",
     )
 
     def __init__(self, orig: str) -> None:
@@ -230,23 +274,45 @@ class Normalised:
         self._ends: list[int] | None = None
         self._spans: list[tuple[int, int]] | None = None
         self._canon_starts: list[int] | None = None
+        self._tokens: list[str] | None = None
         self._needs_map = False
         if _may_be_encoded(orig):
             self.norm = self._build_with_escapes(orig)
-        elif orig.isascii() and len(orig.translate(_DEL_CONTROLS)) == len(orig):
-            self.norm = orig.lower()  # 1:1, no map needed
         else:
-            if "\u0130" in orig:  # the one character whose lower() is two characters
-                self.norm = orig.translate(NORM_TABLE)
-            else:
-                # ASCII stays on str.lower(); only runs of other characters (and controls) go
-                # through the per-character table. Same result as orig.translate(NORM_TABLE).
-                self.norm = _SPECIAL_RUN.sub(
-                    lambda m: orig[m.start() : m.end()].translate(NORM_TABLE), orig.lower()
-                )
-            self._needs_map = True
-        self.tokens = self.norm.translate(CANON_TABLE).split()
-        self.canon = " " + " ".join(self.tokens) + " "
+            raw = orig.encode("ascii") if orig.isascii() else _ascii_form(orig)
+            if raw is not None:
+                folded = raw.translate(_CANON_FROM_ASCII)
+                if 0 not in folded:  # no ASCII control (NORM_TABLE deletes those)
+                    # The common case: every character normalises to one ASCII character
+                    # (plain ASCII, or typographic quotes/dashes, accented letters…): offsets
+                    # are 1:1 and ``canon`` comes straight from the bytes.
+                    self.norm = raw.lower().decode("ascii")
+                    self.canon = _collapse_bytes(folded)
+                    return
+            self.norm = self._normalise_special(orig)
+        norm = self.norm
+        if norm.isascii():  # no controls left: NORM_TABLE deleted them
+            self.canon = _collapse_bytes(norm.encode("ascii").translate(_CANON_FROM_ASCII))
+        else:
+            self.canon = _collapse(" " + norm.translate(CANON_TABLE) + " ")
+
+    @property
+    def tokens(self) -> list[str]:
+        """The word tokens of ``canon`` (folded), in order."""
+        if self._tokens is None:
+            self._tokens = self.canon.split()
+        return self._tokens
+
+    def _normalise_special(self, orig: str) -> str:
+        """``orig.translate(NORM_TABLE)`` for text with non-ASCII characters or controls."""
+        self._needs_map = True
+        if "\u0130" in orig:  # the one character whose lower() is two characters
+            return orig.translate(NORM_TABLE)
+        # ASCII stays on str.lower(); only runs of other characters (and controls) go through
+        # the per-character table. Same result as orig.translate(NORM_TABLE).
+        return _SPECIAL_RUN.sub(
+            lambda m: orig[m.start() : m.end()].translate(NORM_TABLE), orig.lower()
+        )
 
     # -- construction helpers (only for non-ASCII or percent-encoded text) ------------------
 

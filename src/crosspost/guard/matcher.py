@@ -42,7 +42,7 @@ from ._phones import PhoneIndex, PhoneKey, find_phones, phone_variants
 from ._text import Normalised, canon_key
 from .confidential import HashedTerm, digest, parse_hash
 from .findings import Finding
-from .packs import PACK_RULES, PACKS, scan_pack
+from .packs import PACK_RULES, PACKS, pack_keyword_hits
 from .profile import GuardProfile
 from .rules import RULES, effective_severity
 
@@ -69,8 +69,16 @@ class KeyInfo:
 # Priority when several identifiers match the same span (most specific first).
 _KIND_ORDER = {"email": 0, "domain": 1, "handle": 2, "phone": 3, "name": 4, "term": 5}
 
-#: Two single-character tokens in a row (``canon`` has single spaces and no other separators).
-_RUN_GATE = re.compile(r" \S \S ")
+
+def _has_split_run(canon: str) -> bool:
+    """Two single-character tokens in a row (`` a n ``) somewhere in ``canon``.
+
+    ``canon`` is alphanumerics and single spaces, so that is three spaces two apart: three
+    spaces in a row in the even or the odd characters (C-level slicing and ``in``).
+    """
+    return "   " in canon[::2] or "   " in canon[1::2]
+
+
 _RUN_RE = re.compile(r"(?<= )\S(?: \S)+(?= )")
 _MENTION_RE = re.compile(r"(?<![\w@])@(\w+)(?:@((?:[\w\-]+\.)+[\w\-]+))?")
 _ONE_LETTER_WORDS = frozenset({"a", "i", "o"})
@@ -350,7 +358,7 @@ class _Scan:
         to each other never merge ("a nab ee" stays three tokens).
         """
         canon = self.n.canon
-        if _RUN_GATE.search(canon) is None:
+        if not _has_split_run(canon):
             return
         k = self.m._max_tokens - 1
         for run in _RUN_RE.finditer(canon):
@@ -438,10 +446,11 @@ class _Scan:
         return any(i.owner == self.persona for i, _ in self.m._mentions.get(user, ()))
 
     def phones(self) -> None:
-        if not self.m._phones:
+        found = find_phones(self.n.norm, self.m._phones)
+        if not found:
             return
         own = self.m._own_phones.get(self.persona, frozenset())
-        for start, end, keys in find_phones(self.n.norm, self.m._phones):
+        for start, end, keys in found:
             digits = re.sub(r"\D", "", self.n.norm[start:end])
             for key in keys:
                 if key.owner == self.persona or digits in own:
@@ -498,11 +507,18 @@ class _Scan:
     def packs(self, profile: GuardProfile | None) -> None:
         if profile is None:
             return
+        n = self.n
         for pack in profile.packs:
-            for rule, s, e in scan_pack(pack, self.n):
-                self.hits.append(
-                    _Hit(rule.id, "", None, "", s, e, rule.message, rule.severity)
-                )
+            keyword_hits = pack_keyword_hits(pack, n.norm)
+            if not keyword_hits:  # the usual case: none of the pack's keywords occurs
+                continue
+            rules = PACKS[pack]
+            for i, kw_hits in keyword_hits.items():  # same order as scan_pack
+                rule = rules[i]
+                for s, e in rule.scan(n, kw_hits):
+                    self.hits.append(
+                        _Hit(rule.id, "", None, "", s, e, rule.message, rule.severity)
+                    )
 
 
 def _tokens_before(canon: str, space: int, k: int) -> list[tuple[int, str]]:
@@ -570,12 +586,19 @@ def check_content(matcher: Matcher, persona: str, fields: Sequence[TextField]) -
         n = Normalised(text)
         scan = _Scan(matcher, persona, n)
         scan.automaton()
-        scan.split_runs()
-        scan.mentions()
-        scan.phones()
-        scan.hashed()
-        scan.packs(profile)
+        if _has_split_run(n.canon):
+            scan.split_runs()
+        if matcher._mentions and "@" in n.norm:
+            scan.mentions()
+        if matcher._phones.variants:
+            scan.phones()
+        if matcher._hashed:
+            scan.hashed()
+        if profile is not None and profile.packs:
+            scan.packs(profile)
         hits = scan.hits
+        if not hits:
+            continue
         if scan.own_spans and hits:
             own = scan.own_spans
             hits = [

@@ -22,9 +22,9 @@ persona with ``[guard] rules = {"clinician.testimonial" = "block"}``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cached_property
 
 import ahocorasick
 
@@ -42,6 +42,15 @@ class Pattern:
     #: the pattern runs in ``[keyword - before, keyword + after]``
     before: int = 200
     after: int = 160
+    #: every match starts where one of the pattern's keywords starts (a keyword hit): the regex
+    #: is tried there only (``match``), instead of ``search``-ing the whole window
+    anchored: bool = False
+    #: a regex that matches wherever a match of ``regex`` can start (a necessary condition with
+    #: a literal or character-set prefix the ``re`` engine skips to quickly); ``regex`` is only
+    #: tried at its matches. Same results as searching the window, fewer positions tried.
+    first: re.Pattern[str] | None = None
+    #: every match contains one of these strings: a window without any of them is skipped
+    requires: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -57,36 +66,116 @@ class PackRule:
     false_positives: tuple[str, ...]
     notes: str = ""
 
+    @cached_property
+    def _patterns_by_keyword(self) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
+        """Indices of the patterns each keyword anchors (and of those all keywords anchor)."""
+        unrestricted = tuple(j for j, p in enumerate(self.patterns) if p.keywords is None)
+        by_keyword = {
+            kw: tuple(
+                j for j, p in enumerate(self.patterns) if p.keywords is None or kw in p.keywords
+            )
+            for kw in self.keywords
+        }
+        return by_keyword, unrestricted
+
     def scan(
         self, n: Normalised, keyword_hits: list[tuple[int, int, str]] | None = None
     ) -> list[tuple[int, int]]:
-        """``norm`` spans of matches; patterns only run in windows around keyword hits."""
+        """``norm`` spans of matches; patterns only run in windows around keyword hits.
+
+        Within a window the result is exactly that of ``regex.search`` from the window's start
+        (then after each match), with the window's end as ``endpos``; ``anchored`` and
+        ``first`` only skip positions where no match can start.
+        """
         norm = n.norm
         if keyword_hits is None:
             keyword_hits = _keyword_hits(norm, self.keywords)
         if not keyword_hits:
             return []
+        by_keyword, unrestricted = self._patterns_by_keyword
+        patterns = self.patterns
+        size = len(norm)
+        out: list[tuple[int, int]] = []
+        if len(keyword_hits) == 1:  # the usual case: one window per pattern
+            s, e, kw = keyword_hits[0]
+            for j in by_keyword.get(kw, unrestricted):
+                pat = patterns[j]
+                _search(pat, n, max(0, s - pat.before), min(size, e + pat.after), (s,), out)
+            return out
         keyword_hits = sorted(keyword_hits)
-        out = []
-        for pat in self.patterns:
+        found = {kw for _, _, kw in keyword_hits}
+        if len(found) == 1:
+            active: Iterable[int] = by_keyword.get(found.pop(), unrestricted)
+        else:
+            active = sorted({j for kw in found for j in by_keyword.get(kw, unrestricted)})
+        for j in active:
+            pat = patterns[j]
+            kws = pat.keywords
             windows: list[list[int]] = []
+            starts: list[int] = []
             for s, e, kw in keyword_hits:
-                if pat.keywords is not None and kw not in pat.keywords:
+                if kws is not None and kw not in kws:
                     continue
-                lo, hi = max(0, s - pat.before), min(len(norm), e + pat.after)
+                starts.append(s)
+                lo, hi = max(0, s - pat.before), min(size, e + pat.after)
                 if windows and lo <= windows[-1][1]:
                     windows[-1][1] = max(windows[-1][1], hi)
                 else:
                     windows.append([lo, hi])
             for lo, hi in windows:
-                pos = lo
-                while (m := pat.regex.search(norm, pos, hi)) is not None:
-                    if pat.validate is None or pat.validate(n, m):
-                        out.append(m.span())
-                        pos = max(m.end(), m.start() + 1)
-                    else:
-                        pos = m.start() + 1  # a rejected match may hide a later valid one
+                _search(pat, n, lo, hi, starts, out)
         return out
+
+
+def _search(
+    pat: Pattern, n: Normalised, lo: int, hi: int, starts: Iterable[int],
+    out: list[tuple[int, int]],
+) -> None:
+    """Append the spans of ``pat``'s matches in ``norm[lo:hi]``: ``search`` from ``lo``, then
+    after each match (after a rejected match's start), with ``hi`` as ``endpos``."""
+    norm = n.norm
+    if pat.requires is not None:
+        window = norm[lo:hi]
+        for literal in pat.requires:
+            if literal in window:
+                break
+        else:
+            return
+    regex, validate, first = pat.regex, pat.validate, pat.first
+    pos = lo
+    if pat.anchored:  # matches start at keyword hits (sorted): try only those
+        for c in starts:
+            if c < pos:
+                continue
+            if c >= hi:
+                break
+            m = regex.match(norm, c, hi)
+            if m is None:
+                continue
+            if validate is None or validate(n, m):
+                out.append(m.span())
+                pos = max(m.end(), m.start() + 1)
+            else:
+                pos = m.start() + 1
+        return
+    while True:
+        if first is None:
+            m = regex.search(norm, pos, hi)
+            if m is None:
+                return
+        else:  # matches start where `first` matches: try only there
+            f = first.search(norm, pos, hi)
+            if f is None:
+                return
+            m = regex.match(norm, f.start(), hi)
+            if m is None:
+                pos = f.start() + 1
+                continue
+        if validate is None or validate(n, m):
+            out.append(m.span())
+            pos = max(m.end(), m.start() + 1)
+        else:
+            pos = m.start() + 1  # a rejected match may hide a later valid one
 
 
 def _keyword_ok(norm: str, start: int, end: int, kw: str) -> bool:
@@ -116,9 +205,15 @@ def _c(
     keywords: str | None = None,
     before: int = 200,
     after: int = 160,
+    anchored: bool = False,
+    first: str | None = None,
+    requires: tuple[str, ...] | None = None,
 ) -> Pattern:
     kws = frozenset(keywords.split()) if keywords else None
-    return Pattern(re.compile(pattern), validate, kws, before, after)
+    return Pattern(
+        re.compile(pattern), validate, kws, before, after, anchored,
+        re.compile(first) if first else None, requires,
+    )
 
 
 # -- shared vocabulary ------------------------------------------------------------------------
@@ -130,6 +225,11 @@ _WHEN = (
     r"|last\s+(?:night|week)|just\s+now)"
 )
 _TIME = r"(?:\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.|o" + _APOS + r"clock)|\d{1,2}:\d\d)"
+#: literals every ``_WHEN`` contains (``tonight`` and ``last night`` contain ``night``…)
+_NEEDS_WHEN = ("today", "night", "morning", "afternoon", "evening", "week", "yesterday", "earlier",
+               "now")
+#: ``_TIME`` and ``_AGE`` contain a digit
+_NEEDS_DIGIT = tuple("0123456789")
 _AGE = r"\d{1,2}\s*[\-\u2010-\u2015 ]?\s*(?:year|yr)s?\s*[\-\u2010-\u2015 ]?\s*old"
 _RELATIVE = (
     r"(?:husband|wife|partner|spouse|mother|mom|mum|father|dad|son|daughter|kids?|children|"
@@ -176,16 +276,17 @@ CLIENT_DISCLOSURE = PackRule(
     keywords=("client*", "patient*", "counselee*", "analysand*"),
     patterns=(
         _c(rf"\b(?:a|one|another|this|that)\s+(?:\w+\s+)?{_CLIENT}s?\s+of\s+(?:mine|ours)\b"),
-        _c(rf"\bone\s+of\s+(?:my|our)\s+(?:\w+\s+)?{_CLIENT}s\b"),
+        _c(rf"\bone\s+of\s+(?:my|our)\s+(?:\w+\s+)?{_CLIENT}s\b", first=r"one\s"),
         _c(rf"\bmy\s+(?:(?:new|former|old|current|first|last|next|\w+day|morning|afternoon)\s+)?"
-           rf"{_CLIENT}(?:\s+(?:who(?:se)?|named|called)\b|\s*\(|\s*,\s*(?:a|an)\s)"),
-        _c(rf"\b{_AGE}\s+(?:[^\W\d_]+\s+){{0,2}}?{_CLIENT}\b"),
-        _c(rf"\b{_CLIENT}\b[^.!?\n]{{0,40}}?\b{_AGE}\b"),
+           rf"{_CLIENT}(?:\s+(?:who(?:se)?|named|called)\b|\s*\(|\s*,\s*(?:a|an)\s)",
+           first=r"my\s"),
+        _c(rf"\b{_AGE}\s+(?:[^\W\d_]+\s+){{0,2}}?{_CLIENT}\b", requires=_NEEDS_DIGIT),
+        _c(rf"\b{_CLIENT}\b[^.!?\n]{{0,40}}?\b{_AGE}\b", requires=_NEEDS_DIGIT),
         _c(rf"\b(?:my|a|one|this)\s+{_CLIENT}{_APOS}s\s+{_RELATIVE}\b"),
         _c(rf"\b{_CLIENT}s?\s+(?:named|called)\s+\w+"),
         _c(rf"\b(?:a|one|this|my)\s+(?:\w+\s+)?{_CLIENT}\s*\(\s*(?:\d|[^\W\d_]+\s*,)"),
         _c(rf"\bmy\s+(?:(?:new|former|old|current)\s+)?{_CLIENT}\s+(?P<cap>[^\W\d_][\w'’\-]*)"
-           r"(?:\.|\b)", _capitalised),
+           r"(?:\.|\b)", _capitalised, first=r"my\s"),
     ),
     message="discloses a client relationship with details (APA 4.01/4.07, ACA H.6.d)",
     true_positives=(
@@ -226,23 +327,28 @@ SESSION_CONTENT = PackRule(
               "*a.m.", "*p.m."),
     patterns=(
         _c(rf"\b(?:in|during|after|from|before)\s+(?:a\s+|my\s+|our\s+|one\s+|this\s+|the\s+|"
-           rf"today{_APOS}s\s+)?(?:\w+\s+)?sessions?\s+{_WHEN}\b", keywords=_KW_SESSION),
-        _c(rf"\bin\s+session\s+{_WHEN}", keywords=_KW_SESSION),
+           rf"today{_APOS}s\s+)?(?:\w+\s+)?sessions?\s+{_WHEN}\b", keywords=_KW_SESSION,
+           first=r"(?:in|during|after|from|before)\s", requires=_NEEDS_WHEN),
+        _c(rf"\bin\s+session\s+{_WHEN}", keywords=_KW_SESSION, first=r"in\s",
+           requires=_NEEDS_WHEN),
         _c(rf"\b{_WHEN}\b,?\s+(?:a|my|one|one\s+of\s+my|another)\s+(?:\w+\s+)?{_CLIENT}s?\b",
-           keywords=_KW_SESSION),
+           keywords=_KW_SESSION, requires=_NEEDS_WHEN),
         _c(rf"\b(?:a|my|one)\s+(?:\w+\s+)?{_CLIENT}\s+(?:(?:just|once|recently|finally)\s+)?"
            r"(?:told|said|asked|shared|"
            r"admitted|confessed|cried|disclosed|revealed|texted|emailed|called|broke\s+down|"
            r"yelled|screamed)\b", keywords=_KW_SESSION),
-        _c(rf"\bmy\s+{_TIME}\s+(?:{_CLIENT}|session|appointment)\b", keywords=_KW_SESSION),
+        _c(rf"\bmy\s+{_TIME}\s+(?:{_CLIENT}|session|appointment)\b", keywords=_KW_SESSION,
+           first=r"my\s", requires=_NEEDS_DIGIT),
         _c(rf"\bmy\s+{_TIME}\s+(?:(?:just|finally)\s+)?(?:told|said|asked|cried|cancell?ed|"
            r"canceled|shared|admitted|brought)\b", keywords="*clock *am *pm *a.m. *p.m.", before=20,
-           after=60),
+           after=60, first=r"my\s", requires=_NEEDS_DIGIT),
         _c(rf"\b(?:in|during|after)\s+(?:therapy|group|couples\s+therapy)\s+{_WHEN}\b",
-           keywords="therapy group", before=40, after=60),
+           keywords="therapy group", before=40, after=60,
+           first=r"(?:in|during|after)\s+(?:therapy|group|couples)\s", requires=_NEEDS_WHEN),
         _c(rf"\b{_WHEN}\s+in\s+(?:therapy|session|group)\b[^.!?\n]{{0,40}}?\b{_CLIENT}\b",
-           keywords=_KW_SESSION),
-        _c(r"\bsession\s+with\s+(?P<cap>[^\W\d_][\w'’\-]*)", _capitalised, keywords="session*"),
+           keywords=_KW_SESSION, requires=_NEEDS_WHEN),
+        _c(r"\bsession\s+with\s+(?P<cap>[^\W\d_][\w'’\-]*)", _capitalised, keywords="session*",
+           anchored=True),
     ),
     message="reports session content (APA 4.01/4.07, ACA H.6.d)",
     true_positives=(
@@ -284,15 +390,15 @@ TESTIMONIAL = PackRule(
         _c(rf"\b(?:leave|write|post|give|submit|share|drop|send)\s+(?:me\s+|us\s+)?"
            rf"(?:a\s+|an\s+|your\s+|some\s+)?(?:(?:quick|short|honest|positive|good|great|kind|"
            rf"5[\s\-]*star|five[\s\-]*star)\s+)*(?:[\w\-]+\s+){{0,2}}?{_REVIEW}\b",
-           keywords=_KW_REVIEW),
+           keywords=_KW_REVIEW, first=r"(?:leave|write|post|give|submit|share|drop|send)\s"),
         _c(r"\b(?:review|rate|recommend|endorse)\s+(?:me|us|my\s+practice|our\s+practice)\s+"
-           r"(?:on|at)\s+\w+", keywords=_KW_REVIEW),
+           r"(?:on|at)\s+\w+", keywords=_KW_REVIEW, anchored=True),
         _c(rf"\b{_REVIEW}\s+(?:from|by)\s+(?:my\s+|our\s+|former\s+|current\s+|past\s+)*"
-           rf"{_CLIENT}s?\b", keywords=_KW_REVIEW),
+           rf"{_CLIENT}s?\b", keywords=_KW_REVIEW, anchored=True),
         _c(rf"\b{_CLIENT}s?\b[^.!?\n]{{0,60}}?\b(?:{_REVIEW}|5[\s\-]*stars?|five\s+stars?)\b",
            keywords=_KW_REVIEW),
         _c(rf"\b{_REVIEW}\s+(?:are\s+|is\s+)?(?:always\s+)?(?:welcome|appreciated|wanted|"
-           r"needed|helps?)\b", keywords=_KW_REVIEW),
+           r"needed|helps?)\b", keywords=_KW_REVIEW, anchored=True),
         _c(rf"\b{_CLIENT}s?\b[^.!?\n]{{0,60}}?\bshare\s+(?:your|their)\s+(?:experiences?|"
            r"stor(?:y|ies)|feedback)\b", keywords="client* patient*"),
     ),
@@ -363,7 +469,8 @@ DIAGNOSIS = PackRule(
         _c(rf"\b{_LABEL}\s+(?:behaviou?rs?|traits?|tendencies|energy)\s+(?:from|by|of|in)\s+"
            r"(?P<cap>[^\W\d_][\w\-]*(?:\s+[^\W\d_][\w\-]*)?)", _capitalised, before=0, after=120),
         _c(r"\bdiagnos(?:e|ing)\s+(?P<cap>[^\W\d_][\w\-]*(?:\s+[^\W\d_][\w\-]*)?)\s+"
-           r"(?:with|as)\b", _capitalised, keywords="diagnos*", before=0, after=80),
+           r"(?:with|as)\b", _capitalised, keywords="diagnos*", before=0, after=80,
+           anchored=True),
     ),
     message="diagnoses a specific person (Goldwater rule; ACA social media guidance)",
     true_positives=(
@@ -421,9 +528,10 @@ CHECK_IN = PackRule(
         _c(r"\U0001f4cd\s*[^.!?\n]{1,60}", keywords="\U0001f4cd*", before=0, after=70),
         _c(r"\b(?:office|practice|clinic|studio)\s+(?:is\s+)?(?:located\s+)?(?:on|at|in|near|"
            r"by|off)\s+(?:the\s+corner\s+of\s+)?(?:[\w'’.\-]+\s+){1,4}?" + _STREET,
-           keywords="office practice clinic studio", before=0, after=140),
+           keywords="office practice clinic studio", before=0, after=140, anchored=True),
         _c(r"(?P<cap>\b\d{1,5}\s+(?:[nsew]\.?\s+)?[^\W\d_][\w'’.\-]*(?:\s+[^\W\d_][\w'’.\-]*)?)"
-           r"\s+" + _STREET, _checkin_validate, keywords=_STREET_WORDS, before=70, after=12),
+           r"\s+" + _STREET, _checkin_validate, keywords=_STREET_WORDS, before=70, after=12,
+           first=r"\d{1,5}\s+(?:[nsew]\.?\s+)?[^\W\d_]", requires=_NEEDS_DIGIT),
     ),
     message="reveals a location (check-in / street address)",
     true_positives=(
@@ -458,29 +566,127 @@ PACKS: dict[str, tuple[PackRule, ...]] = {
 PACK_RULES: dict[str, PackRule] = {r.id: r for rules in PACKS.values() for r in rules}
 
 
-@cache
-def _pack_automaton(name: str) -> ahocorasick.Automaton:
-    """One keyword automaton per pack: a text is scanned once for all its rules' keywords."""
+#: ``norm`` character → itself if alphanumeric, else a space (1:1): keyword boundaries become
+#: spaces, so whole-word / prefix / suffix keywords are plain automaton keys (`` st ``,
+#: `` client``, ``am ``) and the automaton reports only real keyword hits.
+_MASK_ASCII = bytes(b if b < 128 and chr(b).isalnum() else 32 for b in range(256))
+
+
+class _MaskTable(dict[int, str]):
+    def __missing__(self, cp: int) -> str:
+        ch = chr(cp)
+        value = ch if ch.isalnum() else " "
+        self[cp] = value
+        return value
+
+
+_MASK_TABLE = _MaskTable()
+
+
+def _masked(norm: str) -> str:
+    """`` `` + ``norm`` with every non-alphanumeric character a space + `` ``."""
+    if norm.isascii():
+        return " " + norm.encode("ascii").translate(_MASK_ASCII).decode("ascii") + " "
+    return " " + norm.translate(_MASK_TABLE) + " "
+
+
+@dataclass(frozen=True)
+class _PackIndex:
+    #: masked keys → (offset of the keyword's start from the key's end, keyword length,
+    #: keyword to verify in ``norm`` or ``None``, ((rule index, keyword), ...))
+    automaton: ahocorasick.Automaton
+    #: keywords with non-ASCII punctuation (``📍*``), found with ``in``: (word, keyword, rule)
+    literal: tuple[tuple[str, str, int], ...]
+
+
+_PACK_INDEX: dict[str, _PackIndex] = {}
+
+
+def _pack_index(name: str) -> _PackIndex:
+    index = _PACK_INDEX.get(name)
+    if index is None:
+        index = _PACK_INDEX[name] = _build_pack_index(name)
+    return index
+
+
+def _build_pack_index(name: str) -> _PackIndex:
+    """One keyword automaton per pack: a text is scanned once for all its rules' keywords.
+
+    Alphanumeric keywords are keys of the masked text with their boundaries (`` st `` for
+    ``st``, `` client`` for ``client*``, ``am `` for ``*am``): every automaton hit is a keyword
+    hit. Keywords with ASCII punctuation (``5-star``, ``*a.m.``) are keyed by their masked core
+    (``5 star``, ``a m``) and verified in ``norm``.
+    """
     kw: dict[str, list[tuple[int, str]]] = {}
+    literal: list[tuple[str, str, int]] = []
     for i, rule in enumerate(PACKS[name]):
         for k in rule.keywords:
-            kw.setdefault(k.strip("*"), []).append((i, k))
+            word = k.strip("*")
+            if word.isalnum():
+                key = ("" if k.startswith("*") else " ") + word + ("" if k.endswith("*") else " ")
+            elif word.isascii() and any(ch.isalnum() for ch in word):
+                key = "\0" + word  # verified in norm; the masked core is the automaton key
+            else:
+                literal.append((word, k, i))
+                continue
+            kw.setdefault(key, []).append((i, k))
     auto = ahocorasick.Automaton()
-    for word, entries in kw.items():
-        auto.add_word(word, (len(word), tuple(entries)))
+    for key, entries in kw.items():
+        if key.startswith("\0"):
+            word = key[1:]
+            masked = _masked(word)[1:-1]
+            core = masked.strip(" ")
+            lead = len(masked) - len(masked.lstrip(" "))
+            # start of the word = end of the core - len(core) + 1 - 1 (padding) - lead
+            auto.add_word(core, (len(core) + lead, len(word), word, tuple(entries)))
+        else:
+            lead = 1 if key.startswith(" ") else 0
+            auto.add_word(key, (len(key) - lead, len(key.strip(" ")), None, tuple(entries)))
     auto.make_automaton()
-    return auto
+    return _PackIndex(auto, tuple(literal))
+
+
+def pack_keyword_hits(name: str, norm: str) -> dict[int, list[tuple[int, int, str]]]:
+    """Keyword hits per rule index, same as ``_keyword_hits`` for every rule of the pack.
+
+    Rules are ordered by their first hit (end position, longer keyword first), as a scan of
+    ``norm`` with an automaton of the bare keywords would report them.
+    """
+    index = _PACK_INDEX.get(name) or _pack_index(name)
+    found: list[tuple[int, int, int, int, str]] = []  # (end, -length, rule, start, keyword)
+    if norm.isascii():
+        masked = " " + norm.encode("ascii").translate(_MASK_ASCII).decode("ascii") + " "
+    else:
+        masked = " " + norm.translate(_MASK_TABLE) + " "
+        for word, k, i in index.literal:
+            if word in norm:
+                for s, e, _ in _keyword_hits(norm, (k,)):
+                    found.append((e, s - e, i, s, k))
+    for end, (back, length, verify, entries) in index.automaton.iter(masked):
+        start = end - back
+        for i, k in entries:
+            if verify is not None and not (
+                norm.startswith(verify, start) and _keyword_ok(norm, start, start + length, k)
+            ):
+                continue
+            found.append((start + length, -length, i, start, k))
+    hits: dict[int, list[tuple[int, int, str]]] = {}
+    if not found:
+        return hits
+    if len(found) == 1:
+        end, _, i, start, k = found[0]
+        return {i: [(start, end, k)]}
+    found.sort()
+    for end, _, i, start, k in found:
+        hits.setdefault(i, []).append((start, end, k))
+    return hits
 
 
 def scan_pack(name: str, n: Normalised) -> list[tuple[PackRule, int, int]]:
+    hits = pack_keyword_hits(name, n.norm)
+    if not hits:
+        return []
     rules = PACKS[name]
-    norm = n.norm
-    hits: dict[int, list[tuple[int, int, str]]] = {}
-    for end, (length, entries) in _pack_automaton(name).iter(norm):
-        start = end - length + 1
-        for i, kw in entries:
-            if _keyword_ok(norm, start, end + 1, kw):
-                hits.setdefault(i, []).append((start, end + 1, kw))
     out = []
     for i, kw_hits in hits.items():
         rule = rules[i]
