@@ -7,6 +7,7 @@ field back into the text of the file the user wrote.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -91,9 +92,17 @@ def matcher_for(personas: Personas, secret: bytes | None = None) -> guard.Matche
     """
     cached = personas.guard_cache.get(secret)
     if cached is None:
-        cached = _matcher(tuple(guard_profile(p) for p in personas), secret)
-        personas.guard_cache[secret] = cached
+        # the daemon's worker threads all miss at once after a (re)load: one builds, the
+        # others wait for it instead of each compiling the same matcher
+        with _building:
+            cached = personas.guard_cache.get(secret)
+            if cached is None:
+                cached = _matcher(tuple(guard_profile(p) for p in personas), secret)
+                personas.guard_cache[secret] = cached
     return cached
+
+
+_building = threading.Lock()
 
 
 def check_entry(

@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, exists, or_, update
+from sqlalchemy import and_, bindparam, exists, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 
@@ -30,6 +32,7 @@ from .models import (
     UNKNOWN,
     Delivery,
     Post,
+    UTCDateTime,
     utcnow,
 )
 from .store import Store
@@ -47,17 +50,6 @@ class Claim:
     #: ask the platform whether an earlier attempt went through before posting
     reconcile: bool
     worker: str
-
-
-def _blog_done(d: type[Delivery]) -> object:
-    """A share target may go once its post's blog target (if any) has published."""
-    blog = aliased(Delivery)
-    return or_(
-        col(d.role) == "blog",
-        ~exists().where(
-            and_(blog.post_id == d.post_id, blog.role == "blog", blog.state != PUBLISHED)
-        ),
-    )
 
 
 def hold_overdue(store: Store, now: datetime, max_lateness: timedelta) -> list[int]:
@@ -97,6 +89,85 @@ def hold_overdue(store: Store, now: datetime, max_lateness: timedelta) -> list[i
         return [p.id for p in posts if p.id is not None]
 
 
+# The statements the daemon runs for every claim and every delivery, built once: SQLAlchemy
+# Core on the tables, with bound parameters, so each execution only looks up the compiled form.
+_D = Delivery.__table__  # type: ignore[attr-defined]
+_P = Post.__table__  # type: ignore[attr-defined]
+_NOW = bindparam("now", type_=UTCDateTime())
+_BLOG = _D.alias("blog")
+#: a share target may go once its post's blog target (if any) has published
+_BLOG_DONE = or_(
+    _D.c.role == "blog",
+    ~exists().where(
+        _BLOG.c.post_id == _D.c.post_id, _BLOG.c.role == "blog", _BLOG.c.state != PUBLISHED
+    ),
+)
+_COLUMNS = (
+    _D.c.id, _D.c.post_id, _D.c.fence, _D.c.target, _D.c.platform, _D.c.role, _D.c.attempts,
+    _D.c.state, _D.c.needs_lookup,
+)
+_NOT_FULL = _D.c.platform.not_in(bindparam("full", expanding=True))
+#: claimable deliveries in due order, from platforms that still have room. Two queries rather
+#: than one with OR, so each walks the (state, due_at) index and stops at the LIMIT instead of
+#: sorting every due row (10,000 after downtime) on every claim.
+_EXPIRED = (
+    sa_select(*_COLUMNS)
+    .where(_D.c.state == PUBLISHING, _D.c.lease_until < _NOW, _BLOG_DONE, _NOT_FULL)
+    .order_by(_D.c.due_at, _D.c.id)
+    .limit(bindparam("limit"))
+)
+_QUEUED = (
+    sa_select(*_COLUMNS)
+    .where(_D.c.state == QUEUED, _D.c.due_at <= _NOW, _BLOG_DONE, _NOT_FULL)
+    .order_by(_D.c.due_at, _D.c.id)
+    .limit(bindparam("limit"))
+)
+_EXPIRED_LOCKED = _EXPIRED.with_for_update(skip_locked=True, of=_D)
+_QUEUED_LOCKED = _QUEUED.with_for_update(skip_locked=True, of=_D)
+_TAKE = update(_D).where(_D.c.id == bindparam("d_id"))
+_RENEW = (
+    update(_D)
+    .where(
+        _D.c.id == bindparam("d_id"),
+        _D.c.fence == bindparam("d_fence"),
+        _D.c.state == PUBLISHING,
+    )
+    .values(lease_until=bindparam("lease", type_=UTCDateTime()))
+)
+#: a result counts only for the claim that still holds the delivery (fencing)
+_RESULT = update(_D).where(
+    _D.c.id == bindparam("d_id"),
+    _D.c.fence == bindparam("d_fence"),
+    _D.c.state == PUBLISHING,
+)
+_LOCK_POST = sa_select(_P.c.id).where(_P.c.id == bindparam("p_id")).with_for_update()
+_SHARES_DUE_NOW = (
+    update(_D)
+    .where(
+        _D.c.post_id == bindparam("p_id"),
+        _D.c.state == QUEUED,
+        _D.c.due_at < _NOW,
+    )
+    .values(due_at=_NOW)
+)
+_SHARES_FAIL = (
+    update(_D)
+    .where(_D.c.post_id == bindparam("p_id"), _D.c.state == QUEUED)
+    .values(
+        state=FAILED,
+        last_error="not sent: the blog entry failed, so there is no URL to share",
+        hint=bindparam("s_hint"),
+        updated_at=_NOW,
+    )
+)
+_STATES = sa_select(_D.c.state).where(_D.c.post_id == bindparam("p_id"))
+_ROLLUP = (
+    update(_P)
+    .where(_P.c.id == bindparam("p_id"))
+    .values(status=bindparam("p_status"), updated_at=_NOW)
+)
+
+
 def claim(
     store: Store,
     worker: str,
@@ -105,69 +176,81 @@ def claim(
     capacity: Mapping[str, int],
     default_capacity: int,
 ) -> list[Claim]:
-    """Claim due deliveries, at most ``capacity[platform]`` per platform."""
+    """Claim due deliveries, at most ``capacity[platform]`` per platform.
+
+    Deliveries whose lease expired (their worker crashed or hung) come first, then queued
+    ones in due order. Each query asks only for platforms that still have room; when a page
+    brings more of one platform than fits, that platform is left out and the page asked again.
+    """
     out: list[Claim] = []
-    with store.write() as s:
-        due = or_(
-            and_(col(Delivery.state) == QUEUED, col(Delivery.due_at) <= now),
-            and_(col(Delivery.state) == PUBLISHING, col(Delivery.lease_until) < now),
-        )
-        platforms = s.exec(
-            select(Delivery.platform).where(due, _blog_done(Delivery)).distinct()
-        ).all()
-        for platform in platforms:
-            room = capacity.get(platform, default_capacity)
-            if room <= 0:
-                continue
-            q = (
-                select(Delivery)
-                .where(due, _blog_done(Delivery), col(Delivery.platform) == platform)
-                .order_by(col(Delivery.due_at), col(Delivery.id))
-                .limit(room)
-            )
-            if not store.is_sqlite:
-                q = q.with_for_update(skip_locked=True, of=Delivery)  # type: ignore[arg-type]
-            for d in s.exec(q):
-                reconcile = d.state == PUBLISHING or d.needs_lookup
-                d.state = PUBLISHING
-                d.fence += 1
-                d.attempts += 1
-                d.lease_until = now + lease
-                d.claimed_by = worker
-                d.updated_at = now
-                s.add(d)
-                out.append(
-                    Claim(
-                        delivery_id=d.id,  # type: ignore[arg-type]
-                        post_id=d.post_id,
-                        fence=d.fence,
-                        target=d.target,
-                        platform=d.platform,
-                        role=d.role,
-                        attempt=d.attempts,
-                        reconcile=reconcile,
-                        worker=worker,
-                    )
-                )
+    room: dict[str, int] = {}
+    full = {p for p, n in capacity.items() if n <= 0}
+    limit = max(1, sum(n for n in capacity.values() if n > 0) + max(default_capacity, 0))
+    until = now + lease
+    sources = (
+        (_EXPIRED, _QUEUED) if store.is_sqlite else (_EXPIRED_LOCKED, _QUEUED_LOCKED)
+    )
+    with store.write_conn() as conn:
+        for query in sources:
+            for _ in range(64):  # each round takes a delivery or fills a platform
+                rows = conn.execute(
+                    query, {"now": now, "full": sorted(full), "limit": limit}
+                ).all()
+                taken = []
+                for d in rows:
+                    left = room.setdefault(d.platform, capacity.get(d.platform, default_capacity))
+                    if left > 0:
+                        room[d.platform] = left - 1
+                        taken.append(d)
+                    else:
+                        full.add(d.platform)
+                full |= {p for p, n in room.items() if n <= 0}
+                if taken:
+                    out.extend(_take(conn, taken, worker, now, until))
+                if len(rows) < limit:
+                    break
     return out
+
+
+def _take(conn: Any, rows: list[Any], worker: str, now: datetime, until: datetime) -> list[Claim]:
+    """Mark rows as claimed. They are ours until commit (BEGIN IMMEDIATE on SQLite, FOR UPDATE
+    on PostgreSQL), so the fence computed here is the one written."""
+    conn.execute(
+        _TAKE,
+        [
+            {
+                "d_id": d.id, "state": PUBLISHING, "fence": d.fence + 1,
+                "attempts": d.attempts + 1, "lease_until": until, "claimed_by": worker,
+                "updated_at": now,
+            }
+            for d in rows
+        ],
+    )
+    return [
+        Claim(
+            delivery_id=d.id,
+            post_id=d.post_id,
+            fence=d.fence + 1,
+            target=d.target,
+            platform=d.platform,
+            role=d.role,
+            attempt=d.attempts + 1,
+            reconcile=d.state == PUBLISHING or bool(d.needs_lookup),
+            worker=worker,
+        )
+        for d in rows
+    ]
 
 
 def renew(store: Store, claims: list[Claim], lease: timedelta) -> None:
     """Extend the leases of deliveries still in flight (a heartbeat)."""
     if not claims:
         return
-    now = utcnow()
-    with store.write() as s:
-        for c in claims:
-            s.execute(
-                update(Delivery)
-                .where(
-                    col(Delivery.id) == c.delivery_id,
-                    col(Delivery.fence) == c.fence,
-                    col(Delivery.state) == PUBLISHING,
-                )
-                .values(lease_until=now + lease)
-            )
+    until = utcnow() + lease
+    with store.write_conn() as conn:
+        conn.execute(
+            _RENEW, [{"d_id": c.delivery_id, "d_fence": c.fence, "lease": until} for c in claims]
+        )
 
 
 def next_wakeup(store: Store) -> datetime | None:
@@ -199,8 +282,8 @@ def record(
 ) -> bool:
     """Write one outcome; False when the claim was superseded (lease lost).
 
-    Plain UPDATE statements rather than loaded objects: this runs once per delivery, inside
-    the single-writer section, so it has to be short.
+    Plain prebuilt Core statements rather than loaded objects: this runs once per delivery,
+    inside the single-writer section, so it has to be short.
     """
     from .store import rollup
 
@@ -214,45 +297,23 @@ def record(
         values |= {"remote_id": remote_id, "remote_url": remote_url, "published_at": now}
     if due_at is not None:
         values["due_at"] = due_at
-    with store.write() as s:
+    post = {"p_id": c.post_id}
+    with store.write_conn() as conn:
         if not store.is_sqlite:  # one writer per post at a time, for a consistent rollup
-            s.execute(select(Post.id).where(Post.id == c.post_id).with_for_update())
-        done = s.execute(
-            update(Delivery)
-            .where(
-                col(Delivery.id) == c.delivery_id,
-                col(Delivery.fence) == c.fence,
-                col(Delivery.state) == PUBLISHING,
-            )
-            .values(**values)
-        )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+            conn.execute(_LOCK_POST, post)
+        done = conn.execute(_RESULT, {"d_id": c.delivery_id, "d_fence": c.fence, **values})
+        if done.rowcount != 1:
             return False
-        of_post = col(Delivery.post_id) == c.post_id
         if c.role == "blog" and state == PUBLISHED:
             # shares were waiting for the URL: they are due now, not at an old due time
-            s.execute(
-                update(Delivery)
-                .where(of_post, col(Delivery.state) == QUEUED, col(Delivery.due_at) < now)
-                .values(due_at=now)
-            )
+            conn.execute(_SHARES_DUE_NOW, {**post, "now": now})
         elif c.role == "blog" and state == FAILED:
-            s.execute(
-                update(Delivery)
-                .where(of_post, col(Delivery.state) == QUEUED)
-                .values(
-                    state=FAILED,
-                    last_error="not sent: the blog entry failed, so there is no URL to share",
-                    hint=f"fix the blog, then 'crosspost retry {c.post_id}'",
-                    updated_at=now,
-                )
+            conn.execute(
+                _SHARES_FAIL,
+                {**post, "now": now, "s_hint": f"fix the blog, then 'crosspost retry {c.post_id}'"},
             )
-        states = s.execute(select(Delivery.state).where(of_post)).scalars().all()
-        s.execute(
-            update(Post)
-            .where(col(Post.id) == c.post_id)
-            .values(status=rollup(list(states)), updated_at=now)
-        )
+        states = conn.execute(_STATES, post).scalars().all()
+        conn.execute(_ROLLUP, {**post, "p_status": rollup(list(states)), "now": now})
         return True
 
 

@@ -68,6 +68,7 @@ class Daemon:
         self.outcomes: list[Outcome] = []
         self._lockfile: IO[str] | None = None
         self._last_hold: datetime | None = None
+        self._warm = False
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -256,6 +257,8 @@ class Daemon:
         default_room = self.default_capacity
         claims = claim(self.store, self.worker, now, self.settings.daemon.lease, room,
                        default_room)
+        if claims and not self._warm:
+            self._warm_up(claims)
         for c in claims:
             with self.lock:
                 self.busy[c.platform] += 1
@@ -273,8 +276,9 @@ class Daemon:
             c = self.inflight.pop(fut)
             self.busy[c.platform] -= 1
             cap = self.capacity.get(c.platform, self.default_capacity)
-            # claim in batches: refill when half the platform's slots are free, not per slot
-            refill = self.busy[c.platform] <= cap // 2 or c.role == "blog"
+            # claim in batches: refill when a quarter of the platform's slots are free, not per
+            # slot (a claim is one short write transaction; idle slots cost throughput)
+            refill = cap - self.busy[c.platform] >= max(1, cap // 4) or c.role == "blog"
         try:
             outcome = fut.result()
         except Exception:
@@ -285,6 +289,17 @@ class Daemon:
         elif not self.stopping.is_set() and refill:
             # a published blog unlocks its shares; free slots take the next deliveries
             self.dispatch()
+
+    def _warm_up(self, claims: list[Claim]) -> None:
+        """Fill the caches every delivery uses before the first batch starts, so the worker
+        threads do not all build them at once (the text-length rules of Mastodon are one big
+        regular expression)."""
+        self._warm = True
+        if any(c.platform == "mastodon" for c in claims):
+            from .textlength import text_length
+
+            with contextlib.suppress(Exception):
+                text_length("https://example.org @user@example.org", "mastodon")
 
     def _refresh_config(self) -> None:
         """Profiles edited while the daemon runs take effect (the guard uses them)."""

@@ -20,7 +20,14 @@ from .entries import Entry, Media
 from .errors import ConfigError, CrosspostError, PermanentError, TransientError
 from .models import FAILED, PUBLISHED, QUEUED, UNKNOWN, Delivery, Post, utcnow
 from .platforms import make_adapter
-from .platforms.base import AdapterContext, LookupUnsupported, MediaItem, Publication, Result
+from .platforms.base import (
+    Adapter,
+    AdapterContext,
+    LookupUnsupported,
+    MediaItem,
+    Publication,
+    Result,
+)
 from .store import AuditEntry
 
 log = logging.getLogger("crosspost.publisher")
@@ -38,7 +45,9 @@ class Outcome:
 
 
 def entry_from_post(post: Post) -> Entry:
-    """The stored snapshot as an Entry, so the guard checks exactly what will go out."""
+    """The stored snapshot as an Entry, so the guard checks exactly what will go out.
+
+    ``post`` is a :class:`Post` or a row of its table (:meth:`Store.snapshot`)."""
     return Entry(
         raw=post.body,
         body=post.body,
@@ -88,10 +97,11 @@ class Publisher:
 
     def _run(self, c: Claim) -> Outcome:
         store = self.app.store
-        post, deliveries = store.get(c.post_id)
+        post, deliveries = store.snapshot(c.post_id)
         personas = self.app.personas
         persona = personas.get(post.persona)
         entry = entry_from_post(post)
+        adapter: Adapter | None = None
         blog_url = next(
             (d.remote_url for d in deliveries if d.role == "blog" and d.state == PUBLISHED), None
         )
@@ -116,14 +126,18 @@ class Publisher:
 
             limit = None
             if account.platform == "mastodon":
-                # the instance's own limit (read from its API, cached for a day)
-                limit = make_adapter(ctx).instance_limit()  # type: ignore[attr-defined]
+                # the instance's own limit (read from its API, cached for a day); the same
+                # adapter publishes below
+                adapter = make_adapter(ctx)
+                limit = adapter.instance_limit()  # type: ignore[attr-defined]
             # shares of a post without a blog target have no URL to link to
             text = render_for(share_source(entry), persona, account, blog_url, limit)
             entry.share = {**entry.share, c.target: text}
         blocked = self._guard(c, post, entry, persona.name)
         if blocked is not None:
             return blocked
+        if adapter is None:
+            adapter = make_adapter(ctx)
         pub = Publication(
             post_id=c.post_id,
             persona=persona.name,
@@ -143,7 +157,6 @@ class Publisher:
             canonical_url=blog_url,
             media=tuple(MediaItem(Path(m["path"]), m.get("alt", "")) for m in post.media),
         )
-        adapter = make_adapter(ctx)
         if c.reconcile:
             try:
                 found = adapter.lookup(pub)

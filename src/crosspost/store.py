@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, text
+from sqlalchemy import bindparam, event, func, text
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, col, create_engine, select
@@ -156,6 +157,25 @@ class Store:
             finally:
                 conn.close()
 
+    @contextmanager
+    def write_conn(self) -> Iterator[Connection]:
+        """Like :meth:`write`, as a Core connection: the daemon's per-delivery statements.
+
+        The same locking (the in-process writer lock and ``BEGIN IMMEDIATE`` on SQLite), without
+        the ORM session's bookkeeping, which costs more than the statements themselves.
+        """
+        if not self.is_sqlite:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._writer:
+            conn = self.engine.connect().execution_options(sqlite_begin="IMMEDIATE")
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                conn.close()
+
     def notify(self, s: Session) -> None:
         """Wake daemons on PostgreSQL; on SQLite they notice the commit via data_version."""
         if not self.is_sqlite:
@@ -243,6 +263,19 @@ class Store:
                 ))
             )
             return post, deliveries
+
+    def snapshot(self, post_id: int) -> tuple[Any, list[Any]]:
+        """A post and its deliveries as read-only rows (attribute access like the models).
+
+        What the publisher reads once per delivery: plain Core rows, no ORM identity map.
+        """
+        with self.engine.connect() as conn:
+            post = conn.execute(_POST_BY_ID, {"post_id": post_id}).first()
+            if post is None:
+                raise NotFound(f"no post with id {post_id}", hint="see 'crosspost list'")
+            deliveries = conn.execute(_DELIVERIES_OF_POST, {"post_id": post_id}).all()
+            conn.rollback()
+        return post, list(deliveries)
 
     def list_posts(
         self,
@@ -423,6 +456,16 @@ class Store:
                     problems.append(f"record {r.id}: content does not match its hash (edited)")
                 prev = r.hash
         return problems
+
+
+_POST_T = Post.__table__  # type: ignore[attr-defined]
+_DELIVERY_T = Delivery.__table__  # type: ignore[attr-defined]
+_POST_BY_ID = sa_select(_POST_T).where(_POST_T.c.id == bindparam("post_id"))
+_DELIVERIES_OF_POST = (
+    sa_select(_DELIVERY_T)
+    .where(_DELIVERY_T.c.post_id == bindparam("post_id"))
+    .order_by(_DELIVERY_T.c.role, _DELIVERY_T.c.id)
+)
 
 
 def _make_engine(url: str) -> Engine:

@@ -60,9 +60,11 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -109,6 +111,56 @@ class InstanceLimits:
 DEFAULT_LIMITS = InstanceLimits(known=False)
 #: instance URL -> (time fetched, limits)
 _LIMITS: dict[str, tuple[float, InstanceLimits]] = {}
+
+
+#: per worker thread: (persona, instance) -> the requests.Session its clients share
+_SESSIONS = threading.local()
+
+
+def _session(persona: str, instance: str) -> Any:
+    """An HTTP session to reuse across deliveries: one per thread, persona and instance.
+
+    A new Mastodon.py client per delivery used to open a new session and TCP (and TLS)
+    connection per status; keeping the connection alive saves that on both ends. The session
+    is never shared between threads (``requests.Session`` is not thread-safe) nor between
+    personas (a connection shared by two personas would tie them together at the instance).
+    It keeps no cookies: the API authenticates every request with its Bearer token, which
+    Mastodon.py sends per request, so nothing of one account's requests carries over.
+    """
+    sessions: dict[tuple[str, str], Any] | None = getattr(_SESSIONS, "by_key", None)
+    if sessions is None:
+        sessions = _SESSIONS.by_key = {}
+    session = sessions.get((persona, instance))
+    if session is None:
+        from http.cookiejar import DefaultCookiePolicy
+
+        import requests
+
+        session = requests.Session()
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        sessions[(persona, instance)] = session
+    return session
+
+
+def _as_is(value: Any, override_type: Any = None) -> tuple[Any, None]:
+    return value, None
+
+
+@contextmanager
+def _as_sent(api: Any) -> Iterator[None]:
+    """Keep the next response as the JSON the server sent (dicts and lists).
+
+    Mastodon.py casts every response into its typed objects, recursively (the status, its
+    account, emojis, dates...): the largest CPU cost of a status post. ``publish`` reads only
+    ``id``, ``url`` and ``uri``, so the cast is skipped for that call, on this client only.
+    The hook is Mastodon.py's private cast method (2.x); should it be renamed, this does
+    nothing and responses are cast as before. Errors are raised exactly as before.
+    """
+    api._Mastodon__try_cast_to_type = _as_is
+    try:
+        yield
+    finally:
+        del api._Mastodon__try_cast_to_type
 
 
 def clear_instance_cache() -> None:
@@ -162,13 +214,14 @@ class MastodonAdapter:
         api = self._api()
         media_ids = [self._upload(api, item, n) for n, item in enumerate(pub.media, 1)]
         try:
-            status = api.status_post(
-                pub.text,
-                media_ids=media_ids or None,
-                visibility="public",
-                language=_language(pub.lang),
-                idempotency_key=pub.idempotency_key,
-            )
+            with _as_sent(api):
+                status = api.status_post(
+                    pub.text,
+                    media_ids=media_ids or None,
+                    visibility="public",
+                    language=_language(pub.lang),
+                    idempotency_key=pub.idempotency_key,
+                )
         except Exception as e:
             err = self._translate(e, "posting", sent=True)
             if err is None:
@@ -424,6 +477,7 @@ class MastodonAdapter:
                 self.timeout,
                 limits.version,
                 access_token=token["access_token"],
+                session=_session(self.ctx.persona.name, self.instance),
             )
         return self._api_obj
 
