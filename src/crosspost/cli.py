@@ -336,9 +336,7 @@ def _move(ctx: click.Context, post_id: int, at: str | None, next_slot: bool, rel
     if not at and not next_slot:
         raise UsageError("give --at WHEN or --next-slot")
     persona = app.personas.get(post.persona)
-    from .entries import Entry
-
-    when = resolve_when(app.store, persona, Entry(raw="", body=""), at, next_slot)
+    when = resolve_when(app.store, persona, None, at, next_slot)
     post = app.store.reschedule(post_id, when.utc, release=release)
     if when.note:
         click.echo(f"note: {when.note}")

@@ -100,7 +100,7 @@ def _split(values: Sequence[str]) -> list[str]:
 def resolve_when(
     store: Store | None,
     persona: Persona,
-    entry: Entry,
+    entry: Entry | None,
     at: str | None,
     next_slot: bool,
     now: datetime | None = None,
@@ -121,6 +121,8 @@ def resolve_when(
         return When(slot)
     if at:
         return parse_when(at, persona.tz, now)
+    if entry is None:
+        return When(now)
     if isinstance(entry.at, datetime):
         when = When(entry.at.astimezone(UTC)) if entry.at.tzinfo else localize(entry.at, persona.tz)
         if when.utc < now:
