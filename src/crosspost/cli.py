@@ -129,6 +129,24 @@ def with_entry_args(f: F) -> F:
     return f
 
 
+def _checked(
+    app: App, file: Path | None, text: str | None, persona: str | None, to: tuple[str, ...]
+) -> tuple[Any, Any, Any, Any]:
+    """Entry, persona, targets and guard report: what check and preview both show."""
+    from .checking import check_entry
+    from .guardkey import guard_secret
+    from .queueing import resolve_persona, resolve_targets
+
+    entry = _load_entry(file, text)
+    p = resolve_persona(app.personas, entry, persona)
+    targets, foreign = resolve_targets(app.personas, p, entry, to or None)
+    report = check_entry(
+        app.personas, p, entry, targets=[t.name for t in targets], foreign_targets=foreign,
+        secret=guard_secret(app),
+    )
+    return entry, p, targets, report
+
+
 @cli.command()
 @with_entry_args
 @format_option
@@ -139,17 +157,9 @@ def check(
 ) -> None:
     """Run the leak guard only: exit 0 when clean, 1 when blocked."""
     from . import views
-    from .checking import check_entry
-    from .queueing import resolve_persona, resolve_targets
 
     app = app_of(ctx)
-    entry = _load_entry(file, text)
-    p = resolve_persona(app.personas, entry, persona)
-    targets, foreign = resolve_targets(app.personas, p, entry, to or None)
-    report = check_entry(
-        app.personas, p, entry, targets=[t.name for t in targets], foreign_targets=foreign,
-        secret=_guard_secret(app),
-    )
+    _, p, _, report = _checked(app, file, text, persona, to)
     if report.blocked:
         from .queueing import blocked_audit
 
@@ -159,12 +169,6 @@ def check(
     else:
         views.print_report(console(), report)
     ctx.exit(1 if report.blocked else 0)
-
-
-def _guard_secret(app: App) -> bytes | None:
-    from .guardkey import guard_secret
-
-    return guard_secret(app)
 
 
 @cli.command()
@@ -177,18 +181,10 @@ def preview(
 ) -> None:
     """Show the exact text per target, its length and limit, and guard findings."""
     from . import views
-    from .checking import check_entry
     from .preview import build_preview
-    from .queueing import resolve_persona, resolve_targets
 
     app = app_of(ctx)
-    entry = _load_entry(file, text)
-    p = resolve_persona(app.personas, entry, persona)
-    targets, foreign = resolve_targets(app.personas, p, entry, to or None)
-    report = check_entry(
-        app.personas, p, entry, targets=[t.name for t in targets], foreign_targets=foreign,
-        secret=_guard_secret(app),
-    )
+    entry, p, targets, report = _checked(app, file, text, persona, to)
     items = build_preview(p, entry, targets)
     if fmt == "json":
         emit_json({"persona": p.name, "targets": items, "guard": report.to_json(detail=True)})

@@ -275,7 +275,9 @@ def plan_entry(
     allowances = parse_allow(allow, reason)
     targets, foreign = resolve_targets(personas, persona, entry, to)
     when = resolve_when(app.store, persona, entry, at, next_slot, now)
-    secret = guard_secret_if_needed(app)
+    from .guardkey import guard_secret
+
+    secret = guard_secret(app)
     report = check_entry(
         personas, persona, entry, targets=[t.name for t in targets], foreign_targets=foreign,
         secret=secret,
@@ -297,12 +299,6 @@ def plan_entry(
 
 def _post_text(p: Post) -> str:
     return "\n".join(x for x in (p.title, p.summary, p.body, *p.tags) if x)
-
-
-def guard_secret_if_needed(app: App) -> bytes | None:
-    from .guardkey import guard_secret
-
-    return guard_secret(app)
 
 
 def queue_entry(
