@@ -1,4 +1,5 @@
-"""The server half shared by the in-process fakes of X, Mastodon and Bluesky.
+"""The server half shared by the in-process fakes of X, Mastodon and Bluesky, and the
+little HTTP helpers they have in common.
 
 A subclass implements ``_handle(handler, method)`` and sets ``_release`` (an Event that frees
 requests a test made hang) and ``_server = None`` in its ``__init__``.
@@ -7,6 +8,9 @@ requests a test made hang) and ``_server = None`` in its ``__init__``.
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -62,3 +66,24 @@ class ThreadedFake:
         assert self._server is not None
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+
+def utc_millis(dt: datetime) -> str:
+    """A time as X and Mastodon write it: UTC with milliseconds and a Z."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, str, bytes]]:
+    """name -> (filename, content type, bytes) of a multipart/form-data body."""
+    msg = BytesParser(policy=policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
+    out = {}
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        out[str(name)] = (
+            part.get_filename(),
+            part.get_content_type(),
+            part.get_payload(decode=True) or b"",
+        )
+    return out

@@ -35,15 +35,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email import policy
-from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from mastodon import Mastodon
 
-from ._threaded import ThreadedFake
+from ._threaded import ThreadedFake, parse_multipart
+from ._threaded import utc_millis as iso
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 KNOWN_SCOPES = {
@@ -104,23 +103,6 @@ class MastoError(Exception):
         self.headers = headers or {}
 
 
-def iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, str, bytes]]:
-    msg = BytesParser(policy=policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
-    )
-    out = {}
-    for part in msg.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        out[str(name)] = (
-            part.get_filename(),
-            part.get_content_type(),
-            part.get_payload(decode=True) or b"",
-        )
-    return out
 
 
 def render(text: str, base: str) -> str:

@@ -34,8 +34,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import policy
-from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any
@@ -44,7 +42,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from oauthlib.oauth1.rfc5849 import signature, utils
 from twitter_text import extract_urls_with_indices
 
-from ._threaded import ThreadedFake
+from ._threaded import ThreadedFake, parse_multipart
+from ._threaded import utc_millis as x_time
 
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 IMAGE_MAGIC = {
@@ -101,24 +100,6 @@ def problem(status: int, title: str, detail: str) -> dict[str, Any]:
     return {"title": title, "detail": detail, "type": "about:blank", "status": status}
 
 
-def x_time(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, str, bytes]]:
-    """name -> (filename, content type, bytes) of a multipart/form-data body."""
-    msg = BytesParser(policy=policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
-    )
-    out = {}
-    for part in msg.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        out[str(name)] = (
-            part.get_filename(),
-            part.get_content_type(),
-            part.get_payload(decode=True) or b"",
-        )
-    return out
 
 
 class FakeX(ThreadedFake):
