@@ -137,9 +137,12 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Memory
     monkeypatch.setenv("COLUMNS", "200")
     import keyring
 
+    from crosspost import credentials
+
     ring = MemoryKeyring()
     previous = keyring.get_keyring()
     keyring.set_keyring(ring)
+    credentials.keep_in_memory(0)  # a daemon started by an earlier test kept its secrets
     try:
         yield ring
     finally:

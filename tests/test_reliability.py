@@ -286,3 +286,86 @@ def test_three_daemons_on_postgresql_publish_each_delivery_once(tmp_path, pg_url
     with App(config).store.read() as s:
         workers = {d.claimed_by.rsplit(":", 1)[0] for d in s.exec(select(Delivery))}
     assert len(workers) == 3, "all three daemons took part"
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "\nState:\tZ" not in status.read_text()
+
+
+def test_worker_processes_share_one_sqlite_queue(tmp_path, fake_wp):
+    """daemon.workers = 2: two processes claim from one SQLite queue, each delivery goes out
+    once, requests in flight stay within the platform's concurrency, and SIGTERM stops both."""
+    fake_wp.control("latency", {"seconds": 0.05})
+    config = make_site(tmp_path, fake_wp.url)
+    env = env_for(tmp_path, CROSSPOST_DAEMON__WORKERS="2",
+                  CROSSPOST_DAEMON__CONCURRENCY__DEFAULT="4")
+    login(config, env)
+    keys = enqueue_many(config, 120, datetime.now(UTC) + timedelta(seconds=3))
+    log = tmp_path / "daemon.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
+        env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"),
+    )
+    try:
+        children = wait_for(lambda: _children(proc.pid), timeout=20)
+        assert len(children) == 1, "one more worker besides the daemon itself"
+        second = crosspost(config, "daemon", env=env, timeout=30)
+        assert second.returncode == 1 and "already running" in second.stderr
+
+        def done() -> bool:
+            return all(s == "published" for s in delivery_states(config).values())
+
+        wait_for(done, timeout=120, interval=0.5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+    assert code == 0, log.read_text()[-2000:]
+    assert not any(_alive(c) for c in children), "the worker stopped with the daemon"
+    counts = [fake_wp.count(k) for k in keys]
+    assert counts == [1] * len(keys)
+    stats = fake_wp.control("stats")
+    assert 1 < stats["max_in_flight"] <= 4, stats
+    from crosspost.app import App
+    from crosspost.models import Delivery
+
+    with App(config).store.read() as s:
+        pids = {d.claimed_by.split(":")[1] for d in s.exec(select(Delivery))}
+    assert pids == {str(proc.pid), str(children[0])}, "both processes published"
+
+
+def test_workers_stop_when_the_daemon_is_killed(tmp_path, fake_wp):
+    """kill -9 of the daemon: its worker notices within seconds and stops; the lock it
+    inherited is free again afterwards, so a new daemon starts."""
+    config = make_site(tmp_path, fake_wp.url)
+    env = env_for(tmp_path, CROSSPOST_DAEMON__WORKERS="2")
+    login(config, env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    children = wait_for(lambda: _children(proc.pid), timeout=20)
+    time.sleep(1.0)  # both started
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    wait_for(lambda: not any(_alive(c) for c in children), timeout=15, interval=0.2)
+    again = subprocess.Popen(
+        [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
+        env={**env, "CROSSPOST_DAEMON__WORKERS": "1"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(2.0)
+    assert again.poll() is None, again.stderr.read() if again.stderr else ""
+    again.send_signal(signal.SIGTERM)
+    assert again.wait(timeout=30) == 0

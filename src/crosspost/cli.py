@@ -387,15 +387,17 @@ def retry(ctx: click.Context, post_id: int, target: str | None) -> None:
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Publish what is due now, then exit (for cron).")
+@click.option("--worker", "worker", hidden=True, type=(int, int), default=None,
+              help="Run as worker I of N started by a daemon (internal).")
 @click.pass_context
-def daemon(ctx: click.Context, once: bool) -> None:
+def daemon(ctx: click.Context, once: bool, worker: tuple[int, int] | None) -> None:
     """Publish due posts: blog first, then shares; exactly once per target."""
     from .daemon import Daemon
     from .logs import setup_logging
 
     app = app_of(ctx)
     setup_logging(app.settings.log_level)
-    ctx.exit(Daemon(app, once=once).run())
+    ctx.exit(Daemon(app, once=once, worker=worker).run())
 
 
 @cli.command()

@@ -7,6 +7,8 @@ backend exists (a headless server), the error says what to install or configure.
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 from .errors import ConfigError, CrosspostError
 
@@ -51,7 +53,47 @@ def _unlock_file_keyring(backend: object) -> None:
             ) from None
 
 
+#: secrets already read, when the process asked to keep them: (service, field) -> (read at, value)
+_KEPT: dict[tuple[str, str], tuple[float, str]] = {}
+_KEEP_FOR = 0.0
+_KEPT_LOCK = threading.Lock()
+
+
+def keep_in_memory(seconds: float) -> None:
+    """Keep secrets read from the keyring in this process for ``seconds`` (0: never).
+
+    For the daemon, which needs an account's token for every delivery: keyring backends are
+    slow per read (an encrypted file decrypts, Secret Service is a D-Bus round trip). A token
+    changed by ``crosspost accounts login`` is read again after ``seconds`` at the latest, and
+    at once after a delivery to that account failed (:func:`forget`)."""
+    global _KEEP_FOR
+    with _KEPT_LOCK:
+        _KEEP_FOR = seconds
+        _KEPT.clear()
+
+
+def forget(target: str) -> None:
+    """Drop kept secrets of ``target`` (of any persona): the next read asks the keyring."""
+    suffix = f"/{target}"
+    with _KEPT_LOCK:
+        for key in [k for k in _KEPT if k[0].endswith(suffix)]:
+            del _KEPT[key]
+
+
 def get_secret(service: str, username: str) -> str | None:
+    if _KEEP_FOR > 0:
+        with _KEPT_LOCK:
+            hit = _KEPT.get((service, username))
+        if hit is not None and time.monotonic() - hit[0] < _KEEP_FOR:
+            return hit[1]
+    value = _read_secret(service, username)
+    if value and _KEEP_FOR > 0:
+        with _KEPT_LOCK:
+            _KEPT[(service, username)] = (time.monotonic(), value)
+    return value
+
+
+def _read_secret(service: str, username: str) -> str | None:
     kr = _keyring()
     try:
         value = kr.get_password(service, username)
@@ -67,6 +109,8 @@ def get_secret(service: str, username: str) -> str | None:
 
 
 def set_secret(service: str, username: str, value: str) -> None:
+    with _KEPT_LOCK:
+        _KEPT.pop((service, username), None)
     kr = _keyring()
     try:
         kr.set_password(service, username, value)

@@ -10,10 +10,18 @@ daemon has three kinds of wake-up, all of which run the same idempotent ``dispat
   on PostgreSQL (no polling at all);
 * a slow safety net every ``wake_interval``.
 
-Deliveries run on a thread pool with a cap per platform. On SIGTERM/SIGINT the daemon stops
+Deliveries run on a thread pool. ``daemon.concurrency`` caps the requests in flight per
+platform; the daemon claims up to ``CLAIM_AHEAD`` times as many deliveries, so that reading,
+guarding and rendering the next ones overlaps the platform's answer to the current ones
+instead of leaving a request slot idle meanwhile. On SIGTERM/SIGINT the daemon stops
 claiming, gives in-flight deliveries ``shutdown_grace`` to finish, and exits 0; anything still
 in flight then keeps its claim, whose lease expires, and the next start asks the platform
 before doing anything with it.
+
+With ``daemon.workers`` above 1 the daemon starts that many processes in all (itself
+included), because one CPython process publishes on one core. Each is the same loop, claiming
+with the same atomic statements, with its share of each platform's concurrency. The workers
+inherit the single-instance lock, stop with the daemon, and stop by themselves if it dies.
 """
 
 from __future__ import annotations
@@ -24,7 +32,10 @@ import os
 import signal
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -32,6 +43,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from . import credentials
 from .app import App
 from .claims import Claim, claim, hold_overdue, next_wakeup, renew
 from .errors import Refused
@@ -42,10 +54,22 @@ log = logging.getLogger("crosspost.daemon")
 
 #: how often the daemon looks for posts overdue by more than max_lateness
 HOLD_CHECK = timedelta(seconds=30)
+#: deliveries claimed per request slot of a platform (the others are being prepared/recorded)
+CLAIM_AHEAD = 2
+#: the platforms a "default" concurrency applies to, at most (sizes the thread pool)
+PLATFORMS = 6
+
+
+def share(total: int, index: int, count: int) -> int:
+    """Worker ``index``'s part of ``total`` slots split over ``count`` workers."""
+    return total // count + (1 if index < total % count else 0)
 
 
 class Daemon:
-    def __init__(self, app: App, *, once: bool = False) -> None:
+    def __init__(
+        self, app: App, *, once: bool = False, worker: tuple[int, int] | None = None
+    ) -> None:
+        """``worker`` is (index, count) in a worker process started by a daemon."""
         self.app = app
         self.once = once
         self.settings = app.settings
@@ -53,10 +77,22 @@ class Daemon:
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.publisher = Publisher(app)
         cfg = self.settings.daemon
-        self.capacity = {k: v for k, v in cfg.concurrency.items() if k != "default"}
-        self.default_capacity = cfg.concurrency.get("default", 4)
-        workers = max(1, sum(self.capacity.values()) + self.default_capacity * 4)
-        self.pool = ThreadPoolExecutor(max_workers=min(workers, 64), thread_name_prefix="publish")
+        credentials.keep_in_memory(cfg.credentials_ttl.total_seconds())
+        self.index, self.count = worker or (0, 1 if once else cfg.workers)
+        #: the daemon that started this worker process (None in the daemon itself)
+        self.parent = os.getppid() if worker else None
+        self.children: dict[int, subprocess.Popen[bytes]] = {}
+        self.capacity = {
+            k: share(v, self.index, self.count) for k, v in cfg.concurrency.items()
+            if k != "default"
+        }
+        self.default_capacity = share(cfg.concurrency.get("default", 4), self.index, self.count)
+        slots = sum(self.capacity.values()) + self.default_capacity * PLATFORMS
+        self.pool = ThreadPoolExecutor(
+            max_workers=max(1, min(slots * CLAIM_AHEAD, 128)), thread_name_prefix="publish"
+        )
+        self.gates: dict[str, threading.BoundedSemaphore] = {}
+        self.publisher.gate = self._gate
         self.inflight: dict[Future[Outcome], Claim] = {}
         self.busy: Counter[str] = Counter()
         self.lock = threading.Lock()
@@ -73,7 +109,8 @@ class Daemon:
     # -- lifecycle --------------------------------------------------------------------------
 
     def run(self) -> int:
-        self._single_instance()
+        if self.parent is None:  # a worker holds the lock it inherited from its daemon
+            self._single_instance()
         try:
             if self.once:
                 return self._run_once()
@@ -150,15 +187,23 @@ class Daemon:
             listener.start()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
+        if self.parent is None:
+            for index in range(1, self.count):
+                self._start_worker(index)
         self.scheduler.start()
-        log.info("daemon %s started on %s", self.worker, self.store.display_url())
+        log.info("daemon %s started on %s%s", self.worker, self.store.display_url(),
+                 f" (worker {self.index + 1} of {self.count})" if self.count > 1 else "")
         self.stopping.wait()
         log.info("stopping: no new claims; waiting up to %s for in-flight deliveries",
                  cfg.shutdown_grace)
+        for child in self.children.values():
+            with contextlib.suppress(OSError):
+                child.send_signal(signal.SIGTERM)
         self.scheduler.shutdown(wait=True)
         with self.lock:
             pending = list(self.inflight)
         _, not_done = wait(pending, timeout=cfg.shutdown_grace.total_seconds())
+        self._reap_workers(cfg.shutdown_grace.total_seconds() + 5)
         if not_done:
             log.warning(
                 "abandoning %d in-flight deliveries; their claims expire and the next start "
@@ -179,6 +224,7 @@ class Daemon:
         return conn
 
     def _check_changes(self) -> None:
+        self._check_parent()
         version = self._watch_conn.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
             self._data_version = version
@@ -209,6 +255,43 @@ class Daemon:
         with self.lock:
             claims = list(self.inflight.values())
         renew(self.store, claims, self.settings.daemon.lease)
+        self._check_parent()
+        self._restart_workers()
+
+    # -- worker processes -------------------------------------------------------------------
+
+    def _start_worker(self, index: int) -> None:
+        cmd = [sys.executable, "-m", "crosspost"]
+        if self.settings.config_path is not None:
+            cmd += ["--config", str(self.settings.config_path)]
+        cmd += ["daemon", "--worker", str(index), str(self.count)]
+        # the lock file's descriptor is inherited: the lock stays held while any worker runs
+        fds = (self._lockfile.fileno(),) if self._lockfile is not None else ()
+        self.children[index] = subprocess.Popen(cmd, pass_fds=fds)
+
+    def _restart_workers(self) -> None:
+        for index, child in list(self.children.items()):
+            code = child.poll()
+            if code is not None and not self.stopping.is_set():
+                log.error("worker %d of %d exited (code %s); starting it again",
+                          index + 1, self.count, code)
+                self._start_worker(index)
+
+    def _reap_workers(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for index, child in self.children.items():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("worker %d did not stop in time; killing it", index + 1)
+                child.kill()
+                child.wait()
+
+    def _check_parent(self) -> None:
+        """A worker whose daemon is gone (killed) stops too, gracefully."""
+        if self.parent is not None and os.getppid() != self.parent and not self.stopping.is_set():
+            log.warning("the daemon that started worker %d is gone; stopping", self.index + 1)
+            self.stopping.set()
 
     def _schedule_wake(self, at: datetime) -> None:
         if self.scheduler is None or self.stopping.is_set():
@@ -250,19 +333,20 @@ class Daemon:
                 log.warning("post %s is overdue by more than max_lateness: held", post_id)
         with self.lock:
             room = {
-                p: cap - self.busy[p] for p, cap in self.capacity.items()
+                p: cap * CLAIM_AHEAD - self.busy[p] for p, cap in self.capacity.items()
             }
             for p, n in self.busy.items():
-                room.setdefault(p, self.default_capacity - n)
-        default_room = self.default_capacity
+                room.setdefault(p, self.default_capacity * CLAIM_AHEAD - n)
+        default_room = self.default_capacity * CLAIM_AHEAD
         claims = claim(self.store, self.worker, now, self.settings.daemon.lease, room,
                        default_room)
         if claims and not self._warm:
             self._warm_up(claims)
+        snapshots = self.store.snapshots([c.post_id for c in claims])
         for c in claims:
             with self.lock:
                 self.busy[c.platform] += 1
-                fut = self.pool.submit(self.publisher.run, c)
+                fut = self.pool.submit(self.publisher.run, c, snapshots.get(c.post_id))
                 self.inflight[fut] = c
             fut.add_done_callback(self._done)
         if not claims or self.once:
@@ -275,7 +359,7 @@ class Daemon:
         with self.lock:
             c = self.inflight.pop(fut)
             self.busy[c.platform] -= 1
-            cap = self.capacity.get(c.platform, self.default_capacity)
+            cap = self.capacity.get(c.platform, self.default_capacity) * CLAIM_AHEAD
             # claim in batches: refill when a quarter of the platform's slots are free, not per
             # slot (a claim is one short write transaction; idle slots cost throughput)
             refill = cap - self.busy[c.platform] >= max(1, cap // 4) or c.role == "blog"
@@ -289,6 +373,16 @@ class Daemon:
         elif not self.stopping.is_set() and refill:
             # a published blog unlocks its shares; free slots take the next deliveries
             self.dispatch()
+
+    def _gate(self, platform: str) -> threading.BoundedSemaphore:
+        """The request slots of a platform in this process (``daemon.concurrency``)."""
+        gate = self.gates.get(platform)
+        if gate is None:
+            with self.lock:
+                gate = self.gates.setdefault(platform, threading.BoundedSemaphore(
+                    max(1, self.capacity.get(platform, self.default_capacity))
+                ))
+        return gate
 
     def _warm_up(self, claims: list[Claim]) -> None:
         """Fill the caches every delivery uses before the first batch starts, so the worker

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from . import credentials
 from .app import App
 from .claims import Claim, record
 from .entries import Entry, Media
@@ -73,11 +77,15 @@ class Publisher:
     def __init__(self, app: App) -> None:
         self.app = app
         self.timeout = app.settings.daemon.request_timeout.total_seconds()
+        #: a platform's request slots; the daemon caps requests in flight per platform
+        self.gate: Callable[[str], AbstractContextManager[object]] = lambda _: nullcontext()
 
-    def run(self, c: Claim) -> Outcome:
+    def run(self, c: Claim, snapshot: tuple[Any, list[Any]] | None = None) -> Outcome:
+        """Publish one claimed delivery; ``snapshot`` is its post as read right after the
+        claim (the daemon reads a batch of claims at once), else it is read here."""
         now = utcnow()
         try:
-            return self._run(c)
+            return self._run(c, snapshot)
         except TransientError as e:
             return self._transient(c, e)
         except PermanentError as e:
@@ -95,9 +103,8 @@ class Publisher:
 
     # -- steps ------------------------------------------------------------------------------
 
-    def _run(self, c: Claim) -> Outcome:
-        store = self.app.store
-        post, deliveries = store.snapshot(c.post_id)
+    def _run(self, c: Claim, snapshot: tuple[Any, list[Any]] | None) -> Outcome:
+        post, deliveries = snapshot or self.app.store.snapshot(c.post_id)
         personas = self.app.personas
         persona = personas.get(post.persona)
         entry = entry_from_post(post)
@@ -159,7 +166,8 @@ class Publisher:
         )
         if c.reconcile:
             try:
-                found = adapter.lookup(pub)
+                with self.gate(c.platform):
+                    found = adapter.lookup(pub)
             except CrosspostError:
                 raise
             except LookupUnsupported as e:
@@ -175,7 +183,8 @@ class Publisher:
             if found is not None:
                 return self._published(c, found, text, "found from an earlier attempt")
         try:
-            result = adapter.publish(pub)
+            with self.gate(c.platform):
+                result = adapter.publish(pub)
         except CrosspostError:
             raise
         except Exception as e:
@@ -245,6 +254,8 @@ class Publisher:
         return Outcome(c, QUEUED, msg)
 
     def _fail(self, c: Claim, message: str, hint: str | None) -> Outcome:
+        # perhaps a revoked token: after 'accounts login' the next attempt reads the new one
+        credentials.forget(c.target)
         self._record(c, FAILED, utcnow(), error=message, hint=hint)
         log.error("post %s to %s failed: %s", c.post_id, c.target, message)
         return Outcome(c, FAILED, message)

@@ -47,6 +47,11 @@ class DaemonSettings(_Strict):
     shutdown_grace: Duration = timedelta(seconds=20)
     #: deliveries in flight at once per platform ("default" covers the rest)
     concurrency: dict[str, int] = Field(default_factory=lambda: {"default": 4})
+    #: processes publishing in parallel (one daemon; raise towards the number of cores when
+    #: bursts of thousands of deliveries must go out fast); concurrency is shared among them
+    workers: int = Field(default=1, ge=1, le=64)
+    #: how long the daemon keeps a secret read from the keyring before reading it again
+    credentials_ttl: Duration = timedelta(minutes=5)
     retry: RetrySettings = Field(default_factory=RetrySettings)
 
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -127,6 +129,12 @@ class Store:
         self.engine = _make_engine(self.url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._writer = threading.RLock()
+        self._writer_depth = 0
+        self._writer_file: int | None = None
+        if self.is_sqlite:
+            self._writer_file = _open_writer_lock(self.engine.url.database)
+            if self._writer_file is not None:
+                weakref.finalize(self, os.close, self._writer_file)
         if migrate:
             self.ensure_schema()
 
@@ -149,7 +157,7 @@ class Store:
             with Session(self.engine, expire_on_commit=False) as s, s.begin():
                 yield s
             return
-        with self._writer:
+        with self._write_lock():
             conn = self.engine.connect().execution_options(sqlite_begin="IMMEDIATE")
             try:
                 with Session(bind=conn, expire_on_commit=False) as s, s.begin():
@@ -168,13 +176,36 @@ class Store:
             with self.engine.begin() as conn:
                 yield conn
             return
-        with self._writer:
+        with self._write_lock():
             conn = self.engine.connect().execution_options(sqlite_begin="IMMEDIATE")
             try:
                 with conn.begin():
                     yield conn
             finally:
                 conn.close()
+
+    @contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """SQLite's one writer at a time, queued without sleeping.
+
+        Threads of one process queue on a Python lock; processes (the daemon's workers, the
+        CLI) on an advisory lock on ``<database>-writer.lock``, which wakes the next writer
+        the moment the lock is free. SQLite's own busy handler, still there for other
+        programs, sleeps in steps of up to 100 ms instead, and while one thread sleeps, the
+        others of its process wait behind it.
+        """
+        import fcntl
+
+        with self._writer:
+            if self._writer_depth == 0 and self._writer_file is not None:
+                fcntl.flock(self._writer_file, fcntl.LOCK_EX)
+            self._writer_depth += 1
+            try:
+                yield
+            finally:
+                self._writer_depth -= 1
+                if self._writer_depth == 0 and self._writer_file is not None:
+                    fcntl.flock(self._writer_file, fcntl.LOCK_UN)
 
     def notify(self, s: Session) -> None:
         """Wake daemons on PostgreSQL; on SQLite they notice the commit via data_version."""
@@ -276,6 +307,19 @@ class Store:
             deliveries = conn.execute(_DELIVERIES_OF_POST, {"post_id": post_id}).all()
             conn.rollback()
         return post, list(deliveries)
+
+    def snapshots(self, post_ids: Sequence[int]) -> dict[int, tuple[Any, list[Any]]]:
+        """:meth:`snapshot` of several posts in two queries (a batch of claims)."""
+        ids = sorted(set(post_ids))
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            posts = conn.execute(_POSTS_BY_IDS, {"post_ids": ids}).all()
+            out: dict[int, tuple[Any, list[Any]]] = {p.id: (p, []) for p in posts}
+            for d in conn.execute(_DELIVERIES_OF_POSTS, {"post_ids": ids}):
+                out[d.post_id][1].append(d)
+            conn.rollback()
+        return out
 
     def list_posts(
         self,
@@ -461,11 +505,29 @@ class Store:
 _POST_T = Post.__table__  # type: ignore[attr-defined]
 _DELIVERY_T = Delivery.__table__  # type: ignore[attr-defined]
 _POST_BY_ID = sa_select(_POST_T).where(_POST_T.c.id == bindparam("post_id"))
+_POSTS_BY_IDS = sa_select(_POST_T).where(_POST_T.c.id.in_(bindparam("post_ids", expanding=True)))
+_DELIVERIES_OF_POSTS = (
+    sa_select(_DELIVERY_T)
+    .where(_DELIVERY_T.c.post_id.in_(bindparam("post_ids", expanding=True)))
+    .order_by(_DELIVERY_T.c.post_id, _DELIVERY_T.c.role, _DELIVERY_T.c.id)
+)
 _DELIVERIES_OF_POST = (
     sa_select(_DELIVERY_T)
     .where(_DELIVERY_T.c.post_id == bindparam("post_id"))
     .order_by(_DELIVERY_T.c.role, _DELIVERY_T.c.id)
 )
+
+
+def _open_writer_lock(database: str | None) -> int | None:
+    """The file the writers of one SQLite database queue on; None for an in-memory database
+    or where it cannot be created (SQLite's busy timeout still serialises writers)."""
+    if not database or database == ":memory:":
+        return None
+    try:
+        fd = os.open(database + "-writer.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+    return fd
 
 
 def _make_engine(url: str) -> Engine:

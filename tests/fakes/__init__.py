@@ -111,6 +111,9 @@ class FakeServer:
         self.lock = threading.RLock()
         self._failures: list[_Failure] = []
         self._hangs: list[float] = []
+        #: requests being answered now, and the most at any moment (request concurrency)
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -231,6 +234,15 @@ class FakeServer:
             return self._control(req, req.path.removeprefix("/__fake/"))
         with self.lock:
             self.requests.append(req)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return self._answer(req)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _answer(self, req: Request) -> Response:
         if self.latency:
             self.sleep(self.latency)
         failure = self._take_failure(req)
@@ -275,6 +287,11 @@ class FakeServer:
         elif what == "clear":
             self.clear_failures()
             self.latency = 0.0
+        elif what == "stats":
+            with self.lock:
+                return json_response(
+                    200, {"requests": len(self.requests), "max_in_flight": self.max_in_flight}
+                )
         else:
             resp = self.control(req, what)
             return resp if resp is not None else json_response(404, {"error": "no such control"})

@@ -348,3 +348,58 @@ def _path(resp: httpx.Response) -> str:
 
 def _str(v: object) -> str | None:
     return v if isinstance(v, str) and v else None
+
+
+@functools.cache
+def steady_session_class() -> type:
+    """A ``requests.Session`` that reads the environment's proxy and CA-bundle settings once
+    per host instead of on every request.
+
+    requests walks ``os.environ`` several times per request (``*_proxy``, ``no_proxy``,
+    ``REQUESTS_CA_BUNDLE``), which in the daemon costs more CPU than building the request
+    itself. The daemon's environment does not change while it runs, so the answer is kept;
+    what it means is unchanged: proxies from the environment, ``no_proxy`` honoured per host,
+    explicit settings on the session or the request win.
+    """
+    import os
+    from urllib.parse import urlsplit
+
+    import requests
+    from requests.sessions import merge_setting
+    from requests.utils import get_environ_proxies
+
+    class SteadySession(requests.Session):
+        def __init__(self) -> None:
+            super().__init__()
+            self._env: dict[tuple[str, str], tuple[dict[str, str], str | None]] = {}
+
+        def merge_environment_settings(  # type: ignore[override]
+            self,
+            url: str,
+            proxies: dict[str, str] | None,
+            stream: bool | None,
+            verify: bool | str | None,
+            cert: Any,
+        ) -> dict[str, Any]:
+            if not self.trust_env or (proxies and proxies.get("no_proxy")):
+                return super().merge_environment_settings(url, proxies, stream, verify, cert)
+            parts = urlsplit(url)
+            key = (parts.scheme, parts.netloc)
+            env = self._env.get(key)
+            if env is None:
+                ca = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+                env = self._env[key] = (get_environ_proxies(url), ca)
+            env_proxies, env_verify = env
+            merged = dict(proxies or {})
+            for k, v in env_proxies.items():
+                merged.setdefault(k, v)
+            if verify is True or verify is None:
+                verify = env_verify or verify
+            return {
+                "proxies": merge_setting(merged, self.proxies),
+                "stream": merge_setting(stream, self.stream),
+                "verify": merge_setting(verify, self.verify),
+                "cert": merge_setting(cert, self.cert),
+            }
+
+    return SteadySession

@@ -74,7 +74,7 @@ from urllib.parse import urlsplit
 
 from .. import credentials
 from ..errors import CrosspostError, PermanentError, TransientError, UsageError
-from ._http import USER_AGENT, login_hint, requests_never_sent
+from ._http import USER_AGENT, login_hint, requests_never_sent, steady_session_class
 from .base import AdapterContext, CredentialField, MediaItem, Publication, Result
 
 log = logging.getLogger(__name__)
@@ -134,9 +134,7 @@ def _session(persona: str, instance: str) -> Any:
     if session is None:
         from http.cookiejar import DefaultCookiePolicy
 
-        import requests
-
-        session = requests.Session()
+        session = steady_session_class()()
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         sessions[(persona, instance)] = session
     return session
