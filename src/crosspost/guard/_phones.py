@@ -114,21 +114,21 @@ class PhoneIndex:
         return bool(self.variants)
 
 
-def find_phones(norm: str, index: PhoneIndex) -> list[tuple[int, int, list[PhoneKey]]]:
-    """Spans in ``norm`` whose digits equal an identity number variant."""
+def find_phones(
+    norm: str, index: PhoneIndex, all_digits: bytes | None = None
+) -> list[tuple[int, int, list[PhoneKey]]]:
+    """Spans in ``norm`` whose digits equal an identity number variant.
+
+    ``all_digits``: the ASCII digits of ``norm`` (``Normalised.digits``), if already known.
+    """
     variants = index.variants
     if not variants:
         return []
-    raw: bytes | None = None
-    if norm.isascii():
-        raw = norm.encode("ascii")
-        if raw.translate(_MASK_BYTES).count(48) < MIN_DIGITS:  # 48: "0", a digit
-            return []
-        all_digits = raw.translate(None, _NOT_DIGITS_BYTES)
-    else:
+    if all_digits is None:
         all_digits = norm.encode("ascii", "ignore").translate(None, _NOT_DIGITS_BYTES)
     if len(all_digits) < MIN_DIGITS or index.automaton is None:
         return []
+    raw = norm.encode("ascii") if norm.isascii() else None
     if next(index.automaton.iter(all_digits.decode("ascii")), None) is None:
         return []  # no identity number's digits anywhere in the text
     if raw is not None:

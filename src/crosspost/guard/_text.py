@@ -180,7 +180,14 @@ _CANON_FROM_ASCII = bytes(
     0 if b in _DEL_CONTROLS else ord(CANON_TABLE[ord(chr(b).lower())]) if b < 128 else 32
     for b in range(256)
 )
+#: ``_CANON_FROM_ASCII``, except that ``%`` and ``&`` become NUL too: one ``in`` test on the
+#: folded bytes then proves a plain ASCII text has neither controls nor percent-escapes or
+#: character references (the usual short post), before ``_may_be_encoded`` has to look
+_CANON_FROM_PLAIN_ASCII = bytes(
+    0 if b in (0x25, 0x26) else c for b, c in enumerate(_CANON_FROM_ASCII)
+)
 _SPACES = re.compile(r"  +")
+_NOT_DIGITS = bytes(b for b in range(256) if not 0x30 <= b <= 0x39)
 _SPACES_B = re.compile(rb"  +")
 
 
@@ -256,26 +263,31 @@ def canon_key(tokens: list[str] | tuple[str, ...]) -> str:
 class Normalised:
     """One field's text, its ``norm`` and ``canon`` views and the way back to the original."""
 
-    __slots__ = (
-        "_canon_starts",
-        "_ends",
-        "_needs_map",
-        "_spans",
-        "_starts",
-        "_tokens",
-        "canon",
-        "norm",
-        "orig",
-    )
+    # The views are slots; what is computed lazily (rarely: for findings, split letters,
+    # hashes) defaults on the class and lands in ``__dict__`` when set, so constructing one
+    # per post does not pay for seven stores of ``None``.
+    __slots__ = ("__dict__", "canon", "norm", "orig")
+    _starts: list[int] | None = None
+    _ends: list[int] | None = None
+    _spans: list[tuple[int, int]] | None = None
+    _canon_starts: list[int] | None = None
+    _tokens: list[str] | None = None
+    _digits: bytes | None = None
+    _needs_map: bool = False
 
     def __init__(self, orig: str) -> None:
         self.orig = orig
-        self._starts: list[int] | None = None
-        self._ends: list[int] | None = None
-        self._spans: list[tuple[int, int]] | None = None
-        self._canon_starts: list[int] | None = None
-        self._tokens: list[str] | None = None
-        self._needs_map = False
+        if orig.isascii():
+            raw = orig.encode("ascii")
+            folded = raw.translate(_CANON_FROM_PLAIN_ASCII)
+            if 0 not in folded and b"--" not in raw:
+                # No control, ``%``, ``&`` or ``--`` (of an ``xn--`` label): nothing can be
+                # encoded, and every character normalises to itself lowercased. The general
+                # path below gives the same views; this one spares it a few calls per post.
+                self.norm = orig.lower()
+                out = _SPACES_B.sub(b" ", b" " + folded + b" ")
+                self.canon = out.decode("ascii") if len(out) > 1 else "  "
+                return
         if _may_be_encoded(orig):
             self.norm = self._build_with_escapes(orig)
         else:
@@ -295,6 +307,20 @@ class Normalised:
             self.canon = _collapse_bytes(norm.encode("ascii").translate(_CANON_FROM_ASCII))
         else:
             self.canon = _collapse(" " + norm.translate(CANON_TABLE) + " ")
+
+    @property
+    def digits(self) -> bytes:
+        """The ASCII digits of ``norm``, in order: one C-level pass tells the phone scan and
+        the rules that need a digit whether to look at all."""
+        if self._digits is None:
+            norm = self.norm
+            for digit in "0123456789":  # most posts have none: ten C-level ``in`` say so
+                if digit in norm:
+                    self._digits = norm.encode("ascii", "ignore").translate(None, _NOT_DIGITS)
+                    break
+            else:
+                self._digits = b""
+        return self._digits
 
     @property
     def tokens(self) -> list[str]:

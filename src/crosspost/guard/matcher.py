@@ -6,11 +6,16 @@ personas at once. ``check_content`` then does, per text field:
 
 1. one normalisation pass (``Normalised``: C-level ``translate``/``split``/``join``);
 2. one automaton scan of the canonical token stream (identity of other personas, own
-   ``never_mention`` terms, everyone's plain ``confidential`` identifiers);
+   ``never_mention`` terms, everyone's plain ``confidential`` identifiers). The same scan also
+   reports the triggers of step 3 that live in ``canon``: the opted-in packs' keywords and
+   pairs of single letters, so a short post with none of them costs no further pass;
 3. cheap extras that only run when their trigger is present: runs of single letters
    (``a n a b e e``), ``@mentions`` of short handles, digit runs that may be phone numbers, keyed
    hashes of word windows (only when hashed confidential identifiers exist), and the opted-in
-   rule packs (keyword pre-filtered regexes).
+   rule packs (keyword pre-filtered regexes, only for rules whose required literals occur).
+
+A short post is checked in microseconds, so ``check_content`` keeps per-post work (objects,
+lookups, passes) to what the post needs; the full paths stay for what the fast ones find.
 
 Findings carry offsets into the field's original text (``text[start:end] == match``).
 """
@@ -18,6 +23,7 @@ Findings carry offsets into the field's original text (``text[start:end] == matc
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -38,11 +44,21 @@ from ._identity import (
     term_phrases,
     url_phrases,
 )
+from ._phones import MIN_DIGITS as PHONE_MIN_DIGITS
 from ._phones import PhoneIndex, PhoneKey, find_phones, phone_variants
 from ._text import Normalised, canon_key
 from .confidential import HashedTerm, digest, parse_hash
 from .findings import Finding
-from .packs import PACK_RULES, PACKS, pack_keyword_hits
+from .packs import (
+    PACK_RULES,
+    PACKS,
+    Facts,
+    KeywordCandidates,
+    KeywordProbe,
+    canon_keyword_keys,
+    confirm_keyword_hits,
+    pack_keyword_hits,
+)
 from .profile import GuardProfile
 from .rules import RULES, effective_severity
 
@@ -55,6 +71,14 @@ class TextField:
 
     name: str
     text: str
+
+    def __init__(self, name: str, text: str) -> None:
+        # Kept by @dataclass instead of its frozen __init__, which goes through
+        # object.__setattr__ per field: a short post is checked in microseconds, and creating
+        # its fields was a measurable part of that. Still frozen: assignment raises.
+        d = self.__dict__
+        d["name"] = name
+        d["text"] = text
 
 
 @dataclass(frozen=True)
@@ -79,6 +103,15 @@ def _has_split_run(canon: str) -> bool:
     return "   " in canon[::2] or "   " in canon[1::2]
 
 
+#: `` a b ``: two single-character tokens in a row, for every ASCII character ``canon`` can
+#: hold. As keys of the identity automaton they detect split-letter runs in the same pass
+#: (``_has_split_run`` costs two slices and two searches per post).
+_SPLIT_KEYS = tuple(
+    f" {a} {b} " for a in string.ascii_letters + string.digits
+    for b in string.ascii_letters + string.digits
+)
+#: The probe the split keys carry: of no pack (``confirm_keyword_hits`` skips it).
+_SPLIT_PROBE: KeywordProbe = ("", -1, None, "", "", False, False)
 _RUN_RE = re.compile(r"(?<= )\S(?: \S)+(?= )")
 _MENTION_RE = re.compile(r"(?<![\w@])@(\w+)(?:@((?:[\w\-]+\.)+[\w\-]+))?")
 _ONE_LETTER_WORDS = frozenset({"a", "i", "o"})
@@ -95,6 +128,10 @@ class Matcher:
     personas: Mapping[str, GuardProfile]
     notes: tuple[str, ...] = ()
     _automaton: object | None = None
+    #: packs whose keywords are keys of ``_automaton`` too (see ``canon_keyword_keys``)
+    _pack_keys: frozenset[str] = frozenset()
+    #: ``_automaton`` has the ``_SPLIT_KEYS``: it detects split-letter runs in ASCII ``canon``
+    _split_keys: bool = False
     _compact: object | None = None  # unpadded compact keys, scanned inside split-letter runs
     _max_tokens: int = 1
     _own_keys: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -106,12 +143,41 @@ class Matcher:
     _secret: bytes | None = None
     _hash_cache: dict[str, str | None] = field(default_factory=dict)
     key_count: int = 0
+    _constants: dict[str, _PersonaConstants] = field(default_factory=dict, compare=False)
 
     def persona_names(self) -> list[str]:
         return list(self.personas)
 
     def __repr__(self) -> str:
         return f"<Matcher personas={list(self.personas)} keys={self.key_count}>"
+
+
+@dataclass(frozen=True)
+class _PersonaConstants:
+    """What ``check_content`` looks up about the posting persona: the same for every post, so
+    computed once per matcher and persona (a short post is checked in microseconds, and these
+    lookups were a measurable part of that)."""
+
+    profile: GuardProfile | None
+    own_keys: frozenset[str]
+    packs: tuple[str, ...]
+    #: some of ``packs`` have no keys in the automaton: their keywords need their own pass
+    packs_unindexed: bool
+
+
+def _persona_constants(m: Matcher, persona: str) -> _PersonaConstants:
+    consts = m._constants.get(persona)
+    profile = m.personas.get(persona)
+    if consts is None or consts.profile is not profile:
+        packs = tuple(profile.packs) if profile is not None else ()
+        consts = _PersonaConstants(
+            profile,
+            m._own_keys.get(persona, frozenset()),
+            packs,
+            any(p not in m._pack_keys for p in packs),
+        )
+        m._constants[persona] = consts
+    return consts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -242,12 +308,25 @@ def build_matcher(
             "(store one with `crosspost guard add-confidential`)"
         )
 
+    # The packs' keywords ride along in the identity automaton (one pass over ``canon`` finds
+    # both), so a post without any keyword never pays for a pack pass of its own.
+    pack_names = sorted({k for p in profiles for k in p.packs})
+    pack_keys: dict[str, list[KeywordProbe]] = {}
+    for pack in pack_names:
+        for key, probes in canon_keyword_keys(pack).items():
+            pack_keys.setdefault(key, []).extend(probes)
+
     automaton = compact = None
-    if b.keys:
+    if b.keys or pack_keys:
         automaton = ahocorasick.Automaton()
         compact_keys: dict[str, list[tuple[str, KeyInfo]]] = {}
+        for key in _SPLIT_KEYS:  # ride along: they only ever come back in ``pack_keywords``
+            pack_keys.setdefault(key, []).append(_SPLIT_PROBE)
+        for key, kws in pack_keys.items():
+            if key not in b.keys:
+                automaton.add_word(key, (len(key), key, (), tuple(kws)))
         for key, infos in b.keys.items():
-            automaton.add_word(key, (len(key), key, tuple(infos)))
+            automaton.add_word(key, (len(key), key, tuple(infos), tuple(pack_keys.get(key, ()))))
             joined = key.replace(" ", "")
             if len(joined) >= SPLIT_MIN:
                 for info in infos:
@@ -263,6 +342,8 @@ def build_matcher(
         personas={p.name: p for p in profiles},
         notes=tuple(notes),
         _automaton=automaton,
+        _pack_keys=frozenset(pack_names),
+        _split_keys=automaton is not None,
         _compact=compact,
         _max_tokens=b.max_tokens,
         _own_keys={o: frozenset(k) for o, k in b.own.items()},
@@ -306,13 +387,26 @@ def _message(info: KeyInfo, persona: str) -> str:
     )
 
 
+#: pack keywords the identity scan saw in ``canon``: canon key → its probes
+_PackKeywords = dict[str, KeywordCandidates]
+
+
 class _Scan:
-    def __init__(self, m: Matcher, persona: str, n: Normalised) -> None:
+    __slots__ = ("hits", "m", "n", "own_keys", "own_spans", "persona")
+
+    def __init__(
+        self,
+        m: Matcher,
+        persona: str,
+        n: Normalised,
+        own_keys: frozenset[str],
+        hits: list[_Hit] | None = None,
+    ) -> None:
         self.m = m
         self.persona = persona
         self.n = n
-        self.own_keys = m._own_keys.get(persona, frozenset())
-        self.hits: list[_Hit] = []
+        self.own_keys = own_keys
+        self.hits: list[_Hit] = [] if hits is None else hits
         self.own_spans: list[tuple[int, int]] = []
 
     def relevant(self, key: str, info: KeyInfo) -> bool:
@@ -330,25 +424,22 @@ class _Scan:
                  _message(info, self.persona))
         )
 
-    def automaton(self) -> None:
-        auto = self.m._automaton
-        if auto is None:
-            return
+    def key_hits(self, end: int, klen: int, key: str, infos: tuple[KeyInfo, ...]) -> None:
+        """One automaton hit in ``canon`` (ending at ``end``) of the identifiers ``infos``."""
         n = self.n
-        for end, (klen, key, infos) in auto.iter(n.canon):  # type: ignore[attr-defined]
-            cs, ce = end - klen + 2, end
-            span = None
-            for info in infos:
-                if info.rule == "identity" and info.owner == self.persona:
-                    span = span or n.canon_to_norm(cs, ce)
-                    self.own_spans.append(span)
-                    continue
-                if not self.relevant(key, info):
-                    continue
-                if info.exact is not None and n.exact_canon(cs, ce) != info.exact:
-                    continue
+        cs, ce = end - klen + 2, end
+        span = None
+        for info in infos:
+            if info.rule == "identity" and info.owner == self.persona:
                 span = span or n.canon_to_norm(cs, ce)
-                self.add_key_hit(info, *span)
+                self.own_spans.append(span)
+                continue
+            if not self.relevant(key, info):
+                continue
+            if info.exact is not None and n.exact_canon(cs, ce) != info.exact:
+                continue
+            span = span or n.canon_to_norm(cs, ce)
+            self.add_key_hit(info, *span)
 
     def split_runs(self) -> None:
         """Letters written one by one (``A n a  B e e``, ``a.n.a.b.e.e``, ``4-n-4 Bee``).
@@ -410,7 +501,7 @@ class _Scan:
         n = self.n
         auto = self.m._automaton
         if auto is not None:
-            for end, (klen, key, infos) in auto.iter(wtext):  # type: ignore[attr-defined]
+            for end, (klen, key, infos, _) in auto.iter(wtext):  # type: ignore[attr-defined]
                 ws, we = end - klen + 2, end
                 if we <= lo or ws >= hi:
                     continue  # does not involve the split letters: the main scan has it
@@ -446,7 +537,7 @@ class _Scan:
         return any(i.owner == self.persona for i, _ in self.m._mentions.get(user, ()))
 
     def phones(self) -> None:
-        found = find_phones(self.n.norm, self.m._phones)
+        found = find_phones(self.n.norm, self.m._phones, self.n.digits)
         if not found:
             return
         own = self.m._own_phones.get(self.persona, frozenset())
@@ -504,21 +595,30 @@ class _Scan:
                              f"'{owner}'): client identifiers are never published")
                     )
 
-    def packs(self, profile: GuardProfile | None) -> None:
-        if profile is None:
-            return
-        n = self.n
-        for pack in profile.packs:
+
+def _pack_hits(
+    m: Matcher,
+    n: Normalised,
+    packs: tuple[str, ...],
+    pack_keywords: _PackKeywords,
+    hits: list[_Hit],
+) -> None:
+    """The opted-in rule packs' matches, appended to ``hits``."""
+    facts: Facts = {}  # shared by the packs' rules: one look per ``requires`` and text
+    for pack in packs:
+        if pack in m._pack_keys:  # the identity scan found the candidates
+            if not pack_keywords and n.norm.isascii():
+                continue  # the usual case: no keyword, and no non-ASCII one to look for
+            keyword_hits = confirm_keyword_hits(pack, n, pack_keywords.values(), facts)
+        else:
             keyword_hits = pack_keyword_hits(pack, n.norm)
-            if not keyword_hits:  # the usual case: none of the pack's keywords occurs
-                continue
-            rules = PACKS[pack]
-            for i, kw_hits in keyword_hits.items():  # same order as scan_pack
-                rule = rules[i]
-                for s, e in rule.scan(n, kw_hits):
-                    self.hits.append(
-                        _Hit(rule.id, "", None, "", s, e, rule.message, rule.severity)
-                    )
+        if not keyword_hits:  # the usual case: none of the pack's keywords occurs
+            continue
+        rules = PACKS[pack]
+        for i, kw_hits in keyword_hits.items():  # same order as scan_pack
+            rule = rules[i]
+            for s, e in rule.scan(n, kw_hits, facts):
+                hits.append(_Hit(rule.id, "", None, "", s, e, rule.message, rule.severity))
 
 
 def _tokens_before(canon: str, space: int, k: int) -> list[tuple[int, str]]:
@@ -576,30 +676,63 @@ def check_content(matcher: Matcher, persona: str, fields: Sequence[TextField]) -
     A persona unknown to the matcher is checked against every known persona's identity (the
     safe default) and gets no rule packs.
     """
-    profile = matcher.personas.get(persona)
+    consts = _persona_constants(matcher, persona)
+    profile = consts.profile
     overrides = profile.severity if profile is not None else {}
+    own_keys = consts.own_keys
+    packs = consts.packs
+    packs_unindexed = consts.packs_unindexed
+    auto = matcher._automaton
+    split_keys = matcher._split_keys
+    mentions = bool(matcher._mentions)
+    phones = bool(matcher._phones.variants)
+    hashed = bool(matcher._hashed)
     findings: list[Finding] = []
     for fld in fields:
         text = fld.text
         if not text:
             continue
         n = Normalised(text)
-        scan = _Scan(matcher, persona, n)
-        scan.automaton()
-        if _has_split_run(n.canon):
+        canon = n.canon
+        hits: list[_Hit] = []
+        # The _Scan is made when something needs it: most posts have no identity hit and
+        # nothing for the extras, and this function runs for every post.
+        scan: _Scan | None = None
+        pack_keywords: _PackKeywords = {}
+        if auto is not None:  # this loop runs for every post: keep it short
+            for end, (klen, key, infos, kws) in auto.iter(canon):  # type: ignore[attr-defined]
+                if kws:
+                    pack_keywords[key] = kws
+                if infos:
+                    if scan is None:
+                        scan = _Scan(matcher, persona, n, own_keys, hits)
+                    scan.key_hits(end, klen, key, infos)
+        if split_keys and canon.isascii():
+            # the automaton has a key for every pair of single ASCII characters: it saw them
+            split_run = False
+            for key in pack_keywords:
+                if len(key) == 5 and key[::2] == "   ":
+                    split_run = True
+                    break
+        else:
+            split_run = _has_split_run(canon)
+        if split_run:
+            scan = scan or _Scan(matcher, persona, n, own_keys, hits)
             scan.split_runs()
-        if matcher._mentions and "@" in n.norm:
+        if mentions and "@" in n.norm:
+            scan = scan or _Scan(matcher, persona, n, own_keys, hits)
             scan.mentions()
-        if matcher._phones.variants:
+        if phones and len(n.digits) >= PHONE_MIN_DIGITS:  # no number has fewer digits
+            scan = scan or _Scan(matcher, persona, n, own_keys, hits)
             scan.phones()
-        if matcher._hashed:
+        if hashed:
+            scan = scan or _Scan(matcher, persona, n, own_keys, hits)
             scan.hashed()
-        if profile is not None and profile.packs:
-            scan.packs(profile)
-        hits = scan.hits
+        if packs and (pack_keywords or packs_unindexed or not n.norm.isascii()):
+            _pack_hits(matcher, n, packs, pack_keywords, hits)
         if not hits:
             continue
-        if scan.own_spans and hits:
+        if scan is not None and scan.own_spans:
             own = scan.own_spans
             hits = [
                 h for h in hits

@@ -28,7 +28,7 @@ from functools import cached_property
 
 import ahocorasick
 
-from ._text import Normalised
+from ._text import CANON_TABLE, Normalised
 
 Validator = Callable[[Normalised, "re.Match[str]"], bool]
 
@@ -78,14 +78,26 @@ class PackRule:
         }
         return by_keyword, unrestricted
 
+    def gate(self, keyword: str) -> Gate:
+        """What a text must contain for a hit of ``keyword`` to matter (see ``Gate``)."""
+        by_keyword, unrestricted = self._patterns_by_keyword
+        patterns = [self.patterns[j] for j in by_keyword.get(keyword, unrestricted)]
+        if any(p.requires is None for p in patterns):
+            return None
+        return tuple({p.requires: None for p in patterns if p.requires is not None})
+
     def scan(
-        self, n: Normalised, keyword_hits: list[tuple[int, int, str]] | None = None
+        self,
+        n: Normalised,
+        keyword_hits: list[tuple[int, int, str]] | None = None,
+        facts: Facts | None = None,
     ) -> list[tuple[int, int]]:
         """``norm`` spans of matches; patterns only run in windows around keyword hits.
 
         Within a window the result is exactly that of ``regex.search`` from the window's start
         (then after each match), with the window's end as ``endpos``; ``anchored`` and
-        ``first`` only skip positions where no match can start.
+        ``first`` only skip positions where no match can start. ``facts`` carries what is
+        already known about the whole text's ``requires`` literals (see ``requires_met``).
         """
         norm = n.norm
         if keyword_hits is None:
@@ -100,7 +112,9 @@ class PackRule:
             s, e, kw = keyword_hits[0]
             for j in by_keyword.get(kw, unrestricted):
                 pat = patterns[j]
-                _search(pat, n, max(0, s - pat.before), min(size, e + pat.after), (s,), out)
+                _search(
+                    pat, n, max(0, s - pat.before), min(size, e + pat.after), (s,), out, facts
+                )
             return out
         keyword_hits = sorted(keyword_hits)
         found = {kw for _, _, kw in keyword_hits}
@@ -123,23 +137,55 @@ class PackRule:
                 else:
                     windows.append([lo, hi])
             for lo, hi in windows:
-                _search(pat, n, lo, hi, starts, out)
+                _search(pat, n, lo, hi, starts, out, facts)
         return out
+
+
+#: ``requires`` tuple (by ``id``) → whether the whole ``norm`` holds one of its literals.
+Facts = dict[int, bool]
+#: The ``requires`` tuples of the patterns a keyword anchors, when each of them has one: a text
+#: holding none of their literals gets nothing from that keyword. ``None``: some pattern has
+#: no ``requires``, so every hit of the keyword counts.
+Gate = tuple[tuple[str, ...], ...] | None
+
+
+def requires_met(n: Normalised, requires: tuple[str, ...], facts: Facts) -> bool:
+    """Whether ``norm`` holds one of ``requires`` (each tuple looked at once per text)."""
+    met = facts.get(id(requires))
+    if met is None:
+        if requires is _NEEDS_DIGIT:
+            met = bool(n.digits)  # shared with the phone scan
+        else:
+            norm = n.norm
+            met = False
+            for literal in requires:
+                if literal in norm:
+                    met = True
+                    break
+        facts[id(requires)] = met
+    return met
 
 
 def _search(
     pat: Pattern, n: Normalised, lo: int, hi: int, starts: Iterable[int],
-    out: list[tuple[int, int]],
+    out: list[tuple[int, int]], facts: Facts | None = None,
 ) -> None:
     """Append the spans of ``pat``'s matches in ``norm[lo:hi]``: ``search`` from ``lo``, then
     after each match (after a rejected match's start), with ``hi`` as ``endpos``."""
     norm = n.norm
-    if pat.requires is not None:
-        window = norm[lo:hi]
-        for literal in pat.requires:
-            if literal in window:
-                break
-        else:
+    requires = pat.requires
+    if requires is not None:
+        # what is known of the whole text settles it when the text lacks every literal, or
+        # when the window is the whole text (a short post)
+        met = facts.get(id(requires)) if facts is not None else None
+        if met is None or (met and (lo > 0 or hi < len(norm))):
+            window = norm[lo:hi]
+            for literal in requires:
+                if literal in window:
+                    break
+            else:
+                return
+        elif not met:
             return
     regex, validate, first = pat.regex, pat.validate, pat.first
     pos = lo
@@ -671,6 +717,104 @@ def pack_keyword_hits(name: str, norm: str) -> dict[int, list[tuple[int, int, st
                 continue
             found.append((start + length, -length, i, start, k))
     hits: dict[int, list[tuple[int, int, str]]] = {}
+    if not found:
+        return hits
+    if len(found) == 1:
+        end, _, i, start, k = found[0]
+        return {i: [(start, end, k)]}
+    found.sort()
+    for end, _, i, start, k in found:
+        hits.setdefault(i, []).append((start, end, k))
+    return hits
+
+
+#: One keyword of one rule, as the identity automaton carries it: ``(pack, rule index, the
+#: keyword's ``Gate`` in that rule, keyword, word, needs a boundary before, needs a boundary
+#: after)``.
+KeywordProbe = tuple[str, int, Gate, str, str, bool, bool]
+#: The probes of one canon key (a keyword listed by several rules has one probe per rule).
+KeywordCandidates = tuple[KeywordProbe, ...]
+
+
+def canon_keyword_keys(name: str) -> dict[str, KeywordCandidates]:
+    """The pack's keywords as keys of the ``canon`` view, for the identity automaton.
+
+    ``canon`` is the masked copy of ``norm`` with the digit/letter fold and runs of spaces
+    collapsed, so wherever a keyword's masked key occurs in the masked copy, its folded and
+    collapsed form occurs in ``canon``: the identity scan, which reads ``canon`` anyway, finds
+    every keyword that may occur (and a few that do not: ``c1ient``, ``in`` for ``ln``), and a
+    post without any needs no pack pass of its own. :func:`confirm_keyword_hits` then finds
+    the real hits in ``norm``. Keywords with non-ASCII punctuation (``📍*``) have no ``canon``
+    form; they stay on the ``in`` test of :func:`confirm_keyword_hits`.
+    """
+    keys: dict[str, list[KeywordProbe]] = {}
+    for i, rule in enumerate(PACKS[name]):
+        for k in rule.keywords:
+            word = k.strip("*")
+            if not (word.isalnum() or (word.isascii() and any(ch.isalnum() for ch in word))):
+                continue
+            masked = _masked(word)  # padded: the boundaries, unless a prefix/suffix keyword
+            if k.startswith("*"):
+                masked = masked.lstrip(" ")
+            if k.endswith("*"):
+                masked = masked.rstrip(" ")
+            key = re.sub(" +", " ", masked.translate(CANON_TABLE))
+            probe = (name, i, rule.gate(k), k, word, not k.startswith("*"), not k.endswith("*"))
+            keys.setdefault(key, []).append(probe)
+    return {key: tuple(probes) for key, probes in keys.items()}
+
+
+def confirm_keyword_hits(
+    name: str, n: Normalised, candidates: Iterable[KeywordCandidates], facts: Facts
+) -> dict[int, list[tuple[int, int, str]]]:
+    """:func:`pack_keyword_hits`, given the keywords the ``canon`` scan found (each canon key
+    once), leaving out the rules that cannot match.
+
+    Only the candidates are looked for in ``norm`` (C-level ``find``, the check of
+    ``_keyword_ok`` inline) instead of a second automaton pass over a masked copy of the whole
+    text. A rule all of whose candidate keywords are gated (every pattern they anchor
+    ``requires`` a literal, and the text holds none: "street" but no digit for a street
+    address) would match nothing, so it is left out before any ``find``. The other rules get
+    exactly their hits of :func:`pack_keyword_hits`, in the same order (rules by first hit).
+    """
+    norm = n.norm
+    found: list[tuple[int, int, int, int, str]] = []  # (end, -length, rule, start, keyword)
+    live: set[int] = set()
+    if not norm.isascii():
+        index = _PACK_INDEX.get(name) or _pack_index(name)
+        for word, k, i in index.literal:
+            if word in norm:
+                for s, e, _ in _keyword_hits(norm, (k,)):
+                    found.append((e, s - e, i, s, k))
+                    live.add(i)
+    for probes in candidates:
+        for pack, i, gate, _, _, _, _ in probes:
+            if i in live or pack != name:
+                continue
+            if gate is None:
+                live.add(i)
+                continue
+            for requires in gate:
+                met = facts.get(id(requires))
+                if met if met is not None else requires_met(n, requires, facts):
+                    live.add(i)
+                    break
+    hits: dict[int, list[tuple[int, int, str]]] = {}
+    if not live:
+        return hits
+    size = len(norm)
+    for probes in candidates:
+        for pack, i, _, k, word, left, right in probes:
+            if i not in live or pack != name:
+                continue
+            pos = norm.find(word)
+            while pos >= 0:
+                end = pos + len(word)
+                if not (left and pos > 0 and norm[pos - 1].isalnum()) and not (
+                    right and end < size and norm[end].isalnum()
+                ):
+                    found.append((end, pos - end, i, pos, k))
+                pos = norm.find(word, pos + 1)
     if not found:
         return hits
     if len(found) == 1:
