@@ -3,16 +3,18 @@
 The fake instance answers every request after 50 ms. Three runs, each with a fresh queue:
 
 1. burst: 10,000 deliveries due at the same moment across 500 accounts, per-platform
-   concurrency 16. The physical limit is deliveries x 50 ms / concurrency; the report gives the
-   total time as a ratio of it, p50/p99 lag from due time to the request reaching the fake, and
-   the daemon's peak RSS.
+   concurrency 16, once per ``daemon.workers`` value (default: 1 and 2 processes). The
+   physical limit is deliveries x 50 ms / concurrency; the report gives the total time as a
+   ratio of it, p50/p99 lag from due time to the request reaching the fake, and the peak RSS
+   of the daemon's processes.
 2. normal load: 100 deliveries due over one minute; p50/p99 lag.
 3. idle: 100,000 posts queued for next month; the daemon's RSS and CPU over 30 s.
 
 Targets: burst within 1.3x of the limit; p99 lag under 2 s at normal load; idle CPU ~0 and
 RSS under 120 MB with 100,000 queued posts.
 
-Run: ``.venv/bin/python benchmarks/daemon.py [--deliveries N] [--accounts N] [--skip-idle]``
+Run: ``.venv/bin/python benchmarks/daemon.py [--deliveries N] [--accounts N] [--workers 1,2]
+[--skip-idle]``
 """
 
 from __future__ import annotations
