@@ -716,13 +716,20 @@ def pack_keyword_hits(name: str, norm: str) -> dict[int, list[tuple[int, int, st
             ):
                 continue
             found.append((start + length, -length, i, start, k))
-    hits: dict[int, list[tuple[int, int, str]]] = {}
+    return _by_rule(found)
+
+
+def _by_rule(
+    found: list[tuple[int, int, int, int, str]],
+) -> dict[int, list[tuple[int, int, str]]]:
+    """Keyword hits ``(end, -length, rule, start, keyword)`` grouped by rule, in text order."""
     if not found:
-        return hits
+        return {}
     if len(found) == 1:
         end, _, i, start, k = found[0]
         return {i: [(start, end, k)]}
     found.sort()
+    hits: dict[int, list[tuple[int, int, str]]] = {}
     for end, _, i, start, k in found:
         hits.setdefault(i, []).append((start, end, k))
     return hits
@@ -799,9 +806,8 @@ def confirm_keyword_hits(
                 if met if met is not None else requires_met(n, requires, facts):
                     live.add(i)
                     break
-    hits: dict[int, list[tuple[int, int, str]]] = {}
     if not live:
-        return hits
+        return {}
     size = len(norm)
     for probes in candidates:
         for pack, i, _, k, word, left, right in probes:
@@ -815,15 +821,7 @@ def confirm_keyword_hits(
                 ):
                     found.append((end, pos - end, i, pos, k))
                 pos = norm.find(word, pos + 1)
-    if not found:
-        return hits
-    if len(found) == 1:
-        end, _, i, start, k = found[0]
-        return {i: [(start, end, k)]}
-    found.sort()
-    for end, _, i, start, k in found:
-        hits.setdefault(i, []).append((start, end, k))
-    return hits
+    return _by_rule(found)
 
 
 def scan_pack(name: str, n: Normalised) -> list[tuple[PackRule, int, int]]:
