@@ -369,3 +369,40 @@ def test_workers_stop_when_the_daemon_is_killed(tmp_path, fake_wp):
     assert again.poll() is None, again.stderr.read() if again.stderr else ""
     again.send_signal(signal.SIGTERM)
     assert again.wait(timeout=30) == 0
+
+
+def test_sigterm_gives_back_claims_still_waiting_for_a_request_slot(tmp_path, fake_wp):
+    """The daemon claims ahead of its request slots; on SIGTERM the delivery being sent
+    finishes, the ones still waiting for a slot go back to the queue untouched."""
+    fake_wp.control("latency", {"seconds": 1.5})
+    config = make_site(tmp_path, fake_wp.url)
+    env = env_for(tmp_path, CROSSPOST_DAEMON__CONCURRENCY__DEFAULT="1")
+    login(config, env)
+    keys = enqueue_many(config, 4, datetime.now(UTC) - timedelta(seconds=1))
+    before = fake_wp.control("stats")["requests"]
+    log = tmp_path / "daemon.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
+        env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"),
+    )
+    try:
+        # one request is at the server (1.5 s to answer), a second claim waits for the slot
+        wait_for(lambda: fake_wp.control("stats")["requests"] > before, timeout=20,
+                 interval=0.05)
+        assert list(delivery_states(config).values()).count("publishing") == 2
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    assert code == 0, log.read_text()[-2000:]
+    from crosspost.app import App
+    from crosspost.models import Delivery
+
+    with App(config).store.read() as s:
+        rows = {d.idempotency_key: d for d in s.exec(select(Delivery))}
+    states = sorted(rows[k].state for k in keys)
+    assert states == ["published", "queued", "queued", "queued"], states
+    for k in keys:
+        d = rows[k]
+        assert fake_wp.count(k) == (1 if d.state == "published" else 0)
+        if d.state == "queued":
+            assert d.attempts == 0 and not d.needs_lookup

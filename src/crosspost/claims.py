@@ -317,6 +317,17 @@ def record(
         return True
 
 
+def unclaim(store: Store, c: Claim, now: datetime) -> bool:
+    """Give back a claim whose request never went out (the daemon is stopping): the delivery
+    is queued again as it was, and still asks the platform first if this claim had to."""
+    with store.write_conn() as conn:
+        done = conn.execute(_RESULT, {
+            "d_id": c.delivery_id, "d_fence": c.fence, "state": QUEUED, "lease_until": None,
+            "attempts": c.attempt - 1, "needs_lookup": c.reconcile, "updated_at": now,
+        })
+        return done.rowcount == 1
+
+
 def retry(store: Store, post_id: int, target: str | None, now: datetime) -> list[str]:
     """Queue failed or unknown targets again (the user has checked the platform)."""
     from .store import rollup

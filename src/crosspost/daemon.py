@@ -38,6 +38,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -48,7 +49,7 @@ from .app import App
 from .claims import Claim, claim, hold_overdue, next_wakeup, renew
 from .errors import Refused
 from .models import utcnow
-from .publisher import Outcome, Publisher
+from .publisher import Outcome, Publisher, Stopping
 
 log = logging.getLogger("crosspost.daemon")
 
@@ -374,15 +375,28 @@ class Daemon:
             # a published blog unlocks its shares; free slots take the next deliveries
             self.dispatch()
 
-    def _gate(self, platform: str) -> threading.BoundedSemaphore:
-        """The request slots of a platform in this process (``daemon.concurrency``)."""
+    @contextlib.contextmanager
+    def _gate(self, platform: str) -> Iterator[None]:
+        """Take one of the platform's request slots in this process (``daemon.concurrency``).
+
+        A delivery still waiting for a slot when the daemon stops raises :class:`Stopping`:
+        nothing was sent, so the publisher gives the claim back instead of sending it late.
+        """
         gate = self.gates.get(platform)
         if gate is None:
             with self.lock:
                 gate = self.gates.setdefault(platform, threading.BoundedSemaphore(
                     max(1, self.capacity.get(platform, self.default_capacity))
                 ))
-        return gate
+        while not gate.acquire(timeout=0.5):
+            if self.stopping.is_set():
+                raise Stopping
+        try:
+            if self.stopping.is_set():
+                raise Stopping
+            yield
+        finally:
+            gate.release()
 
     def _warm_up(self, claims: list[Claim]) -> None:
         """Fill the caches every delivery uses before the first batch starts, so the worker

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import credentials
 from .app import App
-from .claims import Claim, record
+from .claims import Claim, record, unclaim
 from .entries import Entry, Media
 from .errors import ConfigError, CrosspostError, PermanentError, TransientError
 from .models import FAILED, PUBLISHED, QUEUED, UNKNOWN, Delivery, Post, utcnow
@@ -39,6 +39,10 @@ log = logging.getLogger("crosspost.publisher")
 
 class _MaybePosted(Exception):
     """An adapter failed in an unforeseen way mid-call: the post may exist."""
+
+
+class Stopping(Exception):
+    """Raised by a gate when the daemon stops before this delivery's request went out."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,9 @@ class Publisher:
         now = utcnow()
         try:
             return self._run(c, snapshot)
+        except Stopping:
+            unclaim(self.app.store, c, utcnow())
+            return Outcome(c, QUEUED, "not sent: the daemon is stopping")
         except TransientError as e:
             return self._transient(c, e)
         except PermanentError as e:
@@ -168,7 +175,7 @@ class Publisher:
             try:
                 with self.gate(c.platform):
                     found = adapter.lookup(pub)
-            except CrosspostError:
+            except (CrosspostError, Stopping):
                 raise
             except LookupUnsupported as e:
                 msg = (
@@ -185,7 +192,7 @@ class Publisher:
         try:
             with self.gate(c.platform):
                 result = adapter.publish(pub)
-        except CrosspostError:
+        except (CrosspostError, Stopping):
             raise
         except Exception as e:
             raise _MaybePosted() from e
