@@ -66,6 +66,36 @@ def test_separation_window_between_personas(ws):
     assert c.code == 0, c.err
 
 
+def test_reschedule_and_release_keep_the_separation(ws):
+    a = ws.run("queue", "--persona", "professional", "--text", "Office closed Friday.",
+               "--at", "2099-06-01 10:00")
+    assert a.code == 0, a.err
+    b = ws.run("queue", "--persona", "personal", "--text", "Garden day!",
+               "--at", "2099-06-01 12:00", "--format", "json")
+    assert b.code == 0, b.err
+    post_id = str(b.json()["id"])
+    moved = ws.run("reschedule", post_id, "--at", "2099-06-01 10:15")
+    assert moved.code == 1
+    assert "separation" in moved.err and "new time" in moved.err
+    shown = ws.run("show", post_id, "--format", "json").json()
+    assert shown["scheduled_at"] == b.json()["scheduled_at"], "the post stays where it was"
+    audit = ws.run("audit", "--format", "json").json()
+    assert any(r["rule"] == "separation" for r in audit["records"])
+    assert ws.run("reschedule", post_id, "--at", "2099-06-01 11:00").code == 0
+    # an allowance given when queueing still counts
+    c = ws.run("queue", "--persona", "personal", "--text", "Bees are out.",
+               "--at", "2099-06-02 10:00", "--format", "json")
+    assert c.code == 0, c.err
+    other = str(c.json()["id"])
+    assert ws.run("reschedule", other, "--at", "2099-06-01 10:20").code == 1
+    d = ws.run("queue", "--persona", "personal", "--text", "Hive check.",
+               "--at", "2099-06-01 10:10", "--allow", "separation", "--reason", "public event",
+               "--format", "json")
+    assert d.code == 0, d.err
+    allowed = str(d.json()["id"])
+    assert ws.run("reschedule", allowed, "--at", "2099-06-01 10:05").code == 0
+
+
 def test_near_duplicate_of_the_other_personas_post(ws):
     text = ("Five small habits that help with sleep when the days get shorter and the "
             "evenings feel long and restless")

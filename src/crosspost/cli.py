@@ -325,7 +325,7 @@ def release(ctx: click.Context, post_id: int, at: str | None) -> None:
 
 def _move(ctx: click.Context, post_id: int, at: str | None, next_slot: bool, release: bool) -> None:
     from . import views
-    from .queueing import resolve_when
+    from .queueing import move_post, resolve_when
 
     app = app_of(ctx)
     post, _ = app.store.get(post_id)
@@ -333,7 +333,7 @@ def _move(ctx: click.Context, post_id: int, at: str | None, next_slot: bool, rel
         raise UsageError("give --at WHEN or --next-slot")
     persona = app.personas.get(post.persona)
     when = resolve_when(app.store, persona, None, at, next_slot)
-    post = app.store.reschedule(post_id, when.utc, release=release)
+    post = move_post(app, post_id, when.utc, release=release)
     if when.note:
         click.echo(f"note: {when.note}")
     click.echo(

@@ -11,13 +11,13 @@ import hashlib
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .app import App
 from .entries import Entry
 from .errors import Blocked, EntryError, UsageError
-from .guard.findings import Report
+from .guard.findings import Finding, Report
 from .models import Post
 from .profiles import Persona, Personas
 from .slots import next_free_slot
@@ -265,10 +265,7 @@ def plan_entry(
     now: datetime | None = None,
 ) -> Plan:
     """Everything ``queue`` decides before writing: persona, targets, time, guard report."""
-    from datetime import timedelta
-
-    from . import guard
-    from .checking import check_entry, check_timing
+    from .checking import check_entry
 
     personas = app.personas
     persona = resolve_persona(personas, entry, persona_name)
@@ -282,19 +279,51 @@ def plan_entry(
         personas, persona, entry, targets=[t.name for t in targets], foreign_targets=foreign,
         secret=secret,
     )
+    report = report.merged(timing_findings(app, persona, entry, when.utc, secret=secret))
+    report = report.with_allowances(allowances)
+    return Plan(persona, entry, targets, when, report, allowances)
+
+
+def timing_findings(
+    app: App, persona: Persona, entry: Entry, at: datetime, *, secret: bytes | None,
+) -> list[Finding]:
+    """Near-duplicate and separation findings for ``entry`` going out at ``at``, against the
+    other personas' posts around that time (queued, held or published)."""
+    from . import guard
+    from .checking import check_timing
+
+    personas = app.personas
     window = app.settings.guard.correlation_window
     widest = max([p.separation or timedelta(0) for p in personas] + [timedelta(0)])
-    since = when.utc - max(window, widest)
+    since = at - max(window, widest)
     recent = [
         guard.RecentPost(p.persona, p.id or 0, _post_text(p), p.scheduled_at)
         for p in app.store.recent_posts(since)
         if p.persona != persona.name
     ]
-    report = report.merged(
-        check_timing(personas, persona, entry, when.utc, recent, window, secret)
-    )
-    report = report.with_allowances(allowances)
-    return Plan(persona, entry, targets, when, report, allowances)
+    return check_timing(personas, persona, entry, at, recent, window, secret)
+
+
+def move_post(app: App, post_id: int, at: datetime, *, release: bool) -> Post:
+    """Reschedule or release a post, after the timing checks its queueing passed: a new time
+    must keep the separation from other personas' posts too (allowances given at queueing
+    still apply)."""
+    from .guardkey import guard_secret
+    from .publisher import entry_from_post
+
+    post, _ = app.store.get(post_id)
+    persona = app.personas.get(post.persona)
+    report = Report(persona.name, tuple(
+        timing_findings(app, persona, entry_from_post(post), at, secret=guard_secret(app))
+    )).with_allowances(post.allow)
+    if report.blocked:
+        audit = blocked_audit(persona.name, report, None)
+        app.store.audit(audit, post_id=post_id)
+        raise Blocked(
+            blocked_message(report).replace("would leak", "would leak at the new time"),
+            hint="pick a time outside the window (the finding names the next allowed one)",
+        )
+    return app.store.reschedule(post_id, at, release=release)
 
 
 def _post_text(p: Post) -> str:
