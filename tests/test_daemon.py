@@ -136,3 +136,57 @@ def test_daemon_picks_up_new_posts_and_stops_on_sigterm(ws, tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0, (tmp_path / "daemon.log").read_text()
     assert "daemon stopped" in (tmp_path / "daemon.log").read_text()
+
+
+def test_separation_holds_at_publish_time_for_posts_that_went_out_late(ws):
+    """Both posts were far apart when queued; after downtime they are due together. The
+    earlier one goes out, the other waits until the separation window (45 min) has passed."""
+    (ws.root / "site-pro" / "content" / "posts").mkdir(parents=True)
+    pro = queue_json(ws, str(ws.write("e.md", ENTRY)), "--persona", "professional",
+                     "--at", "+1h", "--to", "blog")
+    home = queue_json(ws, "--persona", "personal", "--text", "Garden day, bees everywhere.",
+                      "--at", "+3h", "--to", "home-feed")
+    now = datetime.now(UTC)
+    set_due_now(ws, pro["id"], now - timedelta(minutes=2))
+    set_due_now(ws, home["id"], now - timedelta(minutes=1))
+    assert ws.run("daemon", "--once").code == 0
+
+    blog = ws.run("show", str(pro["id"]), "--format", "json").json()["targets"][0]
+    assert blog["state"] == "published"
+    waiting = ws.run("show", str(home["id"]), "--format", "json").json()["targets"][0]
+    assert waiting["state"] == "queued" and waiting["attempts"] == 0
+    assert "separation from persona 'professional'" in waiting["error"]
+    published = datetime.fromisoformat(blog["published_at"].replace("Z", "+00:00"))
+    due = datetime.fromisoformat(waiting["due_at"].replace("Z", "+00:00"))
+    assert timedelta(minutes=45) - timedelta(seconds=2) <= due - published <= timedelta(
+        minutes=45, seconds=2)
+    assert not (ws.root / "site-home" / "feed.xml").exists()
+
+    # an hour later (moved in the database): the window has passed, it goes out
+    from crosspost.models import Delivery
+
+    store = ws.app().store
+    with store.write() as s:
+        for d in s.exec(select(Delivery)):
+            if d.published_at is not None:
+                d.published_at -= timedelta(hours=1)
+            d.due_at -= timedelta(hours=1)
+            s.add(d)
+    assert ws.run("daemon", "--once").code == 0
+    shown = ws.run("show", str(home["id"]), "--format", "json").json()
+    assert shown["status"] == "published"
+    assert (ws.root / "site-home" / "feed.xml").exists()
+
+
+def test_separation_allowed_at_queueing_is_not_held_at_publish_time(ws):
+    (ws.root / "site-pro" / "content" / "posts").mkdir(parents=True)
+    pro = queue_json(ws, str(ws.write("e.md", ENTRY)), "--persona", "professional",
+                     "--at", "+1h", "--to", "blog")
+    home = queue_json(ws, "--persona", "personal", "--text", "Open garden day.", "--at", "+1h",
+                      "--to", "home-feed", "--allow", "separation", "--reason", "public event")
+    now = datetime.now(UTC)
+    set_due_now(ws, pro["id"], now - timedelta(minutes=2))
+    set_due_now(ws, home["id"], now - timedelta(minutes=1))
+    assert ws.run("daemon", "--once").code == 0
+    for q in (pro, home):
+        assert ws.run("show", str(q["id"]), "--format", "json").json()["status"] == "published"

@@ -317,15 +317,59 @@ def record(
         return True
 
 
-def unclaim(store: Store, c: Claim, now: datetime) -> bool:
-    """Give back a claim whose request never went out (the daemon is stopping): the delivery
-    is queued again as it was, and still asks the platform first if this claim had to."""
+def unclaim(
+    store: Store, c: Claim, now: datetime, *, due_at: datetime | None = None,
+    note: str | None = None,
+) -> bool:
+    """Give back a claim whose request never went out (the daemon is stopping, or the post
+    waits for a separation window): queued again, the attempt not counted, and still asking
+    the platform first if this claim had to. ``due_at``/``note`` say when and why."""
+    values: dict[str, object] = {
+        "d_id": c.delivery_id, "d_fence": c.fence, "state": QUEUED, "lease_until": None,
+        "attempts": c.attempt - 1, "needs_lookup": c.reconcile, "updated_at": now,
+    }
+    if due_at is not None:
+        values["due_at"] = due_at
+    if note is not None:
+        values["last_error"] = note
     with store.write_conn() as conn:
-        done = conn.execute(_RESULT, {
-            "d_id": c.delivery_id, "d_fence": c.fence, "state": QUEUED, "lease_until": None,
-            "attempts": c.attempt - 1, "needs_lookup": c.reconcile, "updated_at": now,
-        })
-        return done.rowcount == 1
+        return conn.execute(_RESULT, values).rowcount == 1
+
+
+#: other personas' deliveries that went out since ``since`` or are going out now
+_OTHERS_RECENT = (
+    sa_select(_P.c.persona, _P.c.id, _P.c.scheduled_at, _D.c.state, _D.c.published_at)
+    .select_from(_D.join(_P, _P.c.id == _D.c.post_id))
+    .where(
+        _P.c.persona != bindparam("persona"),
+        or_(
+            and_(_D.c.state == PUBLISHED,
+                 _D.c.published_at >= bindparam("since", type_=UTCDateTime())),
+            _D.c.state == PUBLISHING,
+        ),
+    )
+)
+
+
+@dataclass(frozen=True)
+class OtherPublication:
+    persona: str
+    post_id: int
+    scheduled_at: datetime
+    #: when it went out; None while it is going out (claimed)
+    published_at: datetime | None
+
+
+def others_recent(store: Store, persona: str, since: datetime) -> list[OtherPublication]:
+    """What other personas published since ``since`` or are publishing right now."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(_OTHERS_RECENT, {"persona": persona, "since": since}).all()
+        conn.rollback()
+    return [
+        OtherPublication(r.persona, r.id, r.scheduled_at,
+                         r.published_at if r.state == PUBLISHED else None)
+        for r in rows
+    ]
 
 
 def retry(store: Store, post_id: int, target: str | None, now: datetime) -> list[str]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import credentials
 from .app import App
-from .claims import Claim, record, unclaim
+from .claims import Claim, OtherPublication, others_recent, record, unclaim
 from .entries import Entry, Media
 from .errors import ConfigError, CrosspostError, PermanentError, TransientError
 from .models import FAILED, PUBLISHED, QUEUED, UNKNOWN, Delivery, Post, utcnow
@@ -150,6 +150,10 @@ class Publisher:
         blocked = self._guard(c, post, entry, persona.name)
         if blocked is not None:
             return blocked
+        if not c.reconcile:  # after a crash the post may be out already: ask first
+            waiting = self._separation(c, post, deliveries)
+            if waiting is not None:
+                return waiting
         if adapter is None:
             adapter = make_adapter(ctx)
         pub = Publication(
@@ -227,6 +231,47 @@ class Publisher:
         self._record(c, FAILED, utcnow(), error=msg,
                      hint="edit the profile or cancel the post; the guard rechecks on retry")
         return Outcome(c, FAILED, msg)
+
+    def _separation(self, c: Claim, post: Post, deliveries: list[Delivery]) -> Outcome | None:
+        """Keep personas' ``separation`` at the moment of publishing, not only in the schedule.
+
+        Queueing checks scheduled times; a post that goes out late (downtime, retries) may
+        land next to another persona's. Such a delivery waits until the window has passed.
+        Only what other personas actually published, or are publishing now and was scheduled
+        earlier, counts, so two late posts never wait for each other. Once any target of the
+        post is out, the rest follow (the post's moment has passed); ``--allow separation``
+        given at queueing applies here too.
+        """
+        from .guard.findings import rule_matches
+
+        personas = self.app.personas
+        own = personas.get(post.persona).separation or timedelta(0)
+        gaps = {p.name: max(own, p.separation or timedelta(0)) for p in personas}
+        widest = max([own, *gaps.values()])
+        if widest <= timedelta(0) or any(d.state == PUBLISHED for d in deliveries):
+            return None
+        if any(rule_matches(rule, "separation") for rule in post.allow):
+            return None
+        now = utcnow()
+        conflicts: list[tuple[datetime, OtherPublication]] = []
+        for o in others_recent(self.app.store, post.persona, now - widest):
+            gap = gaps.get(o.persona, own)
+            if o.published_at is not None:
+                if now - o.published_at < gap:
+                    conflicts.append((o.published_at + gap, o))
+            elif gap > timedelta(0) and (o.scheduled_at, o.post_id) < (post.scheduled_at, post.id):
+                conflicts.append((now + gap, o))
+        if not conflicts:
+            return None
+        until, o = max(conflicts, key=lambda x: x[0])
+        went = f"went out at {o.published_at:%H:%M:%S} UTC" if o.published_at else "is going out"
+        note = (
+            f"waiting for the separation from persona '{o.persona}' (its post {o.post_id} "
+            f"{went}): not before {until:%H:%M:%S} UTC"
+        )
+        unclaim(self.app.store, c, now, due_at=until, note=note)
+        log.info("post %s to %s: %s", c.post_id, c.target, note)
+        return Outcome(c, QUEUED, note)
 
     @staticmethod
     def _key(deliveries: list[Delivery], c: Claim) -> str:
