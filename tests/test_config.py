@@ -78,6 +78,10 @@ def test_personas_listed(ws):
         (("slots = [\"Mon-Fri 08:30\"", "slots = [\"Funday 08:30\""), "not a weekday"),
         (("[blog]", "[blogg]"), "did you mean 'blog'"),
         (("name = \"pro-x\"", "name = \"Pro X\""), "lowercase"),
+        (("platform = \"x\"", "platform = \"x\"\nvisibility = \"unlisted\""),
+         "visibility is a Mastodon setting"),
+        (("platform = \"mastodon\"", "platform = \"mastodon\"\nvisibility = \"secret\""),
+         "accounts[1].visibility"),
     ],
 )
 def test_profile_errors(ws, patch, expected):

@@ -190,3 +190,53 @@ def test_separation_allowed_at_queueing_is_not_held_at_publish_time(ws):
     assert ws.run("daemon", "--once").code == 0
     for q in (pro, home):
         assert ws.run("show", str(q["id"]), "--format", "json").json()["status"] == "published"
+
+
+def _set_state(ws, post_id: int, target: str, state: str, error: str | None = None) -> None:
+    from crosspost.models import Delivery
+
+    with ws.app().store.write() as s:
+        for d in s.exec(select(Delivery).where(Delivery.post_id == post_id)):
+            if d.target == target:
+                d.state, d.last_error = state, error
+                s.add(d)
+
+
+def test_resolve_records_a_blog_entry_found_on_the_platform_and_sends_its_shares(ws):
+    from crosspost.claims import NO_BLOG_URL
+
+    (ws.root / "site-home" / "content" / "posts").mkdir(parents=True)
+    q = queue_json(ws, str(ws.write("e.md", ENTRY)), "--persona", "personal", "--at", "+1h",
+                   "--to", "blog,home-feed")
+    # the blog's outcome was unclear and the share was given up for want of its URL
+    _set_state(ws, q["id"], "blog", "unknown", "read timed out")
+    _set_state(ws, q["id"], "home-feed", "failed", NO_BLOG_URL)
+    set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(seconds=5))
+
+    no_url = ws.run("resolve", str(q["id"]), "--target", "blog")
+    assert no_url.code == 1 and "--url" in no_url.err
+    wrong = ws.run("resolve", str(q["id"]), "--target", "nope", "--url", "https://x.example/")
+    assert wrong.code == 1 and "no target 'nope'" in wrong.err
+
+    url = "https://anabee.example/posts/found-it/"
+    r = ws.run("resolve", str(q["id"]), "--target", "blog", "--url", url)
+    assert r.code == 0, r.err
+    assert "home-feed" in r.out
+    again = ws.run("resolve", str(q["id"]), "--target", "blog", "--url", url)
+    assert again.code == 1 and "is published" in again.err
+
+    assert ws.run("daemon", "--once").code == 0
+    shown = ws.run("show", str(q["id"]), "--format", "json").json()
+    assert shown["status"] == "published"
+    assert not (ws.root / "site-home" / "content" / "posts" / "boundaries-online.md").exists(), \
+        "the blog entry is not written a second time"
+    feed = feedparser.parse((ws.root / "site-home" / "feed.xml").read_text())
+    assert [e.link for e in feed.entries] == [url]
+
+
+def test_resolve_refuses_targets_that_are_not_unknown_or_failed(ws):
+    q = queue_json(ws, "--persona", "personal", "--text", "Queued only.", "--at", "+1h",
+                   "--to", "home-feed")
+    r = ws.run("resolve", str(q["id"]), "--target", "home-feed", "--url", "https://x.example/")
+    assert r.code == 1 and "only unknown or failed" in r.err
+    assert ws.run("show", str(q["id"]), "--format", "json").json()["status"] == "queued"

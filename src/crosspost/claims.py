@@ -150,12 +150,14 @@ _SHARES_DUE_NOW = (
     )
     .values(due_at=_NOW)
 )
+#: what a share target says when its blog entry failed (``resolve`` queues those again)
+NO_BLOG_URL = "not sent: the blog entry failed, so there is no URL to share"
 _SHARES_FAIL = (
     update(_D)
     .where(_D.c.post_id == bindparam("p_id"), _D.c.state == QUEUED)
     .values(
         state=FAILED,
-        last_error="not sent: the blog entry failed, so there is no URL to share",
+        last_error=NO_BLOG_URL,
         hint=bindparam("s_hint"),
         updated_at=_NOW,
     )
@@ -410,3 +412,56 @@ def retry(store: Store, post_id: int, target: str | None, now: datetime) -> list
         s.add(post)
         store.notify(s)
         return [d.target for d in chosen]
+
+
+def resolve(store: Store, post_id: int, target: str, url: str | None, now: datetime) -> list[str]:
+    """Mark an ``unknown`` (or failed) target as published: the user found the post on the
+    platform. A blog entry needs its URL, which its share targets then link to; shares that
+    were given up because the blog failed are queued again. Returns the shares released."""
+    from .store import rollup
+
+    with store.write() as s:
+        post, deliveries = store.locked_post(s, post_id)
+        d = next((d for d in deliveries if d.target == target), None)
+        if d is None:
+            raise NotFound(
+                f"post {post_id} has no target '{target}'",
+                hint=f"its targets: {', '.join(x.target for x in deliveries)}",
+            )
+        if d.state not in (UNKNOWN, FAILED):
+            raise Refused(
+                f"post {post_id} to {target} is {d.state}; only unknown or failed targets can "
+                "be marked as published",
+                hint=f"see 'crosspost show {post_id}'",
+            )
+        if d.role == "blog" and not url:
+            raise Refused(
+                f"the blog entry of post {post_id} needs its address: the share targets link "
+                "to it",
+                hint=f"crosspost resolve {post_id} --target {target} --url https://…",
+            )
+        d.state = PUBLISHED
+        d.remote_url = url
+        d.published_at = now
+        d.needs_lookup = False
+        d.last_error = None
+        d.hint = "marked as published by hand (crosspost resolve)"
+        d.updated_at = now
+        s.add(d)
+        released = []
+        if d.role == "blog":
+            for share in deliveries:
+                waiting = share.state == QUEUED
+                gave_up = share.state == FAILED and share.last_error == NO_BLOG_URL
+                if share.role == "share" and (waiting or gave_up):
+                    share.state = QUEUED
+                    share.due_at = min(share.due_at, now) if waiting else now
+                    share.last_error = share.hint = None
+                    share.updated_at = now
+                    s.add(share)
+                    released.append(share.target)
+        post.status = rollup([x.state for x in deliveries])
+        post.note = None
+        s.add(post)
+        store.notify(s)
+        return released

@@ -386,6 +386,22 @@ def retry(ctx: click.Context, post_id: int, target: str | None) -> None:
 
 
 @cli.command()
+@click.argument("post_id", type=int)
+@click.option("--target", "-t", required=True, help="The account name, or 'blog'.")
+@click.option("--url", help="Where the post is (required for a blog entry).")
+@click.pass_context
+def resolve(ctx: click.Context, post_id: int, target: str, url: str | None) -> None:
+    """Mark an unknown or failed target as published: you found the post on the platform."""
+    from .claims import resolve as resolve_target
+    from .models import utcnow
+
+    released = resolve_target(app_of(ctx).store, post_id, target, url, utcnow())
+    click.echo(f"post {post_id}: {target} marked as published")
+    if released:
+        click.echo(f"shares now going out: {', '.join(released)}")
+
+
+@cli.command()
 @click.option("--once", is_flag=True, help="Publish what is due now, then exit (for cron).")
 @click.option("--worker", "worker", hidden=True, type=(int, int), default=None,
               help="Run as worker I of N started by a daemon (internal).")

@@ -14,7 +14,14 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .durations import Duration
 from .errors import ConfigError, UsageError
@@ -105,6 +112,17 @@ class Account(_Strict):
     path: Path | None = None
     #: character limit override (e.g. a Mastodon instance with a larger limit)
     limit: int | None = Field(default=None, gt=0)
+    #: mastodon: who sees the share ("unlisted" keeps it off the public timelines)
+    visibility: Literal["public", "unlisted", "private"] | None = None
+
+    @model_validator(mode="after")
+    def _mastodon_only(self) -> Account:
+        if self.visibility is not None and self.platform != "mastodon":
+            raise ValueError(
+                f"account '{self.name}': visibility is a Mastodon setting; remove it for "
+                f"{self.platform}"
+            )
+        return self
 
     @field_validator("name")
     @classmethod

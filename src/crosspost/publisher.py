@@ -316,7 +316,7 @@ class Publisher:
         return (
             f"check {c.target} for the post; if it is not there run "
             f"'crosspost retry {c.post_id} --target {c.target}', if it is, "
-            f"'crosspost cancel {c.post_id}' stops further attempts"
+            f"'crosspost resolve {c.post_id} --target {c.target} --url URL' records it"
         )
 
     def _record(self, c: Claim, state: str, now: datetime, **kw: object) -> bool:

@@ -57,10 +57,12 @@ def login(isolated):
 
 
 def _ctx(
-    instance: str | None, handle: str | None = "@anareyes@psych.social", limit: int | None = None
+    instance: str | None, handle: str | None = "@anareyes@psych.social", limit: int | None = None,
+    visibility: str | None = None,
 ) -> AdapterContext:
     account = Account(
-        name="pro-mastodon", platform="mastodon", handle=handle, instance=instance, limit=limit
+        name="pro-mastodon", platform="mastodon", handle=handle, instance=instance, limit=limit,
+        visibility=visibility,
     )
     persona = Persona(name="professional", display_name="Dr. Ana Reyes", accounts=[account])
     return AdapterContext(persona=persona, account=account)
@@ -126,6 +128,18 @@ def test_publish_sends_text_key_and_language(fake: FakeMastodon, login: None) ->
     assert "crosspost/" in seen.headers["User-Agent"]
     # no version detection: only the post went out
     assert [r.route for r in fake.requests] == ["POST /api/v1/statuses"]
+
+
+def test_visibility_of_the_account(fake: FakeMastodon, login: None) -> None:
+    adapter(fake, visibility="unlisted").publish(pub())
+    [seen] = fake.seen("POST /api/v1/statuses")
+    assert seen.form["visibility"] == ["unlisted"]
+    assert fake.statuses[0]["visibility"] == "unlisted"
+
+
+def test_visibility_is_for_mastodon_accounts_only() -> None:
+    with pytest.raises(ValueError, match="visibility is a Mastodon setting"):
+        Account(name="pro-x", platform="x", visibility="unlisted")
 
 
 def test_a_repeat_with_the_same_key_returns_the_original(fake: FakeMastodon, login: None) -> None:

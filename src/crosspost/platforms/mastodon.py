@@ -10,8 +10,9 @@ Publishing: each image with ``media_post(description=alt)`` (``POST /api/v2/medi
 upload still processing (202, ``url`` null) is polled with ``GET /api/v1/media/:id`` at
 ``poll_interval`` until ``processing_timeout``, instead of Mastodon.py's ``synchronous=True``,
 which sleeps 5 s per poll, has no deadline and turns every failure (a rate limit too) into
-"Attachment could not be processed". Then ``status_post(text, media_ids, visibility="public",
-language, idempotency_key=pub.idempotency_key)``: Mastodon keeps the ``Idempotency-Key`` about
+"Attachment could not be processed". Then ``status_post(text, media_ids, visibility, language,
+idempotency_key=pub.idempotency_key)``, visibility being the account's ``visibility``
+(default ``public``): Mastodon keeps the ``Idempotency-Key`` about
 an hour and answers a repeat with the original status, so a quick retry cannot duplicate.
 The result's URL is the status's ``url``. Images are uploaded under a random name.
 
@@ -216,7 +217,7 @@ class MastodonAdapter:
                 status = api.status_post(
                     pub.text,
                     media_ids=media_ids or None,
-                    visibility="public",
+                    visibility=self.account.visibility or "public",
                     language=_language(pub.lang),
                     idempotency_key=pub.idempotency_key,
                 )
