@@ -223,6 +223,28 @@ def test_rate_limit_is_transient_with_the_iso_reset(fake: FakeMastodon, login: N
     assert fake.statuses == []
 
 
+def test_rate_limit_headers_are_parsed_only_when_limited(
+    fake: FakeMastodon, login: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mastodon.py would parse the reset time of every answer; only a 429 needs it."""
+    import dateutil.parser
+
+    calls = []
+    original = dateutil.parser.parse
+    monkeypatch.setattr(dateutil.parser, "parse", lambda *a, **k: calls.append(a) or original(
+        *a, **k))
+    adapter(fake).publish(pub())
+    assert calls == [], "a normal answer (with rate-limit headers) is not parsed"
+    reset = datetime.now(UTC) + timedelta(seconds=60)
+    fake.fail("POST /api/v1/statuses", 429, headers={
+        "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    })
+    with pytest.raises(TransientError) as e:
+        adapter(fake).publish(pub(idempotency_key="another"))
+    assert calls, "a 429 is"
+    assert e.value.retry_after is not None and 50 <= e.value.retry_after <= 61
+
+
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_server_error_on_the_post_may_have_sent_it(
     fake: FakeMastodon, login: None, status: int
