@@ -215,6 +215,8 @@ def test_resolve_records_a_blog_entry_found_on_the_platform_and_sends_its_shares
 
     no_url = ws.run("resolve", str(q["id"]), "--target", "blog")
     assert no_url.code == 1 and "--url" in no_url.err
+    bad = ws.run("resolve", str(q["id"]), "--target", "blog", "--url", "found it")
+    assert bad.code != 0 and "not an address" in bad.err and "Traceback" not in bad.err
     wrong = ws.run("resolve", str(q["id"]), "--target", "nope", "--url", "https://x.example/")
     assert wrong.code == 1 and "no target 'nope'" in wrong.err
 

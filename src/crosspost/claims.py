@@ -22,7 +22,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 
-from .errors import NotFound, Refused
+from .errors import NotFound, Refused, UsageError
 from .models import (
     FAILED,
     HELD,
@@ -434,6 +434,11 @@ def resolve(store: Store, post_id: int, target: str, url: str | None, now: datet
                 "be marked as published",
                 hint=f"see 'crosspost show {post_id}'",
             )
+        if url is not None and not _looks_like_url(url):
+            raise UsageError(
+                f"--url {url!r} is not an address",
+                hint="give the post's full address, e.g. https://example.org/posts/slug/",
+            )
         if d.role == "blog" and not url:
             raise Refused(
                 f"the blog entry of post {post_id} needs its address: the share targets link "
@@ -465,3 +470,12 @@ def resolve(store: Store, post_id: int, target: str, url: str | None, now: datet
         s.add(post)
         store.notify(s)
         return released
+
+
+def _looks_like_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    return (parts.scheme in ("http", "https") and bool(parts.netloc)) or (
+        parts.scheme == "file" and bool(parts.path)
+    )
