@@ -280,6 +280,9 @@ class Daemon:
 
     def _reap_workers(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        for child in self.children.values():  # again: one may have been restarted meanwhile
+            with contextlib.suppress(OSError):
+                child.send_signal(signal.SIGTERM)
         for index, child in self.children.items():
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))

@@ -25,6 +25,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's busy timeout alone serialises the writers there
+    fcntl = None  # type: ignore[assignment]
+
 from sqlalchemy import bindparam, event, func, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection, Engine
@@ -194,8 +199,6 @@ class Store:
         programs, sleeps in steps of up to 100 ms instead, and while one thread sleeps, the
         others of its process wait behind it.
         """
-        import fcntl
-
         with self._writer:
             if self._writer_depth == 0 and self._writer_file is not None:
                 fcntl.flock(self._writer_file, fcntl.LOCK_EX)
@@ -521,7 +524,7 @@ _DELIVERIES_OF_POST = (
 def _open_writer_lock(database: str | None) -> int | None:
     """The file the writers of one SQLite database queue on; None for an in-memory database
     or where it cannot be created (SQLite's busy timeout still serialises writers)."""
-    if not database or database == ":memory:":
+    if not database or database == ":memory:" or fcntl is None:
         return None
     try:
         fd = os.open(database + "-writer.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
