@@ -333,7 +333,7 @@ def _move(ctx: click.Context, post_id: int, at: str | None, next_slot: bool, rel
         raise UsageError("give --at WHEN or --next-slot")
     persona = app.personas.get(post.persona)
     when = resolve_when(app.store, persona, None, at, next_slot)
-    post = move_post(app, post_id, when.utc, release=release)
+    post = move_post(app, post, persona, when.utc, release=release)
     if when.note:
         click.echo(f"note: {when.note}")
     click.echo(

@@ -239,8 +239,9 @@ def _src(entry: Entry) -> str | None:
     return str(entry.source) if entry.source else None
 
 
-def blocked_message(report: Report) -> str:
-    lines = [f"blocked: the post of persona '{report.persona}' would leak"]
+def blocked_message(report: Report, when: str = "") -> str:
+    """The findings that block a post; ``when`` qualifies it (" at the new time")."""
+    lines = [f"blocked: the post of persona '{report.persona}' would leak{when}"]
     for f in report.findings:
         if f.blocks:
             lines.append(f"  [{f.rule}] {f.message}")
@@ -304,26 +305,24 @@ def timing_findings(
     return check_timing(personas, persona, entry, at, recent, window, secret)
 
 
-def move_post(app: App, post_id: int, at: datetime, *, release: bool) -> Post:
-    """Reschedule or release a post, after the timing checks its queueing passed: a new time
-    must keep the separation from other personas' posts too (allowances given at queueing
-    still apply)."""
+def move_post(app: App, post: Post, persona: Persona, at: datetime, *, release: bool) -> Post:
+    """Reschedule or release ``post`` (of ``persona``), after the timing checks its queueing
+    passed: a new time must keep the separation from other personas' posts too (allowances
+    given at queueing still apply)."""
     from .guardkey import guard_secret
     from .publisher import entry_from_post
 
-    post, _ = app.store.get(post_id)
-    persona = app.personas.get(post.persona)
+    assert post.id is not None
     report = Report(persona.name, tuple(
         timing_findings(app, persona, entry_from_post(post), at, secret=guard_secret(app))
     )).with_allowances(post.allow)
     if report.blocked:
-        audit = blocked_audit(persona.name, report, None)
-        app.store.audit(audit, post_id=post_id)
+        app.store.audit(blocked_audit(persona.name, report, None), post_id=post.id)
         raise Blocked(
-            blocked_message(report).replace("would leak", "would leak at the new time"),
+            blocked_message(report, " at the new time"),
             hint="pick a time outside the window (the finding names the next allowed one)",
         )
-    return app.store.reschedule(post_id, at, release=release)
+    return app.store.reschedule(post.id, at, release=release)
 
 
 def _post_text(p: Post) -> str:

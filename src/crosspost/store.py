@@ -301,18 +301,16 @@ class Store:
     def snapshot(self, post_id: int) -> tuple[Any, list[Any]]:
         """A post and its deliveries as read-only rows (attribute access like the models).
 
-        What the publisher reads once per delivery: plain Core rows, no ORM identity map.
+        What the publisher reads for a delivery: plain Core rows, no ORM identity map.
         """
-        with self.engine.connect() as conn:
-            post = conn.execute(_POST_BY_ID, {"post_id": post_id}).first()
-            if post is None:
-                raise NotFound(f"no post with id {post_id}", hint="see 'crosspost list'")
-            deliveries = conn.execute(_DELIVERIES_OF_POST, {"post_id": post_id}).all()
-            conn.rollback()
-        return post, list(deliveries)
+        found = self.snapshots([post_id]).get(post_id)
+        if found is None:
+            raise NotFound(f"no post with id {post_id}", hint="see 'crosspost list'")
+        return found
 
     def snapshots(self, post_ids: Sequence[int]) -> dict[int, tuple[Any, list[Any]]]:
-        """:meth:`snapshot` of several posts in two queries (a batch of claims)."""
+        """:meth:`snapshot` of several posts in two queries (a batch of claims); posts that
+        do not exist are left out."""
         ids = sorted(set(post_ids))
         if not ids:
             return {}
@@ -507,17 +505,11 @@ class Store:
 
 _POST_T = Post.__table__  # type: ignore[attr-defined]
 _DELIVERY_T = Delivery.__table__  # type: ignore[attr-defined]
-_POST_BY_ID = sa_select(_POST_T).where(_POST_T.c.id == bindparam("post_id"))
 _POSTS_BY_IDS = sa_select(_POST_T).where(_POST_T.c.id.in_(bindparam("post_ids", expanding=True)))
 _DELIVERIES_OF_POSTS = (
     sa_select(_DELIVERY_T)
     .where(_DELIVERY_T.c.post_id.in_(bindparam("post_ids", expanding=True)))
     .order_by(_DELIVERY_T.c.post_id, _DELIVERY_T.c.role, _DELIVERY_T.c.id)
-)
-_DELIVERIES_OF_POST = (
-    sa_select(_DELIVERY_T)
-    .where(_DELIVERY_T.c.post_id == bindparam("post_id"))
-    .order_by(_DELIVERY_T.c.role, _DELIVERY_T.c.id)
 )
 
 
