@@ -23,6 +23,10 @@ Files written, per ``blog.format``:
     Metadata is line based: newlines in the title become spaces, only the first category is
     kept (Pelican has one category per article), and a short post gets an empty ``Title:``.
 
+Media from the front matter are appended to the body as ``![alt](ref)``. An image the body
+itself refers to (``MediaItem.ref``, e.g. ``![alt](photos/x.jpg)``) is copied the same way,
+keeping its file name, and the body's reference is rewritten to the copy instead.
+
 Dates: the entry's date is its scheduled time in the persona's time zone (stable across
 retries, and the local date is what date-based permalinks and Jekyll file names use).
 Language (``pub.lang``) is not written: Pelican would treat a non-default ``Lang`` as a
