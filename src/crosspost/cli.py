@@ -287,12 +287,15 @@ def edit(
                 "persona": post.persona,
                 "scheduled_at": views.iso_utc(post.scheduled_at),
                 "targets": [t.name for t in plan.targets],
+                "note": plan.when.note,
                 "changed": changed,
                 "guard": plan.report.to_json(detail=True),
             }
         )
         return
     con = console()
+    if plan.when.note:
+        con.print(f"[yellow]note[/]: {escape(plan.when.note)}")
     for f in plan.report.findings:
         if not f.blocks:
             kind = "allowed" if f.allowed_reason else f.severity
