@@ -107,3 +107,45 @@ def test_media_paths_relative_to_entry(tmp_path):
     assert e.media[0].path == tmp_path / "sub" / "img" / "a.jpg"
     assert e.media[0].alt == "A hive"
     assert ("media[0].alt", "A hive") in e.published_fields()
+
+
+def test_local_images_of_the_body(tmp_path):
+    from crosspost.entries import rewrite_image_refs
+
+    p = tmp_path / "e.md"
+    p.write_text(
+        "---\ntitle: T\n---\n"
+        "A ![hive \\[one\\]](photos/hive.jpg \"Hive\") and ![](<my pic.png>) twice: "
+        "![again](photos/hive.jpg)\n"
+        "Remote ![r](https://example.org/r.jpg), site ![s](/img/s.jpg), "
+        "data ![d](data:image/png;base64,AAAA), escaped ![p](p%20q.jpg?v=2#x)\n"
+        "`![code](in-code.jpg)`\n\n```\n![fenced](fenced.jpg)\n```\n\n"
+        '<img alt="html one" src="h.png"> <img src=https://example.org/h.png>\n'
+    )
+    e = read_entry(p)
+    assert [(m.ref, m.alt, m.path) for m in e.body_images] == [
+        ("photos/hive.jpg", "hive [one]", tmp_path / "photos" / "hive.jpg"),
+        ("my pic.png", "", tmp_path / "my pic.png"),
+        ("p%20q.jpg?v=2#x", "p", tmp_path / "p q.jpg"),
+        ("h.png", "html one", tmp_path / "h.png"),
+    ]
+    out = rewrite_image_refs(e.body, {"photos/hive.jpg": "x/1.jpg", "h.png": "x/2.png"})
+    assert '![hive \\[one\\]](x/1.jpg "Hive")' in out and "![again](x/1.jpg)" in out
+    assert '<img alt="html one" src="x/2.png">' in out
+    assert "![fenced](fenced.jpg)" in out and "https://example.org/r.jpg" in out
+
+
+def test_missing_media_names_the_entry_and_the_path(tmp_path):
+    from crosspost.entries import require_media
+
+    p = tmp_path / "e.md"
+    p.write_text("---\ntitle: T\nmedia: [a.jpg]\n---\n![x](b/c.png)\n")
+    with pytest.raises(EntryError, match=r"e\.md: media\[0\] .*a\.jpg: file not found") as err:
+        require_media(read_entry(p))
+    assert err.value.exit_code == 2
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    with pytest.raises(EntryError, match=r"e\.md: the image 'b/c\.png' in the body"):
+        require_media(read_entry(p))
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "c.png").write_bytes(b"x")
+    require_media(read_entry(p))

@@ -121,10 +121,11 @@ def check_entry(
     m = matcher_for(personas, secret)
     fields = [guard.TextField(name, text) for name, text in entry.published_fields()]
     findings += [_to_file_offsets(f, entry) for f in guard.check_content(m, persona.name, fields)]
-    if entry.media:
+    if entry.media or entry.body_images:
         from .guard.media import check_media
 
         items = [(f"media[{i}]", str(mi.path)) for i, mi in enumerate(entry.media)]
+        items += [(f"body image {mi.ref}", str(mi.path)) for mi in entry.body_images]
         findings += check_media(guard_profile(persona), items)
     return Report(persona.name, tuple(findings))
 

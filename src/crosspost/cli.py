@@ -8,6 +8,7 @@ them, because ``crosspost --help`` and ``crosspost list`` run many times a day.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
@@ -103,13 +104,15 @@ def personas(ctx: click.Context, fmt: str) -> None:
 
 
 def _load_entry(file: Path | None, text: str | None) -> Any:
-    from .entries import read_entry, text_entry
+    from .entries import read_entry, require_media, text_entry
 
     if file is not None and text is not None:
         raise UsageError("give a FILE or --text, not both")
     if file is None and text is None:
         raise UsageError("give a FILE to post, or --text 'a short post'")
-    return text_entry(text) if text is not None else read_entry(file)  # type: ignore[arg-type]
+    entry = text_entry(text) if text is not None else read_entry(file)  # type: ignore[arg-type]
+    require_media(entry)  # a wrong media path is the user's to fix, not a leak finding
+    return entry
 
 
 entry_args = [
@@ -205,12 +208,16 @@ def preview(
     "--allow", multiple=True, help="Override one guard rule for this post (needs --reason)."
 )
 @click.option("--reason", help="Why the override is fine; written to the audit log.")
+@click.option(
+    "--again", is_flag=True,
+    help="Queue it even if the same post is already queued or published for the persona.",
+)
 @format_option
 @click.pass_context
 def queue(
     ctx: click.Context, file: Path | None, text: str | None, persona: str | None,
     to: tuple[str, ...], at: str | None, next_slot: bool, allow: tuple[str, ...],
-    reason: str | None, fmt: str,
+    reason: str | None, again: bool, fmt: str,
 ) -> None:
     """Check a post with the leak guard, then queue it; prints the post id."""
     from . import credentials, views
@@ -218,7 +225,9 @@ def queue(
 
     app = app_of(ctx)
     entry = _load_entry(file, text)
-    post, plan = queue_entry(app, entry, persona, to or None, at, next_slot, allow, reason)
+    post, plan = queue_entry(
+        app, entry, persona, to or None, at, next_slot, allow, reason, again=again
+    )
     missing = credentials.missing_logins(plan.persona.name, [
         (t.name, t.platform) for t in plan.targets
     ])
@@ -243,6 +252,67 @@ def queue(
             "before the post is due",
             err=True,
         )
+
+
+@cli.command()
+@click.argument("post_id", type=int)
+@with_entry_args
+@click.option("--at", "at", help="Also move it to this time (same forms as queue --at).")
+@click.option(
+    "--allow", multiple=True, help="Override one guard rule for this post (needs --reason)."
+)
+@click.option("--reason", help="Why the override is fine; written to the audit log.")
+@format_option
+@click.pass_context
+def edit(
+    ctx: click.Context, post_id: int, file: Path | None, text: str | None, persona: str | None,
+    to: tuple[str, ...], at: str | None, allow: tuple[str, ...], reason: str | None, fmt: str,
+) -> None:
+    """Replace a queued post with a changed FILE (or --text), checked as by queue.
+
+    Keeps the schedule unless --at is given; refused once publishing has started.
+    """
+    from rich.markup import escape
+
+    from . import views
+    from .queueing import edit_post
+
+    app = app_of(ctx)
+    entry = _load_entry(file, text)
+    post, plan, changed = edit_post(app, post_id, entry, persona, to or None, at, allow, reason)
+    if fmt == "json":
+        emit_json(
+            {
+                "id": post.id,
+                "persona": post.persona,
+                "scheduled_at": views.iso_utc(post.scheduled_at),
+                "targets": [t.name for t in plan.targets],
+                "note": plan.when.note,
+                "changed": changed,
+                "guard": plan.report.to_json(detail=True),
+            }
+        )
+        return
+    con = console()
+    if plan.when.note:
+        con.print(f"[yellow]note[/]: {escape(plan.when.note)}")
+    for f in plan.report.findings:
+        if not f.blocks:
+            kind = "allowed" if f.allowed_reason else f.severity
+            con.print(f"[yellow]{kind}[/] {f.rule}: {escape(f.message)}")
+    what = ", ".join(changed) if changed else "nothing changed"
+    con.print(
+        f"edited post [bold]{post.id}[/] ({escape(what)}) for {post.persona} at "
+        f"{views.local(post.scheduled_at, plan.persona.tz)} → "
+        f"{', '.join(t.name for t in plan.targets)}"
+    )
+
+
+# 'update' is another name for 'edit' (hidden from the command list)
+_update = copy.copy(edit)
+_update.name = "update"
+_update.hidden = True
+cli.add_command(_update)
 
 
 # -- list / show / manage ----------------------------------------------------------------------

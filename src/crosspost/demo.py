@@ -127,10 +127,12 @@ def run_demo(directory: Path | None, delay: int) -> None:
         raise click.ClickException("the leak guard did not block the leaky post")
 
     say(f"\n2. Queue the practice's entry, due in {delay} s (blog first, then its feed):")
-    step(config, "queue", str(entry), "--persona", "professional", "--at", f"+{delay}s")
+    # --again: a demo run again in the same folder queues its posts once more
+    step(config, "queue", str(entry), "--persona", "professional", "--at", f"+{delay}s",
+         "--again")
     say("\n3. Queue a personal post a little later (outside the separation window):")
     step(config, "queue", "--persona", "personal", "--text", PERSONAL_POST,
-         "--at", f"+{delay + 3}s")
+         "--at", f"+{delay + 3}s", "--again")
     step(config, "list")
 
     say("\n4. Start the daemon and wait until both posts are published:")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import yaml
 from frontmatter.default_handlers import BaseHandler, YAMLHandler
@@ -44,6 +45,18 @@ _HANDLERS: tuple[BaseHandler, ...] = (YAMLHandler(), _TOMLHandler())
 class Media:
     path: Path
     alt: str = ""
+    #: for an image referenced in the body: the reference as written there ("photos/x.jpg")
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A local image the Markdown body refers to; ``start``/``end`` span the reference."""
+
+    ref: str
+    alt: str
+    start: int
+    end: int
 
 
 @dataclass
@@ -64,6 +77,8 @@ class Entry:
     lang: str | None = None
     #: where each published field's text starts in ``raw`` (-1 when it cannot be located)
     offsets: dict[str, int] = field(default_factory=dict)
+    #: local images referenced in the body (``![alt](photos/x.jpg)``, ``<img src>``)
+    body_images: list[Media] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
@@ -152,6 +167,7 @@ def parse_entry(text: str, source: Path | None = None) -> Entry:
     body_offset = body_start + (len(rest) - len(rest.lstrip()))
     entry = _build(meta, stripped, text, source, where)
     entry.offsets["body"] = body_offset
+    entry.body_images = body_images(entry.body, source.parent if source else Path.cwd())
     _locate_front_matter_fields(entry, text, fm_span)
     if not entry.body.strip():
         raise EntryError(f"{where}: the post is empty; write some text below the front matter")
@@ -291,4 +307,123 @@ def text_entry(text: str) -> Entry:
     body = text.strip()
     if not body:
         raise EntryError("--text is empty; give the text of the post")
-    return Entry(raw=text, body=body, offsets={"body": text.find(body)})
+    return Entry(
+        raw=text, body=body, offsets={"body": text.find(body)},
+        body_images=body_images(body, Path.cwd()),
+    )
+
+
+# -- images in the body ----------------------------------------------------------------------
+
+#: ``![alt](dest "title")``: alt with one level of nested brackets, dest in <> or bare with
+#: balanced parentheses (CommonMark), an optional title
+_MD_IMAGE = re.compile(
+    r"!\[(?P<alt>(?:\\.|[^\\\[\]]|\[(?:\\.|[^\\\[\]])*\])*)\]"
+    r"\(\s*(?:<(?P<angle>[^<>\n]*)>|(?P<bare>(?:\\.|[^\s()\\]|\((?:\\.|[^\s()\\])*\))+))"
+    r"(?:\s+(?:\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'|\((?:\\.|[^()\\])*\)))?\s*\)"
+)
+_HTML_IMG = re.compile(
+    r"<img\b[^>]*?\ssrc\s*=\s*(?:\"(?P<dq>[^\"]*)\"|'(?P<sq>[^']*)'|(?P<uq>[^\s\"'<>]+))",
+    re.IGNORECASE,
+)
+_HTML_ALT = re.compile(r"\salt\s*=\s*(?:\"([^\"]*)\"|'([^']*)')", re.IGNORECASE)
+_FENCE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})[^\n]*$", re.MULTILINE)
+_CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1", re.DOTALL)
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_MD_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def _mask_code(body: str) -> str:
+    """``body`` with fenced code blocks and code spans blanked out (same length), so an
+    image written as an example in code is not taken for one."""
+    out = list(body)
+    fence: str | None = None
+    start = 0
+    for m in _FENCE.finditer(body):
+        mark = m.group(1)
+        if fence is None:
+            fence, start = mark, m.start()
+        elif mark[0] == fence[0] and len(mark) >= len(fence) and not body[
+            m.end(1) : m.end()
+        ].strip():
+            out[start : m.end()] = " " * (m.end() - start)
+            fence = None
+    if fence is not None:  # an unclosed fence runs to the end
+        out[start:] = " " * (len(body) - start)
+    masked = "".join(out)
+    return _CODE_SPAN.sub(lambda m: " " * len(m.group(0)), masked)
+
+
+def find_image_refs(body: str) -> list[ImageRef]:
+    """Every image reference in a Markdown body, local or not, in order of appearance."""
+    masked = _mask_code(body)
+    found: list[ImageRef] = []
+    for m in _MD_IMAGE.finditer(masked):
+        group = "angle" if m.group("angle") is not None else "bare"
+        ref = body[m.start(group) : m.end(group)]
+        if group == "bare":
+            ref = _MD_ESCAPED.sub(r"\1", ref)
+        alt = _MD_ESCAPED.sub(r"\1", body[m.start("alt") : m.end("alt")])
+        found.append(ImageRef(ref, alt, m.start(group), m.end(group)))
+    for m in _HTML_IMG.finditer(masked):
+        group = next(g for g in ("dq", "sq", "uq") if m.group(g) is not None)
+        tag_end = masked.find(">", m.end())
+        alt_m = _HTML_ALT.search(body, m.start(), tag_end if tag_end >= 0 else len(body))
+        alt = (alt_m.group(1) or alt_m.group(2) or "") if alt_m else ""
+        found.append(ImageRef(body[m.start(group) : m.end(group)], alt, m.start(group),
+                              m.end(group)))
+    return sorted(found, key=lambda r: r.start)
+
+
+def is_local_ref(ref: str) -> bool:
+    """A path relative to the entry file. Left alone: URLs with a scheme (http, https, data…),
+    protocol-relative and site-absolute paths (``//host/x``, ``/images/x.jpg``: they point into
+    the published site, not at a file here), fragments and generator placeholders
+    (Pelican's ``{static}``, Hugo shortcodes)."""
+    r = ref.strip()
+    return bool(r) and not r.startswith(("/", "\\", "#", "{", "?")) and not _SCHEME.match(r)
+
+
+def image_ref_path(ref: str) -> str:
+    """The file a relative reference names: without query or fragment, %-escapes decoded."""
+    path = re.split(r"[?#]", ref.strip(), maxsplit=1)[0]
+    return unquote(path)
+
+
+def body_images(body: str, base: Path) -> list[Media]:
+    """The local images of a body, once per reference, resolved against ``base``."""
+    out: dict[str, Media] = {}
+    for r in find_image_refs(body):
+        if is_local_ref(r.ref) and r.ref not in out:
+            out[r.ref] = Media(base / image_ref_path(r.ref), r.alt.strip(), ref=r.ref)
+    return list(out.values())
+
+
+def rewrite_image_refs(body: str, new_refs: dict[str, str]) -> str:
+    """``body`` with each image reference found in ``new_refs`` replaced by its new value."""
+    out = body
+    for r in reversed(find_image_refs(body)):
+        if r.ref in new_refs:
+            out = out[: r.start] + new_refs[r.ref] + out[r.end :]
+    return out
+
+
+def require_media(entry: Entry) -> None:
+    """Every media file the entry names must exist: a typo in a path is the user's to fix
+    (exit 2), not a leak finding."""
+    where = str(entry.source) if entry.source else "--text"
+    for i, m in enumerate(entry.media):
+        if not m.path.is_file():
+            raise EntryError(
+                f"{where}: media[{i}] {m.path}: "
+                + ("is not a file" if m.path.exists() else "file not found"),
+                hint="fix the path in the front matter (relative paths start at the entry's "
+                "folder)",
+            )
+    for m in entry.body_images:
+        if not m.path.is_file():
+            raise EntryError(
+                f"{where}: the image '{m.ref}' in the body: {m.path}: "
+                + ("is not a file" if m.path.exists() else "file not found"),
+                hint="fix the path (relative paths start at the entry's folder)",
+            )

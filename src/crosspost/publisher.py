@@ -64,10 +64,14 @@ def entry_from_post(post: Post) -> Entry:
         tags=list(post.tags),
         categories=list(post.categories),
         share=dict(post.share),
-        media=[Media(Path(m["path"]), m.get("alt", "")) for m in post.media],
+        media=[Media(Path(m["path"]), m.get("alt", "")) for m in post.media if not m.get("ref")],
         summary=post.summary,
         slug=post.slug,
         lang=post.lang,
+        body_images=[
+            Media(Path(m["path"]), m.get("alt", ""), ref=m["ref"]) for m in post.media
+            if m.get("ref")
+        ],
     )
 
 
@@ -173,7 +177,12 @@ class Publisher:
             scheduled_at=post.scheduled_at,
             text=text,
             canonical_url=blog_url,
-            media=tuple(MediaItem(Path(m["path"]), m.get("alt", "")) for m in post.media),
+            # images of the body go to the blog with the body; shares attach front matter media
+            media=tuple(
+                MediaItem(Path(m["path"]), m.get("alt", ""), ref=m.get("ref"))
+                for m in post.media
+                if c.role == "blog" or not m.get("ref")
+            ),
         )
         if c.reconcile:
             try:

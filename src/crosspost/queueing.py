@@ -13,12 +13,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from .app import App
-from .entries import Entry
-from .errors import Blocked, EntryError, UsageError
+from .entries import Entry, require_media, slugify
+from .errors import Blocked, EntryError, Refused, UsageError
 from .guard.findings import Finding, Report
-from .models import Post
+from .models import (
+    CANCELLED,
+    HELD,
+    PARTIAL,
+    PUBLISHED,
+    PUBLISHING,
+    QUEUED,
+    UNKNOWN,
+    Post,
+)
 from .profiles import Persona, Personas
 from .slots import next_free_slot
 from .store import AuditEntry, Store, Target
@@ -181,14 +191,20 @@ def override_audit(plan_persona: str, report: Report, source: str | None) -> lis
 
 
 def snapshot_media(entry: Entry, media_dir: Path, strip: bool) -> list[dict[str, str]]:
-    """Copy media into the store's folder, so later edits of the originals change nothing."""
+    """Copy media into the store's folder, so later edits of the originals change nothing.
+
+    Images referenced in the body come after the front matter's, with ``ref`` (the reference
+    as written in the body) so a blog adapter can copy them and point the body at the copy.
+    """
     out = []
-    for i, m in enumerate(entry.media):
+    named = [(f"media[{i}]", m) for i, m in enumerate(entry.media)]
+    named += [(f"the image '{m.ref}' in the body", m) for m in entry.body_images]
+    for what, m in named:
         try:
             data = m.path.read_bytes()
         except OSError as e:
             raise EntryError(
-                f"{entry.source or 'entry'}: media[{i}] {m.path}: cannot read ({e.strerror})"
+                f"{entry.source or 'entry'}: {what} {m.path}: cannot read ({e.strerror})"
             ) from None
         digest = hashlib.sha256(data).hexdigest()
         media_dir.mkdir(parents=True, exist_ok=True)
@@ -199,7 +215,10 @@ def snapshot_media(entry: Entry, media_dir: Path, strip: bool) -> list[dict[str,
             strip_image(m.path, dest)
         elif not dest.exists():
             shutil.copyfile(m.path, dest)
-        out.append({"path": str(dest), "alt": m.alt, "sha256": digest, "original": str(m.path)})
+        item = {"path": str(dest), "alt": m.alt, "sha256": digest, "original": str(m.path)}
+        if m.ref is not None:
+            item["ref"] = m.ref
+        out.append(item)
     return out
 
 
@@ -264,15 +283,21 @@ def plan_entry(
     allow: Sequence[str] = (),
     reason: str | None = None,
     now: datetime | None = None,
+    *,
+    when: When | None = None,
 ) -> Plan:
-    """Everything ``queue`` decides before writing: persona, targets, time, guard report."""
+    """Everything ``queue`` decides before writing: persona, targets, time, guard report.
+
+    ``when`` is a time already decided (an edit keeps the post's). The timing checks compare
+    with other personas' posts only, so an edited post is never compared with itself."""
     from .checking import check_entry
 
     personas = app.personas
     persona = resolve_persona(personas, entry, persona_name)
     allowances = parse_allow(allow, reason)
     targets, foreign = resolve_targets(personas, persona, entry, to)
-    when = resolve_when(app.store, persona, entry, at, next_slot, now)
+    if when is None:
+        when = resolve_when(app.store, persona, entry, at, next_slot, now)
     from .guardkey import guard_secret
 
     secret = guard_secret(app)
@@ -338,12 +363,190 @@ def queue_entry(
     next_slot: bool,
     allow: Sequence[str] = (),
     reason: str | None = None,
+    *,
+    again: bool = False,
 ) -> tuple[Post, Plan]:
+    """Check and queue ``entry``; refuses one already queued or published for the persona
+    (same content, or the same file still queued) unless ``again``."""
+    require_media(entry)
+    persona = resolve_persona(app.personas, entry, persona_name)
+    refuse_conflicts(app.store, persona, entry, again=again)
     plan = plan_entry(app, entry, persona_name, to, at, next_slot, allow, reason)
+    _refuse_unused(plan)
+    return commit_plan(app.store, plan, app.media_dir), plan
+
+
+def _refuse_unused(plan: Plan) -> None:
     unused = allowances_unused(plan.allow, plan.report)
     if unused:
         raise UsageError(
             f"--allow {', '.join(unused)}: no such finding for this post",
             hint="run 'crosspost check' to see the rules that fire",
         )
-    return commit_plan(app.store, plan, app.media_dir), plan
+
+
+# -- duplicates and slugs ----------------------------------------------------------------------
+
+#: a post in one of these states is "already queued"; its file is not to be queued twice
+STILL_QUEUED = (QUEUED, HELD, PUBLISHING)
+#: a post in one of these states is queued or (maybe) out: same content again is a duplicate,
+#: and its slug is taken (failed and cancelled posts published nothing and take nothing)
+TAKEN = (QUEUED, HELD, PUBLISHING, UNKNOWN, PUBLISHED, PARTIAL)
+
+
+def normalised_body(body: str) -> str:
+    """Line endings and surrounding white space do not make a post different."""
+    return body.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def normalised_title(title: str | None) -> str:
+    return " ".join((title or "").split())
+
+
+def _same_content(row: Any, entry: Entry) -> bool:
+    return normalised_body(row.body) == normalised_body(entry.body) and normalised_title(
+        row.title
+    ) == normalised_title(entry.title)
+
+
+def refuse_conflicts(
+    store: Store, persona: Persona, entry: Entry, *, again: bool = False,
+    post_id: int | None = None,
+) -> None:
+    """Refuse ``entry`` for ``persona`` when its explicit slug is another post's, or (unless
+    ``again``, and not for an edit of ``post_id``) when it is already queued or published.
+
+    One query (see :meth:`Store.similar_posts`); bodies are compared with LF and CRLF line
+    endings, the only difference besides white space at the ends that can make two posts of
+    one text differ in the database.
+    """
+    slug = slugify(entry.slug) if entry.slug else None
+    check_dupes = not again and post_id is None
+    body = normalised_body(entry.body)
+    source = str(entry.source.resolve()) if entry.source else None
+    rows = store.similar_posts(
+        persona.name,
+        bodies=[body, body.replace("\n", "\r\n")] if check_dupes else (),
+        source_path=source if check_dupes else None,
+        slug=slug,
+        exclude=post_id,
+    ) if (check_dupes or slug) else []
+    if slug is not None:
+        taken = next((r for r in rows if r.slug == slug and r.status in TAKEN), None)
+        if taken is not None:
+            raise UsageError(
+                f"{_what(entry)}: slug '{slug}' is already taken by post {taken.id} of persona "
+                f"'{persona.name}' ({_state(taken, persona)})",
+                hint="give this entry another 'slug' in its front matter (or cancel post "
+                f"{taken.id})",
+            )
+    if not check_dupes:
+        return
+    for r in rows:
+        if r.status in TAKEN and _same_content(r, entry):
+            why = "the same content"
+        elif source is not None and r.source_path == source and r.status in STILL_QUEUED:
+            why = "the same file, still queued"
+        else:
+            continue
+        raise Refused(
+            f"{_what(entry)} is already post {r.id} of persona '{persona.name}' ({why}; "
+            f"{_state(r, persona)})",
+            hint=f"give --again to queue it anyway, or 'crosspost edit {r.id} "
+            f"{'FILE' if entry.source else '--text TEXT'}' to change the queued post",
+        )
+
+
+def _what(entry: Entry) -> str:
+    return str(entry.source) if entry.source else "this text"
+
+
+def _state(row: Any, persona: Persona) -> str:
+    when = row.scheduled_at.astimezone(persona.tz).strftime("%Y-%m-%d %H:%M %Z")
+    return f"{row.status}, {'published' if row.status == PUBLISHED else 'scheduled'} {when}"
+
+
+# -- edit ----------------------------------------------------------------------------------------
+
+
+def edit_persona(personas: Personas, post: Post, entry: Entry, option: str | None) -> Persona:
+    """The post's own persona: an edit cannot move a post to another persona."""
+    for said, where in ((option, "--persona"), (entry.persona, f"{_what(entry)} says persona")):
+        if said and said != post.persona:
+            raise UsageError(
+                f"post {post.id} belongs to persona '{post.persona}' but {where} '{said}'",
+                hint="an edit keeps the persona; cancel the post and queue the entry for the "
+                "other persona instead",
+            )
+    return personas.get(post.persona)
+
+
+def edit_post(
+    app: App,
+    post_id: int,
+    entry: Entry,
+    persona_name: str | None,
+    to: Sequence[str] | None,
+    at: str | None,
+    allow: Sequence[str] = (),
+    reason: str | None = None,
+) -> tuple[Post, Plan, list[str]]:
+    """Replace queued post ``post_id``'s snapshot with ``entry``, after the same checks as
+    ``queue``; the schedule stays unless ``at`` is given (the entry's own ``at`` is ignored:
+    moving a post is what ``at`` on the command line is for). Returns the post, the plan and
+    the names of the fields that changed."""
+    from .store import refuse_unless_editable
+
+    post, deliveries = app.store.get(post_id)
+    refuse_unless_editable(post, deliveries)
+    require_media(entry)
+    persona = edit_persona(app.personas, post, entry, persona_name)
+    refuse_conflicts(app.store, persona, entry, post_id=post_id)
+    if at is None:
+        when = When(post.scheduled_at)
+    else:
+        when = resolve_when(app.store, persona, None, at, False)
+    current = [d.target for d in deliveries if d.state != CANCELLED]
+    # targets change only when asked: --to, or 'to' in the entry
+    requested = to or (None if entry.to is not None else current)
+    plan = plan_entry(app, entry, persona.name, requested, None, False, allow, reason, when=when)
+    _refuse_unused(plan)
+    if plan.report.blocked:
+        app.store.audit(
+            blocked_audit(persona.name, plan.report, _src(entry)), post_id=post_id
+        )
+        raise Blocked(blocked_message(plan.report), hint="the queued post was left as it was")
+    new_targets = None if set(current) == {t.name for t in plan.targets} else plan.targets
+    fields = _post_fields(build_post(plan, snapshot_media(
+        entry, app.media_dir, persona.strips_metadata
+    )))
+    changed = sorted(k for k, v in fields.items() if getattr(post, k) != v)
+    audit = [
+        AuditEntry(
+            kind="edit",
+            persona=persona.name,
+            detail={
+                "source": _src(entry),
+                "changed": changed,
+                "targets": [t.name for t in plan.targets],
+                "scheduled_at": plan.when.utc.isoformat(),
+            },
+        ),
+        *override_audit(persona.name, plan.report, _src(entry)),
+    ]
+    updated = app.store.replace_snapshot(
+        post_id, fields, targets=new_targets, at=None if at is None else plan.when.utc,
+        audit=audit,
+    )
+    return updated, plan, changed
+
+
+#: what an edit replaces: everything the post publishes, its source, and its allowances
+_EDITED = (
+    "kind", "title", "body", "summary", "slug", "lang", "tags", "categories", "share", "media",
+    "source_path", "source_hash", "allow",
+)
+
+
+def _post_fields(post: Post) -> dict[str, Any]:
+    return {name: getattr(post, name) for name in _EDITED}

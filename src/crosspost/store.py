@@ -30,7 +30,7 @@ try:
 except ImportError:  # Windows: SQLite's busy timeout alone serialises the writers there
     fcntl = None  # type: ignore[assignment]
 
-from sqlalchemy import bindparam, event, func, text
+from sqlalchemy import bindparam, event, func, or_, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -373,6 +373,101 @@ class Store:
                 )
             )
 
+    def similar_posts(
+        self,
+        persona: str,
+        *,
+        bodies: Sequence[str] = (),
+        source_path: str | None = None,
+        slug: str | None = None,
+        statuses: Sequence[str] = (QUEUED, HELD, PUBLISHING, UNKNOWN, PUBLISHED, PARTIAL),
+        exclude: int | None = None,
+        limit: int = 20,
+    ) -> list[Any]:
+        """Posts of ``persona`` in ``statuses`` with one of ``bodies``, or from
+        ``source_path``, or with ``slug``: the candidates ``queue`` compares a new post with.
+
+        One statement over the persona's rows, returning only the few that match (as Core
+        rows with id, status, scheduled_at, title, body, source_path and slug), so a queue of
+        100,000 posts is never read into Python.
+        """
+        t = _POST_T
+        alternatives = []
+        if bodies:
+            alternatives.append(t.c.body.in_(list(dict.fromkeys(bodies))))
+        if source_path is not None:
+            alternatives.append(t.c.source_path == source_path)
+        if slug is not None:
+            alternatives.append(t.c.slug == slug)
+        if not alternatives:
+            return []
+        q = (
+            sa_select(t.c.id, t.c.status, t.c.scheduled_at, t.c.title, t.c.body,
+                      t.c.source_path, t.c.slug)
+            .where(t.c.persona == persona, t.c.status.in_(list(statuses)), or_(*alternatives))
+            .order_by(t.c.id.desc())
+            .limit(limit)
+        )
+        if exclude is not None:
+            q = q.where(t.c.id != exclude)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+            conn.rollback()
+        return list(rows)
+
+    def replace_snapshot(
+        self,
+        post_id: int,
+        fields: dict[str, Any],
+        *,
+        targets: Sequence[Target] | None = None,
+        at: datetime | None = None,
+        audit: Sequence[AuditEntry] = (),
+    ) -> Post:
+        """Replace what a queued post will publish (``fields``: Post columns), in one
+        transaction with its audit records.
+
+        ``targets`` (when the post's targets changed) replaces its deliveries; ``at`` moves it
+        like :meth:`reschedule`. Refused once any target has started publishing: what went
+        out, or may have, would no longer match the stored post.
+        """
+        with self.write() as s:
+            post, deliveries = self.locked_post(s, post_id)
+            refuse_unless_editable(post, deliveries)
+            for name, value in fields.items():
+                setattr(post, name, value)
+            if targets is not None:
+                held = post.status == HELD and at is None
+                wanted = {t.name: t for t in targets}
+                for d in deliveries:
+                    if d.target not in wanted:
+                        s.delete(d)
+                s.flush()
+                have = {d.target for d in deliveries if d.target in wanted}
+                for t in targets:
+                    if t.name not in have:
+                        s.add(Delivery(
+                            post_id=post_id, target=t.name, platform=t.platform, role=t.role,
+                            state=HELD if held else QUEUED, due_at=post.scheduled_at,
+                            idempotency_key=idempotency_key(post, t.name),
+                        ))
+                s.flush()
+            if at is not None:
+                post.scheduled_at = at
+                post.note = None
+                for d in s.exec(select(Delivery).where(Delivery.post_id == post_id)):
+                    if d.state in (QUEUED, HELD):
+                        d.state = QUEUED
+                        d.due_at = at
+                        d.updated_at = utcnow()
+                        s.add(d)
+            s.flush()
+            self._refresh_status(s, post)
+            for a in audit:
+                self._append_audit(s, a, post_id)
+            self.notify(s)
+            return post
+
     def _refresh_status(self, s: Session, post: Post) -> None:
         states = s.exec(select(Delivery.state).where(Delivery.post_id == post.id)).all()
         post.status = rollup(list(states))
@@ -501,6 +596,26 @@ class Store:
                     problems.append(f"record {r.id}: content does not match its hash (edited)")
                 prev = r.hash
         return problems
+
+
+def refuse_unless_editable(post: Post, deliveries: Sequence[Delivery]) -> None:
+    """A post can be edited only while none of its targets has started publishing."""
+    started = [
+        d.target for d in deliveries
+        if d.state not in (QUEUED, HELD, CANCELLED) or d.needs_lookup
+    ]
+    if started:
+        raise Refused(
+            f"post {post.id} is {post.status}: publishing to {', '.join(started)} has started, "
+            "so it can no longer be edited",
+            hint="queue the changed entry as a new post (--again), and cancel what is left of "
+            "this one if needed",
+        )
+    if not any(d.state in (QUEUED, HELD) for d in deliveries):
+        raise Refused(
+            f"post {post.id} is {post.status}; only queued or held posts can be edited",
+            hint="queue the entry again instead",
+        )
 
 
 _POST_T = Post.__table__  # type: ignore[attr-defined]

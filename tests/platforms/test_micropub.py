@@ -338,3 +338,20 @@ def test_lookup_with_a_bad_token_is_an_auth_failure_not_unsupported(ring) -> Non
         with pytest.raises(PermanentError) as e:
             make(mp.url).lookup(pub())
         assert "crosspost accounts login blog --persona personal" in (e.value.hint or "")
+
+
+def test_images_of_the_body_are_uploaded_and_the_content_points_at_them(
+    mp: FakeMicropub, ring, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    snap = tmp_path / "9f8e.jpg"
+    snap.write_bytes(b"\xff\xd8jpeg")
+    body = "Look: ![two hives](photos/hives.jpg)"
+    make(mp.url).publish(pub(body=body, text=body,
+                             media=(MediaItem(snap, "two hives", ref="photos/hives.jpg"),)))
+    assert len([r for r in mp.requests if r.path == "/media"]) == 1
+    [req] = creates(mp)
+    props = req.json()["properties"]
+    assert props["content"] == [
+        f"Look: ![two hives]({mp.url}/media/1-spring-at-the-hives-1.jpg)"
+    ]
+    assert "photo" not in props

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from crosspost.errors import PermanentError, TransientError
 from crosspost.platforms import static as static_mod
+from crosspost.platforms.base import MediaItem
 from crosspost.platforms.static import (
     StaticSiteAdapter,
     read_front_matter,
@@ -554,3 +555,34 @@ def test_content_dir_that_is_a_file_is_permanent(tmp_path: Path) -> None:
     site(tmp_path).write_text("oops")
     with pytest.raises(PermanentError, match="not a folder"):
         adapter(tmp_path).publish(pub())
+
+
+@pytest.mark.parametrize(
+    ("fmt", "entry", "media_file", "ref"),
+    [
+        ("hugo", "posts/sleep-and-anxiety/index.md", "posts/sleep-and-anxiety/lake.png",
+         "lake.png"),
+        ("jekyll", "posts/2024-05-01-sleep-and-anxiety.md",
+         "assets/posts/sleep-and-anxiety/lake.png", "/assets/posts/sleep-and-anxiety/lake.png"),
+        ("pelican", "posts/sleep-and-anxiety.md", "posts/images/sleep-and-anxiety/lake.png",
+         "{static}images/sleep-and-anxiety/lake.png"),
+    ],
+)
+def test_images_of_the_body_are_copied_and_the_body_points_at_the_copy(
+    tmp_path: Path, fmt: str, entry: str, media_file: str, ref: str
+) -> None:
+    root = tmp_path / "site"
+    root.mkdir()
+    snap = tmp_path / "snapshots"
+    snap.mkdir()
+    hashed = _png(snap / "5d41402abc4b2a76b9719d911017c592.png")
+    body = "Dawn: ![a calm lake](photos/lake.png \"Lake\")\n\nAgain: <img src=\"photos/lake.png\">"
+    a = adapter(tmp_path, fmt)
+    a.publish(pub(body=body, text=body,
+                  media=(MediaItem(hashed, "a calm lake", ref="photos/lake.png"),)))
+    assert (root / media_file).read_bytes() == hashed.read_bytes()
+    text = (root / entry).read_text("utf-8")
+    assert f'Dawn: ![a calm lake]({ref} "Lake")' in text
+    assert f'Again: <img src="{ref}">' in text
+    assert "photos/lake.png" not in text
+    assert text.count("lake") == 3, "shown where the body has it, not added once more"

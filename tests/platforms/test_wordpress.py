@@ -593,3 +593,24 @@ def test_fake_runs_as_a_process_and_keeps_posts_across_restarts(ring, tmp_path: 
         proc.terminate()
         proc.wait(10)
     assert FakeWordPress.count_marker_in_db(db, key) == 1
+
+
+def test_images_of_the_body_are_uploaded_and_shown_where_the_body_has_them(
+    wp: FakeWordPress, ring, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    snap, attached = tmp_path / "9f8e.png", tmp_path / "1a2b.png"
+    snap.write_bytes(PNG)
+    attached.write_bytes(PNG)
+    body = "Before.\n\n![a calm lake](photos/lake.png)\n\nAfter."
+    make(wp.url).publish(pub(body=body, text=body, media=(
+        MediaItem(attached, "attached"), MediaItem(snap, "a calm lake", ref="photos/lake.png"),
+    )))
+    media = wp.media()
+    assert len(wp.api_requests("POST", "/wp/v2/media")) == 2
+    sent = wp.api_requests("POST", "/wp/v2/posts")[0].json()
+    content = sent["content"]
+    assert "photos/lake.png" not in content
+    inline = content.index(f"/wp-content/uploads/{media[1]['title']}")
+    assert content.index("Before.") < inline < content.index("After.")
+    assert content.count("<img") == 2  # the inline one once, the attached one as a figure
+    assert sent["featured_media"] == media[0]["id"]

@@ -22,6 +22,9 @@ from ..profiles import Account, Blog, Persona
 class MediaItem:
     path: Path  # the snapshot taken at queue time, never the user's original
     alt: str = ""
+    #: an image the body refers to: the reference as written there ("photos/x.jpg"); the
+    #: adapter points that reference at wherever the image ends up instead of adding it
+    ref: str | None = None
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import httpx
 
 from .. import credentials
+from ..entries import rewrite_image_refs
 from ..errors import PermanentError, TransientError
 from . import _http
 from .base import (
@@ -106,11 +107,27 @@ class MicropubAdapter:
                 raise _http.not_sent(e) from None
             props = self.properties(pub)
             if photos:
-                props["photo"] = photos
+                # an image the body refers to is shown there, from its uploaded URL
+                inline = {
+                    m.ref: p["value"] if isinstance(p, dict) else p
+                    for m, p in zip(pub.media, photos, strict=True)
+                    if m.ref is not None
+                }
+                if inline:
+                    props["content"] = [rewrite_image_refs(pub.body, inline)]
+                attached = [p for m, p in zip(pub.media, photos, strict=True) if m.ref is None]
+                if attached:
+                    props["photo"] = attached
                 resp = self._request(
                     c, "POST", endpoint, json={"type": ["h-entry"], "properties": props}
                 )
             elif pub.media:
+                if any(m.ref for m in pub.media):
+                    log.warning(
+                        "%s has no media endpoint: images of the body go as photo parts and "
+                        "the body keeps its local references to them",
+                        endpoint,
+                    )
                 if any(m.alt for m in pub.media):
                     log.warning(
                         "%s has no media endpoint: images go as multipart parts, without alt text",

@@ -23,6 +23,10 @@ Files written, per ``blog.format``:
     Metadata is line based: newlines in the title become spaces, only the first category is
     kept (Pelican has one category per article), and a short post gets an empty ``Title:``.
 
+Media from the front matter are appended to the body as ``![alt](ref)``. An image the body
+itself refers to (``MediaItem.ref``, e.g. ``![alt](photos/x.jpg)``) is copied the same way,
+keeping its file name, and the body's reference is rewritten to the copy instead.
+
 Dates: the entry's date is its scheduled time in the persona's time zone (stable across
 retries, and the local date is what date-based permalinks and Jekyll file names use).
 Language (``pub.lang``) is not written: Pelican would treat a non-default ``Lang`` as a
@@ -62,13 +66,13 @@ import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import yaml
 
-from ..entries import slugify
+from ..entries import image_ref_path, rewrite_image_refs, slugify
 from ..errors import PermanentError, PublishError, TransientError
 from ..sharetext import canonical_url
 from .base import AdapterContext, CredentialField, MediaItem, Publication, Result
@@ -719,15 +723,21 @@ class StaticSiteAdapter:
         """Media first, the entry last: the entry's existence means the post is complete."""
         refs: list[str] = []
         written: list[Path] = []
+        inline: dict[str, str] = {}
         if pub.media:
             plan.media_dir.mkdir(parents=True, exist_ok=True)
             used: set[str] = set()
             for item in pub.media:
                 name = self._media_name(item, used)
                 self._copy_media(item, plan.media_dir / name)
-                refs.append(f"![{_escape_alt(item.alt)}]({plan.media_ref}{name})")
+                if item.ref is not None:  # the body shows it where it refers to it
+                    inline[item.ref] = f"{plan.media_ref}{name}"
+                else:
+                    refs.append(f"![{_escape_alt(item.alt)}]({plan.media_ref}{name})")
             written.append(plan.media_dir)
         body = (pub.body or pub.text).strip()
+        if inline:
+            body = rewrite_image_refs(body, inline)
         parts = [body, *refs] if body else refs
         meta = {
             "title": pub.title,
@@ -756,7 +766,9 @@ class StaticSiteAdapter:
     @staticmethod
     def _media_name(item: MediaItem, used: set[str]) -> str:
         suffix = re.sub(r"[^a-z0-9.]", "", item.path.suffix.lower())
-        stem = slugify(item.path.stem)
+        # an image of the body keeps the name it has there (the snapshot is named by hash)
+        stem = slugify(PurePosixPath(image_ref_path(item.ref)).stem if item.ref else
+                       item.path.stem)
         if stem in ("index", "_index"):
             stem = "image"
         name, n = f"{stem}{suffix}", 1

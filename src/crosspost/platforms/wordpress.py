@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 import httpx
 
 from .. import credentials
+from ..entries import rewrite_image_refs
 from ..errors import PermanentError, TransientError
 from . import _http
 from .base import AdapterContext, CredentialField, MediaItem, Publication, Result
@@ -123,8 +124,9 @@ class WordPressAdapter:
                 payload["tags"] = tag_ids
             if cat_ids:
                 payload["categories"] = cat_ids
-            if images:
-                payload["featured_media"] = images[0]["id"]
+            attached = [img for img in images if img["ref"] is None]
+            if attached:
+                payload["featured_media"] = attached[0]["id"]
             date = self.post_date(pub)
             if date is not None:
                 payload["date_gmt"] = date.strftime("%Y-%m-%dT%H:%M:%S")
@@ -186,9 +188,16 @@ class WordPressAdapter:
     # -- pieces -----------------------------------------------------------------------------
 
     def content(self, pub: Publication, images: list[dict[str, Any]]) -> str:
-        """The post's HTML: the rendered body, the images, the idempotency marker."""
-        parts = [render_markdown(pub.body)]
+        """The post's HTML: the rendered body, the images, the idempotency marker.
+
+        An image the body refers to (``ref``) is shown where the body has it, from its
+        uploaded URL; the others follow the body."""
+        inline = {img["ref"]: img["source_url"] for img in images if img["ref"] is not None}
+        body = rewrite_image_refs(pub.body, inline) if inline else pub.body
+        parts = [render_markdown(body)]
         for img in images:
+            if img["ref"] is not None:
+                continue
             parts.append(
                 '<figure class="wp-block-image"><img src="{}" alt="{}" class="wp-image-{}"/>'
                 "</figure>\n".format(
@@ -274,7 +283,8 @@ class WordPressAdapter:
         media_id = int(media["id"])
         if item.alt:
             self._request(c, "POST", f"/wp/v2/media/{media_id}", json={"alt_text": item.alt})
-        return {"id": media_id, "source_url": media.get("source_url", ""), "alt": item.alt}
+        return {"id": media_id, "source_url": media.get("source_url", ""), "alt": item.alt,
+                "ref": item.ref}
 
     def _created(self, c: httpx.Client, resp: httpx.Response) -> dict[str, Any]:
         """The created post from a 201; the body can be spoiled by PHP notices or plugins."""
