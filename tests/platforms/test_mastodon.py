@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import time
 import traceback
@@ -362,6 +363,71 @@ def test_lookup_pages_back(fake: FakeMastodon, login: None) -> None:
     assert found is not None and found.remote_id == target["id"]
     reads = fake.seen("GET /api/v1/accounts/:id/statuses")
     assert len(reads) == 3 and reads[0].query["limit"] == ["40"]
+
+
+# Servers other than Mastodon: GoToSocial hands out ULIDs and, like snac, ignores the key
+
+
+@pytest.fixture
+def gts():
+    f = FakeMastodon(access_token=TOKEN, ids="ulid", idempotency=False).start()
+    yield f
+    f.stop()
+    assert f.problems == [], "the fake saw invalid requests"
+
+
+def test_fake_hands_out_ulids(gts: FakeMastodon, login: None) -> None:
+    made = adapter(gts).publish(pub())
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", made.remote_id)
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", gts.account.id)
+
+
+def test_lost_answer_is_found_by_lookup_with_ulids(gts: FakeMastodon, login: None) -> None:
+    gts.add_status("an older post", created_at=datetime.now(UTC) - timedelta(hours=2))
+    gts.drop("POST /api/v1/statuses")
+    p = pub()
+    with pytest.raises(TransientError) as e:
+        adapter(gts).publish(p)
+    assert e.value.maybe_sent is True
+    status = gts.statuses[-1]
+    assert adapter(gts).lookup(p) == Result(status["id"], f"{gts.url}/@anareyes/{status['id']}")
+
+
+def test_without_idempotency_the_earliest_status_is_the_post(
+    gts: FakeMastodon, login: None
+) -> None:
+    p = pub()
+    first = adapter(gts).publish(p)
+    second = adapter(gts).publish(p)  # the key is ignored: a second status
+    assert first != second and len(gts.statuses) == 2
+    # created in the same second: the ids (ULIDs, compared as strings) say which came first
+    assert adapter(gts).lookup(p) == first
+
+
+def test_lookup_pages_back_with_ulids(gts: FakeMastodon, login: None) -> None:
+    p = pub()
+    target = gts.add_status(TEXT)
+    for n in range(85):
+        gts.add_status(f"post {n}")
+    found = adapter(gts).lookup(p)
+    assert found is not None and found.remote_id == target["id"]
+    reads = gts.seen("GET /api/v1/accounts/:id/statuses")
+    assert len(reads) == 3
+    assert reads[1].query["max_id"] == [gts.statuses[-40]["id"]]
+
+
+def test_lookup_stops_when_the_server_ignores_max_id(fake: FakeMastodon, login: None) -> None:
+    for n in range(45):
+        fake.add_status(f"post {n}")
+    real = fake._account_statuses
+
+    def first_page_always(seen, base):  # type: ignore[no-untyped-def]
+        seen.query.pop("max_id", None)
+        return real(seen, base)
+
+    fake._account_statuses = first_page_always  # type: ignore[method-assign]
+    assert adapter(fake).lookup(pub()) is None
+    assert fake.calls["GET /api/v1/accounts/:id/statuses"] == 2
 
 
 def test_lookup_failure_keeps_the_question_open(fake: FakeMastodon, login: None) -> None:

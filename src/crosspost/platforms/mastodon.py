@@ -250,14 +250,17 @@ class MastodonAdapter:
         try:
             me = api.account_verify_credentials()
             max_id = None
+            seen: set[str] = set()
             for _ in range(LOOKUP_PAGES):
                 page = api.account_statuses(
                     me["id"], limit=LOOKUP_PAGE, max_id=max_id, exclude_reblogs=True
                 )
-                candidates.extend(page)
-                if len(page) < LOOKUP_PAGE or min(_created(s) for s in page) < start:
-                    break
-                max_id = page[-1]["id"]
+                fresh = [s for s in page if str(s["id"]) not in seen]
+                seen.update(str(s["id"]) for s in fresh)
+                candidates.extend(fresh)
+                if len(page) < LOOKUP_PAGE or not fresh or min(_created(s) for s in page) < start:
+                    break  # the end, a server that ignores max_id, or older than the post
+                max_id = str(page[-1]["id"])
         except Exception as e:
             err = self._translate(e, "looking for an earlier post", sent=True)
             if err is None:
@@ -272,7 +275,7 @@ class MastodonAdapter:
         ]
         if not matches:
             return None
-        first = min(matches, key=lambda s: (_created(s), int(s["id"])))
+        first = min(matches, key=lambda s: (_created(s), _id_order(s["id"])))
         return Result(remote_id=str(first["id"]), url=first.get("url") or first.get("uri"))
 
     def verify(self) -> str:
@@ -715,6 +718,14 @@ def _language(lang: str | None) -> str | None:
 
 def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and value > 0 else default
+
+
+def _id_order(value: Any) -> tuple[int, str]:
+    """An id's place among ids, as a string: never ``int()``, which a ULID (GoToSocial) or a
+    hash (snac) fails. Shorter first, then by character, so Mastodon's numeric ids of different
+    lengths order as numbers, and ULIDs (all 26 characters) by their time."""
+    text = str(value)
+    return len(text), text
 
 
 def _created(status: Any) -> datetime:
