@@ -13,7 +13,8 @@ which sleeps 5 s per poll, has no deadline and turns every failure (a rate limit
 "Attachment could not be processed". Then ``status_post(text, media_ids, visibility, language,
 idempotency_key=pub.idempotency_key)``, visibility being the account's ``visibility``
 (default ``public``): Mastodon keeps the ``Idempotency-Key`` about
-an hour and answers a repeat with the original status, so a quick retry cannot duplicate.
+an hour and answers a repeat with the original status; GoToSocial and snac ignore it, so the
+guarantee against a second status is :meth:`MastodonAdapter.lookup`, not the key.
 The result's URL is the status's ``url``. Images are uploaded under a random name.
 
 What a failure means (``maybe_sent``: the status may exist although the call failed, so the
@@ -51,7 +52,8 @@ Lookup: the account's recent statuses (``account_verify_credentials``, then
 minute) are matched on their text: the HTML ``content`` is turned into text with each link
 replaced by its ``href`` (Mastodon shows links shortened, the ``href`` keeps the full URL) and
 mentions reduced to ``@user``; both sides are compared with URLs removed and whitespace
-collapsed, and each URL of ours must be one of the links (or in the text).
+collapsed, and each URL of ours must be one of the links (or in the text). Ids are opaque
+strings (numbers on Mastodon, ULIDs on GoToSocial, hashes on snac): never ``int()``.
 """
 
 from __future__ import annotations
