@@ -17,6 +17,7 @@ import pytest
 from mastodon import Mastodon
 
 from crosspost import credentials
+from crosspost.compose import ShareInput, compose_share
 from crosspost.credentials import MissingCredentials
 from crosspost.errors import CrosspostError, PermanentError, TransientError, UsageError
 from crosspost.platforms import adapter_class
@@ -25,6 +26,7 @@ from crosspost.platforms.base import AdapterContext, MediaItem, Publication, Res
 from crosspost.platforms.mastodon import (
     InstanceLimits,
     MastodonAdapter,
+    ShareRules,
     instance_url,
     same_text,
     status_text,
@@ -485,6 +487,7 @@ def test_instance_limit_is_read_once_and_cached(fake: FakeMastodon, tmp_path: Pa
         max_media_attachments=4,
         description_limit=1500,
         version="4.3.2",
+        software="mastodon",
     )
     assert fake.calls["GET /api/v2/instance"] == 1
     # another process: the file cache answers
@@ -512,6 +515,90 @@ def test_unreachable_instance_gives_the_defaults() -> None:
     a = MastodonAdapter(_ctx(f"http://127.0.0.1:{port}"), timeout=1)
     assert a.instance_limit() == 500
     assert a.instance_limits().known is False
+
+
+def test_a_failure_is_remembered_for_minutes_on_disk(fake: FakeMastodon) -> None:
+    fake.fail("GET /api/v2/instance", 503)
+    assert adapter(fake).share_rules().source == "default"
+    mastodon_module.clear_instance_cache()  # another process: the file remembers the failure
+    assert adapter(fake).share_rules() == ShareRules(
+        500, "mastodon", "default", f"default; {fake.url.removeprefix('http://')} not reachable"
+    )
+    assert fake.calls["GET /api/v2/instance"] == 1
+    # five minutes later the instance is asked again
+    entry = json.loads(mastodon_module._cache_path().read_text())
+    entry[fake.url]["fetched_at"] -= 301
+    mastodon_module._cache_path().write_text(json.dumps(entry))
+    mastodon_module.clear_instance_cache()
+    assert adapter(fake).share_rules().source == "instance"
+    assert fake.calls["GET /api/v2/instance"] == 2
+
+
+@pytest.mark.parametrize(
+    ("software", "counting"), [("mastodon", "mastodon"), ("gotosocial", "codepoints")]
+)
+def test_counting_is_detected_from_the_software(software: str, counting: str) -> None:
+    with FakeMastodon(access_token=TOKEN, software=software, max_characters=5000) as f:
+        rules = adapter(f).share_rules()
+        host = f.url.removeprefix("http://")
+        assert rules == ShareRules(5000, counting, "instance", f"from {host}")
+        assert adapter(f).instance_limits().software == software
+        assert adapter(f).share_rules() == ShareRules(5000, counting, "cache", f"from {host}, cached")
+
+
+def test_the_account_settings_win(fake: FakeMastodon) -> None:
+    fake.software = "gotosocial"
+    a = MastodonAdapter(_ctx(fake.url, limit=800), timeout=5)
+    assert a.share_rules() == ShareRules(800, "codepoints", "account", "the account's limit")
+    account = Account(name="pro-mastodon", platform="mastodon", instance=fake.url,
+                      counting="mastodon")
+    ctx = AdapterContext(persona=Persona(name="p", display_name="P", accounts=[account]),
+                         account=account)
+    assert MastodonAdapter(ctx).share_rules().counting == "mastodon"
+    calls = fake.calls["GET /api/v2/instance"]
+    both = account.model_copy(update={"limit": 900})
+    ctx = AdapterContext(persona=ctx.persona, account=both)
+    assert MastodonAdapter(ctx).share_rules() == ShareRules(
+        900, "mastodon", "account", "the account's limit"
+    )
+    assert fake.calls["GET /api/v2/instance"] == calls  # nothing left to ask
+
+
+@pytest.mark.parametrize(
+    ("data", "software"),
+    [
+        ({"version": "4.3.2", "source_url": "https://github.com/mastodon/mastodon"}, "mastodon"),
+        ({"version": "3.5.3+0.17.3", "source_url": "https://codeberg.org/superseriousbusiness/"
+          "gotosocial"}, "gotosocial"),
+        ({"version": "2.7.2 (compatible; Pleroma 2.6.2)"}, "pleroma"),
+        ({"version": "2.7.2 (compatible; Akkoma 3.13.2)"}, "akkoma"),
+        ({"version": "4.0.0 (not true; really snac/2.68)"}, "snac"),
+        ({"version": "4.2.0+hometown-1.1.1"}, None),
+        ({}, None),
+    ],
+)
+def test_software_from_the_instance_api(data: dict[str, str], software: str | None) -> None:
+    assert mastodon_module._software(data) == software
+    codepoints = software in ("gotosocial", "pleroma", "akkoma")
+    assert InstanceLimits(software=software).counting == (
+        "codepoints" if codepoints else "mastodon"
+    )
+
+
+def test_codepoint_server_refuses_a_text_fitted_for_mastodon(login: None) -> None:
+    url = "https://lakeshorecounseling.com/blog/2024/05/" + "therapy-and-social-networking-" * 3
+    data = ShareInput(title="Therapy and Social Networking", url=url, summary=None,
+                      body="Clinicians can take part without losing the frame. " * 20)
+    template = "{title}\n\n{body}\n\n{url}"
+    fitted_for_mastodon = compose_share(template, data, "mastodon", 500)
+    fitted_for_codepoints = compose_share(template, data, "mastodon", 500, counting="codepoints")
+    with FakeMastodon(access_token=TOKEN, counting="codepoints") as f:
+        with pytest.raises(PermanentError, match="character limit of 500"):
+            adapter(f).publish(pub(text=fitted_for_mastodon, idempotency_key="k1"))
+        made = adapter(f).publish(pub(text=fitted_for_codepoints, idempotency_key="k2"))
+        assert [s["id"] for s in f.statuses] == [made.remote_id]
+        assert f.statuses[0]["text"].endswith(url)
+        assert f.problems == []
 
 
 def test_fake_answers_mastodon_py_version_check(fake: FakeMastodon) -> None:

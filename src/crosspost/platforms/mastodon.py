@@ -98,6 +98,13 @@ Ask = Callable[[str, bool], str]
 Say = Callable[[str], None]
 
 
+#: servers whose API says what they are (``source_url``, ``version``), in the order to look
+KNOWN_SOFTWARE = ("gotosocial", "akkoma", "pleroma", "snac", "mastodon")
+#: servers that count a status in code points (GoToSocial) or graphemes (Pleroma, Akkoma),
+#: URLs at full length: "codepoints" fits both
+CODEPOINT_SOFTWARE = frozenset({"gotosocial", "akkoma", "pleroma"})
+
+
 @dataclass(frozen=True)
 class InstanceLimits:
     """What an instance allows in a status (Mastodon's defaults unless it said otherwise)."""
@@ -109,6 +116,27 @@ class InstanceLimits:
     version: str | None = None
     #: False when these are the defaults because the instance could not be asked
     known: bool = True
+    #: the server software when its API says (one of :data:`KNOWN_SOFTWARE`)
+    software: str | None = None
+
+    @property
+    def counting(self) -> str:
+        """How this server counts a status: ``"codepoints"`` or ``"mastodon"``."""
+        return "codepoints" if self.software in CODEPOINT_SOFTWARE else "mastodon"
+
+
+@dataclass(frozen=True)
+class ShareRules:
+    """The limit and counting a share is fitted to, and where the limit came from."""
+
+    limit: int
+    #: ``"mastodon"`` (23 per URL, graphemes) or ``"codepoints"`` (URLs at full length)
+    counting: str
+    #: ``"account"`` (its ``limit``), ``"instance"`` (asked now), ``"cache"`` (asked
+    #: earlier) or ``"default"`` (500: the instance could not be asked)
+    source: str
+    #: for people: "from psych.social, cached", "default; psych.social not reachable"
+    note: str
 
 
 DEFAULT_LIMITS = InstanceLimits(known=False)
@@ -181,6 +209,153 @@ def _as_sent(api: Any) -> Iterator[None]:
 def clear_instance_cache() -> None:
     """Forget the limits read from instances (memory only; the file ages out in a day)."""
     _LIMITS.clear()
+
+
+def read_limits(
+    instance: str, *, timeout: float, cache_ttl: float = CACHE_TTL
+) -> tuple[InstanceLimits, bool]:
+    """The limits of ``instance`` (``https://host``) and whether they came from a cache.
+
+    Asked without credentials (``/api/v2/instance`` and ``/api/v1/instance`` are public) and
+    remembered per instance in memory and in the user's cache folder: for ``cache_ttl`` (a
+    day), or for five minutes when the instance could not be reached, so neither a run of
+    previews nor a daemon's deliveries wait for an instance that is down, one after another.
+    """
+    now = time.time()
+    hit = _LIMITS.get(instance)
+    if hit is not None and _fresh(now, hit[0], hit[1], cache_ttl):
+        return hit[1], True
+    cached = _read_cache_file(instance, now, cache_ttl)
+    if cached is not None:
+        _LIMITS[instance] = cached
+        return cached[1], True
+    try:
+        limits = _fetch_limits(instance, timeout)
+    except Exception as e:  # noqa: BLE001 - the defaults are a fine answer offline
+        log.info(
+            "could not read the limits of %s (%s); assuming %s characters",
+            urlsplit(instance).netloc,
+            type(e).__name__,
+            DEFAULT_LIMITS.max_characters,
+        )
+        limits = DEFAULT_LIMITS
+    _write_cache_file(instance, now, limits)
+    _LIMITS[instance] = (now, limits)
+    return limits, False
+
+
+def share_rules(
+    ctx: AdapterContext, *, timeout: float, cache_ttl: float = CACHE_TTL
+) -> ShareRules:
+    """The limit and counting to fit a share to this account, for the daemon and ``preview``.
+
+    The account's ``limit`` and ``counting`` win; what they leave open comes from the instance
+    (its ``max_characters``; its software decides the counting), else Mastodon's 500 and rule.
+    """
+    account = ctx.account
+    assert account is not None
+    try:
+        instance = instance_url(ctx)
+    except PermanentError:
+        return ShareRules(
+            account.limit or DEFAULT_LIMITS.max_characters,
+            account.counting or "mastodon",
+            "account" if account.limit else "default",
+            "the account's limit" if account.limit else "default; the account names no instance",
+        )
+    host = urlsplit(instance).netloc
+    if account.limit and account.counting:
+        return ShareRules(account.limit, account.counting, "account", "the account's limit")
+    limits, cached = read_limits(instance, timeout=timeout, cache_ttl=cache_ttl)
+    counting = account.counting or limits.counting
+    if account.limit:
+        return ShareRules(account.limit, counting, "account", "the account's limit")
+    if not limits.known:
+        return ShareRules(
+            limits.max_characters, counting, "default", f"default; {host} not reachable"
+        )
+    source, note = ("cache", f"from {host}, cached") if cached else ("instance", f"from {host}")
+    return ShareRules(limits.max_characters, counting, source, note)
+
+
+def _fresh(now: float, fetched: float, limits: InstanceLimits, cache_ttl: float) -> bool:
+    return 0 <= now - fetched < (cache_ttl if limits.known else FAILED_TTL)
+
+
+def _fetch_limits(instance: str, timeout: float) -> InstanceLimits:
+    import requests
+
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    resp = requests.get(f"{instance}/api/v2/instance", headers=headers, timeout=timeout)
+    if resp.status_code in (404, 410):  # before Mastodon 4.0, and some other servers
+        resp = requests.get(f"{instance}/api/v1/instance", headers=headers, timeout=timeout)
+    resp.raise_for_status()
+    data = resp.json()
+    conf = data.get("configuration") or {}
+    statuses = conf.get("statuses") or {}
+    media = conf.get("media_attachments") or {}
+    d = InstanceLimits()
+    return InstanceLimits(
+        max_characters=_int(
+            statuses.get("max_characters") or data.get("max_toot_chars"), d.max_characters
+        ),
+        characters_reserved_per_url=_int(
+            statuses.get("characters_reserved_per_url"), d.characters_reserved_per_url
+        ),
+        max_media_attachments=_int(statuses.get("max_media_attachments"), d.max_media_attachments),
+        description_limit=_int(media.get("description_limit"), d.description_limit),
+        version=data.get("version") if isinstance(data.get("version"), str) else None,
+        software=_software(data),
+    )
+
+
+def _software(data: dict[str, Any]) -> str | None:
+    """Which server this is, from what its instance API says: GoToSocial's ``source_url`` (and
+    ``version`` "3.5.3+0.17.0"), "(compatible; Pleroma 2.5.0)" in Pleroma's and Akkoma's
+    ``version``, "snac" in snac's, Mastodon's ``source_url``."""
+    said = " ".join(
+        v for v in (data.get("source_url"), data.get("version")) if isinstance(v, str)
+    ).lower()
+    return next((name for name in KNOWN_SOFTWARE if name in said), None)
+
+
+def _cache_path() -> Path:
+    from platformdirs import user_cache_path
+
+    return user_cache_path("crosspost") / "mastodon-instances.json"
+
+
+def _read_cache_file(
+    instance: str, now: float, cache_ttl: float
+) -> tuple[float, InstanceLimits] | None:
+    try:
+        entry = json.loads(_cache_path().read_text("utf-8"))[instance]
+        fetched = float(entry["fetched_at"])
+        if "software" not in entry["limits"]:
+            return None  # written before the software was recorded: ask again
+        limits = InstanceLimits(**entry["limits"])
+        return (fetched, limits) if _fresh(now, fetched, limits, cache_ttl) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_cache_file(instance: str, now: float, limits: InstanceLimits) -> None:
+    path = _cache_path()
+    try:
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            if not isinstance(data, dict):
+                data = {}
+        except (OSError, ValueError):
+            data = {}
+        data[instance] = {"fetched_at": now, "limits": asdict(limits)}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mastodon-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    except OSError as e:
+        log.debug("could not write %s: %s", path, e)
 
 
 class MastodonAdapter:
@@ -300,94 +475,13 @@ class MastodonAdapter:
 
     def instance_limits(self) -> InstanceLimits:
         """The instance's limits, cached for a day (defaults if it cannot be asked)."""
-        now = time.time()
-        hit = _LIMITS.get(self.instance)
-        if hit is not None:
-            fetched, limits = hit
-            if now - fetched < (self.cache_ttl if limits.known else FAILED_TTL):
-                return limits
-        cached = self._read_cache_file(now)
-        if cached is not None:
-            _LIMITS[self.instance] = cached
-            return cached[1]
-        try:
-            limits = self._fetch_limits()
-        except Exception as e:  # noqa: BLE001 - the defaults are a fine answer offline
-            log.info(
-                "could not read the limits of %s (%s); assuming %s characters",
-                self.host,
-                type(e).__name__,
-                DEFAULT_LIMITS.max_characters,
-            )
-            limits = DEFAULT_LIMITS
-        else:
-            self._write_cache_file(now, limits)
-        _LIMITS[self.instance] = (now, limits)
-        return limits
+        return read_limits(
+            self.instance, timeout=min(self.timeout, 10.0), cache_ttl=self.cache_ttl
+        )[0]
 
-    def _fetch_limits(self) -> InstanceLimits:
-        import requests
-
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        timeout = min(self.timeout, 10.0)
-        resp = requests.get(f"{self.instance}/api/v2/instance", headers=headers, timeout=timeout)
-        if resp.status_code in (404, 410):  # before Mastodon 4.0, and some other servers
-            resp = requests.get(
-                f"{self.instance}/api/v1/instance", headers=headers, timeout=timeout
-            )
-        resp.raise_for_status()
-        data = resp.json()
-        conf = data.get("configuration") or {}
-        statuses = conf.get("statuses") or {}
-        media = conf.get("media_attachments") or {}
-        d = InstanceLimits()
-        return InstanceLimits(
-            max_characters=_int(
-                statuses.get("max_characters") or data.get("max_toot_chars"), d.max_characters
-            ),
-            characters_reserved_per_url=_int(
-                statuses.get("characters_reserved_per_url"), d.characters_reserved_per_url
-            ),
-            max_media_attachments=_int(
-                statuses.get("max_media_attachments"), d.max_media_attachments
-            ),
-            description_limit=_int(media.get("description_limit"), d.description_limit),
-            version=data.get("version") if isinstance(data.get("version"), str) else None,
-        )
-
-    @staticmethod
-    def _cache_path() -> Path:
-        from platformdirs import user_cache_path
-
-        return user_cache_path("crosspost") / "mastodon-instances.json"
-
-    def _read_cache_file(self, now: float) -> tuple[float, InstanceLimits] | None:
-        try:
-            entry = json.loads(self._cache_path().read_text("utf-8"))[self.instance]
-            fetched = float(entry["fetched_at"])
-            if not 0 <= now - fetched < self.cache_ttl:
-                return None
-            return fetched, InstanceLimits(**entry["limits"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def _write_cache_file(self, now: float, limits: InstanceLimits) -> None:
-        path = self._cache_path()
-        try:
-            try:
-                data = json.loads(path.read_text("utf-8"))
-                if not isinstance(data, dict):
-                    data = {}
-            except (OSError, ValueError):
-                data = {}
-            data[self.instance] = {"fetched_at": now, "limits": asdict(limits)}
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mastodon-", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=1, sort_keys=True)
-            os.replace(tmp, path)
-        except OSError as e:
-            log.debug("could not write %s: %s", path, e)
+    def share_rules(self) -> ShareRules:
+        """The limit and counting a share to this account is fitted to (see :func:`share_rules`)."""
+        return share_rules(self.ctx, timeout=min(self.timeout, 10.0), cache_ttl=self.cache_ttl)
 
     # -- login -------------------------------------------------------------------------------
 
