@@ -40,12 +40,15 @@ set (from the instance information below, else 4.0.0), because the detection cos
 requests per client and, in 2.3.3, recurses until ``RecursionError`` when
 ``GET /api/v1/instance/`` fails.
 
-Character limit: :meth:`MastodonAdapter.instance_limit` (for ``crosspost preview``) reads
-``GET /api/v2/instance`` → ``configuration.statuses.max_characters`` and
-``characters_reserved_per_url`` (``/api/v1/instance`` on servers without v2), cached per
-instance for a day in memory and in ``<user cache dir>/crosspost/mastodon-instances.json``.
-The account's ``limit`` overrides it. When the instance cannot be reached, the defaults
-(500, 23) are used and remembered for five minutes.
+Character limit: :func:`share_rules` (the daemon, through the adapter, and ``crosspost
+preview``) reads ``GET /api/v2/instance`` → ``configuration.statuses.max_characters`` and
+``characters_reserved_per_url`` (``/api/v1/instance`` on servers without v2), public, so
+without credentials, cached per instance for a day in memory and in ``<user cache
+dir>/crosspost/mastodon-instances.json``. The account's ``limit`` overrides it. When the
+instance cannot be reached, the defaults (500, 23) are used and remembered for five minutes
+(in the file too). The instance's software (``source_url``, ``version``) decides how a share
+is counted: code points with URLs in full for GoToSocial, Pleroma and Akkoma, Mastodon's rule
+otherwise; the account's ``counting`` overrides it.
 
 Lookup: the account's recent statuses (``account_verify_credentials``, then
 ``account_statuses(limit=40)``, paging back while they are newer than ``scheduled_at`` minus a
