@@ -98,3 +98,20 @@ def test_lost_answer_on_gotosocial_is_found_and_published_once(ws, monkeypatch, 
 
     assert ws.run("daemon", "--once").code == 0  # nothing left to do
     assert gts.calls["POST /api/v1/statuses"] == 1
+
+
+def test_the_daemon_fits_a_share_to_gotosocials_counting(ws, monkeypatch):
+    """GoToSocial counts code points with URLs in full: a text fitted by Mastodon's rule
+    (URL = 23) would be refused; the counting detected from the instance fits it."""
+    url = "https://harborpsych.org/posts/2024/05/" + "sleep-and-anxiety-" * 5
+    text = "Three small habits that help with sleep and anxiety. " * 12 + url
+    with FakeMastodon(access_token=TOKEN, ids="ulid", idempotency=False,
+                      software="gotosocial", counting="codepoints") as f:
+        setup(ws, monkeypatch, f)
+        post_id = queue_due_now(ws, text)
+        assert ws.run("daemon", "--once").code == 0
+        done = target(ws, post_id)
+        assert done["state"] == "published", done
+        [status] = f.statuses
+        assert len(status["text"]) <= 500 and status["text"].endswith(url)
+        assert f.problems == []
