@@ -406,6 +406,15 @@ def test_without_idempotency_the_earliest_status_is_the_post(
     assert adapter(gts).lookup(p) == first
 
 
+def test_images_with_ulid_media_ids(gts: FakeMastodon, login: None, tmp_path: Path) -> None:
+    gts.processing_polls = 2
+    adapter(gts).publish(pub(media=(image(tmp_path, "a.png", alt="chairs"),)))
+    [status] = gts.statuses
+    [mid] = status["media_ids"]
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", mid)
+    assert [r.path for r in gts.seen("GET /api/v1/media/:id")] == [f"/api/v1/media/{mid}"] * 2
+
+
 def test_lookup_pages_back_with_ulids(gts: FakeMastodon, login: None) -> None:
     p = pub()
     target = gts.add_status(TEXT)
