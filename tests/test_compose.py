@@ -408,3 +408,21 @@ def _grapheme_prefix(part: str, word: str) -> bool:
             return True
         acc += g
     return acc == part
+
+
+# --- code point counting (GoToSocial) -------------------------------------------------------
+
+
+def test_codepoint_counting_keeps_the_long_url_whole_and_counts_it_in_full() -> None:
+    url = "https://lakeshorecounseling.com/blog/2024/05/" + "therapy-and-social-networking-" * 4
+    body = "Therapists can take part in social networks without losing the frame. " * 12
+    data = share(title="Therapy and Social Networking", url=url, body=body)
+    template = "{title}\n\n{body}\n\n{url}"
+    for_mastodon = compose_share(template, data, "mastodon", 500)
+    for_gts = compose_share(template, data, "mastodon", 500, counting="codepoints")
+    assert text_length(for_mastodon, "mastodon") <= 500 < len(for_mastodon)
+    assert len(for_gts) <= 500
+    assert for_gts.endswith("\n\n" + url)  # the URL whole, counted at its full length
+    assert len(for_gts) > 500 - len(url) - 25  # and little room lost beyond it
+    assert fit(body + url, "mastodon", 300, counting="codepoints").endswith(url)
+    assert len(fit(body + " " + url, "mastodon", 300, counting="codepoints")) <= 300

@@ -82,6 +82,10 @@ def test_personas_listed(ws):
          "visibility is a Mastodon setting"),
         (("platform = \"mastodon\"", "platform = \"mastodon\"\nvisibility = \"secret\""),
          "accounts[1].visibility"),
+        (("platform = \"mastodon\"", "platform = \"mastodon\"\ncounting = \"graphemes\""),
+         "accounts[1].counting: counting 'graphemes' is not known; use \"mastodon\""),
+        (("platform = \"x\"", "platform = \"x\"\ncounting = \"codepoints\""),
+         "counting is a Mastodon setting; remove it for x"),
     ],
 )
 def test_profile_errors(ws, patch, expected):

@@ -483,8 +483,12 @@ def _check(platform: str, limit: int | None) -> tuple[str, int]:
     return platform, limit
 
 
-def fit(text: str, platform: str, limit: int | None = None) -> str:
-    """Return ``text`` shortened until ``fits(text, platform, limit)``; unchanged if it fits.
+def fit(
+    text: str, platform: str, limit: int | None = None, *, counting: str | None = None
+) -> str:
+    """Return ``text`` shortened until ``fits(text, platform, limit, counting=counting)``;
+    unchanged if it fits. ``counting="codepoints"``: for a server that counts code points with
+    URLs at full length (GoToSocial), see :func:`crosspost.textlength.text_length`.
 
     Order: hashtags are dropped from the last one backwards (those in a tag block: followed
     only by other hashtags or links on their line); then the words before the cut are
@@ -498,7 +502,7 @@ def fit(text: str, platform: str, limit: int | None = None) -> str:
     platform, limit = _check(platform, limit)
 
     def ok(candidate: str) -> bool:
-        return fits(candidate, platform, limit)
+        return fits(candidate, platform, limit, counting=counting)
 
     if ok(text):
         return text
@@ -522,7 +526,7 @@ def fit(text: str, platform: str, limit: int | None = None) -> str:
         for i, (s, e) in enumerate(required)
     )
     if required and not ok(links_only):
-        need = text_length(links_only, platform)
+        need = text_length(links_only, platform, counting=counting)
         what = "link" if len(required) == 1 else f"{len(required)} links"
         raise ValueError(
             f"the {what} alone take{'s' if len(required) == 1 else ''} {need} characters on"
@@ -573,7 +577,7 @@ def _with_field(data: ShareInput, field: str, value: str | None) -> ShareInput:
 
 
 def _shorten_field(
-    template: str, data: ShareInput, field: str, platform: str, limit: int
+    template: str, data: ShareInput, field: str, platform: str, limit: int, counting: str | None
 ) -> str | None:
     """Best render with ``field`` cut at a word boundary (a grapheme if no word fits), or None."""
     value = _value(data, field)
@@ -587,7 +591,7 @@ def _shorten_field(
         return render_share(template, _with_field(data, field, head or None))
 
     def ok(candidate: str) -> bool:
-        return fits(candidate, platform, limit)
+        return fits(candidate, platform, limit, counting=counting)
 
     word, grapheme = (
         _valid_cuts(value, c, analysis) for c in _cut_positions(value, analysis.protected)
@@ -600,8 +604,12 @@ def _shorten_field(
     return _best([p for p in grapheme if p < first_word_end], build, ok)
 
 
-def compose_share(template: str, data: ShareInput, platform: str, limit: int | None = None) -> str:
-    """Render ``template`` for ``platform`` and make it fit, giving way in a readable order.
+def compose_share(
+    template: str, data: ShareInput, platform: str, limit: int | None = None,
+    *, counting: str | None = None,
+) -> str:
+    """Render ``template`` for ``platform`` and make it fit, giving way in a readable order
+    (counted as ``platform`` counts, or by ``counting``: see :func:`fit`).
 
     1. the full text, if it fits;
     2. without hashtags from ``data.tags``, dropped from the last;
@@ -614,7 +622,7 @@ def compose_share(template: str, data: ShareInput, platform: str, limit: int | N
     platform, limit = _check(platform, limit)
     names = {name for _, name in _parse_template(template) if name}
     text = render_share(template, data)
-    if fits(text, platform, limit):
+    if fits(text, platform, limit, counting=counting):
         return text
 
     current = data
@@ -624,16 +632,16 @@ def compose_share(template: str, data: ShareInput, platform: str, limit: int | N
             tags.pop()
             current = replace(data, tags=tuple(tags))
             text = render_share(template, current)
-            if fits(text, platform, limit):
+            if fits(text, platform, limit, counting=counting):
                 return text
     current = replace(current, tags=())
 
     for field in ("body", "summary", "title"):
         if field not in names or not _value(current, field):
             continue
-        shortened = _shorten_field(template, current, field, platform, limit)
+        shortened = _shorten_field(template, current, field, platform, limit, counting)
         if shortened is not None:
             return shortened
         current = _with_field(current, field, None)
 
-    return fit(render_share(template, current), platform, limit)
+    return fit(render_share(template, current), platform, limit, counting=counting)

@@ -1,4 +1,9 @@
-"""``crosspost preview``: the exact text each target would get, with its length and limit."""
+"""``crosspost preview``: the exact text each target would get, with its length and limit.
+
+A Mastodon account's limit and counting are the instance's, as the daemon uses them: read
+from its public instance API with a short time-out and cached on disk (see
+:func:`crosspost.platforms.mastodon.share_rules`), so preview shows what the daemon will send.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from .entries import Entry
-from .profiles import Persona
+from .profiles import Account, Persona
 from .sharetext import COUNTED, ShareSource, canonical_url, length_for, limit_for, render_for
 from .store import Target
+
+#: seconds to wait for a Mastodon instance's limits: a preview must not hang on a slow one
+INSTANCE_TIMEOUT = 3.0
 
 
 def share_source(entry: Entry) -> ShareSource:
@@ -35,20 +43,39 @@ def build_preview(persona: Persona, entry: Entry, targets: list[Target]) -> list
             text = (f"# {entry.title}\n\n" if entry.title else "") + entry.body
             items.append(
                 {"target": t.name, "platform": t.platform, "text": text, "url": url,
-                 "length": len(entry.body), "limit": None, "unit": "characters", "over": False}
+                 "length": len(entry.body), "limit": None, "unit": "characters", "over": False,
+                 "limit_source": None, "limit_note": None, "counting": None}
             )
             continue
         account = persona.account(t.name)
         assert account is not None
-        text = render_for(src, persona, account, url)
-        limit = limit_for(account) if account.platform in COUNTED else None
-        length = length_for(text, account.platform)
-        unit = {"x": "weighted characters", "bluesky": "graphemes"}.get(
-            account.platform, "characters"
-        )
+        limit, counting, source, note = _rules(persona, account)
+        text = render_for(src, persona, account, url, limit, counting)
+        length = length_for(text, account.platform, counting)
+        unit = {"x": "weighted characters", "bluesky": "graphemes", "codepoints": "code points"}
         items.append(
             {"target": t.name, "platform": t.platform, "text": text, "url": url,
-             "length": length, "limit": limit, "unit": unit,
-             "over": bool(limit and length > limit)}
+             "length": length, "limit": limit,
+             "unit": unit.get(counting or account.platform, "characters"),
+             "over": bool(limit and length > limit),
+             "limit_source": source, "limit_note": note, "counting": counting}
         )
     return items
+
+
+def _rules(
+    persona: Persona, account: Account
+) -> tuple[int | None, str | None, str | None, str | None]:
+    """(limit, counting, where the limit came from, a note for people) for one account."""
+    if account.platform == "mastodon":
+        from .platforms.base import AdapterContext
+        from .platforms.mastodon import share_rules
+
+        ctx = AdapterContext(persona=persona, account=account)
+        rules = share_rules(ctx, timeout=INSTANCE_TIMEOUT)
+        return rules.limit, rules.counting, rules.source, rules.note
+    if account.platform not in COUNTED:
+        return None, None, None, None
+    if account.limit:
+        return account.limit, account.platform, "account", "the account's limit"
+    return limit_for(account), account.platform, "platform", None

@@ -114,15 +114,29 @@ class Account(_Strict):
     limit: int | None = Field(default=None, gt=0)
     #: mastodon: who sees the share ("unlisted" keeps it off the public timelines)
     visibility: Literal["public", "unlisted", "private"] | None = None
+    #: mastodon: how the server counts a status; None: detected from the instance's software
+    counting: str | None = None
 
     @model_validator(mode="after")
     def _mastodon_only(self) -> Account:
-        if self.visibility is not None and self.platform != "mastodon":
-            raise ValueError(
-                f"account '{self.name}': visibility is a Mastodon setting; remove it for "
-                f"{self.platform}"
-            )
+        for name in ("visibility", "counting"):
+            if getattr(self, name) is not None and self.platform != "mastodon":
+                raise ValueError(
+                    f"account '{self.name}': {name} is a Mastodon setting; remove it for "
+                    f"{self.platform}"
+                )
         return self
+
+    @field_validator("counting")
+    @classmethod
+    def _counting(cls, v: str | None) -> str | None:
+        if v is not None and v not in ("mastodon", "codepoints"):
+            raise ValueError(
+                f"counting {v!r} is not known; use \"mastodon\" (Mastodon: 23 per URL) or "
+                "\"codepoints\" (GoToSocial and others: URLs at full length), or leave it out "
+                "to detect it from the instance"
+            )
+        return v
 
     @field_validator("name")
     @classmethod

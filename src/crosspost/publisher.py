@@ -142,14 +142,15 @@ class Publisher:
             from .preview import share_source
             from .sharetext import render_for
 
-            limit = None
+            limit = counting = None
             if account.platform == "mastodon":
-                # the instance's own limit (read from its API, cached for a day); the same
-                # adapter publishes below
+                # the instance's own limit and counting (read from its API, cached for a day);
+                # the same adapter publishes below
                 adapter = make_adapter(ctx)
-                limit = adapter.instance_limit()  # type: ignore[attr-defined]
+                rules = adapter.share_rules()  # type: ignore[attr-defined]
+                limit, counting = rules.limit, rules.counting
             # shares of a post without a blog target have no URL to link to
-            text = render_for(share_source(entry), persona, account, blog_url, limit)
+            text = render_for(share_source(entry), persona, account, blog_url, limit, counting)
             entry.share = {**entry.share, c.target: text}
         blocked = self._guard(c, post, entry, persona.name)
         if blocked is not None:

@@ -80,31 +80,33 @@ def limit_for(account: Account) -> int | None:
 
 def render_for(
     src: ShareSource, persona: Persona, account: Account, url: str | None,
-    limit: int | None = None,
+    limit: int | None = None, counting: str | None = None,
 ) -> str:
-    """The share text for one account, fitted to ``limit`` (default: the platform's)."""
+    """The share text for one account, fitted to ``limit`` (default: the platform's) as
+    ``counting`` counts (default: the account's ``counting``, else the platform's rule)."""
     from .compose import ShareInput, compose_share, fit
 
     template = template_for(src, persona, account)
     limit = limit or limit_for(account)
+    counting = counting or account.counting
     if template is None:
         text = src.body
         if account.platform in COUNTED:
-            text = fit(text, account.platform, limit)
+            text = fit(text, account.platform, limit, counting=counting)
         return text
     data = ShareInput(
         title=src.title, url=url, summary=src.summary, tags=src.tags, body=src.body
     )
     if account.platform in COUNTED:
-        return compose_share(template, data, account.platform, limit)
+        return compose_share(template, data, account.platform, limit, counting=counting)
     from .compose import render_share
 
     return render_share(template, data)
 
 
-def length_for(text: str, platform: str) -> int:
+def length_for(text: str, platform: str, counting: str | None = None) -> int:
     if platform in COUNTED:
         from .textlength import text_length
 
-        return text_length(text, platform)
+        return text_length(text, platform, counting=counting)
     return len(text)

@@ -15,6 +15,10 @@ the three platforms count very differently, so a plain ``len()`` is wrong everyw
   with the server on real text (see :func:`mastodon_length`), so the server rule is ported here.
 * **Bluesky** counts extended grapheme clusters of the text as sent (no URL discount: a link is
   as long as its visible text) and separately caps the UTF-8 size at 3000 bytes.
+* **Code points** (``counting="codepoints"``): servers with Mastodon's API that are not Mastodon
+  count differently. GoToSocial counts the code points of the text with every URL at full
+  length (``len([]rune(text))``); Pleroma and Akkoma count graphemes with URLs at full length,
+  never more than the code points, so a text that fits in code points fits there too.
 
 Heavy dependencies (twitter_text compiles large regexes and needs ``pkg_resources`` at import
 time; the grapheme tables load JSON) are imported lazily on first use.
@@ -33,12 +37,14 @@ from pathlib import Path
 
 __all__ = [
     "BLUESKY_MAX_BYTES",
+    "COUNTINGS",
     "LIMITS",
     "MASTODON_URL_CHARS",
     "PLATFORMS",
     "X_URL_CHARS",
     "bluesky_bytes",
     "bluesky_length",
+    "codepoint_length",
     "fits",
     "grapheme_boundaries",
     "graphemes",
@@ -59,6 +65,8 @@ BLUESKY_MAX_BYTES = 3000
 X_URL_CHARS = 23
 #: Mastodon's default ``characters_reserved_per_url``.
 MASTODON_URL_CHARS = 23
+#: How a server with Mastodon's API counts a status: Mastodon's rule, or code points.
+COUNTINGS: tuple[str, ...] = ("mastodon", "codepoints")
 
 
 def _check_text(text: object) -> str:
@@ -74,15 +82,29 @@ def _check_platform(platform: object) -> str:
     return str(platform)
 
 
-def text_length(text: str, platform: str) -> int:
+def _check_counting(platform: str, counting: object) -> str | None:
+    """``"codepoints"``, or None for the platform's own rule (None, or the platform's name)."""
+    if counting is None or counting == platform:
+        return None
+    if counting != "codepoints":
+        valid = ", ".join(repr(c) for c in (None, platform, "codepoints"))
+        raise ValueError(f"unknown counting {counting!r} for {platform}; valid: {valid}")
+    return "codepoints"
+
+
+def text_length(text: str, platform: str, *, counting: str | None = None) -> int:
     """Length of ``text`` as ``platform`` counts it against its limit (see the module docstring).
 
     ``platform`` is one of ``"x"``, ``"mastodon"``, ``"bluesky"``; anything else is a
     ``ValueError``. Mastodon is counted with the default 23 characters per URL; use
     :func:`mastodon_length` for instances that configure ``characters_reserved_per_url``.
+    ``counting="codepoints"`` counts code points instead, for a server that counts that way
+    (GoToSocial).
     """
     text = _check_text(text)
     platform = _check_platform(platform)
+    if _check_counting(platform, counting) == "codepoints":
+        return codepoint_length(text)
     if platform == "x":
         return x_length(text)
     if platform == "mastodon":
@@ -90,8 +112,11 @@ def text_length(text: str, platform: str) -> int:
     return bluesky_length(text)
 
 
-def fits(text: str, platform: str, limit: int | None = None) -> bool:
-    """Whether ``text`` is within ``limit`` (default: :data:`LIMITS` of the platform).
+def fits(
+    text: str, platform: str, limit: int | None = None, *, counting: str | None = None
+) -> bool:
+    """Whether ``text`` is within ``limit`` (default: :data:`LIMITS` of the platform), counted
+    as ``platform`` counts, or by ``counting`` (see :func:`text_length`).
 
     For Bluesky the 3000-byte UTF-8 cap is checked too, because a post under 300 graphemes
     can still be rejected for its size (e.g. long runs of ZWJ emoji sequences).
@@ -99,7 +124,7 @@ def fits(text: str, platform: str, limit: int | None = None) -> bool:
     platform = _check_platform(platform)
     if limit is None:
         limit = LIMITS[platform]
-    if text_length(text, platform) > limit:
+    if text_length(text, platform, counting=counting) > limit:
         return False
     return not (platform == "bluesky" and bluesky_bytes(text) > BLUESKY_MAX_BYTES)
 
@@ -517,6 +542,11 @@ def _mastodon_countable_text(text: str, url_chars: int) -> str:
         pos = end
     out.append(text[pos:])
     return "".join(out)
+
+
+def codepoint_length(text: str) -> int:
+    """Code points of ``text``, every URL and mention at full length: GoToSocial's count."""
+    return len(_check_text(text))
 
 
 def mastodon_length(

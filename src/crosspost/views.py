@@ -252,8 +252,9 @@ def print_preview(con: Any, items: list[dict[str, Any]]) -> None:
     for it in items:
         limit = f"/{it['limit']}" if it.get("limit") else ""
         over = " [red]over the limit[/]" if it.get("over") else ""
+        note = f"; limit {it['limit']} ({_esc(it['limit_note'])})" if it.get("limit_note") else ""
         con.print(f"[bold]{it['target']}[/] ({it['platform']}): {it['length']}{limit}"
-                  f" {it['unit']}{over}")
+                  f" {it['unit']}{over}{note}")
         con.print(_esc(it["text"]))
         con.print()
 

@@ -13,14 +13,20 @@ Mastodon's rule: 23 per URL, graphemes). Anything malformed is answered 422 and 
 ``problems``; tests assert it stays empty.
 
 ``Idempotency-Key`` is honoured like Mastodon does: a repeat with the same key (per account)
-answers the original status and creates nothing. Status ``content`` is HTML rendered the way
+answers the original status and creates nothing; ``FakeMastodon(idempotency=False)`` ignores
+it, as GoToSocial and snac do. ``ids="ulid"`` hands out ULIDs (26 characters of Crockford
+base32, as GoToSocial does) for accounts, statuses and media instead of Mastodon's numeric
+snowflake ids; both order by time as strings of equal length. ``counting="codepoints"``
+enforces ``max_characters`` on code points with URLs at full length (GoToSocial's rule), and
+``software="gotosocial"`` makes the instance API say so (``source_url``, ``version``). Status ``content`` is HTML rendered the way
 Mastodon renders it: links shortened with ``invisible``/``ellipsis`` spans, resolved mentions as
 ``@user`` h-cards, hashtags, ``<p>``/``<br />``. Every answer has ``X-RateLimit-*`` headers
 (the reset as an ISO 8601 time) and a ``Date``.
 
 Failure injection: ``fail("POST /api/v1/statuses", 429, headers=...)``; ``hang(route)`` does the
-work and never answers (the client times out); ``hang(route, after=False)`` hangs first.
-Routes are ``METHOD path`` with numeric path segments written ``:id``.
+work and never answers (the client times out); ``hang(route, after=False)`` hangs first;
+``drop(route)`` does the work and closes the connection without an answer (a lost answer).
+Routes are ``METHOD path`` with id path segments (numeric or ULID) written ``:id``.
 """
 
 from __future__ import annotations
@@ -63,7 +69,9 @@ IMAGE_MAGIC = {
     "image/webp": b"RIFF",
 }
 _ids = itertools.count(113_900_000_000_000_000)
-_ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_ID_SEGMENT = re.compile(r"/(?:\d+|[0-9A-HJKMNP-TV-Z]{26})(?=/|$)")
+_ulid_last = [0, 0]  # (milliseconds, sequence) of the last ULID: strictly increasing
 _LINK = re.compile(r"https?://[^\s<]+")
 _MENTION = re.compile(r"(?<![\w@/.])@(\w+)@([\w-]+(?:\.[\w-]+)+)")
 _HASHTAG = re.compile(r"(?<![\w#&])#(\w+)")
@@ -93,6 +101,21 @@ class Injection:
     status: int = 0
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def ulid() -> str:
+    """A ULID: 48 bits of milliseconds, then 80 bits; increasing within the process."""
+    ms = int(time.time() * 1000)
+    seq = _ulid_last[1] + 1 if ms <= _ulid_last[0] else secrets.randbits(64)
+    ms = max(ms, _ulid_last[0])
+    _ulid_last[:] = [ms, seq]
+    value = (ms << 80) | (seq & ((1 << 80) - 1))
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def id_order(value: str) -> tuple[int, str]:
+    """Order of ids as strings: by length, then characters (numeric and ULID alike)."""
+    return len(value), value
 
 
 class MastoError(Exception):
@@ -168,8 +191,22 @@ class FakeMastodon(ThreadedFake):
         ),
         max_characters: int = 500,
         version: str = "4.3.2",
+        ids: str = "snowflake",
+        idempotency: bool = True,
+        counting: str = "mastodon",
+        software: str = "mastodon",
     ) -> None:
-        self.account = FakeAccount("109876543210987654", username, "Dr. Ana Reyes")
+        if ids not in ("snowflake", "ulid") or counting not in ("mastodon", "codepoints"):
+            raise ValueError(f"ids={ids!r}, counting={counting!r}")
+        #: "snowflake" (Mastodon's numeric ids) or "ulid" (GoToSocial's)
+        self.ids = ids
+        #: whether a repeated Idempotency-Key answers the original status
+        self.idempotency = idempotency
+        #: how max_characters is enforced: "mastodon" (23 per URL) or "codepoints"
+        self.counting = counting
+        #: which server the instance API says this is: "mastodon" or "gotosocial"
+        self.software = software
+        self.account = FakeAccount(self._new_id(), username, "Dr. Ana Reyes")
         #: token -> (account, scopes)
         self.tokens: dict[str, tuple[FakeAccount, set[str]]] = {
             access_token: (self.account, set(scopes))
@@ -219,6 +256,10 @@ class FakeMastodon(ThreadedFake):
             self._injections.setdefault(route, []).append(
                 Injection("fail", status, body, headers or {})
             )
+
+    def drop(self, route: str) -> None:
+        """The next request to ``route`` is carried out, then the connection closes unanswered."""
+        self._injections.setdefault(route, []).append(Injection("drop_after"))
 
     def hang(self, route: str, *, after: bool = True) -> None:
         self._injections.setdefault(route, []).append(
@@ -275,6 +316,9 @@ class FakeMastodon(ThreadedFake):
             headers = {}
         if injection is not None and injection.kind == "hang_after":
             self._release.wait(30)  # the work is done; the answer never comes
+            return
+        if injection is not None and injection.kind == "drop_after":
+            h.close_connection = True  # the work is done; the connection closes unanswered
             return
         self._send(h, status, payload, headers)
 
@@ -360,12 +404,16 @@ class FakeMastodon(ThreadedFake):
         }
 
     def _instance_v2(self, seen: Seen, base: str) -> tuple[int, Any]:
+        gts = self.software == "gotosocial"
         return 200, {
             "domain": base.removeprefix("http://"),
             "title": "Psych Social",
-            "version": self.version,
+            # GoToSocial: the Mastodon API version it implements, "+" its own version
+            "version": f"3.5.3+{self.version}" if gts else self.version,
             "api_versions": {"mastodon": 2},
-            "source_url": "https://github.com/mastodon/mastodon",
+            "source_url": "https://github.com/superseriousbusiness/gotosocial"
+            if gts
+            else "https://github.com/mastodon/mastodon",
             "configuration": self._configuration(),
         }
 
@@ -497,11 +545,11 @@ class FakeMastodon(ThreadedFake):
             raise self._bad(f"limit {limit} outside 1..40")
         mine = sorted(
             (s for s in self.statuses if s["account"] is account),
-            key=lambda s: int(s["id"]),
+            key=lambda s: id_order(s["id"]),
             reverse=True,
         )
         if "max_id" in q:
-            mine = [s for s in mine if int(s["id"]) < int(q["max_id"])]
+            mine = [s for s in mine if id_order(s["id"]) < id_order(q["max_id"])]
         return 200, [self._status_json(s, base) for s in mine[:limit]]
 
     def _status_post(self, seen: Seen, base: str) -> tuple[int, Any]:
@@ -529,13 +577,13 @@ class FakeMastodon(ThreadedFake):
             raise self._bad(f"visibility {visibility!r}")
         if language is not None and not re.fullmatch(r"[a-z]{2,3}", language):
             raise MastoError(422, "Validation failed: Language is not a valid language")
-        key = seen.headers.get("Idempotency-Key")
+        key = seen.headers.get("Idempotency-Key") if self.idempotency else None
         if key is not None and (account.id, key) in self._keys:
             original = next(s for s in self.statuses if s["id"] == self._keys[(account.id, key)])
             return 200, self._status_json(original, base)
         if not text.strip() and not media_ids:
             raise MastoError(422, "Validation failed: Text can't be blank")
-        if Mastodon.get_status_length(text) > self.max_characters:
+        if self._length(text) > self.max_characters:
             raise MastoError(
                 422, f"Validation failed: Text character limit of {self.max_characters} exceeded"
             )
@@ -555,6 +603,14 @@ class FakeMastodon(ThreadedFake):
             self._keys[(account.id, key)] = s["id"]
         return 200, self._status_json(s, base)
 
+    def _length(self, text: str) -> int:
+        if self.counting == "codepoints":
+            return len(text)  # GoToSocial: runes of the text, URLs at full length
+        return int(Mastodon.get_status_length(text))
+
+    def _new_id(self) -> str:
+        return ulid() if self.ids == "ulid" else str(next(_ids))
+
     def _store_status(
         self,
         account: FakeAccount,
@@ -565,7 +621,7 @@ class FakeMastodon(ThreadedFake):
         created_at: datetime | None,
     ) -> dict[str, Any]:
         s = {
-            "id": str(next(_ids)),
+            "id": self._new_id(),
             "account": account,
             "text": text,
             "media_ids": media_ids,
@@ -614,7 +670,7 @@ class FakeMastodon(ThreadedFake):
             raise MastoError(
                 422, "Validation failed: Description is too long (maximum is 1500 characters)"
             )
-        mid = str(next(_ids))
+        mid = self._new_id()
         m = {
             "id": mid,
             "account": account,

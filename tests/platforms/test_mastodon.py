@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import time
 import traceback
@@ -16,6 +17,7 @@ import pytest
 from mastodon import Mastodon
 
 from crosspost import credentials
+from crosspost.compose import ShareInput, compose_share
 from crosspost.credentials import MissingCredentials
 from crosspost.errors import CrosspostError, PermanentError, TransientError, UsageError
 from crosspost.platforms import adapter_class
@@ -24,6 +26,7 @@ from crosspost.platforms.base import AdapterContext, MediaItem, Publication, Res
 from crosspost.platforms.mastodon import (
     InstanceLimits,
     MastodonAdapter,
+    ShareRules,
     instance_url,
     same_text,
     status_text,
@@ -364,6 +367,80 @@ def test_lookup_pages_back(fake: FakeMastodon, login: None) -> None:
     assert len(reads) == 3 and reads[0].query["limit"] == ["40"]
 
 
+# Servers other than Mastodon: GoToSocial hands out ULIDs and, like snac, ignores the key
+
+
+@pytest.fixture
+def gts():
+    f = FakeMastodon(access_token=TOKEN, ids="ulid", idempotency=False).start()
+    yield f
+    f.stop()
+    assert f.problems == [], "the fake saw invalid requests"
+
+
+def test_fake_hands_out_ulids(gts: FakeMastodon, login: None) -> None:
+    made = adapter(gts).publish(pub())
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", made.remote_id)
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", gts.account.id)
+
+
+def test_lost_answer_is_found_by_lookup_with_ulids(gts: FakeMastodon, login: None) -> None:
+    gts.add_status("an older post", created_at=datetime.now(UTC) - timedelta(hours=2))
+    gts.drop("POST /api/v1/statuses")
+    p = pub()
+    with pytest.raises(TransientError) as e:
+        adapter(gts).publish(p)
+    assert e.value.maybe_sent is True
+    status = gts.statuses[-1]
+    assert adapter(gts).lookup(p) == Result(status["id"], f"{gts.url}/@anareyes/{status['id']}")
+
+
+def test_without_idempotency_the_earliest_status_is_the_post(
+    gts: FakeMastodon, login: None
+) -> None:
+    p = pub()
+    first = adapter(gts).publish(p)
+    second = adapter(gts).publish(p)  # the key is ignored: a second status
+    assert first != second and len(gts.statuses) == 2
+    # created in the same second: the ids (ULIDs, compared as strings) say which came first
+    assert adapter(gts).lookup(p) == first
+
+
+def test_images_with_ulid_media_ids(gts: FakeMastodon, login: None, tmp_path: Path) -> None:
+    gts.processing_polls = 2
+    adapter(gts).publish(pub(media=(image(tmp_path, "a.png", alt="chairs"),)))
+    [status] = gts.statuses
+    [mid] = status["media_ids"]
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", mid)
+    assert [r.path for r in gts.seen("GET /api/v1/media/:id")] == [f"/api/v1/media/{mid}"] * 2
+
+
+def test_lookup_pages_back_with_ulids(gts: FakeMastodon, login: None) -> None:
+    p = pub()
+    target = gts.add_status(TEXT)
+    for n in range(85):
+        gts.add_status(f"post {n}")
+    found = adapter(gts).lookup(p)
+    assert found is not None and found.remote_id == target["id"]
+    reads = gts.seen("GET /api/v1/accounts/:id/statuses")
+    assert len(reads) == 3
+    assert reads[1].query["max_id"] == [gts.statuses[-40]["id"]]
+
+
+def test_lookup_stops_when_the_server_ignores_max_id(fake: FakeMastodon, login: None) -> None:
+    for n in range(45):
+        fake.add_status(f"post {n}")
+    real = fake._account_statuses
+
+    def first_page_always(seen, base):  # type: ignore[no-untyped-def]
+        seen.query.pop("max_id", None)
+        return real(seen, base)
+
+    fake._account_statuses = first_page_always  # type: ignore[method-assign]
+    assert adapter(fake).lookup(pub()) is None
+    assert fake.calls["GET /api/v1/accounts/:id/statuses"] == 2
+
+
 def test_lookup_failure_keeps_the_question_open(fake: FakeMastodon, login: None) -> None:
     fake.fail("GET /api/v1/accounts/:id/statuses", 503)
     with pytest.raises(TransientError) as e:
@@ -419,6 +496,7 @@ def test_instance_limit_is_read_once_and_cached(fake: FakeMastodon, tmp_path: Pa
         max_media_attachments=4,
         description_limit=1500,
         version="4.3.2",
+        software="mastodon",
     )
     assert fake.calls["GET /api/v2/instance"] == 1
     # another process: the file cache answers
@@ -446,6 +524,90 @@ def test_unreachable_instance_gives_the_defaults() -> None:
     a = MastodonAdapter(_ctx(f"http://127.0.0.1:{port}"), timeout=1)
     assert a.instance_limit() == 500
     assert a.instance_limits().known is False
+
+
+def test_a_failure_is_remembered_for_minutes_on_disk(fake: FakeMastodon) -> None:
+    fake.fail("GET /api/v2/instance", 503)
+    assert adapter(fake).share_rules().source == "default"
+    mastodon_module.clear_instance_cache()  # another process: the file remembers the failure
+    assert adapter(fake).share_rules() == ShareRules(
+        500, "mastodon", "default", f"default; {fake.url.removeprefix('http://')} not reachable"
+    )
+    assert fake.calls["GET /api/v2/instance"] == 1
+    # five minutes later the instance is asked again
+    entry = json.loads(mastodon_module._cache_path().read_text())
+    entry[fake.url]["fetched_at"] -= 301
+    mastodon_module._cache_path().write_text(json.dumps(entry))
+    mastodon_module.clear_instance_cache()
+    assert adapter(fake).share_rules().source == "instance"
+    assert fake.calls["GET /api/v2/instance"] == 2
+
+
+@pytest.mark.parametrize(
+    ("software", "counting"), [("mastodon", "mastodon"), ("gotosocial", "codepoints")]
+)
+def test_counting_is_detected_from_the_software(software: str, counting: str) -> None:
+    with FakeMastodon(access_token=TOKEN, software=software, max_characters=5000) as f:
+        rules = adapter(f).share_rules()
+        host = f.url.removeprefix("http://")
+        assert rules == ShareRules(5000, counting, "instance", f"from {host}")
+        assert adapter(f).instance_limits().software == software
+        assert adapter(f).share_rules() == ShareRules(5000, counting, "cache", f"from {host}, cached")
+
+
+def test_the_account_settings_win(fake: FakeMastodon) -> None:
+    fake.software = "gotosocial"
+    a = MastodonAdapter(_ctx(fake.url, limit=800), timeout=5)
+    assert a.share_rules() == ShareRules(800, "codepoints", "account", "the account's limit")
+    account = Account(name="pro-mastodon", platform="mastodon", instance=fake.url,
+                      counting="mastodon")
+    ctx = AdapterContext(persona=Persona(name="p", display_name="P", accounts=[account]),
+                         account=account)
+    assert MastodonAdapter(ctx).share_rules().counting == "mastodon"
+    calls = fake.calls["GET /api/v2/instance"]
+    both = account.model_copy(update={"limit": 900})
+    ctx = AdapterContext(persona=ctx.persona, account=both)
+    assert MastodonAdapter(ctx).share_rules() == ShareRules(
+        900, "mastodon", "account", "the account's limit"
+    )
+    assert fake.calls["GET /api/v2/instance"] == calls  # nothing left to ask
+
+
+@pytest.mark.parametrize(
+    ("data", "software"),
+    [
+        ({"version": "4.3.2", "source_url": "https://github.com/mastodon/mastodon"}, "mastodon"),
+        ({"version": "3.5.3+0.17.3", "source_url": "https://codeberg.org/superseriousbusiness/"
+          "gotosocial"}, "gotosocial"),
+        ({"version": "2.7.2 (compatible; Pleroma 2.6.2)"}, "pleroma"),
+        ({"version": "2.7.2 (compatible; Akkoma 3.13.2)"}, "akkoma"),
+        ({"version": "4.0.0 (not true; really snac/2.68)"}, "snac"),
+        ({"version": "4.2.0+hometown-1.1.1"}, None),
+        ({}, None),
+    ],
+)
+def test_software_from_the_instance_api(data: dict[str, str], software: str | None) -> None:
+    assert mastodon_module._software(data) == software
+    codepoints = software in ("gotosocial", "pleroma", "akkoma")
+    assert InstanceLimits(software=software).counting == (
+        "codepoints" if codepoints else "mastodon"
+    )
+
+
+def test_codepoint_server_refuses_a_text_fitted_for_mastodon(login: None) -> None:
+    url = "https://lakeshorecounseling.com/blog/2024/05/" + "therapy-and-social-networking-" * 3
+    data = ShareInput(title="Therapy and Social Networking", url=url, summary=None,
+                      body="Clinicians can take part without losing the frame. " * 20)
+    template = "{title}\n\n{body}\n\n{url}"
+    fitted_for_mastodon = compose_share(template, data, "mastodon", 500)
+    fitted_for_codepoints = compose_share(template, data, "mastodon", 500, counting="codepoints")
+    with FakeMastodon(access_token=TOKEN, counting="codepoints") as f:
+        with pytest.raises(PermanentError, match="character limit of 500"):
+            adapter(f).publish(pub(text=fitted_for_mastodon, idempotency_key="k1"))
+        made = adapter(f).publish(pub(text=fitted_for_codepoints, idempotency_key="k2"))
+        assert [s["id"] for s in f.statuses] == [made.remote_id]
+        assert f.statuses[0]["text"].endswith(url)
+        assert f.problems == []
 
 
 def test_fake_answers_mastodon_py_version_check(fake: FakeMastodon) -> None:

@@ -13,7 +13,8 @@ which sleeps 5 s per poll, has no deadline and turns every failure (a rate limit
 "Attachment could not be processed". Then ``status_post(text, media_ids, visibility, language,
 idempotency_key=pub.idempotency_key)``, visibility being the account's ``visibility``
 (default ``public``): Mastodon keeps the ``Idempotency-Key`` about
-an hour and answers a repeat with the original status, so a quick retry cannot duplicate.
+an hour and answers a repeat with the original status; GoToSocial and snac ignore it, so the
+guarantee against a second status is :meth:`MastodonAdapter.lookup`, not the key.
 The result's URL is the status's ``url``. Images are uploaded under a random name.
 
 What a failure means (``maybe_sent``: the status may exist although the call failed, so the
@@ -39,19 +40,23 @@ set (from the instance information below, else 4.0.0), because the detection cos
 requests per client and, in 2.3.3, recurses until ``RecursionError`` when
 ``GET /api/v1/instance/`` fails.
 
-Character limit: :meth:`MastodonAdapter.instance_limit` (for ``crosspost preview``) reads
-``GET /api/v2/instance`` → ``configuration.statuses.max_characters`` and
-``characters_reserved_per_url`` (``/api/v1/instance`` on servers without v2), cached per
-instance for a day in memory and in ``<user cache dir>/crosspost/mastodon-instances.json``.
-The account's ``limit`` overrides it. When the instance cannot be reached, the defaults
-(500, 23) are used and remembered for five minutes.
+Character limit: :func:`share_rules` (the daemon, through the adapter, and ``crosspost
+preview``) reads ``GET /api/v2/instance`` → ``configuration.statuses.max_characters`` and
+``characters_reserved_per_url`` (``/api/v1/instance`` on servers without v2), public, so
+without credentials, cached per instance for a day in memory and in ``<user cache
+dir>/crosspost/mastodon-instances.json``. The account's ``limit`` overrides it. When the
+instance cannot be reached, the defaults (500, 23) are used and remembered for five minutes
+(in the file too). The instance's software (``source_url``, ``version``) decides how a share
+is counted: code points with URLs in full for GoToSocial, Pleroma and Akkoma, Mastodon's rule
+otherwise; the account's ``counting`` overrides it.
 
 Lookup: the account's recent statuses (``account_verify_credentials``, then
 ``account_statuses(limit=40)``, paging back while they are newer than ``scheduled_at`` minus a
 minute) are matched on their text: the HTML ``content`` is turned into text with each link
 replaced by its ``href`` (Mastodon shows links shortened, the ``href`` keeps the full URL) and
 mentions reduced to ``@user``; both sides are compared with URLs removed and whitespace
-collapsed, and each URL of ours must be one of the links (or in the text).
+collapsed, and each URL of ours must be one of the links (or in the text). Ids are opaque
+strings (numbers on Mastodon, ULIDs on GoToSocial, hashes on snac): never ``int()``.
 """
 
 from __future__ import annotations
@@ -96,6 +101,13 @@ Ask = Callable[[str, bool], str]
 Say = Callable[[str], None]
 
 
+#: servers whose API says what they are (``source_url``, ``version``), in the order to look
+KNOWN_SOFTWARE = ("gotosocial", "akkoma", "pleroma", "snac", "mastodon")
+#: servers that count a status in code points (GoToSocial) or graphemes (Pleroma, Akkoma),
+#: URLs at full length: "codepoints" fits both
+CODEPOINT_SOFTWARE = frozenset({"gotosocial", "akkoma", "pleroma"})
+
+
 @dataclass(frozen=True)
 class InstanceLimits:
     """What an instance allows in a status (Mastodon's defaults unless it said otherwise)."""
@@ -107,6 +119,27 @@ class InstanceLimits:
     version: str | None = None
     #: False when these are the defaults because the instance could not be asked
     known: bool = True
+    #: the server software when its API says (one of :data:`KNOWN_SOFTWARE`)
+    software: str | None = None
+
+    @property
+    def counting(self) -> str:
+        """How this server counts a status: ``"codepoints"`` or ``"mastodon"``."""
+        return "codepoints" if self.software in CODEPOINT_SOFTWARE else "mastodon"
+
+
+@dataclass(frozen=True)
+class ShareRules:
+    """The limit and counting a share is fitted to, and where the limit came from."""
+
+    limit: int
+    #: ``"mastodon"`` (23 per URL, graphemes) or ``"codepoints"`` (URLs at full length)
+    counting: str
+    #: ``"account"`` (its ``limit``), ``"instance"`` (asked now), ``"cache"`` (asked
+    #: earlier) or ``"default"`` (500: the instance could not be asked)
+    source: str
+    #: for people: "from psych.social, cached", "default; psych.social not reachable"
+    note: str
 
 
 DEFAULT_LIMITS = InstanceLimits(known=False)
@@ -181,6 +214,153 @@ def clear_instance_cache() -> None:
     _LIMITS.clear()
 
 
+def read_limits(
+    instance: str, *, timeout: float, cache_ttl: float = CACHE_TTL
+) -> tuple[InstanceLimits, bool]:
+    """The limits of ``instance`` (``https://host``) and whether they came from a cache.
+
+    Asked without credentials (``/api/v2/instance`` and ``/api/v1/instance`` are public) and
+    remembered per instance in memory and in the user's cache folder: for ``cache_ttl`` (a
+    day), or for five minutes when the instance could not be reached, so neither a run of
+    previews nor a daemon's deliveries wait for an instance that is down, one after another.
+    """
+    now = time.time()
+    hit = _LIMITS.get(instance)
+    if hit is not None and _fresh(now, hit[0], hit[1], cache_ttl):
+        return hit[1], True
+    cached = _read_cache_file(instance, now, cache_ttl)
+    if cached is not None:
+        _LIMITS[instance] = cached
+        return cached[1], True
+    try:
+        limits = _fetch_limits(instance, timeout)
+    except Exception as e:  # noqa: BLE001 - the defaults are a fine answer offline
+        log.info(
+            "could not read the limits of %s (%s); assuming %s characters",
+            urlsplit(instance).netloc,
+            type(e).__name__,
+            DEFAULT_LIMITS.max_characters,
+        )
+        limits = DEFAULT_LIMITS
+    _write_cache_file(instance, now, limits)
+    _LIMITS[instance] = (now, limits)
+    return limits, False
+
+
+def share_rules(
+    ctx: AdapterContext, *, timeout: float, cache_ttl: float = CACHE_TTL
+) -> ShareRules:
+    """The limit and counting to fit a share to this account, for the daemon and ``preview``.
+
+    The account's ``limit`` and ``counting`` win; what they leave open comes from the instance
+    (its ``max_characters``; its software decides the counting), else Mastodon's 500 and rule.
+    """
+    account = ctx.account
+    assert account is not None
+    try:
+        instance = instance_url(ctx)
+    except PermanentError:
+        return ShareRules(
+            account.limit or DEFAULT_LIMITS.max_characters,
+            account.counting or "mastodon",
+            "account" if account.limit else "default",
+            "the account's limit" if account.limit else "default; the account names no instance",
+        )
+    host = urlsplit(instance).netloc
+    if account.limit and account.counting:
+        return ShareRules(account.limit, account.counting, "account", "the account's limit")
+    limits, cached = read_limits(instance, timeout=timeout, cache_ttl=cache_ttl)
+    counting = account.counting or limits.counting
+    if account.limit:
+        return ShareRules(account.limit, counting, "account", "the account's limit")
+    if not limits.known:
+        return ShareRules(
+            limits.max_characters, counting, "default", f"default; {host} not reachable"
+        )
+    source, note = ("cache", f"from {host}, cached") if cached else ("instance", f"from {host}")
+    return ShareRules(limits.max_characters, counting, source, note)
+
+
+def _fresh(now: float, fetched: float, limits: InstanceLimits, cache_ttl: float) -> bool:
+    return 0 <= now - fetched < (cache_ttl if limits.known else FAILED_TTL)
+
+
+def _fetch_limits(instance: str, timeout: float) -> InstanceLimits:
+    import requests
+
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    resp = requests.get(f"{instance}/api/v2/instance", headers=headers, timeout=timeout)
+    if resp.status_code in (404, 410):  # before Mastodon 4.0, and some other servers
+        resp = requests.get(f"{instance}/api/v1/instance", headers=headers, timeout=timeout)
+    resp.raise_for_status()
+    data = resp.json()
+    conf = data.get("configuration") or {}
+    statuses = conf.get("statuses") or {}
+    media = conf.get("media_attachments") or {}
+    d = InstanceLimits()
+    return InstanceLimits(
+        max_characters=_int(
+            statuses.get("max_characters") or data.get("max_toot_chars"), d.max_characters
+        ),
+        characters_reserved_per_url=_int(
+            statuses.get("characters_reserved_per_url"), d.characters_reserved_per_url
+        ),
+        max_media_attachments=_int(statuses.get("max_media_attachments"), d.max_media_attachments),
+        description_limit=_int(media.get("description_limit"), d.description_limit),
+        version=data.get("version") if isinstance(data.get("version"), str) else None,
+        software=_software(data),
+    )
+
+
+def _software(data: dict[str, Any]) -> str | None:
+    """Which server this is, from what its instance API says: GoToSocial's ``source_url`` (and
+    ``version`` "3.5.3+0.17.0"), "(compatible; Pleroma 2.5.0)" in Pleroma's and Akkoma's
+    ``version``, "snac" in snac's, Mastodon's ``source_url``."""
+    said = " ".join(
+        v for v in (data.get("source_url"), data.get("version")) if isinstance(v, str)
+    ).lower()
+    return next((name for name in KNOWN_SOFTWARE if name in said), None)
+
+
+def _cache_path() -> Path:
+    from platformdirs import user_cache_path
+
+    return user_cache_path("crosspost") / "mastodon-instances.json"
+
+
+def _read_cache_file(
+    instance: str, now: float, cache_ttl: float
+) -> tuple[float, InstanceLimits] | None:
+    try:
+        entry = json.loads(_cache_path().read_text("utf-8"))[instance]
+        fetched = float(entry["fetched_at"])
+        if "software" not in entry["limits"]:
+            return None  # written before the software was recorded: ask again
+        limits = InstanceLimits(**entry["limits"])
+        return (fetched, limits) if _fresh(now, fetched, limits, cache_ttl) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_cache_file(instance: str, now: float, limits: InstanceLimits) -> None:
+    path = _cache_path()
+    try:
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            if not isinstance(data, dict):
+                data = {}
+        except (OSError, ValueError):
+            data = {}
+        data[instance] = {"fetched_at": now, "limits": asdict(limits)}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mastodon-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    except OSError as e:
+        log.debug("could not write %s: %s", path, e)
+
+
 class MastodonAdapter:
     """Posts to one Mastodon account; see the module docstring."""
 
@@ -250,14 +430,17 @@ class MastodonAdapter:
         try:
             me = api.account_verify_credentials()
             max_id = None
+            seen: set[str] = set()
             for _ in range(LOOKUP_PAGES):
                 page = api.account_statuses(
                     me["id"], limit=LOOKUP_PAGE, max_id=max_id, exclude_reblogs=True
                 )
-                candidates.extend(page)
-                if len(page) < LOOKUP_PAGE or min(_created(s) for s in page) < start:
-                    break
-                max_id = page[-1]["id"]
+                fresh = [s for s in page if str(s["id"]) not in seen]
+                seen.update(str(s["id"]) for s in fresh)
+                candidates.extend(fresh)
+                if len(page) < LOOKUP_PAGE or not fresh or min(_created(s) for s in page) < start:
+                    break  # the end, a server that ignores max_id, or older than the post
+                max_id = str(page[-1]["id"])
         except Exception as e:
             err = self._translate(e, "looking for an earlier post", sent=True)
             if err is None:
@@ -272,7 +455,7 @@ class MastodonAdapter:
         ]
         if not matches:
             return None
-        first = min(matches, key=lambda s: (_created(s), int(s["id"])))
+        first = min(matches, key=lambda s: (_created(s), _id_order(s["id"])))
         return Result(remote_id=str(first["id"]), url=first.get("url") or first.get("uri"))
 
     def verify(self) -> str:
@@ -295,94 +478,13 @@ class MastodonAdapter:
 
     def instance_limits(self) -> InstanceLimits:
         """The instance's limits, cached for a day (defaults if it cannot be asked)."""
-        now = time.time()
-        hit = _LIMITS.get(self.instance)
-        if hit is not None:
-            fetched, limits = hit
-            if now - fetched < (self.cache_ttl if limits.known else FAILED_TTL):
-                return limits
-        cached = self._read_cache_file(now)
-        if cached is not None:
-            _LIMITS[self.instance] = cached
-            return cached[1]
-        try:
-            limits = self._fetch_limits()
-        except Exception as e:  # noqa: BLE001 - the defaults are a fine answer offline
-            log.info(
-                "could not read the limits of %s (%s); assuming %s characters",
-                self.host,
-                type(e).__name__,
-                DEFAULT_LIMITS.max_characters,
-            )
-            limits = DEFAULT_LIMITS
-        else:
-            self._write_cache_file(now, limits)
-        _LIMITS[self.instance] = (now, limits)
-        return limits
+        return read_limits(
+            self.instance, timeout=min(self.timeout, 10.0), cache_ttl=self.cache_ttl
+        )[0]
 
-    def _fetch_limits(self) -> InstanceLimits:
-        import requests
-
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        timeout = min(self.timeout, 10.0)
-        resp = requests.get(f"{self.instance}/api/v2/instance", headers=headers, timeout=timeout)
-        if resp.status_code in (404, 410):  # before Mastodon 4.0, and some other servers
-            resp = requests.get(
-                f"{self.instance}/api/v1/instance", headers=headers, timeout=timeout
-            )
-        resp.raise_for_status()
-        data = resp.json()
-        conf = data.get("configuration") or {}
-        statuses = conf.get("statuses") or {}
-        media = conf.get("media_attachments") or {}
-        d = InstanceLimits()
-        return InstanceLimits(
-            max_characters=_int(
-                statuses.get("max_characters") or data.get("max_toot_chars"), d.max_characters
-            ),
-            characters_reserved_per_url=_int(
-                statuses.get("characters_reserved_per_url"), d.characters_reserved_per_url
-            ),
-            max_media_attachments=_int(
-                statuses.get("max_media_attachments"), d.max_media_attachments
-            ),
-            description_limit=_int(media.get("description_limit"), d.description_limit),
-            version=data.get("version") if isinstance(data.get("version"), str) else None,
-        )
-
-    @staticmethod
-    def _cache_path() -> Path:
-        from platformdirs import user_cache_path
-
-        return user_cache_path("crosspost") / "mastodon-instances.json"
-
-    def _read_cache_file(self, now: float) -> tuple[float, InstanceLimits] | None:
-        try:
-            entry = json.loads(self._cache_path().read_text("utf-8"))[self.instance]
-            fetched = float(entry["fetched_at"])
-            if not 0 <= now - fetched < self.cache_ttl:
-                return None
-            return fetched, InstanceLimits(**entry["limits"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def _write_cache_file(self, now: float, limits: InstanceLimits) -> None:
-        path = self._cache_path()
-        try:
-            try:
-                data = json.loads(path.read_text("utf-8"))
-                if not isinstance(data, dict):
-                    data = {}
-            except (OSError, ValueError):
-                data = {}
-            data[self.instance] = {"fetched_at": now, "limits": asdict(limits)}
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mastodon-", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=1, sort_keys=True)
-            os.replace(tmp, path)
-        except OSError as e:
-            log.debug("could not write %s: %s", path, e)
+    def share_rules(self) -> ShareRules:
+        """The limit and counting a share to this account is fitted to (see :func:`share_rules`)."""
+        return share_rules(self.ctx, timeout=min(self.timeout, 10.0), cache_ttl=self.cache_ttl)
 
     # -- login -------------------------------------------------------------------------------
 
@@ -715,6 +817,14 @@ def _language(lang: str | None) -> str | None:
 
 def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and value > 0 else default
+
+
+def _id_order(value: Any) -> tuple[int, str]:
+    """An id's place among ids, as a string: never ``int()``, which a ULID (GoToSocial) or a
+    hash (snac) fails. Shorter first, then by character, so Mastodon's numeric ids of different
+    lengths order as numbers, and ULIDs (all 26 characters) by their time."""
+    text = str(value)
+    return len(text), text
 
 
 def _created(status: Any) -> datetime:
