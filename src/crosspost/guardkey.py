@@ -2,7 +2,10 @@
 
 Client names should not sit in plain text in a profile that gets copied around, so profiles hold
 keyed hashes (``crosspost guard add-confidential``). The key lives in the OS keyring, like every
-other secret; it is only read when some persona actually has hashed entries.
+other secret; the guard only reads it when some persona actually has hashed entries.
+
+The audit log uses the same key (:func:`audit_secret`) for its keyed hashes of matched text and
+its signatures, so a record of a hashed client name carries that name's profile entry.
 """
 
 from __future__ import annotations
@@ -35,3 +38,23 @@ def guard_secret(app: App, *, create: bool = False) -> bytes | None:
         value = secrets.token_hex(32)
         set_secret(SERVICE, USERNAME, value)
     return bytes.fromhex(value)
+
+
+def audit_secret(app: App, *, create: bool = True) -> bytes | None:
+    """The guard key for the audit log, or None when the keyring cannot give one.
+
+    Created on first use (``create``) unless profiles hold hashes already: those were made
+    under a key that must be restored, not replaced. A missing keyring is not an error here:
+    a record is then written without a hash (never with the text), and signatures go
+    unchecked, which ``crosspost audit --verify`` says.
+    """
+    from .credentials import get_secret, set_secret
+
+    try:
+        value = get_secret(SERVICE, USERNAME)
+        if value is None and create and not any(p.guard.confidential_hashes for p in app.personas):
+            value = secrets.token_hex(32)
+            set_secret(SERVICE, USERNAME, value)
+    except ConfigError:
+        return None
+    return bytes.fromhex(value) if value else None
