@@ -63,7 +63,9 @@ def finding_summary(f: Finding) -> str:
     if keeps_message(f.rule):
         return f"[{f.rule}] {f.message}"
     where = f"{f.field} {f.start}–{f.end}" if f.end > f.start else f.field
-    whose = f" (identifies persona '{f.owner}')" if f.owner else ""
+    whose = ""
+    if f.owner:
+        whose = f" ({'identifies ' if f.rule == 'identity' else ''}persona '{f.owner}')"
     return f"[{f.rule}] in {where}{whose}"
 
 

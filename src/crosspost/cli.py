@@ -377,20 +377,11 @@ def audit(ctx: click.Context, verify: bool, limit: int, fmt: str) -> None:
 def audit_redact(ctx: click.Context, fmt: str) -> None:
     """Replace matched text in records written by older versions with keyed hashes."""
     from . import views
-    from .errors import ConfigError
-    from .guardkey import audit_secret
+    from .guardkey import require_audit_secret
 
     app = app_of(ctx)
-    key = audit_secret(app)
-    if key is None:
-        from .credentials import HEADLESS_HINT
-
-        raise ConfigError(
-            "redaction needs the guard key from the keyring (it hashes the removed text and "
-            "signs the redaction record), and the keyring gave none",
-            hint="restore the key or " + HEADLESS_HINT,
-        )
-    done = app.store.redact_audit(key)
+    # the key hashes the removed text and signs the redaction record: no key, no redaction
+    done = app.store.redact_audit(require_audit_secret(app))
     if fmt == "json":
         emit_json(views.redaction_json(done))
     else:

@@ -41,20 +41,34 @@ def guard_secret(app: App, *, create: bool = False) -> bytes | None:
 
 
 def audit_secret(app: App, *, create: bool = True) -> bytes | None:
-    """The guard key for the audit log, or None when the keyring cannot give one.
+    """:func:`require_audit_secret`, or None when there is no key to be had.
+
+    For writing records and verifying: a missing keyring is no reason to lose the record of a
+    blocked post. The record is then written without a hash (never with the text), and
+    ``crosspost audit --verify`` says which signatures it could not check.
+    """
+    try:
+        return require_audit_secret(app, create=create)
+    except ConfigError:
+        return None
+
+
+def require_audit_secret(app: App, *, create: bool = True) -> bytes:
+    """The guard key, for the audit log's keyed hashes and signatures.
 
     Created on first use (``create``) unless profiles hold hashes already: those were made
-    under a key that must be restored, not replaced. A missing keyring is not an error here:
-    a record is then written without a hash (never with the text), and signatures go
-    unchecked, which ``crosspost audit --verify`` says.
+    under a key that must be restored, not replaced.
     """
     from .credentials import get_secret, set_secret
 
-    try:
-        value = get_secret(SERVICE, USERNAME)
-        if value is None and create and not any(p.guard.confidential_hashes for p in app.personas):
-            value = secrets.token_hex(32)
-            set_secret(SERVICE, USERNAME, value)
-    except ConfigError:
-        return None
-    return bytes.fromhex(value) if value else None
+    value = get_secret(SERVICE, USERNAME)
+    if value is None:
+        if not create or any(p.guard.confidential_hashes for p in app.personas):
+            raise ConfigError(
+                "the guard key is not in the keyring",
+                hint=f"copy the keyring entry '{SERVICE}' / '{USERNAME}' from the machine "
+                "that wrote the audit log",
+            )
+        value = secrets.token_hex(32)
+        set_secret(SERVICE, USERNAME, value)
+    return bytes.fromhex(value)

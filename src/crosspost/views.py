@@ -148,7 +148,7 @@ def _audit_detail(d: dict[str, Any]) -> str:
     elif "match" in d:
         parts.append(str(d["match"]))
     if d.get("owner"):
-        parts.append(f"persona '{d['owner']}'")
+        parts.append(f"(persona '{d['owner']}')")
     return " ".join(parts) or str(d.get("message") or "")
 
 
@@ -366,7 +366,7 @@ def print_audit(con: Any, data: list[dict[str, Any]], total: int) -> None:
         return
     from rich.table import Table
 
-    t = Table("id", "at (UTC)", "kind", "persona", "post", "rule", "reason / match")
+    t = Table("id", "at (UTC)", "kind", "persona", "post", "rule", "reason / finding")
     for r in data:
         detail = r["reason"] or _audit_detail(r["detail"] or {})
         t.add_row(str(r["id"]), r["at"][:19].replace("T", " "), r["kind"], r["persona"],
