@@ -125,11 +125,7 @@ def db_url(request, tmp_path) -> Iterator[str]:
     with psycopg.connect(base, autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}"')
     url = base.rsplit("/", 1)[0] + "/" + name
-    stores: list[Store] = []
-    request.node.stores = stores
     yield url
-    for s in stores:
-        s.engine.dispose()
     with psycopg.connect(base, autocommit=True) as c:
         c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
@@ -367,3 +363,27 @@ def test_redact_without_a_keyring_is_refused(ws, monkeypatch):
     r = ws.run("audit", "redact")
     assert r.code == 2 and "keyring" in r.err and "Traceback" not in r.err
     assert CLIENT.encode() in db_bytes(db), "nothing was changed"
+
+
+def test_redaction_restores_the_trigger_as_it_was(tmp_path):
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    write_old_log(url)
+    s = open_store(url)
+    query = text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+    with s.engine.connect() as c:
+        before = c.execute(query).all()
+    s.redact_audit(KEY)
+    with s.engine.connect() as c:
+        assert c.execute(query).all() == before
+
+
+def test_redaction_refuses_a_damaged_log(db_url):
+    from crosspost.errors import Refused
+
+    write_old_log(db_url)
+    s = open_store(db_url)
+    remove_last_records(s, 1)
+    with pytest.raises(Refused, match="fails verification"):
+        s.redact_audit(KEY)
+    recs, _ = s.audit_records()
+    assert recs[-1].detail["match"] == CLIENT, "nothing was changed"
