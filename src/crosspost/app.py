@@ -63,9 +63,12 @@ class App:
 
     @cached_property
     def store(self) -> Store:
+        from .guardkey import audit_secret
         from .store import Store
 
-        return Store(self.settings.resolved_database_url())
+        store = Store(self.settings.resolved_database_url())
+        store.audit_key = lambda: audit_secret(self)
+        return store
 
     @property
     def media_dir(self) -> Path:

@@ -2,7 +2,10 @@
 
 Client names should not sit in plain text in a profile that gets copied around, so profiles hold
 keyed hashes (``crosspost guard add-confidential``). The key lives in the OS keyring, like every
-other secret; it is only read when some persona actually has hashed entries.
+other secret; the guard only reads it when some persona actually has hashed entries.
+
+The audit log uses the same key (:func:`audit_secret`) for its keyed hashes of matched text and
+its signatures, so a record of a hashed client name carries that name's profile entry.
 """
 
 from __future__ import annotations
@@ -31,6 +34,40 @@ def guard_secret(app: App, *, create: bool = False) -> bytes | None:
                 "profiles contain confidential_hashes but the guard key is not in the keyring",
                 hint="restore it with 'crosspost guard import-key' from the machine that wrote "
                 "the hashes, or re-add the names with 'crosspost guard add-confidential'",
+            )
+        value = secrets.token_hex(32)
+        set_secret(SERVICE, USERNAME, value)
+    return bytes.fromhex(value)
+
+
+def audit_secret(app: App, *, create: bool = True) -> bytes | None:
+    """:func:`require_audit_secret`, or None when there is no key to be had.
+
+    For writing records and verifying: a missing keyring is no reason to lose the record of a
+    blocked post. The record is then written without a hash (never with the text), and
+    ``crosspost audit --verify`` says which signatures it could not check.
+    """
+    try:
+        return require_audit_secret(app, create=create)
+    except ConfigError:
+        return None
+
+
+def require_audit_secret(app: App, *, create: bool = True) -> bytes:
+    """The guard key, for the audit log's keyed hashes and signatures.
+
+    Created on first use (``create``) unless profiles hold hashes already: those were made
+    under a key that must be restored, not replaced.
+    """
+    from .credentials import get_secret, set_secret
+
+    value = get_secret(SERVICE, USERNAME)
+    if value is None:
+        if not create or any(p.guard.confidential_hashes for p in app.personas):
+            raise ConfigError(
+                "the guard key is not in the keyring",
+                hint=f"copy the keyring entry '{SERVICE}' / '{USERNAME}' from the machine "
+                "that wrote the audit log",
             )
         value = secrets.token_hex(32)
         set_secret(SERVICE, USERNAME, value)

@@ -105,7 +105,11 @@ class Delivery(SQLModel, table=True):
 
 
 class AuditRecord(SQLModel, table=True):
-    """Append-only (triggers refuse UPDATE/DELETE); each record hashes the previous one."""
+    """Append-only (triggers refuse UPDATE/DELETE); each record hashes the previous one.
+
+    ``detail`` never holds the text a finding matched (``match_hmac``, a keyed hash, instead);
+    see :mod:`crosspost.auditlog`. ``crosspost audit redact`` is the one way to rewrite records.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
@@ -117,3 +121,21 @@ class AuditRecord(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     prev_hash: str
     hash: str = Field(unique=True)
+
+
+class AuditHead(SQLModel, table=True):
+    """The audit log's length and last hash, written in the same transaction as each record.
+
+    Kept apart from the records so that records removed from the end of the log show: the
+    chain itself stays intact when its tail is cut off. ``mac`` signs both with the guard key
+    (None when no key was available). One row (id 1); triggers refuse deleting it and lowering
+    ``records``.
+    """
+
+    __tablename__ = "audit_head"  # type: ignore[assignment]
+
+    id: int | None = Field(default=None, primary_key=True)
+    records: int
+    head_hash: str
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    mac: str | None = None

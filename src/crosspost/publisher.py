@@ -19,6 +19,7 @@ from typing import Any
 
 from . import credentials
 from .app import App
+from .auditlog import finding_detail, finding_summary
 from .claims import Claim, OtherPublication, others_recent, record, unclaim
 from .entries import Entry, Media
 from .errors import ConfigError, CrosspostError, PermanentError, TransientError
@@ -222,15 +223,15 @@ class Publisher:
         ).with_allowances(post.allow)
         if not report.blocked:
             return None
-        reasons = "; ".join(f"[{f.rule}] {f.message}" for f in report.findings if f.blocks)
+        # stored (the delivery's error, the audit log): no matched text, only where it is
+        reasons = "; ".join(finding_summary(f) for f in report.findings if f.blocks)
         self.app.store.audit(
             [
                 AuditEntry(
                     kind="blocked",
                     persona=persona,
                     rule=f.rule,
-                    detail={"match": f.match, "field": f.field, "message": f.message,
-                            "at": "publish", "target": c.target},
+                    detail=finding_detail(f, at="publish", target=c.target),
                 )
                 for f in report.findings
                 if f.blocks

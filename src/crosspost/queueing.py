@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .app import App
+from .auditlog import finding_detail
 from .entries import Entry, require_media, slugify
 from .errors import Blocked, EntryError, Refused, UsageError
 from .guard.findings import Finding, Report
@@ -169,7 +170,7 @@ def blocked_audit(plan_persona: str, report: Report, source: str | None) -> list
             kind="blocked",
             persona=plan_persona,
             rule=f.rule,
-            detail={"match": f.match, "field": f.field, "message": f.message, "source": source},
+            detail=finding_detail(f, source=source),
         )
         for f in report.findings
         if f.blocks
@@ -183,7 +184,7 @@ def override_audit(plan_persona: str, report: Report, source: str | None) -> lis
             persona=plan_persona,
             rule=f.rule,
             reason=f.allowed_reason,
-            detail={"match": f.match, "field": f.field, "message": f.message, "source": source},
+            detail=finding_detail(f, source=source),
         )
         for f in report.findings
         if f.allowed_reason is not None

@@ -18,7 +18,7 @@ import json
 import os
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, col, create_engine, select
 
+from . import auditlog
 from .errors import NotFound, Refused, StoreError
 from .models import (
     CANCELLED,
@@ -46,6 +47,7 @@ from .models import (
     PUBLISHING,
     QUEUED,
     UNKNOWN,
+    AuditHead,
     AuditRecord,
     Delivery,
     Post,
@@ -107,11 +109,55 @@ class Target:
 
 @dataclass(frozen=True)
 class AuditEntry:
+    """One record to append. A ``detail["match"]`` is never stored as given: the store writes
+    ``match_hmac``, its keyed hash, instead (see :mod:`crosspost.auditlog`)."""
+
     kind: str
     persona: str
     rule: str | None = None
     reason: str | None = None
     detail: dict[str, Any] | None = None
+
+
+#: ``kind`` of the record ``crosspost audit redact`` appends
+REDACTION = "redaction"
+#: serialises appends to the audit log on PostgreSQL (SQLite has one writer anyway)
+_AUDIT_LOCK = 7238470002
+#: the trigger of 0001_initial that redaction lifts for its one transaction, as created there
+_SQLITE_NO_UPDATE = (
+    "CREATE TRIGGER auditrecord_no_update BEFORE UPDATE ON auditrecord "
+    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+)
+
+
+@dataclass
+class AuditCheck:
+    """What ``crosspost audit --verify`` found: problems fail it, notes do not."""
+
+    problems: list[str]
+    notes: list[str]
+    #: records in the log, and the hash of the last one (GENESIS when empty)
+    records: int
+    head: str
+    #: the separately kept head (``audit_head``): records, hash, signed; None when missing
+    kept: dict[str, Any] | None
+    #: one per redaction record: id, at, records, fields, signature ("valid", "not checked", …)
+    redactions: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """What ``crosspost audit redact`` did."""
+
+    id: int  # of the redaction record
+    records: list[int]
+    fields: dict[str, list[int]]
+    rechained_from: int
+    old_records: int
+    #: shown once on the terminal; the log keeps only a keyed commitment to it
+    old_head: str
+    #: False when SQLite could not rewrite its file and WAL right away (another connection)
+    compacted: bool
 
 
 def _record_hash(prev: str, r: AuditRecord) -> str:
@@ -129,6 +175,11 @@ def _record_hash(prev: str, r: AuditRecord) -> str:
 
 
 class Store:
+    #: the key of the audit log's keyed hashes and signatures (the guard key), or None when
+    #: there is none; set by :class:`crosspost.app.App`. Without it a match is not hashed at
+    #: all (and never written as text).
+    audit_key: Callable[[], bytes | None] | None = None
+
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = normalise_url(url)
         self.engine = _make_engine(self.url)
@@ -548,29 +599,56 @@ class Store:
     def audit(self, entries: Sequence[AuditEntry], post_id: int | None = None) -> None:
         if not entries:
             return
+        key = self.audit_key() if self.audit_key else None  # before taking the write lock
         with self.write() as s:
+            s.info["audit_key"] = key
             for a in entries:
                 self._append_audit(s, a, post_id)
 
     def _append_audit(self, s: Session, a: AuditEntry, post_id: int | None) -> None:
-        if not self.is_sqlite:
-            s.execute(text("SELECT pg_advisory_xact_lock(7238470002)"))
-        last = s.exec(
-            select(AuditRecord.hash).order_by(col(AuditRecord.id).desc()).limit(1)
-        ).first()
-        prev = last or GENESIS
+        if "audit_key" not in s.info:
+            s.info["audit_key"] = self.audit_key() if self.audit_key else None
+        key = s.info["audit_key"]
         rec = AuditRecord(
             kind=a.kind,
             persona=a.persona,
             post_id=post_id,
             rule=a.rule,
             reason=a.reason,
-            detail=a.detail or {},
-            prev_hash=prev,
+            detail=auditlog.seal(a.detail, key),
+            prev_hash="",
             hash="",
         )
-        rec.hash = _record_hash(prev, rec)
+        self._chain(s, rec, key)
+
+    def _chain(
+        self,
+        s: Session,
+        rec: AuditRecord,
+        key: bytes | None,
+        sign: Callable[[AuditRecord], None] | None = None,
+    ) -> None:
+        """Append ``rec`` after the last record and move the head along, in ``s``'s
+        transaction; ``sign`` completes the record once its predecessor is known."""
+        if not self.is_sqlite:
+            s.execute(text(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK})"))
+        last = s.exec(
+            select(AuditRecord.hash).order_by(col(AuditRecord.id).desc()).limit(1)
+        ).first()
+        rec.prev_hash = last or GENESIS
+        if sign is not None:
+            sign(rec)
+        rec.hash = _record_hash(rec.prev_hash, rec)
         s.add(rec)
+        s.flush()
+        head = s.get(AuditHead, 1)
+        if head is None:
+            return  # removed behind the triggers' back: verify keeps saying so; never re-made
+        head.records += 1
+        head.head_hash = rec.hash
+        head.updated_at = utcnow()
+        head.mac = auditlog.head_mac(key, head.records, rec.hash) if key else None
+        s.add(head)
         s.flush()
 
     def audit_records(self, limit: int = 50, offset: int = 0) -> tuple[list[AuditRecord], int]:
@@ -581,21 +659,241 @@ class Store:
             )
             return list(rows), int(total)
 
-    def verify_audit(self) -> list[str]:
-        """Problems in the hash chain; empty when every record is intact and in order."""
-        problems = []
-        prev = GENESIS
-        with self.read() as s:
-            for r in s.exec(select(AuditRecord).order_by(col(AuditRecord.id))):
-                if r.prev_hash != prev:
-                    problems.append(
-                        f"record {r.id}: does not follow the previous record "
-                        "(a record was removed or reordered)"
-                    )
-                if _record_hash(r.prev_hash, r) != r.hash:
-                    problems.append(f"record {r.id}: content does not match its hash (edited)")
+    def verify_audit(self, key: bytes | None = None) -> list[str]:
+        """Problems in the hash chain and head; empty when every record is intact and in order."""
+        return self.check_audit(key).problems
+
+    def check_audit(self, key: bytes | None = None) -> AuditCheck:
+        """The chain, the separately kept head, and redaction records' signatures (with ``key``).
+
+        Read in one snapshot, so a record appended meanwhile cannot look like a mismatch.
+        """
+        with self._audit_snapshot() as s:
+            rows = list(s.exec(select(AuditRecord).order_by(col(AuditRecord.id))))
+            kept = s.get(AuditHead, 1)
+        problems = _chain_problems(rows)
+        notes: list[str] = []
+        last = rows[-1].hash if rows else GENESIS
+        problems += _head_problems(kept, len(rows), last, chain_ok=not problems)
+        if kept is not None and kept.mac is None:
+            notes.append(
+                "the head is not signed yet (written by the upgrade, or without the guard key); "
+                "the next record signs it"
+            )
+        elif kept is not None and key is None:
+            notes.append("signatures not checked: the guard key is not in the keyring")
+        elif kept is not None and key is not None and not auditlog.same(
+            kept.mac, auditlog.head_mac(key, kept.records, kept.head_hash)
+        ):
+            problems.append(
+                "the head's signature does not match: its length or hash was rewritten "
+                "without the guard key (records removed from the end?)"
+            )
+        redactions = [_check_redaction(r, key, problems) for r in rows if r.kind == REDACTION]
+        plain = [r.id for r in rows if _holds_match(r)]
+        if plain:
+            n = len(plain)
+            notes.append(
+                f"{n} record{'s hold' if n != 1 else ' holds'} matched text (written before "
+                f"matches were hashed): records {_ids(plain)}; remove it with 'crosspost audit "
+                "redact'"
+            )
+        return AuditCheck(
+            problems, notes, len(rows), last,
+            None if kept is None else {
+                "records": kept.records, "hash": kept.head_hash, "signed": kept.mac is not None,
+            },
+            redactions,
+        )
+
+    @contextmanager
+    def _audit_snapshot(self) -> Iterator[Session]:
+        if self.is_sqlite:  # one read transaction: WAL gives it a snapshot
+            with self.read() as s:
+                yield s
+            return
+        conn = self.engine.connect().execution_options(isolation_level="REPEATABLE READ")
+        try:
+            with Session(bind=conn, expire_on_commit=False) as s:
+                yield s
+        finally:
+            conn.close()
+
+    def redact_audit(self, key: bytes) -> Redaction | None:
+        """Rewrite records written before matches were hashed; None when there are none.
+
+        The only code that lifts the append-only trigger, for one transaction: the records'
+        matched text becomes ``match_hmac`` (and messages that repeat it go), every record from
+        the first one changed on is re-chained, and a signed ``redaction`` record says which
+        records and fields changed and commits to the head they had. A log that fails
+        verification is refused: re-chaining would hide the damage.
+        """
+        with self.write() as s:
+            if not self.is_sqlite:
+                s.execute(text(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK})"))
+            rows = list(s.exec(select(AuditRecord).order_by(col(AuditRecord.id))))
+            changes: dict[int, dict[str, Any]] = {}
+            fields: dict[str, list[int]] = {}
+            for r in rows:
+                new, removed = auditlog.redact(r.rule, r.detail, key)
+                if removed:
+                    changes[r.id] = new  # type: ignore[index]
+                    for f in removed:
+                        fields.setdefault(f, []).append(r.id)  # type: ignore[arg-type]
+            if not changes:
+                return None
+            last = rows[-1].hash
+            bad = _chain_problems(rows) + _head_problems(
+                s.get(AuditHead, 1), len(rows), last, chain_ok=True
+            )
+            if bad:
+                raise Refused(
+                    f"the audit log fails verification ({bad[0]}); redacting would re-chain "
+                    "over the damage",
+                    hint="see 'crosspost audit --verify'",
+                )
+            first = min(changes)
+            self._lift_append_only(s)
+            prev = GENESIS
+            for r in rows:
+                if r.id is not None and r.id >= first:
+                    if r.id in changes:
+                        r.detail = changes[r.id]
+                    r.prev_hash = prev
+                    r.hash = _record_hash(prev, r)
+                    s.add(r)
                 prev = r.hash
-        return problems
+            s.flush()
+            self._restore_append_only(s)
+            records = sorted(changes)
+            body: dict[str, Any] = {
+                "records": records,
+                "fields": fields,
+                "rechained_from": first,
+                "old_records": len(rows),
+                "old_head_hmac": auditlog.old_head_commitment(key, last),
+            }
+            rec = AuditRecord(kind=REDACTION, persona="*", detail=body, prev_hash="", hash="")
+
+            def sign(r: AuditRecord) -> None:
+                r.detail = {**body, "signature": auditlog.redaction_signature(
+                    key, r.prev_hash, _signed_body(r, body))}
+
+            self._chain(s, rec, key, sign)
+            rid = rec.id
+        assert rid is not None
+        return Redaction(rid, records, fields, first, len(rows), last, self._compact())
+
+    def _lift_append_only(self, s: Session) -> None:
+        if self.is_sqlite:
+            s.execute(text("PRAGMA secure_delete = ON"))  # the old text is zeroed, not freed
+            s.execute(text("DROP TRIGGER auditrecord_no_update"))
+        else:
+            s.execute(text("ALTER TABLE auditrecord DISABLE TRIGGER auditrecord_append_only"))
+
+    def _restore_append_only(self, s: Session) -> None:
+        if self.is_sqlite:
+            s.execute(text(_SQLITE_NO_UPDATE))
+            s.execute(text("PRAGMA secure_delete = OFF"))
+        else:
+            s.execute(text("ALTER TABLE auditrecord ENABLE TRIGGER auditrecord_append_only"))
+
+    def _compact(self) -> bool:
+        """Rewrite the database so the replaced text is gone from its files, not just unused:
+        SQLite's VACUUM and a WAL checkpoint that empties the WAL file; PostgreSQL's VACUUM
+        FULL of the table (its own write-ahead log and backups age out on their own)."""
+        import sqlite3
+
+        try:
+            if self.is_sqlite:
+                raw = self.engine.raw_connection()  # autocommit: VACUUM needs no transaction
+                try:
+                    cur = raw.cursor()
+                    cur.execute("VACUUM")
+                    cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    busy = cur.fetchone()[0]
+                finally:
+                    raw.close()
+                return not busy
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.execute(text("VACUUM FULL auditrecord"))
+            return True
+        except (OperationalError, sqlite3.OperationalError):
+            return False
+
+
+def _count(n: int, noun: str) -> str:
+    return f"1 {noun} was" if n == 1 else f"{n} {noun}s were"
+
+
+def _ids(ids: Sequence[int | None], most: int = 20) -> str:
+    shown = ", ".join(str(i) for i in ids[:most])
+    return shown if len(ids) <= most else f"{shown}, … ({len(ids)} in all)"
+
+
+def _chain_problems(rows: Sequence[AuditRecord]) -> list[str]:
+    problems = []
+    prev = GENESIS
+    for r in rows:
+        if r.prev_hash != prev:
+            problems.append(
+                f"record {r.id}: does not follow the previous record "
+                "(a record was removed or reordered)"
+            )
+        if _record_hash(r.prev_hash, r) != r.hash:
+            problems.append(f"record {r.id}: content does not match its hash (edited)")
+        prev = r.hash
+    return problems
+
+
+def _head_problems(kept: AuditHead | None, records: int, last: str, *, chain_ok: bool) -> list[str]:
+    """The log against its separately kept length and last hash."""
+    if kept is None:
+        return ["the head of the log (table audit_head) is missing: it was deleted behind the "
+                "triggers' back, so records removed from the end cannot be ruled out"]
+    said = f"its head says {kept.records} records ending in hash {kept.head_hash[:16]}…"
+    has = f"the log has {records} ending in {last[:16]}…"
+    if kept.records > records:
+        where = " from the end" if chain_ok else ""
+        return [f"{_count(kept.records - records, 'record')} removed{where}: {has}, {said}"]
+    if kept.records < records:
+        return [f"{_count(records - kept.records, 'record')} added behind crosspost's back: "
+                f"{has}, {said}"]
+    if kept.head_hash != last:
+        return [f"the last record was replaced: {has}, {said}"]
+    return []
+
+
+def _holds_match(r: AuditRecord) -> bool:
+    return r.kind != REDACTION and "match" in (r.detail or {})
+
+
+def _signed_body(r: AuditRecord, body: dict[str, Any]) -> dict[str, Any]:
+    return {**body, "at": r.at.astimezone(UTC).isoformat()}
+
+
+def _check_redaction(r: AuditRecord, key: bytes | None, problems: list[str]) -> dict[str, Any]:
+    detail = dict(r.detail or {})
+    signature = detail.pop("signature", None)
+    if key is None:
+        status = "not checked"
+    elif auditlog.same(
+        signature, auditlog.redaction_signature(key, r.prev_hash, _signed_body(r, detail))
+    ):
+        status = "valid"
+    else:
+        status = "invalid"
+        problems.append(
+            f"redaction record {r.id}: its signature does not match (not written by "
+            "'crosspost audit redact' with this guard key)"
+        )
+    return {
+        "id": r.id,
+        "at": r.at,
+        "records": detail.get("records", []),
+        "fields": detail.get("fields", {}),
+        "signature": status,
+    }
 
 
 def refuse_unless_editable(post: Post, deliveries: Sequence[Delivery]) -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .models import AuditRecord, Delivery, Post
     from .profiles import Persona
     from .queueing import Plan
+    from .store import AuditCheck, Redaction
 
 
 def iso_utc(dt: datetime | None) -> str | None:
@@ -121,6 +122,94 @@ def _source_changed(p: Post) -> bool | None:
         return True
     text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
     return hashlib.sha256(text.encode("utf-8")).hexdigest() != p.source_hash
+
+
+def _ids(ids: list[int]) -> str:
+    return ", ".join(str(i) for i in ids)
+
+
+def _fields(fields: dict[str, list[int]]) -> str:
+    return "; ".join(f"{name}: {_ids(ids)}" for name, ids in sorted(fields.items()))
+
+
+def _audit_detail(d: dict[str, Any]) -> str:
+    """What the listing shows of a record: where the finding was and its keyed hash (never
+    matched text, except in records of older versions not yet redacted)."""
+    if "records" in d and "fields" in d:  # a redaction
+        return f"redacted records {_ids(d['records'])} ({_fields(d['fields'])})"
+    parts = []
+    if d.get("field"):
+        where = d["field"]
+        if d.get("end", 0) > d.get("start", 0):
+            where += f" {d['start']}–{d['end']}"
+        parts.append(where)
+    if d.get("match_hmac"):
+        parts.append(d["match_hmac"])
+    elif "match" in d:
+        parts.append(str(d["match"]))
+    if d.get("owner"):
+        parts.append(f"(persona '{d['owner']}')")
+    return " ".join(parts) or str(d.get("message") or "")
+
+
+def audit_check_json(c: AuditCheck) -> dict[str, Any]:
+    return {
+        "ok": not c.problems,
+        "records": c.records,
+        "last_hash": c.head,
+        "head": c.kept,
+        "problems": c.problems,
+        "notes": c.notes,
+        "redactions": [{**r, "at": iso_utc(r["at"])} for r in c.redactions],
+    }
+
+
+def audit_check_text(c: AuditCheck) -> list[str]:
+    if c.problems:
+        lines = ["the audit log has been tampered with:", *(f"  {p}" for p in c.problems)]
+    else:
+        lines = [f"audit log intact: {c.records} records, hash chain verified, head matches "
+                 f"(last hash {c.head})"]
+    for r in c.redactions:
+        lines.append(
+            f"redaction at {iso_utc(r['at'])} (record {r['id']}): records {_ids(r['records'])} "
+            f"({_fields(r['fields'])}), signature {r['signature']}"
+        )
+    lines += [f"note: {n}" for n in c.notes]
+    return lines
+
+
+def redaction_json(done: Redaction | None) -> dict[str, Any]:
+    if done is None:
+        return {"redacted": False, "records": []}
+    return {
+        "redacted": True,
+        "id": done.id,
+        "records": done.records,
+        "fields": done.fields,
+        "rechained_from": done.rechained_from,
+        "old_records": done.old_records,
+        "old_head": done.old_head,
+        "compacted": done.compacted,
+    }
+
+
+def redaction_text(done: Redaction | None) -> list[str]:
+    if done is None:
+        return ["nothing to redact: no record holds matched text"]
+    lines = [
+        f"redacted records {_ids(done.records)} ({_fields(done.fields)}); re-chained records "
+        f"{done.rechained_from}–{done.old_records}; redaction record {done.id} says so",
+        f"previous head: {done.old_records} records, last hash {done.old_head} (shown here only: "
+        "the log keeps a keyed commitment to it)",
+    ]
+    if not done.compacted:
+        lines.append(
+            "note: another connection kept the database busy, so the old text may stay in unused "
+            "parts of its files until SQLite reuses them; stop the daemon and run "
+            "'sqlite3 DATABASE VACUUM' to rewrite them now"
+        )
+    return lines
 
 
 def audit_json(r: AuditRecord) -> dict[str, Any]:
@@ -278,9 +367,9 @@ def print_audit(con: Any, data: list[dict[str, Any]], total: int) -> None:
         return
     from rich.table import Table
 
-    t = Table("id", "at (UTC)", "kind", "persona", "post", "rule", "reason / match")
+    t = Table("id", "at (UTC)", "kind", "persona", "post", "rule", "reason / finding")
     for r in data:
-        detail = r["reason"] or (r["detail"] or {}).get("match") or ""
+        detail = r["reason"] or _audit_detail(r["detail"] or {})
         t.add_row(str(r["id"]), r["at"][:19].replace("T", " "), r["kind"], r["persona"],
                   str(r["post_id"] or "-"), r["rule"] or "-", _esc(str(detail)))
     con.print(t)
