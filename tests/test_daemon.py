@@ -242,3 +242,22 @@ def test_resolve_refuses_targets_that_are_not_unknown_or_failed(ws):
     r = ws.run("resolve", str(q["id"]), "--target", "home-feed", "--url", "https://x.example/")
     assert r.code == 1 and "only unknown or failed" in r.err
     assert ws.run("show", str(q["id"]), "--format", "json").json()["status"] == "queued"
+
+
+def test_a_worker_stops_as_soon_as_its_daemons_end_of_the_pipe_closes(ws):
+    """The pipe tells a worker at once that its daemon is gone; the parent pid it was given
+    still matches, so only the pipe can have noticed."""
+    import os
+
+    from crosspost.daemon import Daemon, Parent
+
+    read_end, write_end = os.pipe()
+    d = Daemon(ws.app(), worker=(1, 2), parent=Parent(os.getppid(), read_end))
+    try:
+        d._watch_parent()
+        assert not d.stopping.wait(0.2), "its daemon is still there"
+        os.close(write_end)
+        assert d.stopping.wait(60)
+    finally:
+        d.pool.shutdown()
+        os.close(read_end)
