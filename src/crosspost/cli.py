@@ -412,7 +412,11 @@ def daemon(
     ctx: click.Context, once: bool, worker: tuple[int, int] | None,
     parent: tuple[int, int] | None,
 ) -> None:
-    """Publish due posts: blog first, then shares; exactly once per target."""
+    """Publish due posts: blog first, then shares; exactly once per target.
+
+    With --once: exit 1 when a target failed, was blocked, is unknown or was held, after a
+    one-line summary of what became of the targets handled.
+    """
     from .daemon import Daemon, Parent
     from .logs import setup_logging
 
@@ -421,7 +425,11 @@ def daemon(
     app = app_of(ctx)
     setup_logging(app.settings.log_level)
     started_by = Parent(parent[0], parent[1] if parent[1] >= 0 else None) if parent else None
-    ctx.exit(Daemon(app, once=once, worker=worker, parent=started_by).run())
+    d = Daemon(app, once=once, worker=worker, parent=started_by)
+    code = d.run()
+    if once:
+        click.echo(d.summary().line())
+    ctx.exit(code)
 
 
 @cli.command()

@@ -54,8 +54,8 @@ from . import credentials
 from .app import App
 from .claims import Claim, claim, hold_overdue, next_wakeup, renew
 from .errors import Refused
-from .models import utcnow
-from .publisher import Outcome, Publisher, Stopping
+from .models import FAILED, HELD, utcnow
+from .publisher import Outcome, Publisher, Stopping, describe
 
 log = logging.getLogger("crosspost.daemon")
 
@@ -74,6 +74,28 @@ class Parent:
     pid: int
     #: read end of a pipe only the daemon writes to: end-of-file means the daemon is gone
     fd: int | None = None
+
+
+#: what the summary of ``daemon --once`` always counts, in its order (others when they occur)
+SUMMARY = ("published", "failed", "blocked", "unknown", "held", "retrying")
+#: outcomes a run of ``daemon --once`` exits 1 for: each needs the user
+PROBLEMS = frozenset({"failed", "blocked", "unknown", "held"})
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What became of the targets one ``daemon --once`` run handled (each counted once, by
+    its last outcome), so cron's mail says whether anything needs the user."""
+
+    counts: Counter[str]
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.counts[k] for k in PROBLEMS)
+
+    def line(self) -> str:
+        extra = sorted(k for k, n in self.counts.items() if n and k not in SUMMARY)
+        return "targets: " + ", ".join(f"{k} {self.counts[k]}" for k in (*SUMMARY, *extra))
 
 
 def share(total: int, index: int, count: int) -> int:
@@ -128,6 +150,8 @@ class Daemon:
         self.wake_at: datetime | None = None
         self.scheduler: Any = None
         self.outcomes: list[Outcome] = []
+        #: targets of posts this process held for being too late
+        self.held = 0
         self._lockfile: IO[str] | None = None
         self._last_hold: datetime | None = None
         self._warm = False
@@ -187,7 +211,14 @@ class Daemon:
                 break
             wait(pending)
         self.pool.shutdown(wait=True)
-        return 0
+        return 0 if self.summary().ok else 1
+
+    def summary(self) -> Summary:
+        """The targets this run handled, by what became of them."""
+        last = {o.claim.delivery_id: o for o in self.outcomes}
+        counts = Counter(o.category for o in last.values())
+        counts["held"] += self.held
+        return Summary(counts)
 
     def _run_forever(self) -> int:
         from apscheduler.schedulers.background import BackgroundScheduler
@@ -400,8 +431,7 @@ class Daemon:
         if self._last_hold is None or now - self._last_hold >= HOLD_CHECK:
             # lateness only matters after downtime: no need to look on every wake-up
             self._last_hold = now
-            for post_id in hold_overdue(self.store, now, self.settings.max_lateness):
-                log.warning("post %s is overdue by more than max_lateness: held", post_id)
+            self._report_held(hold_overdue(self.store, now, self.settings.max_lateness))
         with self.lock:
             room = {
                 p: cap * CLAIM_AHEAD - self.busy[p] for p, cap in self.capacity.items()
@@ -426,6 +456,14 @@ class Daemon:
             if nxt is not None:
                 self._schedule_wake(nxt + timedelta(milliseconds=50))
 
+    def _report_held(self, post_ids: list[int]) -> None:
+        """Say which posts were held, and for which targets, how late and what to do."""
+        for post_id, (post, deliveries) in sorted(self.store.snapshots(post_ids).items()):
+            targets = [d.target for d in deliveries if d.state == HELD]
+            self.held += len(targets)
+            log.warning("%s: %s", describe(self.app, post_id, post, ", ".join(targets)),
+                        post.note or "held: overdue by more than max_lateness")
+
     def _done(self, fut: Future[Outcome]) -> None:
         with self.lock:
             c = self.inflight.pop(fut)
@@ -438,6 +476,9 @@ class Daemon:
             outcome = fut.result()
         except Exception:
             log.exception("delivery %s crashed", c.delivery_id)
+            outcome = Outcome(c, FAILED, "crashed")
+            if self.once:
+                self.outcomes.append(outcome)
             return
         if self.once:
             self.outcomes.append(outcome)
