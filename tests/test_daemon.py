@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 from datetime import UTC, datetime, timedelta
@@ -339,13 +340,16 @@ def wp_blog(ws, isolated):  # type: ignore[no-untyped-def]
 def test_once_exits_0_while_a_transient_failure_is_retried_and_says_so(ws, wp_blog):
     q = queue_json(ws, str(ws.write("e.md", ENTRY)), "--persona", "professional",
                    "--at", "+1h", "--to", "blog")
-    set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(seconds=1))
+    due = datetime.now(UTC) - timedelta(seconds=1)
+    set_due_now(ws, q["id"], due)
     wp_blog.fail_next(429, method="POST", path="/wp/v2/posts", headers={"Retry-After": "600"})
     r = ws.run("daemon", "--once")
     assert r.code == 0, "it will be retried: not a failure yet"
     assert summary(r) == "targets: published 0, failed 0, blocked 0, unknown 0, held 0, retrying 1"
     (line,) = log_lines(r, "WARNING")
-    assert f"post {q['id']} to blog: attempt 1 failed" in line
+    assert f"post {q['id']} \"Boundaries Online\" (persona 'professional', scheduled for " \
+        f"{chicago(due)}) to blog: attempt 1 failed:" in line
+    assert re.search(r"; retrying at \d{4}-\d\d-\d\d \d\d:\d\d C[SD]T$", line), line
     assert wp_blog.posts() == []
 
 

@@ -37,6 +37,7 @@ from .platforms.base import (
     Result,
 )
 from .store import AuditEntry
+from .views import local
 
 log = logging.getLogger("crosspost.publisher")
 
@@ -74,7 +75,6 @@ def describe(app: App, post_id: int, post: Any | None, target: str) -> str:
     if post is None:
         return f"post {post_id} to {target}"
     from .platforms.static import first_words
-    from .views import local
 
     label = post.title or first_words(post.body)
     when = local(post.scheduled_at, persona_tz(app, post.persona))
@@ -349,7 +349,10 @@ class Publisher:
         msg = f"attempt {c.attempt} failed: {e.message}; retrying at {due:%H:%M:%S} UTC"
         self._record(c, QUEUED, now, error=msg, hint=e.hint, due_at=due,
                      needs_lookup=e.maybe_sent or c.reconcile)
-        log.warning("post %s to %s: %s", c.post_id, c.target, msg)
+        tz = persona_tz(self.app, post.persona) if post is not None else UTC
+        log.warning("%s: attempt %d failed: %s; retrying at %s",
+                    describe(self.app, c.post_id, post, c.target), c.attempt, e.message,
+                    local(due, tz))
         return Outcome(c, QUEUED, msg, RETRYING)
 
     def _fail(self, c: Claim, message: str, hint: str | None, post: Any | None) -> Outcome:
