@@ -98,6 +98,11 @@ class Summary:
         return "targets: " + ", ".join(f"{k} {self.counts[k]}" for k in (*SUMMARY, *extra))
 
 
+def _close(fd: int) -> None:
+    if fd >= 0:
+        os.close(fd)
+
+
 def share(total: int, index: int, count: int) -> int:
     """Worker ``index``'s part of ``total`` slots split over ``count`` workers."""
     return total // count + (1 if index < total % count else 0)
@@ -323,25 +328,26 @@ class Daemon:
 
     def _start_worker(self, index: int) -> None:
         # the write end is not inheritable (PEP 446): only this process holds it, so the
-        # worker's read end reaches end-of-file exactly when this process is gone
-        lifeline, write_end = os.pipe()
+        # worker's read end reaches end-of-file exactly when this process is gone. (Windows
+        # cannot pass a descriptor to a child: there the worker compares its parent's pid.)
+        lifeline, write_end = os.pipe() if os.name == "posix" else (-1, -1)
         cmd = [sys.executable, "-m", "crosspost"]
         if self.settings.config_path is not None:
             cmd += ["--config", str(self.settings.config_path)]
         cmd += ["daemon", "--worker", str(index), str(self.count),
                 "--parent", str(os.getpid()), str(lifeline)]
         # the lock file's descriptor is inherited: the lock stays held while any worker runs
-        fds = (lifeline,) + ((self._lockfile.fileno(),) if self._lockfile is not None else ())
+        lock = self._lockfile.fileno() if self._lockfile is not None else -1
         try:
-            self.children[index] = subprocess.Popen(cmd, pass_fds=fds)
+            self.children[index] = subprocess.Popen(
+                cmd, pass_fds=tuple(fd for fd in (lifeline, lock) if fd >= 0)
+            )
         except BaseException:
-            os.close(write_end)
+            _close(write_end)
             raise
         finally:
-            os.close(lifeline)
-        old = self._lifelines.pop(index, None)
-        if old is not None:  # the previous worker of this index has exited
-            os.close(old)
+            _close(lifeline)
+        _close(self._lifelines.pop(index, -1))  # the previous worker of this index exited
         self._lifelines[index] = write_end
 
     def _restart_workers(self) -> None:
@@ -476,9 +482,8 @@ class Daemon:
             outcome = fut.result()
         except Exception:
             log.exception("delivery %s crashed", c.delivery_id)
-            outcome = Outcome(c, FAILED, "crashed")
             if self.once:
-                self.outcomes.append(outcome)
+                self.outcomes.append(Outcome(c, FAILED, "crashed"))
             return
         if self.once:
             self.outcomes.append(outcome)
