@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import feedparser
+import pytest
 from sqlmodel import select
 
+from fakes.wordpress import FakeWordPress
 from support.procs import crosspost, env_for, start_daemon, wait_for
 
 ENTRY = """---
@@ -41,6 +45,22 @@ def queue_json(ws, *args: str) -> dict:
     return r.json()
 
 
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+def summary(r) -> str:  # type: ignore[no-untyped-def]
+    """The last line 'daemon --once' prints: what became of the targets it handled."""
+    return r.out.strip().splitlines()[-1]
+
+
+def log_lines(r, level: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [line for line in r.err.splitlines() if f" {level} " in line]
+
+
+def chicago(at: datetime) -> str:
+    return at.astimezone(CHICAGO).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def test_once_publishes_blog_first_then_feed_with_its_url(ws):
     entry = ws.write("e.md", ENTRY)
     (ws.root / "site-home" / "content" / "posts").mkdir(parents=True)
@@ -48,6 +68,8 @@ def test_once_publishes_blog_first_then_feed_with_its_url(ws):
     set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(seconds=5))
     r = ws.run("daemon", "--once")
     assert r.code == 0, r.err
+    assert summary(r) == "targets: published 2, failed 0, blocked 0, unknown 0, held 0, retrying 0"
+    assert not log_lines(r, "WARNING") and not log_lines(r, "ERROR"), r.err
     shown = ws.run("show", str(q["id"]), "--format", "json").json()
     assert shown["status"] == "published", [(t["target"], t["error"]) for t in shown["targets"]]
     targets = {t["target"]: t for t in shown["targets"]}
@@ -61,7 +83,11 @@ def test_once_publishes_blog_first_then_feed_with_its_url(ws):
     assert feed.entries[0].link == blog_url
     assert targets["blog"]["published_at"] <= targets["home-feed"]["published_at"]
     # a second run finds nothing to do and writes nothing twice
-    assert ws.run("daemon", "--once").code == 0
+    again = ws.run("daemon", "--once")
+    assert again.code == 0
+    assert summary(again) == (
+        "targets: published 0, failed 0, blocked 0, unknown 0, held 0, retrying 0"
+    )
     feed = feedparser.parse((ws.root / "site-home" / "feed.xml").read_text())
     assert len(feed.entries) == 1
 
@@ -74,7 +100,15 @@ def test_restart_publishes_slightly_late_and_holds_very_late(ws):
     now = datetime.now(UTC)
     set_due_now(ws, a["id"], now - timedelta(minutes=1))
     set_due_now(ws, b["id"], now - timedelta(days=1))
-    assert ws.run("daemon", "--once").code == 0
+    r = ws.run("daemon", "--once")
+    assert r.code == 1, "a held post needs the user: cron must hear of it"
+    assert summary(r) == "targets: published 1, failed 0, blocked 0, unknown 0, held 1, retrying 0"
+    (held_line,) = log_lines(r, "WARNING")
+    assert f"post {b['id']} \"A day late.\"" in held_line
+    assert "persona 'personal'" in held_line and "home-feed" in held_line
+    assert f"scheduled for {chicago(now - timedelta(days=1))}" in held_line
+    assert "to home-feed: held: 24.0 h overdue" in held_line
+    assert f"crosspost release {b['id']}" in held_line
     states = {p["id"]: p["status"] for p in ws.run("list", "--format", "json").json()["posts"]}
     assert states == {a["id"]: "published", b["id"]: "held"}
     held = ws.run("list", "--status", "held")
@@ -82,7 +116,9 @@ def test_restart_publishes_slightly_late_and_holds_very_late(ws):
     shown = ws.run("show", str(b["id"]), "--format", "json").json()
     assert f"crosspost release {b['id']}" in shown["note"]
     assert ws.run("release", str(b["id"])).code == 0
-    assert ws.run("daemon", "--once").code == 0
+    released = ws.run("daemon", "--once")
+    assert released.code == 0, released.err
+    assert summary(released).startswith("targets: published 1, failed 0,")
     assert ws.run("show", str(b["id"]), "--format", "json").json()["status"] == "published"
 
 
@@ -93,8 +129,16 @@ def test_guard_runs_again_at_publish_time(ws):
     pro = ws.profiles / "professional.toml"
     pro.write_text(pro.read_text().replace('terms = ["Harbor Psychology"]',
                                            'terms = ["Harbor Psychology", "Maple Grove"]'))
-    set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(seconds=1))
-    assert ws.run("daemon", "--once").code == 0
+    due = datetime.now(UTC) - timedelta(seconds=1)
+    set_due_now(ws, q["id"], due)
+    r = ws.run("daemon", "--once")
+    assert r.code == 1
+    assert summary(r) == "targets: published 0, failed 0, blocked 1, unknown 0, held 0, retrying 0"
+    (line,) = log_lines(r, "ERROR")
+    assert f"post {q['id']} \"Lunch with Maple Grove friends.\"" in line
+    assert "persona 'personal'" in line and f"scheduled for {chicago(due)}" in line
+    assert "to home-feed: blocked by the leak guard at publish time" in line
+    assert line.count("[identity] term 'Maple Grove' identifies persona 'professional'") == 1
     shown = ws.run("show", str(q["id"]), "--format", "json").json()
     assert shown["status"] == "failed"
     assert "blocked by the leak guard at publish time" in shown["targets"][0]["error"]
@@ -106,8 +150,16 @@ def test_guard_runs_again_at_publish_time(ws):
 def test_missing_credentials_fail_with_login_hint(ws):
     q = queue_json(ws, "--persona", "professional", "--text", "A short note.", "--at", "+1h",
                    "--to", "pro-mastodon")
-    set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(seconds=1))
-    assert ws.run("daemon", "--once").code == 0
+    due = datetime.now(UTC) - timedelta(seconds=1)
+    set_due_now(ws, q["id"], due)
+    r = ws.run("daemon", "--once")
+    assert r.code == 1
+    assert summary(r) == "targets: published 0, failed 1, blocked 0, unknown 0, held 0, retrying 0"
+    (line,) = log_lines(r, "ERROR")
+    assert f"post {q['id']} \"A short note.\"" in line and "persona 'professional'" in line
+    assert f"scheduled for {chicago(due)}" in line
+    assert "to pro-mastodon failed: no credentials for 'pro-mastodon'" in line
+    assert "crosspost accounts login pro-mastodon" in line
     t = ws.run("show", str(q["id"]), "--format", "json").json()["targets"][0]
     assert t["state"] == "failed"
     assert "crosspost accounts login pro-mastodon" in (t["hint"] or "")
@@ -149,7 +201,11 @@ def test_separation_holds_at_publish_time_for_posts_that_went_out_late(ws):
     now = datetime.now(UTC)
     set_due_now(ws, pro["id"], now - timedelta(minutes=2))
     set_due_now(ws, home["id"], now - timedelta(minutes=1))
-    assert ws.run("daemon", "--once").code == 0
+    r = ws.run("daemon", "--once")
+    assert r.code == 0, "waiting for the separation window is no failure"
+    assert summary(r) == (
+        "targets: published 1, failed 0, blocked 0, unknown 0, held 0, retrying 0, waiting 1"
+    )
 
     blog = ws.run("show", str(pro["id"]), "--format", "json").json()["targets"][0]
     assert blog["state"] == "published"
@@ -242,3 +298,93 @@ def test_resolve_refuses_targets_that_are_not_unknown_or_failed(ws):
     r = ws.run("resolve", str(q["id"]), "--target", "home-feed", "--url", "https://x.example/")
     assert r.code == 1 and "only unknown or failed" in r.err
     assert ws.run("show", str(q["id"]), "--format", "json").json()["status"] == "queued"
+
+
+def test_a_worker_stops_as_soon_as_its_daemons_end_of_the_pipe_closes(ws):
+    """The pipe tells a worker at once that its daemon is gone; the parent pid it was given
+    still matches, so only the pipe can have noticed."""
+    import os
+
+    from crosspost.daemon import Daemon, Parent
+
+    read_end, write_end = os.pipe()
+    d = Daemon(ws.app(), worker=(1, 2), parent=Parent(os.getppid(), read_end))
+    try:
+        d._watch_parent()
+        assert not d.stopping.wait(0.2), "its daemon is still there"
+        os.close(write_end)
+        assert d.stopping.wait(60)
+    finally:
+        d.pool.shutdown()
+        os.close(read_end)
+
+
+WP_PASSWORD = "abcd EFGH 1234 ijkl MNOP 5678"
+
+
+@pytest.fixture
+def wp_blog(ws, isolated):  # type: ignore[no-untyped-def]
+    """The professional persona blogs on a (fake) WordPress."""
+    with FakeWordPress(app_password=WP_PASSWORD) as wp:
+        pro = ws.profiles / "professional.toml"
+        pro.write_text(pro.read_text().replace(
+            'platform = "static"\nurl = "https://harborpsych.example"\n'
+            'content_dir = "site-pro/content/posts"',
+            f'platform = "wordpress"\nurl = "{wp.url}"\nusername = "admin"',
+        ))
+        isolated.set_password("crosspost/professional/blog", "app_password", WP_PASSWORD)
+        yield wp
+    wp.db.close()
+
+
+def test_once_exits_0_while_a_transient_failure_is_retried_and_says_so(ws, wp_blog):
+    q = queue_json(ws, str(ws.write("e.md", ENTRY)), "--persona", "professional",
+                   "--at", "+1h", "--to", "blog")
+    due = datetime.now(UTC) - timedelta(seconds=1)
+    set_due_now(ws, q["id"], due)
+    wp_blog.fail_next(429, method="POST", path="/wp/v2/posts", headers={"Retry-After": "600"})
+    r = ws.run("daemon", "--once")
+    assert r.code == 0, "it will be retried: not a failure yet"
+    assert summary(r) == "targets: published 0, failed 0, blocked 0, unknown 0, held 0, retrying 1"
+    (line,) = log_lines(r, "WARNING")
+    assert f"post {q['id']} \"Boundaries Online\" (persona 'professional', scheduled for " \
+        f"{chicago(due)}) to blog: attempt 1 failed:" in line
+    assert re.search(r"; retrying at \d{4}-\d\d-\d\d \d\d:\d\d C[SD]T$", line), line
+    assert wp_blog.posts() == []
+
+
+def test_once_exits_1_when_retries_are_used_up_and_names_the_post(ws, wp_blog):
+    ws.write("config.toml", 'profiles_dir = "profiles"\ndata_dir = "data"\n'
+             "[daemon.retry]\nmax_attempts = 1\n")
+    q = queue_json(ws, str(ws.write("e.md", ENTRY)), "--persona", "professional",
+                   "--at", "+1h", "--to", "blog")
+    due = datetime.now(UTC) - timedelta(seconds=1)
+    set_due_now(ws, q["id"], due)
+    wp_blog.fail_next(429, method="POST", path="/wp/v2/posts", headers={"Retry-After": "600"})
+    r = ws.run("daemon", "--once")
+    assert r.code == 1
+    assert summary(r) == "targets: published 0, failed 1, blocked 0, unknown 0, held 0, retrying 0"
+    (line,) = log_lines(r, "ERROR")
+    assert f"post {q['id']} \"Boundaries Online\" (persona 'professional', scheduled for " \
+        f"{chicago(due)}) to blog failed: gave up after 1 attempts:" in line
+    t = ws.run("show", str(q["id"]), "--format", "json").json()["targets"][0]
+    assert t["state"] == "failed"
+
+
+def test_once_exits_1_when_it_is_unclear_whether_a_target_was_posted(ws, monkeypatch):
+    from crosspost.platforms.feed import FeedAdapter
+
+    def breaks_mid_call(self, pub):  # type: ignore[no-untyped-def]
+        raise RuntimeError("connection reset while writing")
+
+    monkeypatch.setattr(FeedAdapter, "publish", breaks_mid_call)
+    q = queue_json(ws, "--persona", "personal", "--text", "Hives wrapped for winter.",
+                   "--at", "+1h", "--to", "home-feed")
+    set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(seconds=1))
+    r = ws.run("daemon", "--once")
+    assert r.code == 1, "the user has to look on the platform"
+    assert summary(r) == "targets: published 0, failed 0, blocked 0, unknown 1, held 0, retrying 0"
+    line = next(x for x in log_lines(r, "ERROR") if "outcome unknown" in x)
+    assert f"post {q['id']} \"Hives wrapped for winter.\" (persona 'personal'" in line
+    assert "to home-feed: outcome unknown: unexpected error (RuntimeError)" in line
+    assert f"crosspost resolve {q['id']} --target home-feed" in line

@@ -491,15 +491,31 @@ def resolve(ctx: click.Context, post_id: int, target: str, url: str | None) -> N
 @click.option("--once", is_flag=True, help="Publish what is due now, then exit (for cron).")
 @click.option("--worker", "worker", hidden=True, type=(int, int), default=None,
               help="Run as worker I of N started by a daemon (internal).")
+@click.option("--parent", "parent", hidden=True, type=(int, int), default=None,
+              help="PID and pipe FD of the daemon that started this worker (internal).")
 @click.pass_context
-def daemon(ctx: click.Context, once: bool, worker: tuple[int, int] | None) -> None:
-    """Publish due posts: blog first, then shares; exactly once per target."""
-    from .daemon import Daemon
+def daemon(
+    ctx: click.Context, once: bool, worker: tuple[int, int] | None,
+    parent: tuple[int, int] | None,
+) -> None:
+    """Publish due posts: blog first, then shares; exactly once per target.
+
+    With --once: exit 1 when a target failed, was blocked, is unknown or was held, after a
+    one-line summary of what became of the targets handled.
+    """
+    from .daemon import Daemon, Parent
     from .logs import setup_logging
 
+    if (worker is None) != (parent is None):
+        raise UsageError("--worker and --parent go together (both are internal)")
     app = app_of(ctx)
     setup_logging(app.settings.log_level)
-    ctx.exit(Daemon(app, once=once, worker=worker).run())
+    started_by = Parent(parent[0], parent[1] if parent[1] >= 0 else None) if parent else None
+    d = Daemon(app, once=once, worker=worker, parent=started_by)
+    code = d.run()
+    if once:
+        click.echo(d.summary().line())
+    ctx.exit(code)
 
 
 @cli.command()

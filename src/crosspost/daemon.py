@@ -22,6 +22,11 @@ With ``daemon.workers`` above 1 the daemon starts that many processes in all (it
 included), because one CPython process publishes on one core. Each is the same loop, claiming
 with the same atomic statements, with its share of each platform's concurrency. The workers
 inherit the single-instance lock, stop with the daemon, and stop by themselves if it dies.
+A worker cannot learn who started it from ``os.getppid()``: if the daemon is killed while the
+worker is still starting, the worker is already re-parented when it first looks. So the daemon
+passes its pid on the command line and the read end of a pipe whose write end only it holds:
+the pipe reaches end-of-file the moment the daemon is gone, however early that happens, and a
+parent pid that is no longer the worker's parent is the backstop.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -48,8 +54,8 @@ from . import credentials
 from .app import App
 from .claims import Claim, claim, hold_overdue, next_wakeup, renew
 from .errors import Refused
-from .models import utcnow
-from .publisher import Outcome, Publisher, Stopping
+from .models import FAILED, HELD, utcnow
+from .publisher import Outcome, Publisher, Stopping, describe
 
 log = logging.getLogger("crosspost.daemon")
 
@@ -61,6 +67,42 @@ CLAIM_AHEAD = 2
 PLATFORMS = 6
 
 
+@dataclass(frozen=True)
+class Parent:
+    """The daemon that started a worker process, as the worker was told on its command line."""
+
+    pid: int
+    #: read end of a pipe only the daemon writes to: end-of-file means the daemon is gone
+    fd: int | None = None
+
+
+#: what the summary of ``daemon --once`` always counts, in its order (others when they occur)
+SUMMARY = ("published", "failed", "blocked", "unknown", "held", "retrying")
+#: outcomes a run of ``daemon --once`` exits 1 for: each needs the user
+PROBLEMS = frozenset({"failed", "blocked", "unknown", "held"})
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What became of the targets one ``daemon --once`` run handled (each counted once, by
+    its last outcome), so cron's mail says whether anything needs the user."""
+
+    counts: Counter[str]
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.counts[k] for k in PROBLEMS)
+
+    def line(self) -> str:
+        extra = sorted(k for k, n in self.counts.items() if n and k not in SUMMARY)
+        return "targets: " + ", ".join(f"{k} {self.counts[k]}" for k in (*SUMMARY, *extra))
+
+
+def _close(fd: int) -> None:
+    if fd >= 0:
+        os.close(fd)
+
+
 def share(total: int, index: int, count: int) -> int:
     """Worker ``index``'s part of ``total`` slots split over ``count`` workers."""
     return total // count + (1 if index < total % count else 0)
@@ -68,9 +110,16 @@ def share(total: int, index: int, count: int) -> int:
 
 class Daemon:
     def __init__(
-        self, app: App, *, once: bool = False, worker: tuple[int, int] | None = None
+        self,
+        app: App,
+        *,
+        once: bool = False,
+        worker: tuple[int, int] | None = None,
+        parent: Parent | None = None,
     ) -> None:
-        """``worker`` is (index, count) in a worker process started by a daemon."""
+        """``worker`` is (index, count) in a worker process started by the daemon ``parent``."""
+        if (worker is None) != (parent is None):
+            raise ValueError("a worker process needs the daemon that started it, and only it")
         self.app = app
         self.once = once
         self.settings = app.settings
@@ -81,8 +130,11 @@ class Daemon:
         credentials.keep_in_memory(cfg.credentials_ttl.total_seconds())
         self.index, self.count = worker or (0, 1 if once else cfg.workers)
         #: the daemon that started this worker process (None in the daemon itself)
-        self.parent = os.getppid() if worker else None
+        self.parent = parent.pid if parent is not None else None
+        self._parent_fd = parent.fd if parent is not None else None
         self.children: dict[int, subprocess.Popen[bytes]] = {}
+        #: per worker: the write end of the pipe that tells it when this daemon is gone
+        self._lifelines: dict[int, int] = {}
         self.capacity = {
             k: share(v, self.index, self.count) for k, v in cfg.concurrency.items()
             if k != "default"
@@ -103,6 +155,8 @@ class Daemon:
         self.wake_at: datetime | None = None
         self.scheduler: Any = None
         self.outcomes: list[Outcome] = []
+        #: targets of posts this process held for being too late
+        self.held = 0
         self._lockfile: IO[str] | None = None
         self._last_hold: datetime | None = None
         self._warm = False
@@ -112,6 +166,10 @@ class Daemon:
     def run(self) -> int:
         if self.parent is None:  # a worker holds the lock it inherited from its daemon
             self._single_instance()
+        else:
+            self._watch_parent()
+            if self.stopping.is_set():
+                return 0  # its daemon died while it was starting: nothing to do
         try:
             if self.once:
                 return self._run_once()
@@ -158,7 +216,14 @@ class Daemon:
                 break
             wait(pending)
         self.pool.shutdown(wait=True)
-        return 0
+        return 0 if self.summary().ok else 1
+
+    def summary(self) -> Summary:
+        """The targets this run handled, by what became of them."""
+        last = {o.claim.delivery_id: o for o in self.outcomes}
+        counts = Counter(o.category for o in last.values())
+        counts["held"] += self.held
+        return Summary(counts)
 
     def _run_forever(self) -> int:
         from apscheduler.schedulers.background import BackgroundScheduler
@@ -262,13 +327,28 @@ class Daemon:
     # -- worker processes -------------------------------------------------------------------
 
     def _start_worker(self, index: int) -> None:
+        # the write end is not inheritable (PEP 446): only this process holds it, so the
+        # worker's read end reaches end-of-file exactly when this process is gone. (Windows
+        # cannot pass a descriptor to a child: there the worker compares its parent's pid.)
+        lifeline, write_end = os.pipe() if os.name == "posix" else (-1, -1)
         cmd = [sys.executable, "-m", "crosspost"]
         if self.settings.config_path is not None:
             cmd += ["--config", str(self.settings.config_path)]
-        cmd += ["daemon", "--worker", str(index), str(self.count)]
+        cmd += ["daemon", "--worker", str(index), str(self.count),
+                "--parent", str(os.getpid()), str(lifeline)]
         # the lock file's descriptor is inherited: the lock stays held while any worker runs
-        fds = (self._lockfile.fileno(),) if self._lockfile is not None else ()
-        self.children[index] = subprocess.Popen(cmd, pass_fds=fds)
+        lock = self._lockfile.fileno() if self._lockfile is not None else -1
+        try:
+            self.children[index] = subprocess.Popen(
+                cmd, pass_fds=tuple(fd for fd in (lifeline, lock) if fd >= 0)
+            )
+        except BaseException:
+            _close(write_end)
+            raise
+        finally:
+            _close(lifeline)
+        _close(self._lifelines.pop(index, -1))  # the previous worker of this index exited
+        self._lifelines[index] = write_end
 
     def _restart_workers(self) -> None:
         for index, child in list(self.children.items()):
@@ -291,11 +371,35 @@ class Daemon:
                 child.kill()
                 child.wait()
 
+    def _watch_parent(self) -> None:
+        """Start noticing, in a worker, that its daemon is gone; it may be gone already."""
+        self._check_parent()
+        fd = self._parent_fd
+        if fd is not None and not self.stopping.is_set():
+            threading.Thread(
+                target=self._wait_for_eof, args=(fd,), name="parent", daemon=True
+            ).start()
+
+    def _wait_for_eof(self, fd: int) -> None:
+        """Blocks until the daemon's end of the pipe closes: it exited or was killed."""
+        with contextlib.suppress(OSError):
+            while os.read(fd, 64):
+                pass
+        self._parent_gone()
+
     def _check_parent(self) -> None:
-        """A worker whose daemon is gone (killed) stops too, gracefully."""
-        if self.parent is not None and os.getppid() != self.parent and not self.stopping.is_set():
-            log.warning("the daemon that started worker %d is gone; stopping", self.index + 1)
+        """A worker whose daemon is gone (killed) stops too, gracefully. The backstop to the
+        pipe: a worker is re-parented (to init or a subreaper) when its daemon dies."""
+        if self.parent is not None and os.getppid() != self.parent:
+            self._parent_gone()
+
+    def _parent_gone(self) -> None:
+        with self.lock:
+            if self.stopping.is_set():
+                return
             self.stopping.set()
+        log.warning("the daemon (pid %s) that started worker %d is gone; stopping",
+                    self.parent, self.index + 1)
 
     def _schedule_wake(self, at: datetime) -> None:
         if self.scheduler is None or self.stopping.is_set():
@@ -333,8 +437,7 @@ class Daemon:
         if self._last_hold is None or now - self._last_hold >= HOLD_CHECK:
             # lateness only matters after downtime: no need to look on every wake-up
             self._last_hold = now
-            for post_id in hold_overdue(self.store, now, self.settings.max_lateness):
-                log.warning("post %s is overdue by more than max_lateness: held", post_id)
+            self._report_held(hold_overdue(self.store, now, self.settings.max_lateness))
         with self.lock:
             room = {
                 p: cap * CLAIM_AHEAD - self.busy[p] for p, cap in self.capacity.items()
@@ -359,6 +462,14 @@ class Daemon:
             if nxt is not None:
                 self._schedule_wake(nxt + timedelta(milliseconds=50))
 
+    def _report_held(self, post_ids: list[int]) -> None:
+        """Say which posts were held, and for which targets, how late and what to do."""
+        for post_id, (post, deliveries) in sorted(self.store.snapshots(post_ids).items()):
+            targets = [d.target for d in deliveries if d.state == HELD]
+            self.held += len(targets)
+            log.warning("%s: %s", describe(self.app, post_id, post, ", ".join(targets)),
+                        post.note or "held: overdue by more than max_lateness")
+
     def _done(self, fut: Future[Outcome]) -> None:
         with self.lock:
             c = self.inflight.pop(fut)
@@ -371,6 +482,8 @@ class Daemon:
             outcome = fut.result()
         except Exception:
             log.exception("delivery %s crashed", c.delivery_id)
+            if self.once:
+                self.outcomes.append(Outcome(c, FAILED, "crashed"))
             return
         if self.once:
             self.outcomes.append(outcome)

@@ -4,6 +4,10 @@ The guard runs against the configuration as it is now, not as it was at queue ti
 persona's identity may have grown since. A delivery whose earlier attempt may have reached the
 platform is reconciled with ``lookup`` first; when the platform cannot tell, the delivery
 becomes ``unknown`` and waits for the user instead of risking a second post.
+
+Whatever keeps a post from going out is logged at WARNING or ERROR with what the user needs
+to find and fix it without opening the database: the post's id and title (or first words),
+its persona, its scheduled time in the persona's timezone, the target and the reason.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import random
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,7 @@ from .platforms.base import (
     Result,
 )
 from .store import AuditEntry
+from .views import local
 
 log = logging.getLogger("crosspost.publisher")
 
@@ -46,11 +51,47 @@ class Stopping(Exception):
     """Raised by a gate when the daemon stops before this delivery's request went out."""
 
 
+#: :attr:`Outcome.kind` where the state alone does not say what happened
+BLOCKED = "blocked"  # failed: the leak guard refused it at publish time
+RETRYING = "retrying"  # queued again after a transient failure
+WAITING = "waiting"  # queued again: a persona's separation, or the daemon is stopping
+
+
 @dataclass(frozen=True)
 class Outcome:
     claim: Claim
     state: str
     detail: str = ""
+    kind: str = ""
+
+    @property
+    def category(self) -> str:
+        """What a run's summary counts this outcome as."""
+        return self.kind or self.state
+
+
+def describe(app: App, post_id: int, post: Any | None, target: str) -> str:
+    """A post as its user knows it, for a log line: id, title or first words, persona and
+    scheduled time in the persona's own timezone, and the target(s)."""
+    if post is None:
+        return f"post {post_id} to {target}"
+    from .platforms.static import first_words
+
+    label = post.title or first_words(post.body)
+    when = local(post.scheduled_at, persona_tz(app, post.persona))
+    return (
+        f'post {post_id} "{label}" (persona \'{post.persona}\', scheduled for {when}) '
+        f"to {target}"
+    )
+
+
+def persona_tz(app: App, persona: str) -> tzinfo:
+    """The persona's timezone; UTC when its profile is gone or broken (the line must still
+    be written)."""
+    try:
+        return app.personas.get(persona).tz
+    except CrosspostError:
+        return UTC
 
 
 def entry_from_post(post: Post) -> Entry:
@@ -93,30 +134,34 @@ class Publisher:
         """Publish one claimed delivery; ``snapshot`` is its post as read right after the
         claim (the daemon reads a batch of claims at once), else it is read here."""
         now = utcnow()
+        post = snapshot[0] if snapshot is not None else None
         try:
+            if snapshot is None:
+                snapshot = self.app.store.snapshot(c.post_id)
+                post = snapshot[0]
             return self._run(c, snapshot)
         except Stopping:
             unclaim(self.app.store, c, utcnow())
-            return Outcome(c, QUEUED, "not sent: the daemon is stopping")
+            return Outcome(c, QUEUED, "not sent: the daemon is stopping", WAITING)
         except TransientError as e:
-            return self._transient(c, e)
+            return self._transient(c, e, post)
         except PermanentError as e:
-            return self._fail(c, e.message, e.hint)
+            return self._fail(c, e.message, e.hint, post)
         except ConfigError as e:
             # e.g. missing credentials or a profile broken since queueing
-            return self._fail(c, str(e.message), e.hint)
+            return self._fail(c, str(e.message), e.hint, post)
         except CrosspostError as e:
-            return self._fail(c, e.message, e.hint)
+            return self._fail(c, e.message, e.hint, post)
         except Exception as e:
             log.exception("unexpected error publishing post %s to %s", c.post_id, c.target)
-            msg = f"unexpected error ({type(e).__name__}); it is unclear whether it was posted"
-            self._record(c, UNKNOWN, now, error=msg, hint=self._unknown_hint(c))
-            return Outcome(c, UNKNOWN, msg)
+            cause = e.__cause__ if isinstance(e, _MaybePosted) and e.__cause__ else e
+            msg = f"unexpected error ({type(cause).__name__}); it is unclear whether it was posted"
+            return self._unknown(c, now, msg, post)
 
     # -- steps ------------------------------------------------------------------------------
 
-    def _run(self, c: Claim, snapshot: tuple[Any, list[Any]] | None) -> Outcome:
-        post, deliveries = snapshot or self.app.store.snapshot(c.post_id)
+    def _run(self, c: Claim, snapshot: tuple[Any, list[Any]]) -> Outcome:
+        post, deliveries = snapshot
         personas = self.app.personas
         persona = personas.get(post.persona)
         entry = entry_from_post(post)
@@ -197,9 +242,7 @@ class Publisher:
                     f"an earlier attempt may have posted to {c.target}, and {c.platform} "
                     f"cannot tell ({e})"
                 )
-                self._record(c, UNKNOWN, utcnow(), error=msg, hint=self._unknown_hint(c),
-                             text=text)
-                return Outcome(c, UNKNOWN, msg)
+                return self._unknown(c, utcnow(), msg, post, text=text)
             except Exception as e:
                 raise _MaybePosted() from e
             if found is not None:
@@ -223,8 +266,11 @@ class Publisher:
         ).with_allowances(post.allow)
         if not report.blocked:
             return None
-        # stored (the delivery's error, the audit log): no matched text, only where it is
-        reasons = "; ".join(finding_summary(f) for f in report.findings if f.blocks)
+        # stored (the delivery's error, the audit log, the log): no matched text, only where
+        # it is; one finding per field it was found in, each said once
+        reasons = "; ".join(
+            dict.fromkeys(finding_summary(f) for f in report.findings if f.blocks)
+        )
         self.app.store.audit(
             [
                 AuditEntry(
@@ -239,9 +285,10 @@ class Publisher:
             post_id=c.post_id,
         )
         msg = f"blocked by the leak guard at publish time: {reasons}"
-        self._record(c, FAILED, utcnow(), error=msg,
-                     hint="edit the profile or cancel the post; the guard rechecks on retry")
-        return Outcome(c, FAILED, msg)
+        hint = "edit the profile or cancel the post; the guard rechecks on retry"
+        self._record(c, FAILED, utcnow(), error=msg, hint=hint)
+        log.error("%s: %s (%s)", describe(self.app, c.post_id, post, c.target), msg, hint)
+        return Outcome(c, FAILED, msg, BLOCKED)
 
     def _separation(self, c: Claim, post: Post, deliveries: list[Delivery]) -> Outcome | None:
         """Keep personas' ``separation`` at the moment of publishing, not only in the schedule.
@@ -282,7 +329,7 @@ class Publisher:
         )
         unclaim(self.app.store, c, now, due_at=until, note=note)
         log.info("post %s to %s: %s", c.post_id, c.target, note)
-        return Outcome(c, QUEUED, note)
+        return Outcome(c, QUEUED, note, WAITING)
 
     @staticmethod
     def _key(deliveries: list[Delivery], c: Claim) -> str:
@@ -296,16 +343,16 @@ class Publisher:
         log.info("published post %s to %s: %s %s", c.post_id, c.target, r.url or r.remote_id, how)
         return Outcome(c, PUBLISHED, r.url or r.remote_id)
 
-    def _transient(self, c: Claim, e: TransientError) -> Outcome:
+    def _transient(self, c: Claim, e: TransientError, post: Any | None) -> Outcome:
         now = utcnow()
         policy = self.app.settings.daemon.retry
         if c.attempt >= policy.max_attempts:
             msg = f"gave up after {c.attempt} attempts: {e.message}"
-            state = FAILED
-            self._record(c, state, now, error=msg,
-                         hint=e.hint or f"run 'crosspost retry {c.post_id} --target {c.target}'",
-                         needs_lookup=e.maybe_sent)
-            return Outcome(c, state, msg)
+            hint = e.hint or f"run 'crosspost retry {c.post_id} --target {c.target}'"
+            self._record(c, FAILED, now, error=msg, hint=hint, needs_lookup=e.maybe_sent)
+            log.error("%s failed: %s (%s)", describe(self.app, c.post_id, post, c.target),
+                      msg, hint)
+            return Outcome(c, FAILED, msg)
         delay = backoff(c.attempt, policy.base_delay, policy.max_delay)
         if e.retry_after is not None:
             delay = timedelta(seconds=e.retry_after + random.uniform(0, 1))
@@ -313,15 +360,29 @@ class Publisher:
         msg = f"attempt {c.attempt} failed: {e.message}; retrying at {due:%H:%M:%S} UTC"
         self._record(c, QUEUED, now, error=msg, hint=e.hint, due_at=due,
                      needs_lookup=e.maybe_sent or c.reconcile)
-        log.warning("post %s to %s: %s", c.post_id, c.target, msg)
-        return Outcome(c, QUEUED, msg)
+        tz = persona_tz(self.app, post.persona) if post is not None else UTC
+        log.warning("%s: attempt %d failed: %s; retrying at %s",
+                    describe(self.app, c.post_id, post, c.target), c.attempt, e.message,
+                    local(due, tz))
+        return Outcome(c, QUEUED, msg, RETRYING)
 
-    def _fail(self, c: Claim, message: str, hint: str | None) -> Outcome:
+    def _fail(self, c: Claim, message: str, hint: str | None, post: Any | None) -> Outcome:
         # perhaps a revoked token: after 'accounts login' the next attempt reads the new one
         credentials.forget(c.target)
         self._record(c, FAILED, utcnow(), error=message, hint=hint)
-        log.error("post %s to %s failed: %s", c.post_id, c.target, message)
+        log.error("%s failed: %s%s", describe(self.app, c.post_id, post, c.target), message,
+                  f" ({hint})" if hint else "")
         return Outcome(c, FAILED, message)
+
+    def _unknown(
+        self, c: Claim, now: datetime, message: str, post: Any | None, **kw: object
+    ) -> Outcome:
+        """The platform may or may not have the post: the user has to look."""
+        hint = self._unknown_hint(c)
+        self._record(c, UNKNOWN, now, error=message, hint=hint, **kw)
+        log.error("%s: outcome unknown: %s (%s)", describe(self.app, c.post_id, post, c.target),
+                  message, hint)
+        return Outcome(c, UNKNOWN, message)
 
     def _unknown_hint(self, c: Claim) -> str:
         return (
