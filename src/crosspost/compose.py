@@ -38,6 +38,7 @@ __all__ = [
     "fit",
     "hashtag",
     "render_share",
+    "template_problem",
 ]
 
 ELLIPSIS = "…"
@@ -137,35 +138,68 @@ _SPACED_SEPARATOR_LEFT = re.compile(r"[ \t]+(?:[—–|·•/]|-{1,2})$")
 _SPACED_SEPARATOR_RIGHT = re.compile(r"^(?:[—–|·•/]|-{1,2})(?=[ \t]|$)[ \t]*")
 
 
+def _valid_placeholders() -> str:
+    return ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+
+
+def template_problem(template: str, where: str) -> str | None:
+    """What is wrong with a share template, as one line naming ``where`` and the fix.
+
+    ``None`` when the template is fine. Profiles and entries call this when they are loaded,
+    so a typo is a configuration error the user sees at once, not a failed delivery hours
+    later; :func:`render_share` applies the same rules.
+    """
+    if not isinstance(template, str):
+        return f"share template in {where} must be text, not {type(template).__name__}"
+    valid = _valid_placeholders()
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return (
+            f"share template in {where} is malformed ({exc}); placeholders are {valid},"
+            " and a literal brace is written {{ or }}"
+        )
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS:
+            return _unknown_placeholder(name, spec, conversion, where, valid)
+        if spec or conversion:
+            shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            return (
+                f"placeholder {{{shown}}} in {where} takes no conversion or format spec;"
+                f" write it as {{{name}}}"
+            )
+    return None
+
+
+def _unknown_placeholder(
+    name: str, spec: str | None, conversion: str | None, where: str, valid: str
+) -> str:
+    import difflib
+
+    shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+    base = re.split(r"[.\[]", name, maxsplit=1)[0]
+    if base in PLACEHOLDERS:  # {title.upper}, {tags[0]}: attribute access or indexing
+        return (
+            f"placeholder {{{shown}}} in {where} uses attribute access or indexing, which"
+            f" share templates do not support; write it as {{{base}}} (placeholders: {valid})"
+        )
+    close = difflib.get_close_matches(base.lower(), PLACEHOLDERS, n=1, cutoff=0.6)
+    tip = f"; did you mean {{{close[0]}}}?" if close else ""
+    if not base or base.isdigit():
+        tip = "; placeholders are named, not numbered"
+    return f"unknown placeholder {{{shown}}} in {where}{tip} (placeholders: {valid})"
+
+
 def _parse_template(template: str) -> list[tuple[str, str | None]]:
     """``[(literal, placeholder-or-None), ...]``; raises ValueError naming what is wrong."""
     if not isinstance(template, str):
         raise TypeError(f"template must be a str, not {type(template).__name__}")
-    valid = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise ValueError(
-            f"share template {template!r} is malformed ({exc}); placeholders are {valid},"
-            " and a literal brace is written {{ or }}"
-        ) from None
-    out: list[tuple[str, str | None]] = []
-    for literal, name, spec, conversion in parsed:
-        if name is None:
-            out.append((literal, None))
-            continue
-        if name not in PLACEHOLDERS:
-            raise ValueError(
-                f"unknown placeholder {{{name}}} in share template {template!r};"
-                f" valid placeholders are {valid}"
-            )
-        if spec or conversion:
-            raise ValueError(
-                f"placeholder {{{name}}} in share template {template!r} takes no"
-                f" conversion or format spec; write it as {{{name}}}"
-            )
-        out.append((literal, name))
-    return out
+    problem = template_problem(template, f"share template {template!r}")
+    if problem is not None:
+        raise ValueError(problem)
+    return [(literal, name) for literal, name, _, _ in string.Formatter().parse(template)]
 
 
 def _value(data: ShareInput, name: str) -> str:

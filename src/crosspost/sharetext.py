@@ -83,10 +83,15 @@ def render_for(
     limit: int | None = None,
 ) -> str:
     """The share text for one account, fitted to ``limit`` (default: the platform's)."""
-    from .compose import ShareInput, compose_share, fit
+    from .compose import ShareInput, compose_share, fit, template_problem
 
     template = template_for(src, persona, account)
     limit = limit or limit_for(account)
+    if template is not None:
+        # profiles and entries are checked on load; this catches posts queued before that
+        problem = template_problem(template, f"the share template for account '{account.name}'")
+        if problem is not None:
+            raise ConfigError(problem)
     if template is None:
         text = src.body
         if account.platform in COUNTED:
