@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from .app import App
-from .errors import CrosspostError, UsageError
+from .errors import CrosspostError, Refused, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -317,18 +317,33 @@ def reschedule(ctx: click.Context, post_id: int, at: str | None, next_slot: bool
 @cli.command()
 @click.argument("post_id", type=int)
 @click.option("--at", "at", help="When to publish it (default: now).")
+@click.option("--now", "now", is_flag=True,
+              help="Publish the post now even though it is not held (a queued post).")
 @click.pass_context
-def release(ctx: click.Context, post_id: int, at: str | None) -> None:
-    """Let a held post go out (now, or at --at)."""
-    _move(ctx, post_id, at or "now", False, release=True)
+def release(ctx: click.Context, post_id: int, at: str | None, now: bool) -> None:
+    """Let a held post go out (now, or at --at); --now sends a queued post now."""
+    if now and at:
+        raise UsageError("give --now or --at, not both")
+    _move(ctx, post_id, at or "now", False, release=True, early=now)
 
 
-def _move(ctx: click.Context, post_id: int, at: str | None, next_slot: bool, release: bool) -> None:
+def _move(
+    ctx: click.Context, post_id: int, at: str | None, next_slot: bool, release: bool,
+    early: bool = False,
+) -> None:
     from . import views
+    from .models import HELD
     from .queueing import move_post, resolve_when
 
     app = app_of(ctx)
-    post, _ = app.store.get(post_id)
+    post, deliveries = app.store.get(post_id)
+    if release and not early and not any(d.state == HELD for d in deliveries):
+        # release is the answer to "held"; sending a queued post early is a separate choice
+        raise Refused(
+            f"post {post_id} is {post.status}, not held; there is nothing to release",
+            hint=f"'crosspost release {post_id} --now' publishes a queued post now, or "
+            f"'crosspost reschedule {post_id} --at WHEN' moves it",
+        )
     if not at and not next_slot:
         raise UsageError("give --at WHEN or --next-slot")
     persona = app.personas.get(post.persona)
