@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -275,7 +276,7 @@ def list_(
     if fmt == "json":
         emit_json({"total": total, "page": page, "limit": limit, "posts": data})
         return
-    views.print_list(console(), data, total, page, limit)
+    views.print_list(console(), data, total, page, limit, tzs)
 
 
 @cli.command()
@@ -288,11 +289,12 @@ def show(ctx: click.Context, post_id: int, fmt: str) -> None:
 
     app = app_of(ctx)
     post, deliveries = app.store.get(post_id)
-    data = views.post_json(post, deliveries, views.persona_timezones(app), full=True)
+    tzs = views.persona_timezones(app)
+    data = views.post_json(post, deliveries, tzs, full=True)
     if fmt == "json":
         emit_json(data)
         return
-    views.print_show(console(), data)
+    views.print_show(console(), data, tzs.get(post.persona, UTC))
 
 
 @cli.command()
@@ -366,7 +368,8 @@ def audit(ctx: click.Context, verify: bool, limit: int, fmt: str) -> None:
     """Blocked attempts and overrides, newest first."""
     from . import views
 
-    store = app_of(ctx).store
+    app = app_of(ctx)
+    store = app.store
     if verify:
         problems = store.verify_audit()
         _, total = store.audit_records(limit=1)
@@ -384,7 +387,7 @@ def audit(ctx: click.Context, verify: bool, limit: int, fmt: str) -> None:
     if fmt == "json":
         emit_json({"total": total, "records": data})
         return
-    views.print_audit(console(), data, total)
+    views.print_audit(console(), data, total, views.persona_timezones(app))
 
 
 @cli.command()

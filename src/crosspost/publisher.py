@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from .platforms.base import (
     Result,
 )
 from .store import AuditEntry
+from .when import format_local
 
 log = logging.getLogger("crosspost.publisher")
 
@@ -264,10 +265,14 @@ class Publisher:
         if not conflicts:
             return None
         until, o = max(conflicts, key=lambda x: x[0])
-        went = f"went out at {o.published_at:%H:%M:%S} UTC" if o.published_at else "is going out"
+        tz = personas.get(post.persona).tz
+        went = (
+            f"went out at {format_local(o.published_at, tz)}" if o.published_at
+            else "is going out"
+        )
         note = (
             f"waiting for the separation from persona '{o.persona}' (its post {o.post_id} "
-            f"{went}): not before {until:%H:%M:%S} UTC"
+            f"{went}): not before {format_local(until, tz)}"
         )
         unclaim(self.app.store, c, now, due_at=until, note=note)
         log.info("post %s to %s: %s", c.post_id, c.target, note)
@@ -299,11 +304,22 @@ class Publisher:
         if e.retry_after is not None:
             delay = timedelta(seconds=e.retry_after + random.uniform(0, 1))
         due = now + delay
-        msg = f"attempt {c.attempt} failed: {e.message}; retrying at {due:%H:%M:%S} UTC"
+        msg = (
+            f"attempt {c.attempt} failed: {e.message}; "
+            f"retrying at {format_local(due, self._tz(c))}"
+        )
         self._record(c, QUEUED, now, error=msg, hint=e.hint, due_at=due,
                      needs_lookup=e.maybe_sent or c.reconcile)
         log.warning("post %s to %s: %s", c.post_id, c.target, msg)
         return Outcome(c, QUEUED, msg)
+
+    def _tz(self, c: Claim) -> tzinfo:
+        """The timezone of the claim's persona, for times in notes; UTC if unreadable."""
+        try:
+            post, _ = self.app.store.snapshot(c.post_id)
+            return self.app.personas.get(post.persona).tz
+        except CrosspostError:
+            return UTC
 
     def _fail(self, c: Claim, message: str, hint: str | None) -> Outcome:
         # perhaps a revoked token: after 'accounts login' the next attempt reads the new one

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from .durations import parse_duration
@@ -26,6 +26,22 @@ _DAYTIME = re.compile(r"^(?P<day>[A-Za-z]+)\s+(?P<h>\d{1,2}):(?P<m>\d{2})$")
 _LOCAL = re.compile(r"^(?P<d>\d{4}-\d{2}-\d{2})[ T](?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?$")
 
 FORMS = "ISO 8601, 'YYYY-MM-DD HH:MM', '+2h', '+30m', 'tomorrow 09:00' or 'now'"
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def format_local(dt: datetime, tz: tzinfo | str) -> str:
+    """``dt`` as a person reads it: "Tue 2026-12-01 09:00 CST" in ``tz`` (a tzinfo or an
+    IANA name).
+
+    The one place times are formatted for people (messages, tables, logs), so every time
+    a user sees is in the persona's zone and names it; machines get UTC ISO 8601 instead.
+    The weekday is spelled here, not by ``%a``, so a locale cannot change it. A naive
+    ``dt`` is UTC, as the store keeps them.
+    """
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    aware = dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+    local = aware.astimezone(zone)
+    return f"{_WEEKDAYS[local.weekday()]} {local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 @dataclass(frozen=True)
@@ -46,14 +62,15 @@ def localize(naive: datetime, tz: ZoneInfo) -> When:
             utc,
             f"{naive:%Y-%m-%d %H:%M} does not exist in {tz.key} (clocks spring forward); "
             f"moved forward by {int(gap.total_seconds() // 60)} minutes to "
-            f"{back:%H:%M} {utc.astimezone(tz).tzname()}",
+            f"{format_local(utc, tz)}",
         )
     other = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
     if other != utc:
         return When(
             utc,
             f"{naive:%Y-%m-%d %H:%M} happens twice in {tz.key} (clocks fall back); "
-            f"using the first occurrence, {candidate.tzname()} ({utc:%H:%M} UTC)",
+            f"using the first occurrence, {format_local(utc, tz)} (the second would be "
+            f"{format_local(other, tz)})",
         )
     return When(utc)
 
@@ -63,10 +80,9 @@ def parse_when(text: str, tz: ZoneInfo, now: datetime | None = None) -> When:
     s = text.strip()
     when = _parse(s, tz, now)
     if when.utc < now - timedelta(seconds=1):
-        local = when.utc.astimezone(tz)
         raise UsageError(
-            f"--at {text!r} is in the past ({local:%Y-%m-%d %H:%M %Z}; "
-            f"now is {now.astimezone(tz):%Y-%m-%d %H:%M %Z})",
+            f"--at {text!r} is in the past ({format_local(when.utc, tz)}; "
+            f"now is {format_local(now, tz)})",
             hint="give a future time",
         )
     return when
