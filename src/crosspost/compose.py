@@ -19,6 +19,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from crosspost.placeholders import PLACEHOLDERS, template_problem
 from crosspost.textlength import (
     LIMITS,
     PLATFORMS,
@@ -42,7 +43,6 @@ __all__ = [
 ]
 
 ELLIPSIS = "…"
-PLACEHOLDERS: tuple[str, ...] = ("title", "url", "summary", "tags", "body")
 
 
 @dataclass(frozen=True)
@@ -136,60 +136,6 @@ def _render_tags(tags: Iterable[str]) -> str:
 _NEWLINES = re.compile(r"\r\n?")
 _SPACED_SEPARATOR_LEFT = re.compile(r"[ \t]+(?:[—–|·•/]|-{1,2})$")
 _SPACED_SEPARATOR_RIGHT = re.compile(r"^(?:[—–|·•/]|-{1,2})(?=[ \t]|$)[ \t]*")
-
-
-def _valid_placeholders() -> str:
-    return ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-
-
-def template_problem(template: str, where: str) -> str | None:
-    """What is wrong with a share template, as one line naming ``where`` and the fix.
-
-    ``None`` when the template is fine. Profiles and entries call this when they are loaded,
-    so a typo is a configuration error the user sees at once, not a failed delivery hours
-    later; :func:`render_share` applies the same rules.
-    """
-    if not isinstance(template, str):
-        return f"share template in {where} must be text, not {type(template).__name__}"
-    valid = _valid_placeholders()
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        return (
-            f"share template in {where} is malformed ({exc}); placeholders are {valid},"
-            " and a literal brace is written {{ or }}"
-        )
-    for _literal, name, spec, conversion in parsed:
-        if name is None:
-            continue
-        if name not in PLACEHOLDERS:
-            return _unknown_placeholder(name, spec, conversion, where, valid)
-        if spec or conversion:
-            shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
-            return (
-                f"placeholder {{{shown}}} in {where} takes no conversion or format spec;"
-                f" write it as {{{name}}}"
-            )
-    return None
-
-
-def _unknown_placeholder(
-    name: str, spec: str | None, conversion: str | None, where: str, valid: str
-) -> str:
-    import difflib
-
-    shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
-    base = re.split(r"[.\[]", name, maxsplit=1)[0]
-    if base in PLACEHOLDERS:  # {title.upper}, {tags[0]}: attribute access or indexing
-        return (
-            f"placeholder {{{shown}}} in {where} uses attribute access or indexing, which"
-            f" share templates do not support; write it as {{{base}}} (placeholders: {valid})"
-        )
-    close = difflib.get_close_matches(base.lower(), PLACEHOLDERS, n=1, cutoff=0.6)
-    tip = f"; did you mean {{{close[0]}}}?" if close else ""
-    if not base or base.isdigit():
-        tip = "; placeholders are named, not numbered"
-    return f"unknown placeholder {{{shown}}} in {where}{tip} (placeholders: {valid})"
 
 
 def _parse_template(template: str) -> list[tuple[str, str | None]]:

@@ -246,7 +246,7 @@ def load_persona(path: Path, base_dir: Path) -> Persona:
 
 def _template_problems(persona: Persona, path: Path) -> list[str]:
     """Share templates are checked on load, so a typo never waits for the publish time."""
-    from .compose import template_problem
+    from .placeholders import template_problem
 
     templates = [("share", persona.share)] + [
         (f"accounts[{i}].share", a.share) for i, a in enumerate(persona.accounts) if a.share
