@@ -75,7 +75,8 @@ def test_restart_publishes_slightly_late_and_holds_very_late(ws):
     set_due_now(ws, a["id"], now - timedelta(minutes=1))
     set_due_now(ws, b["id"], now - timedelta(days=1))
     assert ws.run("daemon", "--once").code == 0
-    states = {p["id"]: p["status"] for p in ws.run("list", "--format", "json").json()["posts"]}
+    states = {p["id"]: p["status"]
+              for p in ws.run("list", "--all", "--format", "json").json()["posts"]}
     assert states == {a["id"]: "published", b["id"]: "held"}
     held = ws.run("list", "--status", "held")
     assert f"{b['id']}" in held.out
@@ -124,7 +125,7 @@ def test_daemon_picks_up_new_posts_and_stops_on_sigterm(ws, tmp_path):
         queued_at = time.monotonic()
 
         def published():
-            out = crosspost(ws.config, "list", "--format", "json", env=env).stdout
+            out = crosspost(ws.config, "list", "--all", "--format", "json", env=env).stdout
             return json.loads(out)["posts"][0]["status"] == "published"
 
         wait_for(published, timeout=20, interval=0.3)

@@ -182,16 +182,29 @@ def _shown_time(iso: str, tz: tzinfo) -> str:
     return format_local(datetime.fromisoformat(iso.replace("Z", "+00:00")), tz)
 
 
+_LIST_TITLE = {
+    "upcoming": "upcoming posts and open problems, soonest first",
+    "history": "finished posts, newest first",
+    "all": "all posts, oldest first",
+}
+_LIST_EMPTY = {
+    "upcoming": "nothing upcoming; finished posts: crosspost list --history",
+    "history": "no finished posts",
+    "all": "no posts queued yet",
+}
+
+
 def print_list(
     con: Any, data: list[dict[str, Any]], total: int, page: int, limit: int,
-    tzs: Mapping[str, tzinfo] | None = None,
+    tzs: Mapping[str, tzinfo] | None = None, view: str = "all",
 ) -> None:
     if not data:
-        con.print("no posts" + (" on this page" if total else " queued yet"))
+        con.print("no posts on this page" if total else _LIST_EMPTY.get(view, "no posts"))
         return
     from rich.table import Table
 
-    t = Table("id", "persona", "when", "status", "title / text", "targets")
+    t = Table("id", "persona", "when", "status", "title / text", "targets",
+              title=_LIST_TITLE.get(view), title_justify="left")
     for p in data:
         targets = " ".join(f"{d['target']}:{_styled(d['state'])}" for d in p["targets"])
         when = _shown_time(p["scheduled_at"], (tzs or {}).get(p["persona"], UTC))
