@@ -109,7 +109,7 @@ def test_restart_publishes_slightly_late_and_holds_very_late(ws):
     assert f"scheduled for {chicago(now - timedelta(days=1))}" in held_line
     assert "to home-feed: held: 24.0 h overdue" in held_line
     assert f"crosspost release {b['id']}" in held_line
-    states = {p["id"]: p["status"] for p in ws.run("list", "--format", "json").json()["posts"]}
+    states = {p["id"]: p["status"] for p in ws.run("list", "--all", "--format", "json").json()["posts"]}
     assert states == {a["id"]: "published", b["id"]: "held"}
     held = ws.run("list", "--status", "held")
     assert f"{b['id']}" in held.out
@@ -178,7 +178,7 @@ def test_daemon_picks_up_new_posts_and_stops_on_sigterm(ws, tmp_path):
         queued_at = time.monotonic()
 
         def published():
-            out = crosspost(ws.config, "list", "--format", "json", env=env).stdout
+            out = crosspost(ws.config, "list", "--all", "--format", "json", env=env).stdout
             return json.loads(out)["posts"][0]["status"] == "published"
 
         wait_for(published, timeout=20, interval=0.3)

@@ -94,7 +94,7 @@ def test_no_secret_anywhere_after_a_full_publish_cycle(ws, monkeypatch, caplog, 
             r = ws.run("daemon", "--once")
             assert r.code == 0
             outputs.append(r.out + r.err)
-        listing = ws.run("list", "--format", "json")
+        listing = ws.run("list", "--all", "--format", "json")
         states = {t["target"]: t["state"] for p in listing.json()["posts"] for t in p["targets"]}
         assert states == {"blog": "published", "pro-mastodon": "published",
                           "home-bsky": "published"}, listing.out

@@ -139,10 +139,15 @@ def check_timing(
     window: timedelta,
     secret: bytes | None = None,
 ) -> list[Finding]:
+    from .when import format_local
+
     m = matcher_for(personas, secret)
     text = "\n".join(t for _, t in entry.published_fields())
     return list(
-        guard.check_correlation(m, persona.name, text, scheduled_at, recent, window=window)
+        guard.check_correlation(
+            m, persona.name, text, scheduled_at, recent, window=window,
+            fmt=lambda dt: format_local(dt, persona.tz),
+        )
     )
 
 

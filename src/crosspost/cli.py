@@ -13,13 +13,14 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from .app import App
-from .errors import CrosspostError, UsageError
+from .errors import CrosspostError, Refused, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -320,32 +321,61 @@ cli.add_command(_update)
 
 @cli.command("list")
 @click.option("--persona", "-p", help="Only this persona's posts.")
-@click.option("--status", "-s", help="Only posts in this state (queued, held, published, …).")
+@click.option(
+    "--state", "--status", "-s", "states", multiple=True,
+    help="Only posts in these states (queued, publishing, held, unknown, failed, published, "
+    "cancelled, partial); repeat or comma-separate. --status is the older name.",
+)
+@click.option("--history", is_flag=True,
+              help="Finished posts (published, cancelled, failed, partial), newest first.")
+@click.option("--all", "everything", is_flag=True,
+              help="Every post, upcoming and finished, oldest first.")
+@click.option("--from", "start", metavar="WHEN",
+              help="From this time on (forms of queue --at, and '-7d'; a bare date is the "
+              "whole day), in the persona's timezone.")
+@click.option("--to", "end", metavar="WHEN", help="Up to this time or day, included.")
+@click.option("--week", is_flag=True,
+              help="The next 7 days from now (with --history: the last 7 days).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--page", default=1, show_default=True, type=click.IntRange(1))
 @format_option
 @click.pass_context
 def list_(
-    ctx: click.Context, persona: str | None, status: str | None, limit: int, page: int, fmt: str
+    ctx: click.Context, persona: str | None, states: tuple[str, ...], history: bool,
+    everything: bool, start: str | None, end: str | None, week: bool, limit: int, page: int,
+    fmt: str,
 ) -> None:
-    """Queue and history with per-target state, oldest schedule first."""
+    """What is coming, soonest first: queued, publishing and held posts and unresolved
+    problems (unknown or failed targets). --history: finished posts, newest first."""
     from . import views
-    from .models import POST_STATUSES
+    from .listing import build_listing, typing_timezone
+    from .models import utcnow
 
     app = app_of(ctx)
-    if status and status not in POST_STATUSES:
-        raise UsageError(f"unknown status '{status}'; use one of {', '.join(POST_STATUSES)}")
     tzs = views.persona_timezones(app)
     if persona and persona not in tzs:
         app.personas.get(persona)  # raises the unknown-persona error with the known names
+    listing = build_listing(
+        persona=persona, states=states, history=history, everything=everything,
+        start=start, end=end, week=week, now=utcnow(),
+        tz=lambda: typing_timezone(
+            persona, app.settings.timezone, {n: str(z) for n, z in tzs.items()}
+        ),
+    )
     rows, total = app.store.list_posts(
-        persona=persona, status=status, limit=limit, offset=(page - 1) * limit
+        persona=persona, states=listing.states, upcoming=listing.upcoming,
+        start=listing.start, end=listing.end, newest_first=listing.newest_first,
+        limit=limit, offset=(page - 1) * limit,
     )
     data = [views.post_json(p, ds, tzs) for p, ds in rows]
     if fmt == "json":
-        emit_json({"total": total, "page": page, "limit": limit, "posts": data})
+        emit_json({
+            "total": total, "page": page, "limit": limit, "posts": data,
+            "view": listing.view, "states": list(listing.states) or None,
+            "from": views.iso_utc(listing.start), "to": views.iso_utc(listing.end),
+        })
         return
-    views.print_list(console(), data, total, page, limit)
+    views.print_list(console(), data, total, page, limit, tzs, view=listing.view)
 
 
 @cli.command()
@@ -358,11 +388,12 @@ def show(ctx: click.Context, post_id: int, fmt: str) -> None:
 
     app = app_of(ctx)
     post, deliveries = app.store.get(post_id)
-    data = views.post_json(post, deliveries, views.persona_timezones(app), full=True)
+    tzs = views.persona_timezones(app)
+    data = views.post_json(post, deliveries, tzs, full=True)
     if fmt == "json":
         emit_json(data)
         return
-    views.print_show(console(), data)
+    views.print_show(console(), data, tzs.get(post.persona, UTC))
 
 
 @cli.command()
@@ -387,18 +418,33 @@ def reschedule(ctx: click.Context, post_id: int, at: str | None, next_slot: bool
 @cli.command()
 @click.argument("post_id", type=int)
 @click.option("--at", "at", help="When to publish it (default: now).")
+@click.option("--now", "now", is_flag=True,
+              help="Publish the post now even though it is not held (a queued post).")
 @click.pass_context
-def release(ctx: click.Context, post_id: int, at: str | None) -> None:
-    """Let a held post go out (now, or at --at)."""
-    _move(ctx, post_id, at or "now", False, release=True)
+def release(ctx: click.Context, post_id: int, at: str | None, now: bool) -> None:
+    """Let a held post go out (now, or at --at); --now sends a queued post now."""
+    if now and at:
+        raise UsageError("give --now or --at, not both")
+    _move(ctx, post_id, at or "now", False, release=True, early=now)
 
 
-def _move(ctx: click.Context, post_id: int, at: str | None, next_slot: bool, release: bool) -> None:
+def _move(
+    ctx: click.Context, post_id: int, at: str | None, next_slot: bool, release: bool,
+    early: bool = False,
+) -> None:
     from . import views
+    from .models import HELD
     from .queueing import move_post, resolve_when
 
     app = app_of(ctx)
-    post, _ = app.store.get(post_id)
+    post, deliveries = app.store.get(post_id)
+    if release and not early and not any(d.state == HELD for d in deliveries):
+        # release is the answer to "held"; sending a queued post early is a separate choice
+        raise Refused(
+            f"post {post_id} is {post.status}, not held; there is nothing to release",
+            hint=f"'crosspost release {post_id} --now' publishes a queued post now, or "
+            f"'crosspost reschedule {post_id} --at WHEN' moves it",
+        )
     if not at and not next_slot:
         raise UsageError("give --at WHEN or --next-slot")
     persona = app.personas.get(post.persona)
@@ -438,7 +484,7 @@ def audit(ctx: click.Context, verify: bool, limit: int, fmt: str) -> None:
     if fmt == "json":
         emit_json({"total": total, "records": data})
         return
-    views.print_audit(console(), data, total)
+    views.print_audit(console(), data, total, views.persona_timezones(app))
 
 
 @audit.command("redact")

@@ -19,6 +19,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from crosspost.placeholders import PLACEHOLDERS, template_problem
 from crosspost.textlength import (
     LIMITS,
     PLATFORMS,
@@ -38,10 +39,10 @@ __all__ = [
     "fit",
     "hashtag",
     "render_share",
+    "template_problem",
 ]
 
 ELLIPSIS = "…"
-PLACEHOLDERS: tuple[str, ...] = ("title", "url", "summary", "tags", "body")
 
 
 @dataclass(frozen=True)
@@ -141,31 +142,10 @@ def _parse_template(template: str) -> list[tuple[str, str | None]]:
     """``[(literal, placeholder-or-None), ...]``; raises ValueError naming what is wrong."""
     if not isinstance(template, str):
         raise TypeError(f"template must be a str, not {type(template).__name__}")
-    valid = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise ValueError(
-            f"share template {template!r} is malformed ({exc}); placeholders are {valid},"
-            " and a literal brace is written {{ or }}"
-        ) from None
-    out: list[tuple[str, str | None]] = []
-    for literal, name, spec, conversion in parsed:
-        if name is None:
-            out.append((literal, None))
-            continue
-        if name not in PLACEHOLDERS:
-            raise ValueError(
-                f"unknown placeholder {{{name}}} in share template {template!r};"
-                f" valid placeholders are {valid}"
-            )
-        if spec or conversion:
-            raise ValueError(
-                f"placeholder {{{name}}} in share template {template!r} takes no"
-                f" conversion or format spec; write it as {{{name}}}"
-            )
-        out.append((literal, name))
-    return out
+    problem = template_problem(template, f"share template {template!r}")
+    if problem is not None:
+        raise ValueError(problem)
+    return [(literal, name) for literal, name, _, _ in string.Formatter().parse(template)]
 
 
 def _value(data: ShareInput, name: str) -> str:

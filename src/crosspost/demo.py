@@ -149,7 +149,7 @@ def run_demo(directory: Path | None, delay: int) -> None:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-    step(config, "list")
+    step(config, "list", "--history")
     say("\nResults:")
     for p in sorted((root / "sites").rglob("*")):
         if p.is_file():
@@ -175,7 +175,7 @@ def wait_published(config: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         out = subprocess.run(
-            [sys.executable, "-m", "crosspost", "--config", str(config), "list",
+            [sys.executable, "-m", "crosspost", "--config", str(config), "list", "--all",
              "--format", "json"],
             capture_output=True, text=True, check=False,
         )

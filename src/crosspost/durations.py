@@ -13,12 +13,31 @@ _WHOLE = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[dhms]\s*)+$", re.IGNORECASE)
 _UNIT = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
+_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*$")
+
+
 def parse_duration(value: object) -> timedelta:
-    """Accept "90s", "45m", "6h", "1h30m", "2d", a number of seconds, or a timedelta."""
+    """Accept "90s", "45m", "6h", "1h30m", "2d", 0, or a timedelta.
+
+    A number without a unit is refused: ``separation = 45`` reads as minutes to a person and
+    as seconds to a program, and guessing wrong silently breaks the timing guard.
+    """
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=float(value))
+        number = value
+    elif isinstance(value, str) and _NUMBER.match(value):
+        number = float(value)
+    else:
+        number = None
+    if number is not None:
+        if number == 0:
+            return timedelta(0)
+        shown = _NUMBER.sub(r"\1", value) if isinstance(value, str) else f"{value:g}"
+        raise ValueError(
+            f"{value!r} has no unit; write it with one, like \"{shown}m\" for minutes "
+            f"(or \"{shown}s\", \"{shown}h\", \"{shown}d\")"
+        )
     if isinstance(value, str) and _WHOLE.match(value):
         seconds = sum(float(n) * _UNIT[u.lower()] for n, u in _PART.findall(value))
         return timedelta(seconds=seconds)

@@ -266,6 +266,12 @@ def _share(meta: dict[str, Any], where: str) -> dict[str, str]:
             f"{where}: front matter field 'share' maps a platform or account name to its text, "
             "like share: {x: \"…\", mastodon: \"…\"}"
         )
+    from .placeholders import template_problem
+
+    for key, text in v.items():
+        problem = template_problem(text, f"{where} share.{key}")
+        if problem is not None:
+            raise EntryError(problem)
     return {k: t.strip() for k, t in v.items()}
 
 

@@ -106,7 +106,7 @@ class Account(_Strict):
     handle: str | None = None
     #: mastodon: instance URL; bluesky: PDS URL (default https://bsky.social)
     instance: str | None = None
-    #: share template; placeholders {title} {url} {summary} {tags}
+    #: share template; placeholders: compose.PLACEHOLDERS ({title} {url} {summary} {tags} {body})
     share: str | None = None
     #: feed: the Atom file to keep up to date (relative to the config's folder)
     path: Path | None = None
@@ -240,6 +240,9 @@ def load_persona(path: Path, base_dir: Path) -> Persona:
         raise ConfigError(describe_validation_error(e, str(path), Persona)) from None
     persona.name = name
     persona.source = path
+    broken = _template_problems(persona, path)
+    if broken:
+        raise ConfigError(broken)
     _resolve_paths(persona, base_dir)
     seen: set[str] = set()
     for a in persona.accounts:
@@ -253,6 +256,17 @@ def load_persona(path: Path, base_dir: Path) -> Persona:
     if persona.blog and persona.blog.platform == "static" and persona.blog.content_dir is None:
         raise ConfigError(f"{path}: [blog] platform 'static' needs 'content_dir'")
     return persona
+
+
+def _template_problems(persona: Persona, path: Path) -> list[str]:
+    """Share templates are checked on load, so a typo never waits for the publish time."""
+    from .placeholders import template_problem
+
+    templates = [("share", persona.share)] + [
+        (f"accounts[{i}].share", a.share) for i, a in enumerate(persona.accounts) if a.share
+    ]
+    found = (template_problem(t, f"{path} {field}") for field, t in templates)
+    return [p for p in found if p is not None]
 
 
 def _resolve_paths(persona: Persona, base_dir: Path) -> None:

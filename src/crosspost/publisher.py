@@ -38,7 +38,7 @@ from .platforms.base import (
     Result,
 )
 from .store import AuditEntry
-from .views import local
+from .when import format_local
 
 log = logging.getLogger("crosspost.publisher")
 
@@ -78,7 +78,7 @@ def describe(app: App, post_id: int, post: Any | None, target: str) -> str:
     from .platforms.static import first_words
 
     label = post.title or first_words(post.body)
-    when = local(post.scheduled_at, persona_tz(app, post.persona))
+    when = format_local(post.scheduled_at, persona_tz(app, post.persona))
     return (
         f'post {post_id} "{label}" (persona \'{post.persona}\', scheduled for {when}) '
         f"to {target}"
@@ -322,10 +322,14 @@ class Publisher:
         if not conflicts:
             return None
         until, o = max(conflicts, key=lambda x: x[0])
-        went = f"went out at {o.published_at:%H:%M:%S} UTC" if o.published_at else "is going out"
+        tz = personas.get(post.persona).tz
+        went = (
+            f"went out at {format_local(o.published_at, tz)}" if o.published_at
+            else "is going out"
+        )
         note = (
             f"waiting for the separation from persona '{o.persona}' (its post {o.post_id} "
-            f"{went}): not before {until:%H:%M:%S} UTC"
+            f"{went}): not before {format_local(until, tz)}"
         )
         unclaim(self.app.store, c, now, due_at=until, note=note)
         log.info("post %s to %s: %s", c.post_id, c.target, note)
@@ -357,14 +361,23 @@ class Publisher:
         if e.retry_after is not None:
             delay = timedelta(seconds=e.retry_after + random.uniform(0, 1))
         due = now + delay
-        msg = f"attempt {c.attempt} failed: {e.message}; retrying at {due:%H:%M:%S} UTC"
+        tz = self._tz(c, post)
+        msg = f"attempt {c.attempt} failed: {e.message}; retrying at {format_local(due, tz)}"
         self._record(c, QUEUED, now, error=msg, hint=e.hint, due_at=due,
                      needs_lookup=e.maybe_sent or c.reconcile)
-        tz = persona_tz(self.app, post.persona) if post is not None else UTC
         log.warning("%s: attempt %d failed: %s; retrying at %s",
                     describe(self.app, c.post_id, post, c.target), c.attempt, e.message,
-                    local(due, tz))
+                    format_local(due, tz))
         return Outcome(c, QUEUED, msg, RETRYING)
+
+    def _tz(self, c: Claim, post: Any | None) -> tzinfo:
+        """The timezone of the claim's persona, for times in notes; UTC if unreadable."""
+        if post is None:
+            try:
+                post, _ = self.app.store.snapshot(c.post_id)
+            except CrosspostError:
+                return UTC
+        return persona_tz(self.app, post.persona)
 
     def _fail(self, c: Claim, message: str, hint: str | None, post: Any | None) -> Outcome:
         # perhaps a revoked token: after 'accounts login' the next attempt reads the new one

@@ -33,7 +33,7 @@ from .models import (
 from .profiles import Persona, Personas
 from .slots import next_free_slot
 from .store import AuditEntry, Store, Target
-from .when import When, localize, parse_when
+from .when import When, format_local, localize, parse_when
 
 
 @dataclass
@@ -138,7 +138,8 @@ def resolve_when(
         when = When(entry.at.astimezone(UTC)) if entry.at.tzinfo else localize(entry.at, persona.tz)
         if when.utc < now:
             raise UsageError(
-                f"{entry.source}: front matter 'at' ({entry.at}) is in the past",
+                f"{entry.source}: front matter 'at' ({format_local(when.utc, persona.tz)}) is "
+                f"in the past (now is {format_local(now, persona.tz)})",
                 hint="change it or give --at",
             )
         return when

@@ -13,8 +13,9 @@ import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .durations import Duration
@@ -69,6 +70,9 @@ class Settings(BaseSettings):
     profiles_dir: Path | None = None
     data_dir: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: timezone of times typed without a persona (``list --from/--to``); default: the one
+    #: all personas share
+    timezone: str | None = None
     max_lateness: Duration = timedelta(hours=6)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     guard: GuardSettings = Field(default_factory=GuardSettings)
@@ -87,6 +91,19 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # environment beats the file, which arrives as init kwargs
         return (env_settings, init_settings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"unknown timezone {v!r}; use an IANA name like 'America/Chicago' "
+                    "or 'Europe/Berlin'"
+                ) from None
+        return v
 
     @property
     def base_dir(self) -> Path:

@@ -84,11 +84,16 @@ def render_for(
 ) -> str:
     """The share text for one account, fitted to ``limit`` (default: the platform's) as
     ``counting`` counts (default: the account's ``counting``, else the platform's rule)."""
-    from .compose import ShareInput, compose_share, fit
+    from .compose import ShareInput, compose_share, fit, template_problem
 
     template = template_for(src, persona, account)
     limit = limit or limit_for(account)
     counting = counting or account.counting
+    if template is not None:
+        # profiles and entries are checked on load; this catches posts queued before that
+        problem = template_problem(template, f"the share template for account '{account.name}'")
+        if problem is not None:
+            raise ConfigError(problem)
     if template is None:
         text = src.body
         if account.platform in COUNTED:

@@ -30,7 +30,7 @@ try:
 except ImportError:  # Windows: SQLite's busy timeout alone serialises the writers there
     fcntl = None  # type: ignore[assignment]
 
-from sqlalchemy import bindparam, event, func, or_, text
+from sqlalchemy import and_, bindparam, event, func, or_, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -378,29 +378,56 @@ class Store:
         *,
         persona: str | None = None,
         status: str | None = None,
+        states: Sequence[str] | None = None,
+        upcoming: bool = False,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        newest_first: bool = False,
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[tuple[Post, list[Delivery]]], int]:
-        """One page of posts (newest schedule last) and the total matching."""
+        """One page of posts and the total matching; filtering and order happen in SQL.
+
+        ``upcoming`` keeps the posts that are not finished or need the user (see
+        :data:`UPCOMING`); ``states`` (or the older ``status``) keeps those statuses;
+        ``start`` <= scheduled time < ``end``. Order: scheduled time, oldest first, or newest
+        first with ``newest_first``. See :func:`_sqlite_list_plan` for how this stays fast
+        on SQLite; PostgreSQL plans it well by itself (it keeps statistics).
+        """
+        states = states or ([status] if status else None)
+        scope = _scope_terms(persona, start, end, indexed=True)
+        alternatives = _status_terms(states, upcoming, indexed=True)
+        order = (
+            (col(Post.scheduled_at).desc(), col(Post.id).desc()) if newest_first
+            else (col(Post.scheduled_at), col(Post.id))
+        )
         with self.read() as s:
-            q = select(Post)
-            cq = select(func.count()).select_from(Post)
-            if persona:
-                q = q.where(Post.persona == persona)
-                cq = cq.where(Post.persona == persona)
-            if status:
-                q = q.where(Post.status == status)
-                cq = cq.where(Post.status == status)
-            total = s.exec(cq).one()
+
+            def count(*terms: Any) -> int:
+                return int(s.exec(select(func.count()).select_from(Post).where(*terms)).one())
+
+            if not alternatives:
+                where, total = scope, count(*scope)
+            elif self.is_sqlite:
+                where, total = _sqlite_list_plan(count, persona, start, end, states, upcoming)
+            else:
+                where = [*scope, or_(*alternatives)]
+                total = count(*where)
+            if total <= offset:
+                return [], total
             posts = list(
-                s.exec(q.order_by(col(Post.scheduled_at), col(Post.id)).offset(offset).limit(limit))
+                s.exec(select(Post).where(*where).order_by(*order).offset(offset).limit(limit))
             )
             ids = [p.id for p in posts]
             by_post: dict[int, list[Delivery]] = {i: [] for i in ids if i is not None}
             if ids:
-                for d in s.exec(select(Delivery).where(col(Delivery.post_id).in_(ids))):
+                for d in s.exec(
+                    select(Delivery).where(col(Delivery.post_id).in_(ids)).order_by(
+                        col(Delivery.post_id), col(Delivery.role), col(Delivery.id)
+                    )
+                ):
                     by_post[d.post_id].append(d)
-            return [(p, by_post.get(p.id or 0, [])) for p in posts], int(total)
+            return [(p, by_post.get(p.id or 0, [])) for p in posts], total
 
     def queued_times(self, persona: str) -> list[datetime]:
         with self.read() as s:
@@ -914,6 +941,94 @@ def refuse_unless_editable(post: Post, deliveries: Sequence[Delivery]) -> None:
             f"post {post.id} is {post.status}; only queued or held posts can be edited",
             hint="queue the entry again instead",
         )
+
+
+#: post statuses of ``list``'s default view: what is still to go out or waits for the user
+#: (a failed post until it is retried, resolved or cancelled; a partial post too while one of
+#: its targets has failed)
+UPCOMING = (QUEUED, PUBLISHING, HELD, UNKNOWN, FAILED)
+#: post statuses of ``list --history``: nothing more happens to them by itself
+FINISHED = (PUBLISHED, CANCELLED, FAILED, PARTIAL)
+
+
+def _scope_terms(
+    persona: str | None, start: datetime | None, end: datetime | None, *, indexed: bool
+) -> list[Any]:
+    """``list``'s filters other than the status (what is "in scope"). ``indexed=False``
+    writes them as expressions no index serves, so the database uses the status index."""
+    persona_col: Any = col(Post.persona) if indexed else col(Post.persona).concat("")
+    time_col: Any = (
+        col(Post.scheduled_at) if indexed else func.coalesce(Post.scheduled_at, Post.scheduled_at)
+    )
+    terms: list[Any] = []
+    if persona:
+        terms.append(persona_col == persona)
+    if start is not None:
+        terms.append(time_col >= start)
+    if end is not None:
+        terms.append(time_col < end)
+    return terms
+
+
+def _status_terms(states: Sequence[str] | None, upcoming: bool, *, indexed: bool) -> list[Any]:
+    """``list``'s status filter as disjoint alternatives (OR them; none: any status).
+
+    ``indexed=False`` writes the status as an expression (``status || ''``) that no index
+    serves, so the database walks the time index in order instead of the status index.
+    """
+    status: Any = col(Post.status) if indexed else col(Post.status).concat("")
+    terms: list[Any] = []
+    if states:
+        terms.append(status.in_(list(states)))
+    if upcoming:
+        # not a correlated EXISTS: without statistics SQLite would run it per partial post
+        # through the (state, due_at) index; failed deliveries are few, read them once
+        with_failed_target = sa_select(col(Delivery.post_id)).where(
+            col(Delivery.state) == FAILED
+        )
+        upcoming_terms = [
+            status.in_(UPCOMING),
+            and_(status == PARTIAL, col(Post.id).in_(with_failed_target)),
+        ]
+        terms = upcoming_terms if not terms else [and_(terms[0], or_(*upcoming_terms))]
+    return terms
+
+
+def _sqlite_list_plan(
+    count: Callable[..., int],
+    persona: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    states: Sequence[str] | None,
+    upcoming: bool,
+) -> tuple[list[Any], int]:
+    """The WHERE terms of ``list``'s page query on SQLite, and the total matching.
+
+    No index serves both the status filter and the time order (or the persona), and
+    without statistics SQLite often drives a query through the index that matches more
+    rows. So the counts decide, each read from one covering index: the total is counted
+    through the smaller side, and when most posts in scope match, the page walks the time
+    index in order and stops after one page; when few match, it reads them through the
+    status index and sorts only those. A side is kept off its index by writing it as an
+    expression (``status || ''``, ``coalesce(t, t)``). The status alternatives are
+    counted one by one: their OR would make SQLite collect and deduplicate row ids.
+    """
+    scope = _scope_terms(persona, start, end, indexed=True)
+    scope_free = _scope_terms(persona, start, end, indexed=False)
+    by_status = _status_terms(states, upcoming, indexed=True)
+    status_free = _status_terms(states, upcoming, indexed=False)
+    in_scope = count(*scope)
+    if not scope:
+        total = sum(count(t) for t in by_status)
+    elif not in_scope:
+        total = 0
+    elif in_scope <= sum(count(t) for t in by_status):
+        total = sum(count(*scope, t) for t in status_free)
+    else:
+        total = sum(count(*scope_free, t) for t in by_status)
+    if 2 * total >= in_scope:
+        return [*scope, or_(*status_free)], total
+    return [*scope_free, or_(*by_status)], total
 
 
 _POST_T = Post.__table__  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ with its offset (``scheduled_local``), so scripts never have to guess a timezone
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,9 @@ def iso_utc(dt: datetime | None) -> str | None:
 
 
 def local(dt: datetime, tz: tzinfo) -> str:
-    return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+    from .when import format_local
+
+    return format_local(dt, tz)
 
 
 def persona_timezones(app: App) -> dict[str, tzinfo]:
@@ -261,16 +264,39 @@ def print_personas(con: Any, data: list[dict[str, Any]]) -> None:
     con.print(t)
 
 
-def print_list(con: Any, data: list[dict[str, Any]], total: int, page: int, limit: int) -> None:
+def _shown_time(iso: str, tz: tzinfo) -> str:
+    """A JSON time (UTC ISO 8601) as people read it, in ``tz``."""
+    from .when import format_local
+
+    return format_local(datetime.fromisoformat(iso.replace("Z", "+00:00")), tz)
+
+
+_LIST_TITLE = {
+    "upcoming": "upcoming posts and open problems, soonest first",
+    "history": "finished posts, newest first",
+    "all": "all posts, oldest first",
+}
+_LIST_EMPTY = {
+    "upcoming": "nothing upcoming; finished posts: crosspost list --history",
+    "history": "no finished posts",
+    "all": "no posts queued yet",
+}
+
+
+def print_list(
+    con: Any, data: list[dict[str, Any]], total: int, page: int, limit: int,
+    tzs: Mapping[str, tzinfo] | None = None, view: str = "all",
+) -> None:
     if not data:
-        con.print("no posts" + (" on this page" if total else " queued yet"))
+        con.print("no posts on this page" if total else _LIST_EMPTY.get(view, "no posts"))
         return
     from rich.table import Table
 
-    t = Table("id", "persona", "when", "status", "title / text", "targets")
+    t = Table("id", "persona", "when", "status", "title / text", "targets",
+              title=_LIST_TITLE.get(view), title_justify="left")
     for p in data:
         targets = " ".join(f"{d['target']}:{_styled(d['state'])}" for d in p["targets"])
-        when = p["scheduled_local"][:16].replace("T", " ")
+        when = _shown_time(p["scheduled_at"], (tzs or {}).get(p["persona"], UTC))
         t.add_row(
             str(p["id"]), p["persona"], when, _styled(p["status"]),
             _esc(p["title"] or p["excerpt"]), targets,
@@ -282,10 +308,10 @@ def print_list(con: Any, data: list[dict[str, Any]], total: int, page: int, limi
                   if page < pages else f"page {page} of {pages} ({total} posts)")
 
 
-def print_show(con: Any, p: dict[str, Any]) -> None:
+def print_show(con: Any, p: dict[str, Any], tz: tzinfo = UTC) -> None:
     con.print(f"[bold]post {p['id']}[/] ({p['kind']}) of persona [bold]{p['persona']}[/]: "
               f"{_styled(p['status'])}")
-    con.print(f"scheduled: {p['scheduled_local']} ({p['scheduled_at']})")
+    con.print(f"scheduled: {_shown_time(p['scheduled_at'], tz)}")
     if p.get("title"):
         con.print(f"title: {_esc(p['title'])}")
     if p.get("tags"):
@@ -361,16 +387,20 @@ def print_queued(con: Any, post: Post, plan: Plan) -> None:
     )
 
 
-def print_audit(con: Any, data: list[dict[str, Any]], total: int) -> None:
+def print_audit(
+    con: Any, data: list[dict[str, Any]], total: int, tzs: Mapping[str, tzinfo] | None = None
+) -> None:
+    """Each record's time in its persona's timezone (UTC for a persona no longer configured)."""
     if not data:
         con.print("the audit log is empty")
         return
     from rich.table import Table
 
-    t = Table("id", "at (UTC)", "kind", "persona", "post", "rule", "reason / finding")
+    t = Table("id", "at", "kind", "persona", "post", "rule", "reason / finding")
     for r in data:
         detail = r["reason"] or _audit_detail(r["detail"] or {})
-        t.add_row(str(r["id"]), r["at"][:19].replace("T", " "), r["kind"], r["persona"],
+        at = _shown_time(r["at"], (tzs or {}).get(r["persona"], UTC))
+        t.add_row(str(r["id"]), at, r["kind"], r["persona"],
                   str(r["post_id"] or "-"), r["rule"] or "-", _esc(str(detail)))
     con.print(t)
     if total > len(data):

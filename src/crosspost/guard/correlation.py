@@ -21,7 +21,7 @@ Separation
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -81,6 +81,12 @@ def _fmt(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC").replace(":00 UTC", " UTC")
 
 
+def _ceil_minute(dt: datetime) -> datetime:
+    """The next whole minute (or ``dt`` itself): a next allowed time people can type."""
+    floor = dt.replace(second=0, microsecond=0)
+    return floor if floor == dt else floor + timedelta(minutes=1)
+
+
 def _fmt_delta(td: timedelta) -> str:
     secs = int(td.total_seconds())
     h, rem = divmod(secs, 3600)
@@ -97,8 +103,13 @@ def check_correlation(
     recent: Sequence[RecentPost],
     *,
     window: timedelta = DEFAULT_WINDOW,
+    fmt: Callable[[datetime], str] = _fmt,
 ) -> list[Finding]:
-    """Near-duplicate and separation findings for a post of ``persona`` at ``scheduled_at``."""
+    """Near-duplicate and separation findings for a post of ``persona`` at ``scheduled_at``.
+
+    ``fmt`` writes the times in the messages; the application passes one that shows them in
+    the persona's timezone (the guard itself knows no timezones).
+    """
     _require_aware(scheduled_at, "scheduled_at")
     profile = matcher.personas.get(persona)
     overrides = profile.severity if profile is not None else {}
@@ -130,7 +141,7 @@ def check_correlation(
                         end=len(text),
                         message=(
                             f"text is {how} (word shingles) to post {r.post_id} of persona "
-                            f"'{r.persona}' at {_fmt(r.at)}: the same text on two personas "
+                            f"'{r.persona}' at {fmt(r.at)}: the same text on two personas "
                             "links them; rewrite it"
                         ),
                         owner=r.persona,
@@ -178,9 +189,9 @@ def check_correlation(
                 field="at",
                 owner=other,
                 message=(
-                    f"scheduled {_fmt(scheduled_at)} is within {_fmt_delta(gap)} of post "
-                    f"{r.post_id} of persona '{other}' at {_fmt(r.at)}; next allowed time: "
-                    f"{_fmt(t)}"
+                    f"scheduled {fmt(scheduled_at)} is within {_fmt_delta(gap)} of post "
+                    f"{r.post_id} of persona '{other}' at {fmt(r.at)}; next allowed time: "
+                    f"{fmt(_ceil_minute(t))}"
                 ),
             )
         )
