@@ -13,6 +13,7 @@ import feedparser
 import pytest
 from sqlmodel import select
 
+from crosspost.when import format_local
 from fakes.wordpress import FakeWordPress
 from support.procs import crosspost, env_for, start_daemon, wait_for
 
@@ -58,7 +59,7 @@ def log_lines(r, level: str) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def chicago(at: datetime) -> str:
-    return at.astimezone(CHICAGO).strftime("%Y-%m-%d %H:%M %Z")
+    return format_local(at, CHICAGO)
 
 
 def test_once_publishes_blog_first_then_feed_with_its_url(ws):
@@ -351,7 +352,7 @@ def test_once_exits_0_while_a_transient_failure_is_retried_and_says_so(ws, wp_bl
     (line,) = log_lines(r, "WARNING")
     assert f"post {q['id']} \"Boundaries Online\" (persona 'professional', scheduled for " \
         f"{chicago(due)}) to blog: attempt 1 failed:" in line
-    assert re.search(r"; retrying at \d{4}-\d\d-\d\d \d\d:\d\d C[SD]T$", line), line
+    assert re.search(r"; retrying at \w{3} \d{4}-\d\d-\d\d \d\d:\d\d C[SD]T$", line), line
     assert wp_blog.posts() == []
 
 

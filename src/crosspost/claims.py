@@ -22,6 +22,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 
+from .durations import format_duration
 from .errors import NotFound, Refused, UsageError
 from .models import (
     FAILED,
@@ -76,8 +77,8 @@ def hold_overdue(store: Store, now: datetime, max_lateness: timedelta) -> list[i
             p.status = HELD
             p.note = (
                 f"held: {hours:.1f} h overdue when the daemon got to it (max_lateness is "
-                f"{max_lateness}); run 'crosspost release {p.id}' to publish it now, or "
-                f"'crosspost reschedule {p.id} --at WHEN'"
+                f"{format_duration(max_lateness)}); run 'crosspost release {p.id}' to publish "
+                f"it now, or 'crosspost reschedule {p.id} --at WHEN'"
             )
             p.updated_at = now
             s.add(p)
