@@ -16,6 +16,11 @@ Rich text: links (every http(s) URL and bare domains with a known TLD, as the Bl
 ``@handle`` mentions (resolved to DIDs; unresolvable ones stay plain text) and ``#hashtags``
 become facets with UTF-8 byte offsets. Link cards are built from the entry itself (title,
 summary, first image); the web page is never fetched.
+
+HTTP: every request waits at most ``daemon.request_timeout`` (the context's ``timeout``) and
+goes through ``_http.ResendReadsTransport``: a read-only request that finds its kept-alive
+connection dropped is sent once more; createRecord and uploadBlob never are (a dropped
+createRecord is checked with getRecord as above).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Any, ClassVar
 
 from .. import credentials
 from ..errors import ConfigError, PermanentError, TransientError
+from ._http import request_timeout, resend_reads_transport
 from .base import AdapterContext, CredentialField, Publication, Result
 
 log = logging.getLogger(__name__)
@@ -286,8 +292,10 @@ class BlueskyAdapter:
     )
 
     def __init__(
-        self, ctx: AdapterContext, *, base_url: str | None = None, timeout: float = 30.0
+        self, ctx: AdapterContext, *, base_url: str | None = None, timeout: float | None = None
     ) -> None:
+        """``timeout`` (default: the context's ``daemon.request_timeout``) bounds each request;
+        ``base_url`` overrides the account's PDS."""
         account = ctx.account
         if account is None or account.platform != "bluesky":
             raise PermanentError("the Bluesky adapter needs a bluesky account")
@@ -300,7 +308,7 @@ class BlueskyAdapter:
         self.account = account
         self.handle = account.handle.lstrip("@")
         self.base_url = (base_url or account.instance or DEFAULT_PDS).rstrip("/")
-        self.timeout = timeout
+        self.timeout = request_timeout(timeout, ctx.timeout)
         self._service = credentials.service_name(ctx.persona.name, account.name)
         self._client: Any = None
         self._did: str | None = None
@@ -406,7 +414,8 @@ class BlueskyAdapter:
         from atproto import Client
         from atproto_client.request import Request
 
-        client = Client(self.base_url, request=Request(timeout=self.timeout))
+        request = Request(timeout=self.timeout, transport=resend_reads_transport())
+        client = Client(self.base_url, request=request)
         client.on_session_change(self._on_session_change)
         return client
 
@@ -683,9 +692,12 @@ _AUTH_ERRORS = ("AuthenticationRequired", "AuthRequired", "ExpiredToken", "Inval
 
 
 def _request_error_types() -> tuple[type[BaseException], ...]:
+    """Failures to get an answer: the SDK's, and httpx's it passes through unwrapped (e.g.
+    ``RemoteProtocolError`` when the server hung up before answering)."""
+    import httpx
     from atproto_client.exceptions import RequestErrorBase
 
-    return (RequestErrorBase,)
+    return (RequestErrorBase, httpx.TransportError)
 
 
 def _looks_like_app_password(value: str) -> bool:
