@@ -420,3 +420,122 @@ def test_local_adapters_open_no_connection(
     result = adapter.publish(p)
     assert adapter.lookup(p) == result
     assert adapter.verify()
+
+
+# -- the shared policy itself ---------------------------------------------------------------------
+
+
+def _dropped_by_requests(inner: BaseException) -> BaseException:
+    """What requests raises (via urllib3) for a connection closed before the answer."""
+    import requests
+    from urllib3.exceptions import ProtocolError
+
+    return requests.exceptions.ConnectionError(ProtocolError("Connection aborted.", inner))
+
+
+def _raised_from(outer: Exception, cause: BaseException) -> BaseException:
+    try:
+        try:
+            raise cause
+        except BaseException:  # noqa: BLE001
+            raise outer  # noqa: B904 - implicit chaining, as Mastodon.py does
+    except Exception as e:  # noqa: BLE001
+        return e
+
+
+def _dropped_cases() -> list[Any]:
+    import http.client
+
+    import httpx
+    import requests
+    from mastodon import MastodonNetworkError
+    from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutError
+
+    hung_up = http.client.RemoteDisconnected("Remote end closed connection without response")
+    refused = NewConnectionError(None, "Failed to establish a new connection: refused")  # type: ignore[arg-type]
+    return [
+        pytest.param(_dropped_by_requests(hung_up), True, id="requests-hang-up"),
+        pytest.param(_dropped_by_requests(ConnectionResetError(104, "reset")), True,
+                     id="requests-reset"),
+        pytest.param(_raised_from(MastodonNetworkError("Could not complete request"),
+                                  _dropped_by_requests(hung_up)), True, id="mastodon.py-wrapped"),
+        pytest.param(httpx.RemoteProtocolError("Server disconnected without sending a response."),
+                     True, id="httpx-hang-up"),
+        pytest.param(_raised_from(httpx.ReadError("reset"), ConnectionResetError(104, "reset")),
+                     True, id="httpx-reset"),
+        pytest.param(httpx.ReadTimeout("timed out"), False, id="httpx-timeout"),
+        pytest.param(httpx.ConnectError("refused"), False, id="httpx-refused"),
+        pytest.param(httpx.RemoteProtocolError("illegal header line"), False,
+                     id="httpx-malformed-answer"),
+        pytest.param(requests.exceptions.ReadTimeout(ReadTimeoutError(None, "/", "timed out")),  # type: ignore[arg-type]
+                     False, id="requests-timeout"),
+        pytest.param(requests.exceptions.ConnectionError(MaxRetryError(None, "/", refused)),  # type: ignore[arg-type]
+                     False, id="requests-refused"),
+    ]
+
+
+@pytest.mark.parametrize(("exc", "dropped"), _dropped_cases())
+def test_what_counts_as_a_dropped_connection(exc: BaseException, dropped: bool) -> None:
+    from crosspost.platforms import _http
+
+    assert _http.connection_dropped(exc) is dropped
+
+
+@pytest.mark.parametrize(("method", "sends"), [("GET", 2), ("HEAD", 2), ("POST", 1), ("PUT", 1)])
+def test_only_reads_are_sent_again_and_only_once(method: str, sends: int) -> None:
+    import httpx
+
+    from crosspost.platforms import _http
+
+    calls: list[str] = []
+
+    def always_dropped(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+    transport = httpx.MockTransport(always_dropped)
+    with _http.client(transport=transport) as c, pytest.raises(TransientError) as err:
+        _http.request(c, method, "http://blog.example/wp-json/", target="blog")
+    assert calls == [method] * sends
+    assert err.value.maybe_sent is (method not in ("GET", "HEAD"))
+
+
+def test_a_timed_out_read_is_not_sent_again() -> None:
+    import httpx
+
+    from crosspost.platforms import _http
+
+    calls: list[str] = []
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        raise httpx.ReadTimeout("timed out")
+
+    with _http.client(transport=httpx.MockTransport(slow)) as c, pytest.raises(TransientError):
+        _http.request(c, "GET", "http://blog.example/wp-json/", target="blog")
+    assert calls == ["GET"]
+
+
+# -- the CLI --------------------------------------------------------------------------------------
+
+
+def test_accounts_test_waits_request_timeout(ws: Any, isolated: Any) -> None:
+    with SilentServer() as silent:
+        ws.write("config.toml", 'profiles_dir = "profiles"\ndata_dir = "data"\n'
+                 '[daemon]\nrequest_timeout = "1s"\n')
+        ws.write("profiles/professional.toml", f"""
+            display_name = "Dr. Ana Reyes"
+            timezone = "America/Chicago"
+            [[accounts]]
+            name = "pro-mastodon"
+            platform = "mastodon"
+            handle = "@anareyes@psych.social"
+            instance = "{silent.url}"
+            """)
+        credentials.store("professional", "pro-mastodon", {"access_token": "mt-token-0123456789"})
+        start = time.monotonic()
+        r = ws.run("accounts", "test", "pro-mastodon")
+        elapsed = time.monotonic() - start
+    assert r.code == 1, r.out + r.err
+    assert "Traceback" not in r.err
+    assert elapsed < BOUND, f"accounts test waited {elapsed:.1f} s for a 1 s time-out"
