@@ -393,6 +393,21 @@ def test_a_post_on_a_dropped_connection_is_not_sent_again(case: Case, reset: boo
     assert err.maybe_sent is True  # the publisher asks lookup before posting again
 
 
+@pytest.mark.parametrize("case", ["bluesky", "micropub", "wordpress"], indirect=True)
+def test_the_httpx_adapters_still_use_the_environments_proxy(
+    case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # httpx ignores HTTP_PROXY for a client given a transport of its own: the resending of
+    # reads must not cost the proxy
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with DroppingProxy(case.fake_url, drop=lambda method, path: False) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("http_proxy", proxy.url)
+        case.adapter(case.fake_url).verify()
+    assert proxy.seen
+
+
 # -- adapters without a network ---------------------------------------------------------------
 
 

@@ -26,8 +26,9 @@ Time-outs: every adapter waits ``daemon.request_timeout`` (``AdapterContext.time
 Dropped keep-alive connections: some servers (snac, proxies with a short idle time-out) close
 an idle keep-alive connection without saying so, and the next request sent on it fails before
 any answer. A read-only request (GET/HEAD/OPTIONS) is then sent once more, on a new
-connection, by the transport every adapter's HTTP goes through (``ResendReadsTransport`` for
-httpx, ``resend_reads_adapter_class`` for requests, both built on ``resend_read_once``).
+connection, by the client every adapter's HTTP goes through (``ResendReadsClient`` for httpx,
+``resend_reads_adapter_class`` for requests, the Bluesky adapter's request class for atproto,
+all built on ``resend_read_once``).
 Anything else, a status post or an upload above all, is never sent again on its own: the
 failure becomes a ``maybe_sent`` ``TransientError`` and the publisher asks ``lookup`` first.
 
@@ -114,18 +115,18 @@ def client(
     transport: httpx.BaseTransport | None = None,
 ) -> httpx.Client:
     """An ``httpx.Client`` with crosspost's timeouts and User-Agent; redirects not followed;
-    read-only requests resent once on a dropped connection (``ResendReadsTransport``)."""
+    read-only requests resent once on a dropped connection (``ResendReadsClient``)."""
     hdrs = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     hdrs.update(headers or {})
     if timeout is None:
         timeout = TIMEOUT
     elif not isinstance(timeout, httpx.Timeout):
         timeout = httpx.Timeout(timeout)
-    return httpx.Client(
+    return ResendReadsClient(
         auth=auth,
         headers=hdrs,
         timeout=timeout,
-        transport=resend_reads_transport(transport),
+        transport=transport,
         follow_redirects=False,
         verify=_ssl_context(),
     )
@@ -192,28 +193,17 @@ def resend_read_once(method: str, send: Callable[[], T], *, where: str = "") -> 
     return send()
 
 
-class ResendReadsTransport(httpx.BaseTransport):
-    """An httpx transport that resends a read-only request once on a dropped connection."""
+class ResendReadsClient(httpx.Client):
+    """An ``httpx.Client`` that sends a read-only request once more on a dropped connection.
 
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
+    The hook is ``send`` (every request of the client passes through it), not the transport:
+    a client given a transport of its own no longer reads proxies from the environment.
+    """
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        send = super().send
         where = f"{request.url.host}{request.url.path}"
-        return resend_read_once(
-            request.method, lambda: self.inner.handle_request(request), where=where
-        )
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-def resend_reads_transport(inner: httpx.BaseTransport | None = None) -> ResendReadsTransport:
-    """For an ``httpx.Client``'s ``transport=``: ``inner`` (default: a verifying
-    ``HTTPTransport``) with read-only requests resent once on a dropped connection."""
-    if isinstance(inner, ResendReadsTransport):
-        return inner
-    return ResendReadsTransport(inner or httpx.HTTPTransport(verify=_ssl_context()))
+        return resend_read_once(request.method, lambda: send(request, **kwargs), where=where)
 
 
 @functools.cache

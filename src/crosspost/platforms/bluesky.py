@@ -17,14 +17,15 @@ Rich text: links (every http(s) URL and bare domains with a known TLD, as the Bl
 become facets with UTF-8 byte offsets. Link cards are built from the entry itself (title,
 summary, first image); the web page is never fetched.
 
-HTTP: every request waits at most ``daemon.request_timeout`` (the context's ``timeout``) and
-goes through ``_http.ResendReadsTransport``: a read-only request that finds its kept-alive
-connection dropped is sent once more; createRecord and uploadBlob never are (a dropped
-createRecord is checked with getRecord as above).
+HTTP: every request waits at most ``daemon.request_timeout`` (the context's ``timeout``); a
+read-only request that finds its kept-alive connection dropped is sent once more
+(``_http.resend_read_once``, hooked into the SDK's request class); createRecord and uploadBlob
+never are (a dropped createRecord is checked with getRecord as above).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import logging
@@ -38,7 +39,7 @@ from typing import Any, ClassVar
 
 from .. import credentials
 from ..errors import ConfigError, PermanentError, TransientError
-from ._http import request_timeout, resend_reads_transport
+from ._http import request_timeout, resend_read_once
 from .base import AdapterContext, CredentialField, Publication, Result
 
 log = logging.getLogger(__name__)
@@ -412,10 +413,8 @@ class BlueskyAdapter:
 
     def _new_client(self) -> Any:
         from atproto import Client
-        from atproto_client.request import Request
 
-        request = Request(timeout=self.timeout, transport=resend_reads_transport())
-        client = Client(self.base_url, request=request)
+        client = Client(self.base_url, request=_request_class()(timeout=self.timeout))
         client.on_session_change(self._on_session_change)
         return client
 
@@ -689,6 +688,21 @@ class BlueskyAdapter:
 
 
 _AUTH_ERRORS = ("AuthenticationRequired", "AuthRequired", "ExpiredToken", "InvalidToken")
+
+
+@functools.cache
+def _request_class() -> type:
+    """The SDK's ``Request`` (httpx underneath), resending a read-only request once when the
+    PDS dropped the kept-alive connection under it (``_send_request`` is the one method every
+    XRPC call goes through; should the SDK rename it, nothing is resent, as before)."""
+    from atproto_client.request import Request
+
+    class _Request(Request):  # type: ignore[misc]
+        def _send_request(self, method: str, url: str, **kwargs: Any) -> Any:
+            send = super()._send_request
+            return resend_read_once(method, lambda: send(method, url, **kwargs), where=url)
+
+    return _Request
 
 
 def _request_error_types() -> tuple[type[BaseException], ...]:
