@@ -28,9 +28,9 @@ an idle keep-alive connection without saying so, and the next request sent on it
 any answer. A read-only request (GET/HEAD/OPTIONS) is then sent once more, on a new
 connection, by the client every adapter's HTTP goes through (``ResendReadsClient`` for httpx,
 ``resend_reads_adapter_class`` for requests, the Bluesky adapter's request class for atproto,
-all built on ``resend_read_once``).
-Anything else, a status post or an upload above all, is never sent again on its own: the
-failure becomes a ``maybe_sent`` ``TransientError`` and the publisher asks ``lookup`` first.
+all built on ``resend_read_once``). Anything else, a status post or an upload above all, is
+never sent again on its own: the failure becomes a ``maybe_sent`` ``TransientError`` and the
+publisher asks ``lookup`` first.
 
 Nothing here puts a token or password into a message: the messages are built from the status,
 the server's error text (with any known secret redacted) and the request's method and path.
