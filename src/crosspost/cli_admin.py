@@ -40,12 +40,14 @@ def _resolve_target(app: Any, name: str, persona: str | None) -> tuple[Persona, 
     return p, name, account.platform
 
 
-def _context(p: Persona, target: str) -> Any:
+def _context(app: Any, p: Persona, target: str) -> Any:
+    """The adapter context of a target, waiting ``daemon.request_timeout`` as the daemon does."""
     from .platforms.base import AdapterContext
 
+    timeout = app.settings.daemon.request_timeout.total_seconds()
     if target == "blog":
-        return AdapterContext(persona=p, blog=p.blog)
-    return AdapterContext(persona=p, account=p.account(target))
+        return AdapterContext(persona=p, blog=p.blog, timeout=timeout)
+    return AdapterContext(persona=p, account=p.account(target), timeout=timeout)
 
 
 @cli.group()
@@ -75,7 +77,7 @@ def accounts_login(ctx: click.Context, name: str, persona: str | None, from_stdi
         values = _read_stdin(fields)
     elif hasattr(cls, "login_flow"):
         values = cls.login_flow(
-            _context(p, target),
+            _context(app, p, target),
             lambda prompt, secret=True: click.prompt(prompt, hide_input=secret),
             click.echo,
         )
@@ -122,7 +124,7 @@ def accounts_test(ctx: click.Context, name: str, persona: str | None) -> None:
 
     app = app_of(ctx)
     p, target, _ = _resolve_target(app, name, persona)
-    desc = make_adapter(_context(p, target)).verify()
+    desc = make_adapter(_context(app, p, target)).verify()
     click.echo(f"ok: {desc}")
 
 

@@ -20,6 +20,18 @@ publisher asks ``lookup`` before it posts again, instead of risking a duplicate:
 per publish (terms, media, then the post) clear it (``not_sent``) for failures of the requests
 before the one that creates the post.
 
+Time-outs: every adapter waits ``daemon.request_timeout`` (``AdapterContext.timeout``, see
+``request_timeout``) for each answer, whatever library it speaks through.
+
+Dropped keep-alive connections: some servers (snac, proxies with a short idle time-out) close
+an idle keep-alive connection without saying so, and the next request sent on it fails before
+any answer. A read-only request (GET/HEAD/OPTIONS) is then sent once more, on a new
+connection, by the client every adapter's HTTP goes through (``ResendReadsClient`` for httpx,
+``resend_reads_adapter_class`` for requests, the Bluesky adapter's request class for atproto,
+all built on ``resend_read_once``). Anything else, a status post or an upload above all, is
+never sent again on its own: the failure becomes a ``maybe_sent`` ``TransientError`` and the
+publisher asks ``lookup`` first.
+
 Nothing here puts a token or password into a message: the messages are built from the status,
 the server's error text (with any known secret redacted) and the request's method and path.
 """
@@ -32,8 +44,8 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 import httpx
 
@@ -43,6 +55,10 @@ log = logging.getLogger(__name__)
 
 #: connect 10 s, read/write/pool 30 s
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+#: seconds to wait for an answer when ``daemon.request_timeout`` was not passed on
+DEFAULT_TIMEOUT = 30.0
+
+T = TypeVar("T")
 
 
 def _version() -> str:
@@ -83,6 +99,14 @@ def not_sent(err: TransientError) -> TransientError:
     return err
 
 
+def request_timeout(given: float | None, ctx_timeout: float | None) -> float:
+    """Seconds an adapter waits for each answer: its own argument (tests), else the context's
+    ``daemon.request_timeout``, else the default."""
+    if given is not None:
+        return given
+    return ctx_timeout if ctx_timeout is not None else DEFAULT_TIMEOUT
+
+
 def client(
     *,
     auth: httpx.Auth | None = None,
@@ -90,14 +114,15 @@ def client(
     timeout: httpx.Timeout | float | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> httpx.Client:
-    """An ``httpx.Client`` with crosspost's timeouts and User-Agent; redirects not followed."""
+    """An ``httpx.Client`` with crosspost's timeouts and User-Agent; redirects not followed;
+    read-only requests resent once on a dropped connection (``ResendReadsClient``)."""
     hdrs = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     hdrs.update(headers or {})
     if timeout is None:
         timeout = TIMEOUT
     elif not isinstance(timeout, httpx.Timeout):
         timeout = httpx.Timeout(timeout)
-    return httpx.Client(
+    return ResendReadsClient(
         auth=auth,
         headers=hdrs,
         timeout=timeout,
@@ -105,6 +130,98 @@ def client(
         follow_redirects=False,
         verify=_ssl_context(),
     )
+
+
+# -- dropped keep-alive connections ---------------------------------------------------------
+
+
+def connection_dropped(exc: BaseException) -> bool:
+    """Whether a request failed because the server closed the connection under it (a reset, or
+    a hang-up before the answer), as opposed to a time-out or a connect failure.
+
+    Follows the wrapping of each library: requests' ``ConnectionError`` around urllib3's
+    ``ProtocolError('Connection aborted.', RemoteDisconnected(...))``, httpx's ``ReadError``
+    raised from ``ConnectionResetError``, Mastodon.py's and atproto's own wrappers.
+    """
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        e = pending.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, TimeoutError | httpx.TimeoutException):
+            return False  # a slow server: sending again would only double the wait
+        if isinstance(e, ConnectionResetError | ConnectionAbortedError | BrokenPipeError):
+            return True  # http.client's RemoteDisconnected is a ConnectionResetError
+        if isinstance(e, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+            return True  # the same over TLS
+        if isinstance(e, httpx.RemoteProtocolError) and "disconnected" in str(e).lower():
+            return True
+        if _aborted_by_server(e):
+            return True
+        pending.extend(a for a in e.args if isinstance(a, BaseException))
+        pending.extend(x for x in (e.__cause__, e.__context__) if x is not None)
+        reason = getattr(e, "reason", None)  # urllib3's MaxRetryError
+        if isinstance(reason, BaseException):
+            pending.append(reason)
+    return False
+
+
+def _aborted_by_server(e: BaseException) -> bool:
+    """urllib3's ``ProtocolError('Connection aborted.')`` without a cause to look into."""
+    import sys
+
+    exceptions = sys.modules.get("urllib3.exceptions")  # not loaded: not an urllib3 error
+    if exceptions is None or not isinstance(e, exceptions.ProtocolError):
+        return False
+    return bool(e.args) and e.args[0] == "Connection aborted." and len(e.args) == 1
+
+
+def resend_read_once(method: str, send: Callable[[], T], *, where: str = "") -> T:
+    """``send()``, and once more if a read-only request found its connection dropped.
+
+    Never for other methods: a POST that met a dropped connection may still have been carried
+    out (the server can close after acting), so only ``lookup`` may find out.
+    """
+    try:
+        return send()
+    except Exception as e:
+        if method.upper() not in SAFE_METHODS or not connection_dropped(e):
+            raise
+        log.info("%s %s: connection dropped (%s); sending again", method, where, type(e).__name__)
+    return send()
+
+
+class ResendReadsClient(httpx.Client):
+    """An ``httpx.Client`` that sends a read-only request once more on a dropped connection.
+
+    The hook is ``send`` (every request of the client passes through it), not the transport:
+    a client given a transport of its own no longer reads proxies from the environment.
+    """
+
+    def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        send = super().send
+        where = f"{request.url.host}{request.url.path}"
+        return resend_read_once(request.method, lambda: send(request, **kwargs), where=where)
+
+
+@functools.cache
+def resend_reads_adapter_class() -> type:
+    """A ``requests`` ``HTTPAdapter`` that resends a read-only request once on a dropped
+    connection (for tweepy's and Mastodon.py's sessions; mount it on ``http://``/``https://``)."""
+    from requests.adapters import HTTPAdapter
+
+    class ResendReadsAdapter(HTTPAdapter):
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            where = (request.url or "").split("?", 1)[0]
+            return resend_read_once(
+                request.method or "GET",
+                lambda: HTTPAdapter.send(self, request, *args, **kwargs),
+                where=where,
+            )
+
+    return ResendReadsAdapter
 
 
 @functools.cache

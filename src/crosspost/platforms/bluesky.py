@@ -16,10 +16,16 @@ Rich text: links (every http(s) URL and bare domains with a known TLD, as the Bl
 ``@handle`` mentions (resolved to DIDs; unresolvable ones stay plain text) and ``#hashtags``
 become facets with UTF-8 byte offsets. Link cards are built from the entry itself (title,
 summary, first image); the web page is never fetched.
+
+HTTP: every request waits at most ``daemon.request_timeout`` (the context's ``timeout``); a
+read-only request that finds its kept-alive connection dropped is sent once more
+(``_http.resend_read_once``, hooked into the SDK's request class); createRecord and uploadBlob
+never are (a dropped createRecord is checked with getRecord as above).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import logging
@@ -33,6 +39,7 @@ from typing import Any, ClassVar
 
 from .. import credentials
 from ..errors import ConfigError, PermanentError, TransientError
+from ._http import request_timeout, resend_read_once
 from .base import AdapterContext, CredentialField, Publication, Result
 
 log = logging.getLogger(__name__)
@@ -286,8 +293,10 @@ class BlueskyAdapter:
     )
 
     def __init__(
-        self, ctx: AdapterContext, *, base_url: str | None = None, timeout: float = 30.0
+        self, ctx: AdapterContext, *, base_url: str | None = None, timeout: float | None = None
     ) -> None:
+        """``timeout`` (default: the context's ``daemon.request_timeout``) bounds each request;
+        ``base_url`` overrides the account's PDS."""
         account = ctx.account
         if account is None or account.platform != "bluesky":
             raise PermanentError("the Bluesky adapter needs a bluesky account")
@@ -300,7 +309,7 @@ class BlueskyAdapter:
         self.account = account
         self.handle = account.handle.lstrip("@")
         self.base_url = (base_url or account.instance or DEFAULT_PDS).rstrip("/")
-        self.timeout = timeout
+        self.timeout = request_timeout(timeout, ctx.timeout)
         self._service = credentials.service_name(ctx.persona.name, account.name)
         self._client: Any = None
         self._did: str | None = None
@@ -404,9 +413,8 @@ class BlueskyAdapter:
 
     def _new_client(self) -> Any:
         from atproto import Client
-        from atproto_client.request import Request
 
-        client = Client(self.base_url, request=Request(timeout=self.timeout))
+        client = Client(self.base_url, request=_request_class()(timeout=self.timeout))
         client.on_session_change(self._on_session_change)
         return client
 
@@ -682,10 +690,28 @@ class BlueskyAdapter:
 _AUTH_ERRORS = ("AuthenticationRequired", "AuthRequired", "ExpiredToken", "InvalidToken")
 
 
+@functools.cache
+def _request_class() -> type:
+    """The SDK's ``Request`` (httpx underneath), resending a read-only request once when the
+    PDS dropped the kept-alive connection under it (``_send_request`` is the one method every
+    XRPC call goes through; should the SDK rename it, nothing is resent, as before)."""
+    from atproto_client.request import Request
+
+    class _Request(Request):  # type: ignore[misc]
+        def _send_request(self, method: str, url: str, **kwargs: Any) -> Any:
+            send = super()._send_request
+            return resend_read_once(method, lambda: send(method, url, **kwargs), where=url)
+
+    return _Request
+
+
 def _request_error_types() -> tuple[type[BaseException], ...]:
+    """Failures to get an answer: the SDK's, and httpx's it passes through unwrapped (e.g.
+    ``RemoteProtocolError`` when the server hung up before answering)."""
+    import httpx
     from atproto_client.exceptions import RequestErrorBase
 
-    return (RequestErrorBase,)
+    return (RequestErrorBase, httpx.TransportError)
 
 
 def _looks_like_app_password(value: str) -> bool:

@@ -80,7 +80,14 @@ from urllib.parse import urlsplit
 
 from .. import credentials
 from ..errors import CrosspostError, PermanentError, TransientError, UsageError
-from ._http import USER_AGENT, login_hint, requests_never_sent, steady_session_class
+from ._http import (
+    USER_AGENT,
+    login_hint,
+    request_timeout,
+    requests_never_sent,
+    resend_reads_adapter_class,
+    steady_session_class,
+)
 from .base import AdapterContext, CredentialField, MediaItem, Publication, Result
 
 log = logging.getLogger(__name__)
@@ -160,6 +167,8 @@ def _session(persona: str, instance: str) -> Any:
     personas (a connection shared by two personas would tie them together at the instance).
     It keeps no cookies: the API authenticates every request with its Bearer token, which
     Mastodon.py sends per request, so nothing of one account's requests carries over.
+    Instances such as snac drop idle keep-alive connections without notice, so the session
+    sends a read-only request once more when that happens (never a status or an upload).
     """
     sessions: dict[tuple[str, str], Any] | None = getattr(_SESSIONS, "by_key", None)
     if sessions is None:
@@ -171,6 +180,9 @@ def _session(persona: str, instance: str) -> Any:
         session = steady_session_class()()
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         session.hooks["response"].append(_reset_only_when_limited)
+        resend = resend_reads_adapter_class()()
+        session.mount("https://", resend)
+        session.mount("http://", resend)
         sessions[(persona, instance)] = session
     return session
 
@@ -379,12 +391,13 @@ class MastodonAdapter:
         self,
         ctx: AdapterContext,
         *,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         poll_interval: float = 1.0,
         processing_timeout: float = 120.0,
         cache_ttl: float = CACHE_TTL,
     ) -> None:
-        """``timeout`` is each request's time-out (Mastodon.py's ``request_timeout``);
+        """``timeout`` is each request's time-out (Mastodon.py's ``request_timeout``; default:
+        the context's ``daemon.request_timeout``);
         ``poll_interval`` / ``processing_timeout`` pace the wait for an image to be processed;
         ``cache_ttl`` is how long the instance's limits are reused."""
         if ctx.account is None:
@@ -393,7 +406,7 @@ class MastodonAdapter:
         self.account = ctx.account
         self.instance = instance_url(ctx)
         self.host = urlsplit(self.instance).netloc
-        self.timeout = timeout
+        self.timeout = request_timeout(timeout, ctx.timeout)
         self.poll_interval = poll_interval
         self.processing_timeout = processing_timeout
         self.cache_ttl = cache_ttl
@@ -490,7 +503,7 @@ class MastodonAdapter:
 
     @classmethod
     def login_flow(
-        cls, ctx: AdapterContext, ask: Ask, say: Say, *, timeout: float = 30.0
+        cls, ctx: AdapterContext, ask: Ask, say: Say, *, timeout: float | None = None
     ) -> dict[str, str]:
         """Get a token for the account: the browser (authorization code, out-of-band) or a
         token pasted from Preferences → Development; asks which first. Checks the token is
@@ -502,6 +515,7 @@ class MastodonAdapter:
         account = ctx.account
         base = instance_url(ctx)
         host = urlsplit(base).netloc
+        timeout = request_timeout(timeout, ctx.timeout)
         mastodon = _mastodon()
         say(f"Logging in '{account.name}' ({account.handle or host}) on {host}.")
         way = ask(

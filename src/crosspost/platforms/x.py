@@ -40,9 +40,13 @@ URLs removed and whitespace collapsed, and each URL of ours must be among the po
 URLs (``entities.urls``) or, if X did not link it, in its text.
 
 Timeouts: tweepy passes none to requests, so every request gets ``(connect_timeout, timeout)``
-from an ``HTTPAdapter`` mounted on the client's session. Tests give that adapter a ``base_url``:
-every request for ``https://api.twitter.com`` (tweepy's fixed host) or ``https://api.x.com``
-(media) is then sent to that origin instead, e.g. ``http://127.0.0.1:PORT`` (a local fake).
+from an ``HTTPAdapter`` mounted on the client's session; ``timeout`` is ``daemon.request_timeout``
+(the context's), the connect time-out the smaller of it and 10 s. The same adapter sends a
+read-only request once more when X (or a proxy) dropped the kept-alive connection under it
+(``_http.resend_read_once``); a post or an upload is never resent. Tests give that adapter a
+``base_url``: every request for ``https://api.twitter.com`` (tweepy's fixed host) or
+``https://api.x.com`` (media) is then sent to that origin instead, e.g.
+``http://127.0.0.1:PORT`` (a local fake).
 
 Secrets: tweepy and requests-oauthlib log the consumer key and access token at DEBUG
 (oauthlib's request signing). The credential values are registered with
@@ -66,7 +70,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import credentials
 from ..errors import CrosspostError, PermanentError, TransientError, UsageError
-from ._http import USER_AGENT, login_hint, requests_never_sent
+from ._http import (
+    USER_AGENT,
+    login_hint,
+    request_timeout,
+    requests_never_sent,
+    resend_reads_adapter_class,
+)
 from .base import (
     AdapterContext,
     CredentialField,
@@ -134,19 +144,22 @@ class XAdapter:
         ctx: AdapterContext,
         *,
         base_url: str | None = None,
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
+        timeout: float | None = None,
+        connect_timeout: float | None = None,
         processing_timeout: float = 120.0,
     ) -> None:
         """``base_url`` is for tests only: send every request for api.twitter.com / api.x.com
-        to this origin (a local fake). ``timeout`` is the read time-out of each request,
-        ``processing_timeout`` how long to wait for X to process a chunked upload."""
+        to this origin (a local fake). ``timeout`` is the read time-out of each request
+        (default: the context's ``daemon.request_timeout``), ``connect_timeout`` that of
+        connecting (default: the smaller of it and 10 s), ``processing_timeout`` how long to
+        wait for X to process a chunked upload."""
         if ctx.account is None:
             raise PermanentError("the X adapter needs an account", hint="this is a bug")
         self.ctx = ctx
         self.account = ctx.account
         self.base_url = base_url.rstrip("/") if base_url else None
-        self.timeouts = (connect_timeout, timeout)
+        read = request_timeout(timeout, ctx.timeout)
+        self.timeouts = (connect_timeout if connect_timeout is not None else min(10.0, read), read)
         self.processing_timeout = processing_timeout
         self._client_obj: tweepy.Client | None = None
         self._auth_obj: Any = None
@@ -245,7 +258,7 @@ class XAdapter:
         say: Say,
         *,
         base_url: str | None = None,
-        timeout: float = 30.0,
+        timeout: float | None = None,
     ) -> dict[str, str]:
         """X's PIN-based OAuth 1.0a flow; returns the four credential values to store.
 
@@ -275,8 +288,8 @@ class XAdapter:
             register_secret(value)
             values[name] = value
 
-        timeouts = (min(10.0, timeout), timeout)
-        mount = functools.partial(_mount, timeouts=timeouts, base_url=base_url)
+        read = request_timeout(timeout, ctx.timeout)
+        mount = functools.partial(_mount, timeouts=(min(10.0, read), read), base_url=base_url)
         handler = _pin_handler(tweepy, values["consumer_key"], values["consumer_secret"], mount)
         try:
             url = handler.get_authorization_url()
@@ -560,10 +573,10 @@ def _guard_library_logs() -> None:
 @functools.cache
 def _transport_class() -> type:
     from requests import PreparedRequest, Response
-    from requests.adapters import HTTPAdapter
 
-    class _Transport(HTTPAdapter):
-        """Gives every request a time-out; in tests, sends X's hosts to a local origin."""
+    class _Transport(resend_reads_adapter_class()):  # type: ignore[misc]
+        """Gives every request a time-out and resends a read-only one once on a dropped
+        connection; in tests, sends X's hosts to a local origin."""
 
         def __init__(self, timeouts: tuple[float, float], base_url: str | None) -> None:
             super().__init__()

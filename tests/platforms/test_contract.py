@@ -1,0 +1,571 @@
+"""The HTTP contract every adapter keeps, whatever library it speaks through.
+
+- ``daemon.request_timeout`` (``AdapterContext.timeout``) bounds every request: against a
+  server that never answers, an adapter gives up within a few seconds of a 0.5 s time-out (not
+  the libraries' 30 s or 300 s), with a ``TransientError``; a post left without an answer is
+  ``maybe_sent`` (the publisher asks ``lookup`` before posting again).
+- A read-only request whose kept-alive connection the server dropped is sent once more, and
+  the operation succeeds; a creating request on such a connection is never sent again by the
+  adapter: the error is ``maybe_sent``.
+- The adapters that write local files open no connection at all.
+
+The adapters come from the registry (``platforms.ADAPTERS``): one without a case here fails.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+import keyring
+import pytest
+
+from crosspost import credentials
+from crosspost.errors import TransientError
+from crosspost.platforms import ADAPTERS, adapter_class, make_adapter
+from crosspost.platforms import mastodon as mastodon_module
+from crosspost.platforms.base import AdapterContext, Publication
+from crosspost.profiles import Account, Blog, Persona
+from fakes.bluesky import FakeBlueskyPDS
+from fakes.mastodon import FakeMastodon
+from fakes.micropub import FakeMicropub
+from fakes.sockets import DroppingProxy, SilentServer
+from fakes.wordpress import FakeWordPress
+from fakes.x import FakeX
+
+from .localfiles import blog, feed_ctx, static_ctx
+from .localfiles import pub as local_pub
+
+#: the request_timeout every adapter is given here
+TIMEOUT = 0.5
+#: how long one operation may take against a silent server: a few time-outs, generous for a
+#: loaded machine, and far below the 30 s the libraries would wait by default
+BOUND = 5.0
+
+TEXT = "New on the blog: Sleep and anxiety https://harborpsych.example/posts/sleep/"
+#: one scheduled time for every publication, so a lookup asks for the post a seed made
+WHEN = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+
+
+def _pub(platform: str, target: str, **kw: Any) -> Publication:
+    values: dict[str, Any] = dict(
+        post_id=7,
+        persona="professional",
+        target=target,
+        platform=platform,
+        idempotency_key=f"post-7/{target}",
+        kind="entry",
+        title="Sleep and anxiety",
+        body="Some thoughts on sleep.",
+        summary="Why sleep matters.",
+        tags=(),
+        categories=(),
+        slug="sleep",
+        lang="en",
+        scheduled_at=WHEN,
+        text=TEXT,
+        canonical_url="https://harborpsych.example/posts/sleep/",
+    )
+    values.update(kw)
+    return Publication(**values)
+
+
+def _persona(name: str, *, account: Account | None = None, blog: Blog | None = None) -> Persona:
+    p = Persona(display_name="Dr. Ana Reyes", accounts=[account] if account else [], blog=blog)
+    p.name = name
+    return p
+
+
+class Case:
+    """One network adapter against its fake. ``url`` is where the adapter is sent (the fake,
+    a proxy in front of it, or a silent server)."""
+
+    platform: ClassVar[str]
+    #: part of the path of the request that creates the post
+    create_path: ClassVar[str]
+
+    fake: Any
+
+    @property
+    def fake_url(self) -> str:
+        return str(self.fake.url)
+
+    def adapter(self, url: str) -> Any:
+        raise NotImplementedError
+
+    def pub(self) -> Publication:
+        raise NotImplementedError
+
+    def hang_create(self) -> None:
+        """The next creating request is never answered (and creates nothing)."""
+        raise NotImplementedError
+
+    def created(self) -> int:
+        raise NotImplementedError
+
+    def seed(self) -> None:
+        """The post ``pub`` describes exists, made by an earlier attempt."""
+        self.adapter(self.fake_url).publish(self.pub())
+
+    def warm_up(self) -> None:
+        """Import the platform's SDK and run its first calls before a test takes the time:
+        importing atproto alone takes seconds on a loaded machine."""
+        self.adapter(self.fake_url).verify()
+
+    def warm(self, adapter: Any) -> None:
+        """A request that leaves a kept-alive connection behind for ``publish`` to reuse."""
+        adapter.verify()
+
+    def reads(self, adapter: Any) -> None:
+        """Read-only requests, several on one connection; asserts they all came through."""
+        adapter.verify()
+        assert adapter.lookup(self.pub()) is not None
+
+    def stop(self) -> None:
+        self.fake.stop()
+
+
+class XCase(Case):
+    platform = "x"
+    create_path = "/2/tweets"
+    KEYS: ClassVar[dict[str, str]] = {
+        "consumer_key": "ck-Hq3x8PzY1wRdK2",
+        "consumer_secret": "cs-9TnVf2LkQ8sWm4ZbXc7Jd0RuEy",
+        "access_token": "1512345678901234567-AtKx83nQ5pLm",
+        "access_token_secret": "ats-Zp4Lr7Wq2Nv9Xc1Bm5Tg8Hs3Ja",
+    }
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.fake = FakeX(**self.KEYS).start()
+        credentials.store("professional", "pro-x", self.KEYS)
+
+    def adapter(self, url: str) -> Any:
+        account = Account(name="pro-x", platform="x", handle="@DrAnaReyes")
+        ctx = AdapterContext(persona=_persona("professional", account=account), account=account,
+                             timeout=TIMEOUT)
+        return adapter_class("x")(ctx, base_url=url)  # type: ignore[call-arg]
+
+    def pub(self) -> Publication:
+        return _pub("x", "pro-x")
+
+    def hang_create(self) -> None:
+        self.fake.hang("POST /2/tweets", after=False)
+
+    def created(self) -> int:
+        return len(self.fake.tweets)
+
+    def seed(self) -> None:
+        self.fake.add_tweet(TEXT)
+
+    def stop(self) -> None:
+        super().stop()
+        assert self.fake.problems == []
+
+
+class MastodonCase(Case):
+    platform = "mastodon"
+    create_path = "/api/v1/statuses"
+    TOKEN = "mt-Yc5Qv8Lp2Rz7Wk4Nb1Hx6Ds3Fg9Ja"
+
+    def __init__(self, tmp_path: Path) -> None:
+        mastodon_module.clear_instance_cache()
+        self.fake = FakeMastodon(access_token=self.TOKEN).start()
+        credentials.store("professional", "pro-mastodon", {"access_token": self.TOKEN})
+
+    def adapter(self, url: str) -> Any:
+        account = Account(name="pro-mastodon", platform="mastodon",
+                          handle="@anareyes@psych.social", instance=url)
+        return make_adapter(AdapterContext(persona=_persona("professional", account=account),
+                                           account=account, timeout=TIMEOUT))
+
+    def pub(self) -> Publication:
+        return _pub("mastodon", "pro-mastodon")
+
+    def hang_create(self) -> None:
+        self.fake.hang("POST /api/v1/statuses", after=False)
+
+    def created(self) -> int:
+        return len(self.fake.statuses)
+
+    def seed(self) -> None:
+        self.fake.add_status(TEXT)
+
+    def stop(self) -> None:
+        super().stop()
+        mastodon_module.clear_instance_cache()
+        assert self.fake.problems == []
+
+
+class BlueskyCase(Case):
+    platform = "bluesky"
+    create_path = "com.atproto.repo.createRecord"
+    HANDLE = "anabee.bsky.social"
+    PASSWORD = "abcd-efgh-ijkl-mnop"
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.fake = FakeBlueskyPDS(handle=self.HANDLE, password=self.PASSWORD).start()
+        credentials.store("personal", "home-bsky", {"app_password": self.PASSWORD})
+
+    def adapter(self, url: str) -> Any:
+        account = Account(name="home-bsky", platform="bluesky", handle=self.HANDLE, instance=url)
+        return make_adapter(AdapterContext(persona=_persona("personal", account=account),
+                                           account=account, timeout=TIMEOUT))
+
+    def pub(self) -> Publication:
+        return _pub("bluesky", "home-bsky", persona="personal")
+
+    def hang_create(self) -> None:
+        self.fake.hang("com.atproto.repo.createRecord", after=False)
+
+    def created(self) -> int:
+        return len(self.fake.records)
+
+    def seed(self) -> None:
+        super().seed()
+        self._forget_session()
+
+    def warm_up(self) -> None:
+        super().warm_up()
+        self._forget_session()
+
+    def _forget_session(self) -> None:
+        # the kept session names the PDS it came from, which a later client would then use
+        keyring.delete_password(credentials.service_name("personal", "home-bsky"), "session")
+
+    def stop(self) -> None:
+        super().stop()
+        assert self.fake.problems == []
+
+
+class WordPressCase(Case):
+    platform = "wordpress"
+    create_path = "/wp/v2/posts"
+    PASSWORD = "abcd EFGH 1234 ijkl MNOP 5678"
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.fake = FakeWordPress(app_password=self.PASSWORD).start()
+        self.fake.add_term("tags", "sleep")
+        self.fake.add_term("tags", "anxiety")
+        credentials.store("professional", "blog", {"app_password": self.PASSWORD})
+
+    def adapter(self, url: str) -> Any:
+        b = Blog(platform="wordpress", url=url, username="admin")
+        return make_adapter(AdapterContext(persona=_persona("professional", blog=b), blog=b,
+                                           timeout=TIMEOUT))
+
+    def pub(self) -> Publication:
+        # the tag is looked up first: publish's own read before the post, on one connection
+        return _pub("wordpress", "blog", tags=("sleep",))
+
+    def hang_create(self) -> None:
+        self.fake.accept_then_hang(60)
+
+    def created(self) -> int:
+        return len(self.fake.posts())
+
+    def warm(self, adapter: Any) -> None:
+        pass  # a client per operation: publish's tag search is the request before the post
+
+    def reads(self, adapter: Any) -> None:
+        # WordPress's reads on one connection: the term searches before a post
+        before = self.created()
+        adapter.publish(replace(self.pub(), idempotency_key="post-8/blog", tags=("sleep", "anxiety")))
+        assert self.created() == before + 1
+
+    def stop(self) -> None:
+        self.fake.stop()
+        self.fake.db.close()
+
+
+class MicropubCase(Case):
+    platform = "micropub"
+    create_path = "/micropub"
+    TOKEN = "mp-token-0123456789"
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.fake = FakeMicropub(token=self.TOKEN, post_list=True).start()
+        credentials.store("personal", "blog", {"token": self.TOKEN})
+
+    def adapter(self, url: str) -> Any:
+        # no endpoint: it is discovered from the home page first, on the same connection
+        b = Blog(platform="micropub", url=url)
+        return make_adapter(AdapterContext(persona=_persona("personal", blog=b), blog=b,
+                                           timeout=TIMEOUT))
+
+    def pub(self) -> Publication:
+        return _pub("micropub", "blog", persona="personal")
+
+    def hang_create(self) -> None:
+        self.fake.accept_then_hang(60)
+
+    def created(self) -> int:
+        return len(self.fake.posts)
+
+    def warm(self, adapter: Any) -> None:
+        pass  # a client per operation: publish's endpoint discovery comes before the post
+
+
+CASES: dict[str, type[Case]] = {
+    c.platform: c for c in (XCase, MastodonCase, BlueskyCase, WordPressCase, MicropubCase)
+}
+#: adapters that write local files and never open a connection
+LOCAL = {"static", "feed"}
+NETWORK = sorted(set(ADAPTERS) - LOCAL)
+
+
+@pytest.fixture
+def case(request: pytest.FixtureRequest, isolated: Any, tmp_path: Path) -> Iterator[Case]:
+    platform = request.param
+    if platform not in CASES:
+        pytest.fail(
+            f"adapter {platform!r} is not covered by the HTTP contract: add a Case for it "
+            "(or add it to LOCAL if it never opens a connection)"
+        )
+    c = CASES[platform](tmp_path)
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def test_every_registered_adapter_is_covered() -> None:
+    assert set(ADAPTERS) == set(CASES) | LOCAL
+    assert not set(CASES) & LOCAL
+
+
+def _timed(fn: Any) -> tuple[BaseException | None, float]:
+    start = time.monotonic()
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - the caller checks what it was
+        return e, time.monotonic() - start
+    return None, time.monotonic() - start
+
+
+# -- request_timeout ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", NETWORK, indirect=True)
+def test_a_silent_server_is_given_up_on_after_request_timeout(case: Case) -> None:
+    case.warm_up()
+    with SilentServer() as silent:
+        adapter = case.adapter(silent.url)
+        for name, op in (("verify", adapter.verify), ("lookup", lambda: adapter.lookup(case.pub()))):
+            err, elapsed = _timed(op)
+            assert isinstance(err, TransientError), f"{name}: {err!r}"
+            assert elapsed < BOUND, f"{name} waited {elapsed:.1f} s for a {TIMEOUT} s time-out"
+        assert silent.connections >= 1
+
+
+@pytest.mark.parametrize("case", NETWORK, indirect=True)
+def test_a_post_without_answer_times_out_and_may_have_been_sent(case: Case) -> None:
+    case.warm_up()
+    case.hang_create()
+    err, elapsed = _timed(lambda: case.adapter(case.fake_url).publish(case.pub()))
+    assert isinstance(err, TransientError), repr(err)
+    assert err.maybe_sent is True  # the publisher asks lookup before posting again
+    assert elapsed < BOUND, f"publish waited {elapsed:.1f} s for a {TIMEOUT} s time-out"
+
+
+# -- dropped keep-alive connections ---------------------------------------------------------------
+
+DROPS = [pytest.param(False, id="hang-up"), pytest.param(True, id="reset")]
+
+
+@pytest.mark.parametrize("reset", DROPS)
+@pytest.mark.parametrize("case", NETWORK, indirect=True)
+def test_a_read_on_a_dropped_connection_is_sent_again_once(case: Case, reset: bool) -> None:
+    case.seed()
+    with DroppingProxy(case.fake_url, drop=lambda method, path: method == "GET",
+                       reset=reset) as proxy:
+        case.reads(case.adapter(proxy.url))
+    [dropped] = proxy.dropped
+    after = proxy.seen[proxy.seen.index(dropped) + 1 :]
+    assert (after[0].method, after[0].path) == (dropped.method, dropped.path)
+    assert after[0].connection != dropped.connection
+    assert not after[0].dropped
+
+
+@pytest.mark.parametrize("reset", DROPS)
+@pytest.mark.parametrize("case", NETWORK, indirect=True)
+def test_a_post_on_a_dropped_connection_is_not_sent_again(case: Case, reset: bool) -> None:
+    def drop(method: str, path: str) -> bool:
+        return method == "POST" and case.create_path in path
+
+    with DroppingProxy(case.fake_url, drop=drop, reset=reset) as proxy:
+        adapter = case.adapter(proxy.url)
+        case.warm(adapter)
+        err, _ = _timed(lambda: adapter.publish(case.pub()))
+    assert [s.dropped for s in proxy.seen if drop(s.method, s.path)] == [True]
+    assert case.created() == 0
+    assert isinstance(err, TransientError), repr(err)
+    assert err.maybe_sent is True  # the publisher asks lookup before posting again
+
+
+@pytest.mark.parametrize("case", ["bluesky", "micropub", "wordpress"], indirect=True)
+def test_the_httpx_adapters_still_use_the_environments_proxy(
+    case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # httpx ignores HTTP_PROXY for a client given a transport of its own: the resending of
+    # reads must not cost the proxy
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with DroppingProxy(case.fake_url, drop=lambda method, path: False) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("http_proxy", proxy.url)
+        case.adapter(case.fake_url).verify()
+    assert proxy.seen
+
+
+# -- adapters without a network ---------------------------------------------------------------
+
+
+def _local_adapter(platform: str, tmp_path: Path) -> Any:
+    if platform == "static":
+        (tmp_path / "site").mkdir()
+        b = blog(tmp_path / "site" / "posts")
+        return make_adapter(replace(static_ctx(b), timeout=TIMEOUT))
+    if platform == "feed":
+        return make_adapter(replace(feed_ctx(tmp_path / "static" / "feed.xml"), timeout=TIMEOUT))
+    pytest.fail(f"no local adapter {platform!r}")
+
+
+@pytest.mark.parametrize("platform", sorted(LOCAL))
+def test_local_adapters_open_no_connection(
+    platform: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kw: object) -> None:
+        raise AssertionError(f"the {platform} adapter opened a connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    adapter = _local_adapter(platform, tmp_path)
+    p = local_pub(platform=platform)
+    result = adapter.publish(p)
+    assert adapter.lookup(p) == result
+    assert adapter.verify()
+
+
+# -- the shared policy itself ---------------------------------------------------------------------
+
+
+def _dropped_by_requests(inner: BaseException) -> BaseException:
+    """What requests raises (via urllib3) for a connection closed before the answer."""
+    import requests
+    from urllib3.exceptions import ProtocolError
+
+    return requests.exceptions.ConnectionError(ProtocolError("Connection aborted.", inner))
+
+
+def _raised_from(outer: Exception, cause: BaseException) -> BaseException:
+    try:
+        try:
+            raise cause
+        except BaseException:  # noqa: BLE001
+            raise outer  # noqa: B904 - implicit chaining, as Mastodon.py does
+    except Exception as e:  # noqa: BLE001
+        return e
+
+
+def _dropped_cases() -> list[Any]:
+    import http.client
+
+    import httpx
+    import requests
+    from mastodon import MastodonNetworkError
+    from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutError
+
+    hung_up = http.client.RemoteDisconnected("Remote end closed connection without response")
+    refused = NewConnectionError(None, "Failed to establish a new connection: refused")  # type: ignore[arg-type]
+    return [
+        pytest.param(_dropped_by_requests(hung_up), True, id="requests-hang-up"),
+        pytest.param(_dropped_by_requests(ConnectionResetError(104, "reset")), True,
+                     id="requests-reset"),
+        pytest.param(_raised_from(MastodonNetworkError("Could not complete request"),
+                                  _dropped_by_requests(hung_up)), True, id="mastodon.py-wrapped"),
+        pytest.param(httpx.RemoteProtocolError("Server disconnected without sending a response."),
+                     True, id="httpx-hang-up"),
+        pytest.param(_raised_from(httpx.ReadError("reset"), ConnectionResetError(104, "reset")),
+                     True, id="httpx-reset"),
+        pytest.param(httpx.ReadTimeout("timed out"), False, id="httpx-timeout"),
+        pytest.param(httpx.ConnectError("refused"), False, id="httpx-refused"),
+        pytest.param(httpx.RemoteProtocolError("illegal header line"), False,
+                     id="httpx-malformed-answer"),
+        pytest.param(requests.exceptions.ReadTimeout(ReadTimeoutError(None, "/", "timed out")),  # type: ignore[arg-type]
+                     False, id="requests-timeout"),
+        pytest.param(requests.exceptions.ConnectionError(MaxRetryError(None, "/", refused)),  # type: ignore[arg-type]
+                     False, id="requests-refused"),
+    ]
+
+
+@pytest.mark.parametrize(("exc", "dropped"), _dropped_cases())
+def test_what_counts_as_a_dropped_connection(exc: BaseException, dropped: bool) -> None:
+    from crosspost.platforms import _http
+
+    assert _http.connection_dropped(exc) is dropped
+
+
+@pytest.mark.parametrize(("method", "sends"), [("GET", 2), ("HEAD", 2), ("POST", 1), ("PUT", 1)])
+def test_only_reads_are_sent_again_and_only_once(method: str, sends: int) -> None:
+    import httpx
+
+    from crosspost.platforms import _http
+
+    calls: list[str] = []
+
+    def always_dropped(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+    transport = httpx.MockTransport(always_dropped)
+    with _http.client(transport=transport) as c, pytest.raises(TransientError) as err:
+        _http.request(c, method, "http://blog.example/wp-json/", target="blog")
+    assert calls == [method] * sends
+    assert err.value.maybe_sent is (method not in ("GET", "HEAD"))
+
+
+def test_a_timed_out_read_is_not_sent_again() -> None:
+    import httpx
+
+    from crosspost.platforms import _http
+
+    calls: list[str] = []
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        raise httpx.ReadTimeout("timed out")
+
+    with _http.client(transport=httpx.MockTransport(slow)) as c, pytest.raises(TransientError):
+        _http.request(c, "GET", "http://blog.example/wp-json/", target="blog")
+    assert calls == ["GET"]
+
+
+# -- the CLI --------------------------------------------------------------------------------------
+
+
+def test_accounts_test_waits_request_timeout(ws: Any, isolated: Any) -> None:
+    with SilentServer() as silent:
+        ws.write("config.toml", 'profiles_dir = "profiles"\ndata_dir = "data"\n'
+                 '[daemon]\nrequest_timeout = "1s"\n')
+        ws.write("profiles/professional.toml", f"""
+            display_name = "Dr. Ana Reyes"
+            timezone = "America/Chicago"
+            [[accounts]]
+            name = "pro-mastodon"
+            platform = "mastodon"
+            handle = "@anareyes@psych.social"
+            instance = "{silent.url}"
+            """)
+        credentials.store("professional", "pro-mastodon", {"access_token": "mt-token-0123456789"})
+        ws.run("accounts", "test", "pro-mastodon")  # the CLI's imports, outside the clock
+        start = time.monotonic()
+        r = ws.run("accounts", "test", "pro-mastodon")
+        elapsed = time.monotonic() - start
+    assert r.code == 1, r.out + r.err
+    assert "Traceback" not in r.err
+    assert elapsed < BOUND, f"accounts test waited {elapsed:.1f} s for a 1 s time-out"
