@@ -114,7 +114,7 @@ def test_daemon_notes_use_the_persona_timezone(ws):
     app = ws.app()
     later = datetime.now(UTC) + timedelta(hours=2)
     [c] = claim(app.store, "w1", later, timedelta(minutes=2), {}, 4)
-    Publisher(app)._transient(c, TransientError("the server is busy"))
+    Publisher(app)._transient(c, TransientError("the server is busy"), None)
     target = ws.run("show", str(post_id), "--format", "json").json()["targets"][0]
     assert re.search(r"retrying at \w{3} \d{4}-\d{2}-\d{2} \d{2}:\d{2} JST", target["error"])
     assert "UTC" not in target["error"]
