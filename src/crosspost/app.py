@@ -65,7 +65,10 @@ class App:
     def store(self) -> Store:
         from .store import Store
 
-        return Store(self.settings.resolved_database_url())
+        s = self.settings
+        # the default folder is made on first use; a database_url naming a missing folder is
+        # more likely a typo or an unmounted disk than a wish for a new, empty queue
+        return Store(s.resolved_database_url(), create_folder=s.database_url is None)
 
     @property
     def media_dir(self) -> Path:

@@ -161,9 +161,13 @@ def check(
     app = app_of(ctx)
     _, p, _, report = _checked(app, file, text, persona, to)
     if report.blocked:
+        from .errors import StoreError
         from .queueing import blocked_audit
 
-        app.store.audit(blocked_audit(p.name, report, str(file) if file else None))
+        try:
+            app.store.audit(blocked_audit(p.name, report, str(file) if file else None))
+        except StoreError as e:  # a read-only database: the check itself still stands
+            click.echo(f"warning: the blocked attempt is not in the audit log: {e}", err=True)
     if fmt == "json":
         emit_json(report.to_json())
     else:
@@ -445,16 +449,38 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as e:
+        problem = _database_problem(e)
+        if problem is not None:
+            click.echo(f"error: {problem}", err=True)
+            return problem.exit_code
         if os.environ.get("CROSSPOST_DEBUG"):
             raise
         click.echo(
-            f"error: unexpected {type(e).__name__}: {e}\n"
+            f"error: unexpected {type(e).__name__}: {_summary(e)}\n"
             "  (nothing was changed by the failed step; rerun with CROSSPOST_DEBUG=1 for the "
             "details and please report it)",
             err=True,
         )
         return 1
     return rv if isinstance(rv, int) else 0
+
+
+def _database_problem(e: Exception) -> CrosspostError | None:
+    """A damaged, read-only or unreachable database is the user's to fix, not a bug."""
+    if "sqlalchemy" not in sys.modules and "sqlite3" not in sys.modules:
+        return None
+    from .dberrors import store_problem
+
+    return store_problem(e)
+
+
+def _summary(e: Exception) -> str:
+    """The error in one line; never a database statement, which may hold a post's text."""
+    if "sqlalchemy" in sys.modules:
+        from .dberrors import summary
+
+        return summary(e)
+    return str(e)
 
 
 def main() -> None:
