@@ -434,6 +434,7 @@ def demo(directory: Path | None, delay: int) -> None:
 def run(argv: list[str] | None = None) -> int:
     """Run one command and return its exit code; user errors never show a traceback."""
     try:
+        _check_arguments(sys.argv[1:] if argv is None else argv)
         rv = cli.main(args=argv, prog_name="crosspost", standalone_mode=False)
     except CrosspostError as e:
         click.echo(f"error: {e}", err=True)
@@ -481,6 +482,37 @@ def _summary(e: Exception) -> str:
 
         return summary(e)
     return str(e)
+
+
+def _check_arguments(args: list[str]) -> None:
+    """Refuse arguments that are not UTF-8 (Python hands their bytes on as surrogates, which
+    fail much later: in the database, in a platform's request). File names are exempt: they
+    may be any bytes, and are read, not published."""
+    for i, arg in enumerate(args):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as e:
+            if os.path.exists(arg):
+                continue
+            option, _, _ = arg.partition("=")
+            if not option.startswith("--") or option == arg:
+                option = args[i - 1] if i and args[i - 1].startswith("-") else "an argument"
+            raise UsageError(
+                f"{option} is not UTF-8 text ({_stray(arg[e.start])} in '{_escaped(arg)}')",
+                hint="convert the text to UTF-8 first (e.g. with iconv -t UTF-8)",
+            ) from None
+
+
+def _stray(char: str) -> str:
+    # surrogateescape carries a byte b that is not UTF-8 as the code point 0xDC00 + b
+    code = ord(char)
+    return f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+
+
+def _escaped(arg: str) -> str:
+    return "".join(
+        f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in arg
+    ).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def main() -> None:

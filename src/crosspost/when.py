@@ -26,6 +26,9 @@ _DAYTIME = re.compile(r"^(?P<day>[A-Za-z]+)\s+(?P<h>\d{1,2}):(?P<m>\d{2})$")
 _LOCAL = re.compile(r"^(?P<d>\d{4}-\d{2}-\d{2})[ T](?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?$")
 
 FORMS = "ISO 8601, 'YYYY-MM-DD HH:MM', '+2h', '+30m', 'tomorrow 09:00' or 'now'"
+#: no schedule reaches this far; the year of headroom keeps every later step (another
+#: persona's timezone, a separation window, a retry's backoff) inside what datetime can hold
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,17 @@ class When:
 
 
 def localize(naive: datetime, tz: ZoneInfo) -> When:
-    """Attach ``tz`` to a wall-clock time following the documented DST rule."""
+    """Attach ``tz`` to a wall-clock time following the documented DST rule.
+
+    A time that cannot be placed (its UTC instant would be outside the years 1 to 9998) is a
+    UsageError, not an OverflowError half-way through a command."""
+    try:
+        return _localize(naive, tz)
+    except OverflowError:
+        raise _out_of_range(f"{naive:%Y-%m-%d %H:%M}") from None
+
+
+def _localize(naive: datetime, tz: ZoneInfo) -> When:
     candidate = naive.replace(tzinfo=tz, fold=0)
     utc = candidate.astimezone(UTC)
     back = utc.astimezone(tz).replace(tzinfo=None)
@@ -61,7 +74,23 @@ def localize(naive: datetime, tz: ZoneInfo) -> When:
 def parse_when(text: str, tz: ZoneInfo, now: datetime | None = None) -> When:
     now = (now or datetime.now(UTC)).astimezone(UTC)
     s = text.strip()
-    when = _parse(s, tz, now)
+    try:
+        when = _parse(s, tz, now)
+        if when.utc < LATEST:
+            return _not_past(when, text, tz, now)
+    except OverflowError:  # the time, or it in the persona's zone, is beyond datetime's years
+        pass
+    raise _out_of_range(f"--at {text!r}")
+
+
+def _out_of_range(what: str) -> UsageError:
+    return UsageError(
+        f"{what} is out of range: crosspost schedules up to {LATEST - timedelta(days=1):%Y-%m-%d}",
+        hint="give a time like 'tomorrow 09:00', '2027-03-01 09:00' or '+2h'",
+    )
+
+
+def _not_past(when: When, text: str, tz: ZoneInfo, now: datetime) -> When:
     if when.utc < now - timedelta(seconds=1):
         local = when.utc.astimezone(tz)
         raise UsageError(
@@ -86,17 +115,17 @@ def _parse(s: str, tz: ZoneInfo, now: datetime) -> When:
             ) from None
     m = _LOCAL.match(s)
     if m:
-        return localize(_naive(m["d"], m["h"], m["m"], m["s"], s), tz)
+        return _localize(_naive(m["d"], m["h"], m["m"], m["s"], s), tz)
     m = _DAYTIME.match(s)
     if m:
         day = _relative_day(m["day"].lower(), now.astimezone(tz).date(), s)
-        return localize(_naive(day.isoformat(), m["h"], m["m"], None, s), tz)
+        return _localize(_naive(day.isoformat(), m["h"], m["m"], None, s), tz)
     try:
         parsed = datetime.fromisoformat(s)
     except ValueError:
         raise UsageError(f"--at {s!r} is not a time I understand; use {FORMS}") from None
     if parsed.tzinfo is None:
-        return localize(parsed, tz)
+        return _localize(parsed, tz)
     return When(parsed.astimezone(UTC))
 
 
