@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -229,3 +232,51 @@ def test_a_read_only_folder_without_a_database(ws):
     with read_only(data):
         err = one_line_error(ws.run("list"))
     assert "cannot create the database file" in err and "read-only" in err
+
+
+def _nobody() -> list[str]:
+    """Run as an unprivileged user: how another account on the machine sees the database."""
+    if os.geteuid() != 0 or not Path("/usr/bin/setpriv").exists():
+        pytest.skip("needs root and setpriv to run a command as another user")
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def test_another_user_reads_the_queue_but_cannot_change_it(tmp_path):
+    as_nobody = _nobody()
+    probe = subprocess.run([*as_nobody, sys.executable, "-c", "import crosspost"],
+                           capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip("this Python cannot run as an unprivileged user here")
+    root = Path(tempfile.mkdtemp(prefix="crosspost-ro-", dir="/tmp"))
+    try:
+        root.chmod(0o755)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSPOST_")}
+        env.update(HOME=str(root), XDG_DATA_HOME=str(root / "xdg"),
+                   XDG_CACHE_HOME=str(root / "xdg"), XDG_CONFIG_HOME=str(root / "xdg"),
+                   PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+
+        def crosspost(*args: str, user: list[str]) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [*user, sys.executable, "-m", "crosspost", "--config",
+                 str(root / "site" / "config.toml"), *args],
+                capture_output=True, text=True, env=env, timeout=120, check=False,
+            )
+
+        assert crosspost("init", str(root / "site"), user=[]).returncode == 0
+        assert crosspost("queue", "--persona", "personal", "--text", "Hives wrapped.",
+                         "--at", "+1h", "--to", "home-feed", user=[]).returncode == 0
+        for dirpath, dirnames, filenames in os.walk(root):
+            for name in dirnames:
+                (Path(dirpath) / name).chmod(0o755)
+            for name in filenames:
+                (Path(dirpath) / name).chmod(0o644)
+        data = root / "site" / "data"
+        before = files_in(data)
+        r = crosspost("list", "--format", "json", user=as_nobody)
+        assert r.returncode == 0, r.stderr
+        assert '"total": 1' in r.stdout
+        r = crosspost("cancel", "1", user=as_nobody)
+        assert r.returncode == 2 and "read-only" in r.stderr and "Traceback" not in r.stderr
+        assert files_in(data) == before
+    finally:
+        subprocess.run(["rm", "-rf", str(root)], check=False)

@@ -68,17 +68,18 @@ def app_of(ctx: click.Context) -> App:
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
 @click.pass_context
 def init(ctx: click.Context, directory: Path | None) -> None:
-    """Write config.toml and two example personas (never overwrites)."""
+    """Write config.toml and two example personas (never overwrites).
+
+    Outside the user config folder, the configuration keeps its data (database, media) in
+    DIR/data: a second configuration is a second queue, not another view of the first.
+    """
     from .init import init_config
+    from .settings import default_config_path, find_config
 
     app = app_of(ctx)
-    if directory is not None:
-        config = directory / "config.toml"
-    else:
-        from .settings import find_config
-
-        config = find_config(app._config)
-    for path, created in init_config(config):
+    config = directory / "config.toml" if directory is not None else find_config(app._config)
+    own_data = config.absolute() != default_config_path().absolute()
+    for path, created in init_config(config, own_data=own_data):
         click.echo(f"{'wrote' if created else 'kept '} {path}")
     if directory is not None:
         click.echo(f"use it with: export CROSSPOST_CONFIG={config.resolve()}")
