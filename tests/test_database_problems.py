@@ -165,7 +165,12 @@ def files_in(folder: Path) -> set[str]:
 
 @pytest.mark.parametrize("what", ["file", "folder"])
 def test_reading_commands_work_on_a_read_only_database(ws, what):
+    from PIL import Image
+
     queue_one(ws)
+    Image.new("RGB", (4, 4), "white").save(ws.root / "hives.png")
+    entry = ws.write("entry.md", "---\ntitle: Hives\nmedia:\n  - path: hives.png\n"
+                     "    alt: hives\n---\nWrapped for winter.\n")
     data = ws.root / "data"
     db = data / "crosspost.db"
     checkpoint(db)
@@ -183,6 +188,9 @@ def test_reading_commands_work_on_a_read_only_database(ws, what):
         # changing the queue is refused before anything is tried
         err = one_line_error(ws.run("cancel", "1"))
         assert "read-only" in err and str(db) in err
+        err = one_line_error(ws.run("queue", str(entry), "--persona", "personal",
+                                    "--to", "home-feed", "--at", "+2h"))
+        assert "read-only" in err
         err = one_line_error(ws.run("daemon", "--once"))
         assert "read-only" in err
         assert files_in(data) == before  # no WAL, no shared memory, no lock files

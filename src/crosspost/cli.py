@@ -223,6 +223,7 @@ def queue(
 
     app = app_of(ctx)
     entry = _load_entry(file, text)
+    app.store.require_writable()  # before media snapshots are copied next to the database
     post, plan = queue_entry(app, entry, persona, to or None, at, next_slot, allow, reason)
     missing = credentials.missing_logins(plan.persona.name, [
         (t.name, t.platform) for t in plan.targets
