@@ -229,3 +229,34 @@ def test_an_unreachable_database_server(healthy):
     assert code == 1 and failing(checks) == {"database"}
     detail = checks["database"]["detail"]
     assert "127.0.0.1" in detail and "pw-123" not in detail
+
+
+@pytest.fixture
+def pg_url():
+    base = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("PostgreSQL tests skipped: set CROSSPOST_TEST_DATABASE_URL "
+                    "(e.g. postgresql://postgres@127.0.0.1:5432/test)")
+    import uuid
+
+    import psycopg
+
+    name = f"crosspost_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(base, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    yield base.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(base, autocommit=True) as c:
+        c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+def test_a_postgresql_database(healthy, pg_url, monkeypatch):
+    healthy.write("config.toml", f'profiles_dir = "profiles"\ndatabase_url = "{pg_url}"\n')
+    code, checks = doctor(healthy)
+    assert code == 0 and "empty" in checks["database"]["detail"]
+    assert healthy.run("list").code == 0  # sets it up
+    code, checks = doctor(healthy)
+    assert code == 0 and "current" in checks["database"]["detail"]
+    monkeypatch.setattr("crosspost.store.known_revisions", lambda: ["0001", "0002"])
+    code, checks = doctor(healthy)
+    assert code == 1 and "older" in checks["database"]["detail"]

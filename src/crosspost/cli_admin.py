@@ -285,7 +285,8 @@ def _check_database(out: _Checks, s: Any) -> None:
     if problems:
         out.fail("database", f"{db.url}: " + "; ".join(problems), "; ".join(fixes))
     elif db.state == "new":
-        out.ok("database", f"{db.url} (not created yet: the first 'crosspost queue' does)")
+        out.ok("database", f"{db.url} (empty or not created yet: the first 'crosspost "
+               "queue' sets it up)")
     else:
         out.ok("database", f"{db.url} (schema {db.revision}, current)")
 
