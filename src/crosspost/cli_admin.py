@@ -188,8 +188,18 @@ def _targets(p: Persona) -> list[tuple[str, str]]:
 
 #: seconds the keyring gets to answer; one waiting for an unlock prompt never does
 KEYRING_PROBE_TIMEOUT = 10.0
-#: backends that ask for their password on a terminal unless it is given beforehand
-_PROMPTING = ("CryptFileKeyring", "EncryptedKeyring")
+
+
+def _would_prompt(kr: object) -> bool:
+    """Encrypted file keyrings ask for their password on a terminal; crosspost gives
+    keyrings.cryptfile its password from KEYRING_CRYPTFILE_PASSWORD, keyrings.alt's asks
+    every time."""
+    name = type(kr).__name__
+    if name == "CryptFileKeyring":
+        return not os.environ.get("KEYRING_CRYPTFILE_PASSWORD") and (
+            getattr(kr, "_keyring_key", None) is None
+        )
+    return name == "EncryptedKeyring"
 
 
 def _check_keyring(out: _Checks) -> CrosspostError | None:
@@ -211,13 +221,12 @@ def _check_keyring(out: _Checks) -> CrosspostError | None:
     problem = None
     if isinstance(kr, fail.Keyring | null.Keyring):
         problem = ConfigError(f"no usable keyring backend ({name})", hint=HEADLESS_HINT)
-    elif type(kr).__name__ in _PROMPTING and not os.environ.get("KEYRING_CRYPTFILE_PASSWORD") \
-            and getattr(kr, "_keyring_key", None) is None:
+    elif _would_prompt(kr):
         problem = ConfigError(
             f"the keyring {name} would ask for its password on a terminal, which a daemon "
             "does not have",
-            hint="set KEYRING_CRYPTFILE_PASSWORD where the daemon runs (see "
-            "systemd/crosspost.service)",
+            hint="use keyrings.cryptfile and set KEYRING_CRYPTFILE_PASSWORD where the daemon "
+            "runs (README, 'Credentials on a server'; systemd/crosspost.service)",
         )
     else:
         problem = _probe_keyring(name)
