@@ -43,6 +43,8 @@ def test_the_last_schedulable_day_still_works():
 def test_localize_out_of_range_is_a_usage_error():
     with pytest.raises(UsageError, match="out of range"):
         localize(datetime(9999, 12, 31, 23, 59), CHI)
+    with pytest.raises(UsageError, match="out of range"):
+        localize(datetime(9999, 6, 1, 9, 0), CHI)
     assert localize(datetime(2030, 1, 1, 9, 0), CHI).utc == datetime(2030, 1, 1, 15, 0, tzinfo=UTC)
 
 

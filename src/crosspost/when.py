@@ -41,12 +41,15 @@ class When:
 def localize(naive: datetime, tz: ZoneInfo) -> When:
     """Attach ``tz`` to a wall-clock time following the documented DST rule.
 
-    A time that cannot be placed (its UTC instant would be outside the years 1 to 9998) is a
-    UsageError, not an OverflowError half-way through a command."""
+    A time that cannot be scheduled (its UTC instant would be after 9998 or before year 1) is
+    a UsageError, not an OverflowError half-way through a command."""
     try:
-        return _localize(naive, tz)
+        when = _localize(naive, tz)
+        if when.utc < LATEST:
+            return when
     except OverflowError:
-        raise _out_of_range(f"{naive:%Y-%m-%d %H:%M}") from None
+        pass
+    raise _out_of_range(f"{naive:%Y-%m-%d %H:%M}")
 
 
 def _localize(naive: datetime, tz: ZoneInfo) -> When:
