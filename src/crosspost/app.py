@@ -66,7 +66,10 @@ class App:
         from .guardkey import audit_secret
         from .store import Store
 
-        store = Store(self.settings.resolved_database_url())
+        s = self.settings
+        # the default folder is made on first use; a database_url naming a missing folder is
+        # more likely a typo or an unmounted disk than a wish for a new, empty queue
+        store = Store(s.resolved_database_url(), create_folder=s.database_url is None)
         store.audit_key = lambda: audit_secret(self)
         return store
 

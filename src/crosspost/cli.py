@@ -70,17 +70,18 @@ def app_of(ctx: click.Context) -> App:
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
 @click.pass_context
 def init(ctx: click.Context, directory: Path | None) -> None:
-    """Write config.toml and two example personas (never overwrites)."""
+    """Write config.toml and two example personas (never overwrites).
+
+    Outside the user config folder, the configuration keeps its data (database, media) in
+    DIR/data: a second configuration is a second queue, not another view of the first.
+    """
     from .init import init_config
+    from .settings import default_config_path, find_config
 
     app = app_of(ctx)
-    if directory is not None:
-        config = directory / "config.toml"
-    else:
-        from .settings import find_config
-
-        config = find_config(app._config)
-    for path, created in init_config(config):
+    config = directory / "config.toml" if directory is not None else find_config(app._config)
+    own_data = config.absolute() != default_config_path().absolute()
+    for path, created in init_config(config, own_data=own_data):
         click.echo(f"{'wrote' if created else 'kept '} {path}")
     if directory is not None:
         click.echo(f"use it with: export CROSSPOST_CONFIG={config.resolve()}")
@@ -165,9 +166,13 @@ def check(
     app = app_of(ctx)
     _, p, _, report = _checked(app, file, text, persona, to)
     if report.blocked:
+        from .errors import StoreError
         from .queueing import blocked_audit
 
-        app.store.audit(blocked_audit(p.name, report, str(file) if file else None))
+        try:
+            app.store.audit(blocked_audit(p.name, report, str(file) if file else None))
+        except StoreError as e:  # a read-only database: the check itself still stands
+            click.echo(f"warning: the blocked attempt is not in the audit log: {e}", err=True)
     if fmt == "json":
         emit_json(report.to_json())
     else:
@@ -226,6 +231,7 @@ def queue(
 
     app = app_of(ctx)
     entry = _load_entry(file, text)
+    app.store.require_writable()  # before media snapshots are copied next to the database
     post, plan = queue_entry(
         app, entry, persona, to or None, at, next_slot, allow, reason, again=again
     )
@@ -578,6 +584,7 @@ def demo(directory: Path | None, delay: int) -> None:
 def run(argv: list[str] | None = None) -> int:
     """Run one command and return its exit code; user errors never show a traceback."""
     try:
+        _check_arguments(sys.argv[1:] if argv is None else argv)
         rv = cli.main(args=argv, prog_name="crosspost", standalone_mode=False)
     except CrosspostError as e:
         click.echo(f"error: {e}", err=True)
@@ -593,16 +600,69 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as e:
+        problem = _database_problem(e)
+        if problem is not None:
+            click.echo(f"error: {problem}", err=True)
+            return problem.exit_code
         if os.environ.get("CROSSPOST_DEBUG"):
             raise
         click.echo(
-            f"error: unexpected {type(e).__name__}: {e}\n"
+            f"error: unexpected {type(e).__name__}: {_summary(e)}\n"
             "  (nothing was changed by the failed step; rerun with CROSSPOST_DEBUG=1 for the "
             "details and please report it)",
             err=True,
         )
         return 1
     return rv if isinstance(rv, int) else 0
+
+
+def _database_problem(e: Exception) -> CrosspostError | None:
+    """A damaged, read-only or unreachable database is the user's to fix, not a bug."""
+    if "sqlalchemy" not in sys.modules and "sqlite3" not in sys.modules:
+        return None
+    from .dberrors import store_problem
+
+    return store_problem(e)
+
+
+def _summary(e: Exception) -> str:
+    """The error in one line; never a database statement, which may hold a post's text."""
+    if "sqlalchemy" in sys.modules:
+        from .dberrors import summary
+
+        return summary(e)
+    return str(e)
+
+
+def _check_arguments(args: list[str]) -> None:
+    """Refuse arguments that are not UTF-8 (Python hands their bytes on as surrogates, which
+    fail much later: in the database, in a platform's request). File names are exempt: they
+    may be any bytes, and are read, not published."""
+    for i, arg in enumerate(args):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as e:
+            if os.path.exists(arg):
+                continue
+            option, _, _ = arg.partition("=")
+            if not option.startswith("--") or option == arg:
+                option = args[i - 1] if i and args[i - 1].startswith("-") else "an argument"
+            raise UsageError(
+                f"{option} is not UTF-8 text ({_stray(arg[e.start])} in '{_escaped(arg)}')",
+                hint="convert the text to UTF-8 first (e.g. with iconv -t UTF-8)",
+            ) from None
+
+
+def _stray(char: str) -> str:
+    # surrogateescape carries a byte b that is not UTF-8 as the code point 0xDC00 + b
+    code = ord(char)
+    return f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+
+
+def _escaped(arg: str) -> str:
+    return "".join(
+        f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in arg
+    ).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def main() -> None:

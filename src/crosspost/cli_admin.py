@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -132,7 +134,7 @@ def accounts_test(ctx: click.Context, name: str, persona: str | None) -> None:
 @format_option
 @click.pass_context
 def doctor(ctx: click.Context, fmt: str) -> None:
-    """Check config, keyring, credentials and database; say what to fix."""
+    """Check what publishing needs: config, folders, keyring, credentials and database."""
     checks = _doctor_checks(app_of(ctx))
     if fmt == "json":
         emit_json({"ok": all(c["ok"] for c in checks), "checks": checks})
@@ -143,70 +145,213 @@ def doctor(ctx: click.Context, fmt: str) -> None:
     ctx.exit(0 if all(c["ok"] for c in checks) else 1)
 
 
+class _Checks(list[dict[str, Any]]):
+    """Doctor's findings: ``detail`` is the whole line (with the fix), ``fix`` the fix alone."""
+
+    def ok(self, check: str, detail: str) -> None:
+        self.append({"check": check, "ok": True, "detail": detail, "fix": None})
+
+    def fail(self, check: str, problem: str, fix: str | None) -> None:
+        detail = f"{problem} ({fix})" if fix else problem
+        self.append({"check": check, "ok": False, "detail": detail, "fix": fix})
+
+    def error(self, check: str, e: CrosspostError) -> None:
+        self.fail(check, e.message, e.hint)
+
+
 def _doctor_checks(app: Any) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-
-    def add(check: str, ok: bool, detail: str) -> None:
-        out.append({"check": check, "ok": ok, "detail": detail})
-
+    out = _Checks()
     try:
         s = app.settings
-        add("config", True, str(s.config_path) + ("" if s.config_path.exists() else
-                                                  " (absent: defaults; 'crosspost init')"))
+        out.ok("config", str(s.config_path) + ("" if s.config_path.exists() else
+                                               " (absent: defaults; 'crosspost init')"))
     except CrosspostError as e:
-        add("config", False, str(e))
+        out.fail("config", str(e), None)
         return out
     try:
         personas = app.personas
-        add("profiles", True, f"{len(personas)} personas in {s.resolved_profiles_dir()}")
+        out.ok("profiles", f"{len(personas)} personas in {s.resolved_profiles_dir()}")
     except CrosspostError as e:
-        add("profiles", False, str(e))
+        out.fail("profiles", str(e), None)
         personas = None
+    keyring_problem = _check_keyring(out)
+    _check_database(out, s)
+    if personas is not None:
+        for p in personas:
+            for target, platform in _targets(p):
+                _check_target(out, p, target, platform, keyring_problem)
+    return out
+
+
+def _targets(p: Persona) -> list[tuple[str, str]]:
+    blog = [("blog", p.blog.platform)] if p.blog else []
+    return blog + [(a.name, a.platform) for a in p.accounts]
+
+
+#: seconds the keyring gets to answer; one waiting for an unlock prompt never does
+KEYRING_PROBE_TIMEOUT = 10.0
+
+
+def _would_prompt(kr: object) -> bool:
+    """Encrypted file keyrings ask for their password on a terminal; crosspost gives
+    keyrings.cryptfile its password from KEYRING_CRYPTFILE_PASSWORD, keyrings.alt's asks
+    every time."""
+    name = type(kr).__name__
+    if name == "CryptFileKeyring":
+        return not os.environ.get("KEYRING_CRYPTFILE_PASSWORD") and (
+            getattr(kr, "_keyring_key", None) is None
+        )
+    return name == "EncryptedKeyring"
+
+
+def _check_keyring(out: _Checks) -> CrosspostError | None:
+    """Is the keyring usable where the daemon runs: a real backend that answers without
+    asking anyone? Returns the problem (None: usable)."""
+    from .credentials import HEADLESS_HINT
+
     try:
         import keyring
-        from keyring.backends import fail
+        from keyring.backends import fail, null
 
         kr = keyring.get_keyring()
-        usable = not isinstance(kr, fail.Keyring)
-        from .credentials import HEADLESS_HINT
-
-        add("keyring", usable, type(kr).__module__ + "." + type(kr).__name__
-            if usable else HEADLESS_HINT)
     except Exception as e:  # noqa: BLE001 - report whatever the backend raised
-        add("keyring", False, f"{type(e).__name__}: {e}")
-        usable = False
-    try:
-        store = app.store
-        add("database", True, f"{store.display_url()} (schema {store.current_revision()})")
-    except CrosspostError as e:
-        add("database", False, str(e))
-    if personas is not None and usable:
-        from . import credentials
-        from .platforms import adapter_class
+        problem = ConfigError(f"the keyring cannot be loaded ({type(e).__name__}: {e})",
+                              hint=HEADLESS_HINT)
+        out.error("keyring", problem)
+        return problem
+    name = type(kr).__module__ + "." + type(kr).__name__
+    problem = None
+    if isinstance(kr, fail.Keyring | null.Keyring):
+        problem = ConfigError(f"no usable keyring backend ({name})", hint=HEADLESS_HINT)
+    elif _would_prompt(kr):
+        problem = ConfigError(
+            f"the keyring {name} would ask for its password on a terminal, which a daemon "
+            "does not have",
+            hint="use keyrings.cryptfile and set KEYRING_CRYPTFILE_PASSWORD where the daemon "
+            "runs (README, 'Credentials on a server'; systemd/crosspost.service)",
+        )
+    else:
+        problem = _probe_keyring(name)
+    if problem is None:
+        out.ok("keyring", f"{name}, answers without a prompt")
+    else:
+        out.error("keyring", problem)
+    return problem
 
-        for p in personas:
-            targets = ([("blog", p.blog.platform)] if p.blog else []) + [
-                (a.name, a.platform) for a in p.accounts
-            ]
-            for target, platform in targets:
-                try:
-                    fields = tuple(
-                        f.name for f in getattr(adapter_class(platform), "credential_fields", ())
-                        if f.secret
-                    )
-                except CrosspostError as e:
-                    add(f"{p.name}/{target}", False, str(e))
-                    continue
-                if not fields:
-                    add(f"{p.name}/{target}", True, f"{platform}: no credentials needed")
-                    continue
-                try:
-                    credentials.load(p.name, target, fields)
-                    add(f"{p.name}/{target}", True, f"{platform}: credentials present "
-                        f"(verify with 'crosspost accounts test {target}')")
-                except ConfigError as e:
-                    add(f"{p.name}/{target}", False, str(e))
-    return out
+
+def _probe_keyring(name: str) -> CrosspostError | None:
+    """Read an entry that does not exist: it unlocks the keyring as a real read would, and
+    changes nothing. In a thread, so a backend waiting for a prompt cannot hang doctor."""
+    from .credentials import HEADLESS_HINT, get_secret
+
+    result: list[CrosspostError | None] = []
+
+    def probe() -> None:
+        try:
+            get_secret("crosspost/doctor", "probe")
+            result.append(None)
+        except CrosspostError as e:
+            result.append(e)
+        except Exception as e:  # noqa: BLE001 - whatever the backend raised
+            result.append(ConfigError(f"the keyring {name} failed: {type(e).__name__}",
+                                      hint=HEADLESS_HINT))
+
+    t = threading.Thread(target=probe, name="keyring-probe", daemon=True)
+    t.start()
+    t.join(KEYRING_PROBE_TIMEOUT)
+    if not result:
+        return ConfigError(
+            f"the keyring {name} did not answer within {KEYRING_PROBE_TIMEOUT:g} seconds "
+            "(is it locked, waiting for someone to unlock it?)",
+            hint="unlock it for the user running the daemon, or use an encrypted file "
+            "keyring unlocked by KEYRING_CRYPTFILE_PASSWORD (README, 'Credentials on a server')",
+        )
+    return result[0]
+
+
+def _check_database(out: _Checks, s: Any) -> None:
+    """Opens, this user can write it, and its schema is the one this version uses."""
+    from .store import check_database
+
+    try:
+        db = check_database(s.resolved_database_url(), create_folder=s.database_url is None)
+    except CrosspostError as e:
+        out.error("database", e)
+        return
+    problems, fixes = [], []
+    if db.read_only is not None:
+        problems.append(f"read-only here ({db.read_only}): the daemon cannot record what it "
+                        "publishes")
+        fixes.append("make the database file and its folder writable for the user running "
+                     "the daemon")
+    if db.state == "older":
+        problems.append(f"schema {db.revision} is older than this version's {db.head}")
+        fixes.append("crosspost upgrades it the next time it opens the database with write "
+                     "access (e.g. 'crosspost list'); back the file up first if in doubt")
+    elif db.state == "newer":
+        problems.append(f"schema {db.revision} was written by a newer crosspost (this version "
+                        f"knows up to {db.head})")
+        fixes.append("upgrade crosspost (pip install -U crosspost), or point database_url at "
+                     "another database")
+    if problems:
+        out.fail("database", f"{db.url}: " + "; ".join(problems), "; ".join(fixes))
+    elif db.state == "new":
+        out.ok("database", f"{db.url} (empty or not created yet: the first 'crosspost "
+               "queue' sets it up)")
+    else:
+        out.ok("database", f"{db.url} (schema {db.revision}, current)")
+
+
+#: platforms that publish into local files; their ``verify`` looks at folders only
+_LOCAL = ("static", "feed")
+
+
+def _check_target(
+    out: _Checks, p: Persona, target: str, platform: str, keyring_problem: CrosspostError | None
+) -> None:
+    """A blog folder or feed file that exists and can be written; credentials that are in
+    the keyring (not that the platform accepts them: 'crosspost accounts test' asks it)."""
+    from . import credentials
+    from .platforms import adapter_class, make_adapter
+
+    check = f"{p.name}/{target}"
+    try:
+        fields = tuple(
+            f.name for f in getattr(adapter_class(platform), "credential_fields", ()) if f.secret
+        )
+        if platform in _LOCAL:
+            _require_folder(p, target)
+            out.ok(check, f"{platform}: {make_adapter(_context(p, target)).verify()}")
+            return
+        if not fields:
+            out.ok(check, f"{platform}: no credentials needed")
+            return
+        if keyring_problem is not None:
+            out.fail(check, f"{platform}: credentials not checked: {keyring_problem.message}",
+                     keyring_problem.hint)
+            return
+        credentials.load(p.name, target, fields)
+        out.ok(check, f"{platform}: credentials present "
+               f"(verify with 'crosspost accounts test {target}')")
+    except CrosspostError as e:
+        out.error(check, e)
+
+
+def _require_folder(p: Persona, target: str) -> None:
+    """The folder must be there: publishing would create a missing last folder, and a typo in
+    the profile would then go unnoticed while the site generator never sees the posts."""
+    if target == "blog":
+        assert p.blog is not None and p.blog.content_dir is not None
+        folder, key = p.blog.content_dir, "content_dir"
+    else:
+        account = p.account(target)
+        assert account is not None and account.path is not None
+        folder, key = account.path.parent, f"path of account '{target}'"
+    if not folder.is_dir():
+        raise ConfigError(
+            f"folder {folder} does not exist",
+            hint=f"create it (mkdir -p {folder}) if it is right, or fix {key} in {p.source}",
+        )
 
 
 @cli.group()

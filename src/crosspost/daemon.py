@@ -180,6 +180,7 @@ class Daemon:
 
     def _single_instance(self) -> None:
         """SQLite is for one daemon; several daemons share a queue on PostgreSQL."""
+        self.store.require_writable()  # before the lock file, which sits beside the database
         if not self.store.is_sqlite:
             return
         import fcntl

@@ -124,9 +124,23 @@ class Settings(BaseSettings):
         return user_data_path(APP_NAME)
 
     def resolved_database_url(self) -> str:
+        """``database_url`` with a relative SQLite path made absolute against the config's
+        folder, like every other path here (SQLite alone would take it from the current
+        folder, so the queue would depend on where a command was started)."""
         if self.database_url:
-            return self.database_url
+            return resolve_sqlite_path(self.database_url, self.base_dir)
         return f"sqlite:///{self.resolved_data_dir() / 'crosspost.db'}"
+
+
+def resolve_sqlite_path(url: str, base: Path) -> str:
+    """``sqlite:///data/q.db`` → ``sqlite:////<base>/data/q.db``; other URLs unchanged."""
+    scheme, sep, rest = url.partition(":///")
+    if not sep or scheme not in ("sqlite", "sqlite+pysqlite"):
+        return url
+    path, q, query = rest.partition("?")
+    if not path or path == ":memory:" or path.startswith("file:") or Path(path).is_absolute():
+        return url
+    return f"{scheme}:///{base / path}{q}{query}"
 
 
 def default_config_path() -> Path:

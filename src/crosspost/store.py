@@ -9,6 +9,11 @@ running daemon wakes up.
 Migrations are Alembic revisions in ``crosspost/migrations``. Opening a store compares the
 recorded revision with the newest one this version ships, without importing Alembic when they
 match (the CLI starts many times a day); an older schema is upgraded, a newer one is refused.
+
+A SQLite file this user cannot write (the file, its folder or its disk is read-only) is opened
+read-only: reading commands work and leave no files behind, changes are refused up front, and
+a schema that would need an upgrade is reported instead. Failures to open or use a database
+become a StoreError naming it (see ``dberrors``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 try:
     import fcntl
@@ -32,11 +38,12 @@ except ImportError:  # Windows: SQLite's busy timeout alone serialises the write
 
 from sqlalchemy import and_, bindparam, event, func, or_, text
 from sqlalchemy import select as sa_select
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlmodel import Session, col, create_engine, select
 
 from . import auditlog
+from .dberrors import SUPPORTED, URL_FORMS, mask_url, opening_problem, remember_database
 from .errors import NotFound, Refused, StoreError
 from .models import (
     CANCELLED,
@@ -180,19 +187,46 @@ class Store:
     #: all (and never written as text).
     audit_key: Callable[[], bytes | None] | None = None
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, create_folder: bool = True) -> None:
+        """Open the database at ``url``; ``create_folder``: make a missing SQLite folder.
+
+        A SQLite file this user cannot write (the file or its folder is read-only) is opened
+        read-only: reading commands work, writing ones say so before they try.
+        """
         self.url = normalise_url(url)
-        self.engine = _make_engine(self.url)
-        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        parsed = parse_database_url(url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.path = sqlite_file(parsed)
+        #: why this process cannot write the database (None: it can)
+        self.read_only: str | None = None
+        if self.path is not None:
+            self.read_only = _check_sqlite_file(self.path, create_folder)
+        self.where = f"database file {self.path}" if self.path else f"database {mask_url(url)}"
+        self._shown = parsed.render_as_string(hide_password=True)
+        try:
+            self.engine = _make_engine(parsed, self.path, self.read_only)
+        except Exception as e:  # noqa: BLE001 - a driver missing or refusing the URL
+            raise opening_problem(e, self.where) from None
+        remember_database(self.engine, self.where)
         self._writer = threading.RLock()
         self._writer_depth = 0
         self._writer_file: int | None = None
-        if self.is_sqlite:
-            self._writer_file = _open_writer_lock(self.engine.url.database)
+        if self.path is not None and self.read_only is None:
+            self._writer_file = _open_writer_lock(str(self.path))
             if self._writer_file is not None:
                 weakref.finalize(self, os.close, self._writer_file)
         if migrate:
             self.ensure_schema()
+
+    def require_writable(self) -> None:
+        """Refuse a change up front on a read-only database, instead of half-way through."""
+        if self.read_only is not None:
+            raise StoreError(
+                f"the {self.where} is read-only here ({self.read_only}); this command "
+                "changes the queue",
+                hint="make the file and its folder writable for this user, or run the "
+                "command as the user who owns the database",
+            )
 
     # -- transactions -----------------------------------------------------------------------
 
@@ -209,6 +243,7 @@ class Store:
         instead of in SQLite's busy handler, which sleeps in growing steps and would add tens
         of milliseconds per contended write. Other processes still wait via busy_timeout.
         """
+        self.require_writable()
         if not self.is_sqlite:
             with Session(self.engine, expire_on_commit=False) as s, s.begin():
                 yield s
@@ -228,6 +263,7 @@ class Store:
         The same locking (the in-process writer lock and ``BEGIN IMMEDIATE`` on SQLite), without
         the ORM session's bookkeeping, which costs more than the statements themselves.
         """
+        self.require_writable()
         if not self.is_sqlite:
             with self.engine.begin() as conn:
                 yield conn
@@ -269,21 +305,19 @@ class Store:
     # -- schema -----------------------------------------------------------------------------
 
     def current_revision(self) -> str | None:
-        try:
-            with self.engine.connect() as c:
-                return c.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        except (OperationalError, ProgrammingError):
-            return None
+        """The schema revision recorded in the database; None when it has no tables yet."""
+        with self.engine.connect() as c:
+            if not self.engine.dialect.has_table(c, "alembic_version"):
+                return None
+            return c.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
     def ensure_schema(self) -> None:
+        """Upgrade an older schema; refuse a newer one, or an older one that is read-only."""
         known = known_revisions()
         try:
             current = self.current_revision()
-        except OperationalError as e:
-            raise StoreError(
-                f"cannot open the database {self.display_url()}: {e.orig}",
-                hint="check database_url in config.toml",
-            ) from None
+        except DBAPIError as e:
+            raise opening_problem(e, self.where) from None
         if current == known[-1]:
             return
         if current is not None and current not in known:
@@ -293,7 +327,21 @@ class Store:
                 hint="upgrade crosspost (pip install -U crosspost), "
                 "or point database_url at another database",
             )
-        self._upgrade()
+        if self.read_only is not None:
+            state = (
+                "has no crosspost tables yet" if current is None
+                else f"has schema revision {current}, older than this version's {known[-1]}"
+            )
+            raise StoreError(
+                f"the {self.where} is read-only here ({self.read_only}) and {state}, so "
+                "crosspost cannot upgrade it",
+                hint="run any crosspost command once as a user who may write it (that "
+                "upgrades it), or use the crosspost version that wrote it",
+            )
+        try:
+            self._upgrade()
+        except DBAPIError as e:
+            raise opening_problem(e, self.where) from None
 
     def _upgrade(self) -> None:
         from alembic import command
@@ -310,7 +358,7 @@ class Store:
 
     def display_url(self) -> str:
         """The URL without a password, for messages and logs."""
-        return self.engine.url.render_as_string(hide_password=True)
+        return self._shown
 
     # -- queue ------------------------------------------------------------------------------
 
@@ -1031,6 +1079,47 @@ def _sqlite_list_plan(
     return [*scope_free, or_(*by_status)], total
 
 
+@dataclass(frozen=True)
+class SchemaCheck:
+    """The database as ``crosspost doctor`` finds it, without creating or upgrading it."""
+
+    url: str  #: password masked
+    #: the recorded schema revision; None when there is no database or no tables yet
+    revision: str | None
+    head: str  #: the newest revision this version ships
+    read_only: str | None  #: why this user cannot write it (None: it can)
+
+    @property
+    def state(self) -> str:
+        """"new" (created on first use), "current", "older" or "newer" than this version."""
+        if self.revision is None:
+            return "new"
+        if self.revision == self.head:
+            return "current"
+        return "older" if self.revision in known_revisions() else "newer"
+
+
+def check_database(url: str, *, create_folder: bool = True) -> SchemaCheck:
+    """Open the database read-only where possible and read its schema revision; a
+    StoreError says why it cannot be used. A SQLite file that does not exist yet is not
+    created: the first command that queues a post does that."""
+    head = known_revisions()[-1]
+    parsed = parse_database_url(url)
+    path = sqlite_file(parsed)
+    if path is not None and not path.exists():
+        if path.parent.is_dir() or not create_folder:
+            _check_sqlite_file(path, create_folder=False)  # what would stop creating it
+        return SchemaCheck(parsed.render_as_string(hide_password=True), None, head, None)
+    store = Store(url, migrate=False, create_folder=False)
+    try:
+        revision = store.current_revision()
+    except DBAPIError as e:
+        raise opening_problem(e, store.where) from None
+    finally:
+        store.engine.dispose()
+    return SchemaCheck(store.display_url(), revision, head, store.read_only)
+
+
 _POST_T = Post.__table__  # type: ignore[attr-defined]
 _DELIVERY_T = Delivery.__table__  # type: ignore[attr-defined]
 _POSTS_BY_IDS = sa_select(_POST_T).where(_POST_T.c.id.in_(bindparam("post_ids", expanding=True)))
@@ -1053,38 +1142,124 @@ def _open_writer_lock(database: str | None) -> int | None:
     return fd
 
 
-def _make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1] if "///" in url else ""
-        if path and path != ":memory:":
-            try:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise StoreError(
-                    f"cannot create the folder for the database {path}: {e.strerror}",
-                    hint="set database_url or data_dir in config.toml",
-                ) from None
-        engine = create_engine(
-            url,
-            connect_args={"timeout": 30, "check_same_thread": False},
-            # the daemon's worker threads each hold a connection briefly; keep them open
-            pool_size=32,
-            max_overflow=32,
+def parse_database_url(url: str) -> URL:
+    """``url`` parsed, or a StoreError naming it (password masked) and the forms that work."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except ArgumentError:
+        raise StoreError(
+            f"database_url {mask_url(url)!r} is not a database URL", hint=URL_FORMS
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED:
+        raise StoreError(
+            f"database_url {mask_url(url)!r}: crosspost cannot use {backend!r} databases; "
+            "it works with SQLite and PostgreSQL",
+            hint=URL_FORMS,
         )
-        _sqlite_setup(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    if "@" in (parsed.host or ""):
+        raise StoreError(
+            f"database_url {mask_url(url)!r}: an '@' in the user name or password must be "
+            "written as %40",
+            hint=URL_FORMS,
+        )
+    if backend == "sqlite" and (parsed.host or parsed.port or parsed.username):
+        raise StoreError(
+            f"database_url {mask_url(url)!r}: a SQLite URL has no host part", hint=URL_FORMS
+        )
+    return parsed
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite URL; None for PostgreSQL and in-memory databases."""
+    db = url.database
+    if url.get_backend_name() != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
+        return None
+    return Path(db).absolute()
+
+
+def _check_sqlite_file(path: Path, create_folder: bool) -> str | None:
+    """Why this user cannot write the database file (None: it can); a StoreError when it
+    cannot be used at all. ``os.access`` sees read-only mounts and immutable files too."""
+    folder = path.parent
+    if not folder.is_dir():
+        if folder.exists() or not create_folder:
+            raise StoreError(
+                f"the folder {folder} of the database file {path.name} "
+                + ("is not a folder" if folder.exists() else "does not exist"),
+                hint=f"create it (mkdir -p {folder}) or fix database_url in config.toml",
+            )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(
+                f"cannot create the folder {folder} for the database: {e.strerror}",
+                hint="set database_url or data_dir in config.toml to a folder this user "
+                "may write",
+            ) from None
+    if path.is_dir():
+        raise StoreError(
+            f"the database file {path} is a folder", hint="fix database_url in config.toml"
+        )
+    exists = path.exists()
+    if exists and not os.access(path, os.R_OK):
+        raise StoreError(
+            f"cannot read the database file {path} (permission denied)",
+            hint="make it readable for this user, or run crosspost as the user who owns it",
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        if not exists:
+            raise StoreError(
+                f"cannot create the database file {path}: its folder is read-only here",
+                hint=f"make {folder} writable for this user, or fix database_url in config.toml",
+            )
+        return "its folder is read-only"
+    if exists and not os.access(path, os.W_OK):
+        return "the file is read-only"
+    return None
+
+
+def _make_engine(url: URL, path: Path | None, read_only: str | None) -> Engine:
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if path is not None and read_only is not None:
+        url = _read_only_url(path)
+    engine = create_engine(
+        url,
+        connect_args={"timeout": 30, "check_same_thread": False},
+        # the daemon's worker threads each hold a connection briefly; keep them open
+        pool_size=32,
+        max_overflow=32,
+    )
+    _sqlite_setup(engine, read_only=read_only is not None)
+    return engine
+
+
+def _read_only_url(path: Path) -> URL:
+    """Open ``path`` without ever writing to it or beside it.
+
+    ``mode=ro`` reads the WAL of a database another user's daemon has open. With no WAL file,
+    nobody has the database open, and ``immutable=1`` reads it without creating the WAL and
+    shared-memory files that ``mode=ro`` needs, which a read-only folder could not hold.
+    """
+    query = {"mode": "ro", "uri": "true"}
+    if not Path(f"{path}-wal").exists():
+        query["immutable"] = "1"
+    return URL.create("sqlite", database="file:" + quote(str(path)), query=query)
+
+
+def _sqlite_setup(engine: Engine, *, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # let SQLAlchemy's "begin" event below issue BEGIN itself
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA busy_timeout = 30000")
-        cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute("PRAGMA synchronous = NORMAL")
+        if read_only:  # journal_mode would write the file's header
+            cur.execute("PRAGMA query_only = ON")
+        else:
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
 

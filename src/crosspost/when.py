@@ -27,6 +27,9 @@ _DAYTIME = re.compile(r"^(?P<day>[A-Za-z]+)\s+(?P<h>\d{1,2}):(?P<m>\d{2})$")
 _LOCAL = re.compile(r"^(?P<d>\d{4}-\d{2}-\d{2})[ T](?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?$")
 
 FORMS = "ISO 8601, 'YYYY-MM-DD HH:MM', '+2h', '+30m', 'tomorrow 09:00' or 'now'"
+#: no schedule reaches this far; the year of headroom keeps every later step (another
+#: persona's timezone, a separation window, a retry's backoff) inside what datetime can hold
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -53,7 +56,27 @@ class When:
 
 
 def localize(naive: datetime, tz: ZoneInfo) -> When:
-    """Attach ``tz`` to a wall-clock time following the documented DST rule."""
+    """Attach ``tz`` to a wall-clock time following the documented DST rule.
+
+    A time that cannot be scheduled (its UTC instant would be after 9998 or before year 1) is
+    a UsageError, not an OverflowError half-way through a command."""
+    try:
+        when = _localize(naive, tz)
+        if when.utc < LATEST:
+            return when
+    except OverflowError:
+        pass
+    raise _out_of_range(f"{naive:%Y-%m-%d %H:%M}")
+
+
+def _out_of_range(what: str) -> UsageError:
+    return UsageError(
+        f"{what} is out of range: crosspost schedules up to {LATEST - timedelta(days=1):%Y-%m-%d}",
+        hint="give a time like 'tomorrow 09:00', '2027-03-01 09:00' or '+2h'",
+    )
+
+
+def _localize(naive: datetime, tz: ZoneInfo) -> When:
     candidate = naive.replace(tzinfo=tz, fold=0)
     utc = candidate.astimezone(UTC)
     back = utc.astimezone(tz).replace(tzinfo=None)
@@ -94,7 +117,13 @@ def parse_time(
     """Any ``--at`` form, past or future (``-2d`` counts back); ``option`` names the option
     in errors. ``list --from/--to`` look back as well as forward."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    return _parse(text.strip(), tz, now, option)
+    try:
+        when = _parse(text.strip(), tz, now, option)
+        if when.utc < LATEST:
+            return when
+    except OverflowError:  # the time, or it in the persona's zone, is beyond datetime's years
+        pass
+    raise _out_of_range(f"{option} {text!r}")
 
 
 def needs_timezone(text: str) -> bool:
@@ -142,17 +171,17 @@ def _parse(s: str, tz: ZoneInfo, now: datetime, option: str = "--at") -> When:
         return When(now + delta if m["sign"] == "+" else now - delta)
     m = _LOCAL.match(s)
     if m:
-        return localize(_naive(m["d"], m["h"], m["m"], m["s"], s, option), tz)
+        return _localize(_naive(m["d"], m["h"], m["m"], m["s"], s, option), tz)
     m = _DAYTIME.match(s)
     if m:
         day = _relative_day(m["day"].lower(), now.astimezone(tz).date(), s, option)
-        return localize(_naive(day.isoformat(), m["h"], m["m"], None, s, option), tz)
+        return _localize(_naive(day.isoformat(), m["h"], m["m"], None, s, option), tz)
     try:
         parsed = datetime.fromisoformat(s)
     except ValueError:
         raise UsageError(f"{option} {s!r} is not a time I understand; use {FORMS}") from None
     if parsed.tzinfo is None:
-        return localize(parsed, tz)
+        return _localize(parsed, tz)
     return When(parsed.astimezone(UTC))
 
 
