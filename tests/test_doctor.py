@@ -190,13 +190,22 @@ def test_a_newer_schema(healthy):
     assert "newer crosspost" in checks["database"]["detail"]
 
 
+def one_migration_ahead(monkeypatch) -> str:
+    """Pretend to be a crosspost one migration newer; returns the revision shipped now."""
+    from crosspost.store import known_revisions
+
+    shipped = known_revisions()
+    monkeypatch.setattr("crosspost.store.known_revisions", lambda: [*shipped, "9999"])
+    return shipped[-1]
+
+
 def test_an_older_schema_is_reported_and_left_alone(healthy, monkeypatch):
-    monkeypatch.setattr("crosspost.store.known_revisions", lambda: ["0001", "0002"])
+    current = one_migration_ahead(monkeypatch)
     code, checks = doctor(healthy)
     assert code == 1 and failing(checks) == {"database"}
-    assert "0001 is older than this version's 0002" in checks["database"]["detail"]
+    assert f"{current} is older than this version's 9999" in checks["database"]["detail"]
     with sqlite3.connect(healthy.root / "data" / "crosspost.db") as c:
-        assert c.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert c.execute("SELECT version_num FROM alembic_version").fetchone() == (current,)
     c.close()
 
 
@@ -257,6 +266,6 @@ def test_a_postgresql_database(healthy, pg_url, monkeypatch):
     assert healthy.run("list").code == 0  # sets it up
     code, checks = doctor(healthy)
     assert code == 0 and "current" in checks["database"]["detail"]
-    monkeypatch.setattr("crosspost.store.known_revisions", lambda: ["0001", "0002"])
+    one_migration_ahead(monkeypatch)
     code, checks = doctor(healthy)
     assert code == 1 and "older" in checks["database"]["detail"]

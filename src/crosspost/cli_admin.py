@@ -179,7 +179,7 @@ def _doctor_checks(app: Any) -> list[dict[str, Any]]:
     if personas is not None:
         for p in personas:
             for target, platform in _targets(p):
-                _check_target(out, p, target, platform, keyring_problem)
+                _check_target(out, app, p, target, platform, keyring_problem)
     return out
 
 
@@ -307,7 +307,8 @@ _LOCAL = ("static", "feed")
 
 
 def _check_target(
-    out: _Checks, p: Persona, target: str, platform: str, keyring_problem: CrosspostError | None
+    out: _Checks, app: Any, p: Persona, target: str, platform: str,
+    keyring_problem: CrosspostError | None,
 ) -> None:
     """A blog folder or feed file that exists and can be written; credentials that are in
     the keyring (not that the platform accepts them: 'crosspost accounts test' asks it)."""
@@ -321,7 +322,7 @@ def _check_target(
         )
         if platform in _LOCAL:
             _require_folder(p, target)
-            out.ok(check, f"{platform}: {make_adapter(_context(p, target)).verify()}")
+            out.ok(check, f"{platform}: {make_adapter(_context(app, p, target)).verify()}")
             return
         if not fields:
             out.ok(check, f"{platform}: no credentials needed")
