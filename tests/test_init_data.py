@@ -89,3 +89,29 @@ def test_a_relative_sqlite_path_is_relative_to_the_config_file(tmp_path, monkeyp
     assert load_settings(cfg / "config.toml").resolved_database_url() == (
         f"sqlite:///{cfg.resolve()}/other.db"
     )
+
+
+def test_what_adapters_learn_about_servers_stays_in_the_folder(tmp_path, capsys):
+    """A Mastodon instance's limits, cached by preview (and the daemon), go to DIR/data."""
+    from crosspost.platforms import mastodon as mastodon_module
+    from fakes.mastodon import FakeMastodon
+
+    a = tmp_path / "A"
+    assert run(["init", str(a)]) == 0
+    profile = a / "profiles" / "professional.toml"
+    mastodon_module.clear_instance_cache()
+    with FakeMastodon(access_token="unused", max_characters=700) as fake:
+        instance = fake.url
+        text = profile.read_text(encoding="utf-8")
+        profile.write_text(text + f'\n[[accounts]]\nname = "pro-toot"\nplatform = "mastodon"\n'
+                           f'handle = "@someone@127.0.0.1"\ninstance = "{fake.url}"\n',
+                           encoding="utf-8")
+        code, out = crosspost(capsys, a / "config.toml", "preview", "--persona",
+                              "professional", "--text", "Boundaries matter.", "--to",
+                              "pro-toot", "--format", "json")
+        assert code == 0, out
+        assert json.loads(out)["targets"][0]["limit"] == 700
+    mastodon_module.clear_instance_cache()
+    cache = a / "data" / "cache" / "mastodon-instances.json"
+    assert json.loads(cache.read_text())[instance]["limits"]["max_characters"] == 700
+    assert not (tmp_path / "xdg-cache").exists()

@@ -74,5 +74,11 @@ class App:
         return store
 
     @property
+    def cache_dir(self) -> Path:
+        """What adapters learn about servers (instance limits): kept with the configuration's
+        data, so a configuration made by ``crosspost init DIR`` writes nothing outside DIR."""
+        return self.settings.resolved_data_dir() / "cache"
+
+    @property
     def media_dir(self) -> Path:
         return self.settings.resolved_data_dir() / "media"

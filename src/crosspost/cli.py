@@ -194,7 +194,7 @@ def preview(
 
     app = app_of(ctx)
     entry, p, targets, report = _checked(app, file, text, persona, to)
-    items = build_preview(p, entry, targets)
+    items = build_preview(p, entry, targets, app.cache_dir)
     if fmt == "json":
         emit_json({"persona": p.name, "targets": items, "guard": report.to_json(detail=True)})
     else:

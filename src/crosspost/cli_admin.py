@@ -48,8 +48,10 @@ def _context(app: Any, p: Persona, target: str) -> Any:
 
     timeout = app.settings.daemon.request_timeout.total_seconds()
     if target == "blog":
-        return AdapterContext(persona=p, blog=p.blog, timeout=timeout)
-    return AdapterContext(persona=p, account=p.account(target), timeout=timeout)
+        return AdapterContext(persona=p, blog=p.blog, timeout=timeout, cache_dir=app.cache_dir)
+    return AdapterContext(
+        persona=p, account=p.account(target), timeout=timeout, cache_dir=app.cache_dir
+    )
 
 
 @cli.group()

@@ -8,6 +8,7 @@ from its public instance API with a short time-out and cached on disk (see
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from .entries import Entry
@@ -31,7 +32,10 @@ def share_source(entry: Entry) -> ShareSource:
     )
 
 
-def build_preview(persona: Persona, entry: Entry, targets: list[Target]) -> list[dict[str, Any]]:
+def build_preview(
+    persona: Persona, entry: Entry, targets: list[Target], cache_dir: Path | None = None
+) -> list[dict[str, Any]]:
+    """What each target will publish; ``cache_dir`` as in :class:`AdapterContext`."""
     src = share_source(entry)
     url = None
     if persona.blog and entry.kind == "entry":
@@ -49,7 +53,7 @@ def build_preview(persona: Persona, entry: Entry, targets: list[Target]) -> list
             continue
         account = persona.account(t.name)
         assert account is not None
-        limit, counting, source, note = _rules(persona, account)
+        limit, counting, source, note = _rules(persona, account, cache_dir)
         text = render_for(src, persona, account, url, limit, counting)
         length = length_for(text, account.platform, counting)
         unit = {"x": "weighted characters", "bluesky": "graphemes", "codepoints": "code points"}
@@ -64,14 +68,14 @@ def build_preview(persona: Persona, entry: Entry, targets: list[Target]) -> list
 
 
 def _rules(
-    persona: Persona, account: Account
+    persona: Persona, account: Account, cache_dir: Path | None
 ) -> tuple[int | None, str | None, str | None, str | None]:
     """(limit, counting, where the limit came from, a note for people) for one account."""
     if account.platform == "mastodon":
         from .platforms.base import AdapterContext
         from .platforms.mastodon import share_rules
 
-        ctx = AdapterContext(persona=persona, account=account)
+        ctx = AdapterContext(persona=persona, account=account, cache_dir=cache_dir)
         rules = share_rules(ctx, timeout=INSTANCE_TIMEOUT)
         return rules.limit, rules.counting, rules.source, rules.note
     if account.platform not in COUNTED:

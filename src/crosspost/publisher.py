@@ -175,7 +175,10 @@ class Publisher:
                     f"persona '{persona.name}' no longer has a blog",
                     hint=f"add [blog] to {persona.source} and 'crosspost retry {c.post_id}'",
                 )
-            ctx = AdapterContext(persona=persona, blog=persona.blog, timeout=self.timeout)
+            ctx = AdapterContext(
+                persona=persona, blog=persona.blog, timeout=self.timeout,
+                cache_dir=self.app.cache_dir,
+            )
             text = post.body
         else:
             account = persona.account(c.target)
@@ -184,7 +187,10 @@ class Publisher:
                     f"account '{c.target}' is no longer in persona '{persona.name}'",
                     hint=f"check {persona.source}",
                 )
-            ctx = AdapterContext(persona=persona, account=account, timeout=self.timeout)
+            ctx = AdapterContext(
+                persona=persona, account=account, timeout=self.timeout,
+                cache_dir=self.app.cache_dir,
+            )
             from .preview import share_source
             from .sharetext import render_for
 

@@ -103,3 +103,7 @@ class AdapterContext:
     account: Account | None = None
     #: seconds to wait for a platform's answer (``daemon.request_timeout``); None: the default
     timeout: float | None = None
+    #: where an adapter keeps what it learned about servers (a Mastodon instance's limits):
+    #: the configuration's data folder, so ``crosspost init DIR`` keeps it in DIR; None: the
+    #: user's cache folder
+    cache_dir: Path | None = None

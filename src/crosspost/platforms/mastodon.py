@@ -227,12 +227,14 @@ def clear_instance_cache() -> None:
 
 
 def read_limits(
-    instance: str, *, timeout: float, cache_ttl: float = CACHE_TTL
+    instance: str, *, timeout: float, cache_ttl: float = CACHE_TTL,
+    cache_dir: Path | None = None,
 ) -> tuple[InstanceLimits, bool]:
     """The limits of ``instance`` (``https://host``) and whether they came from a cache.
 
     Asked without credentials (``/api/v2/instance`` and ``/api/v1/instance`` are public) and
-    remembered per instance in memory and in the user's cache folder: for ``cache_ttl`` (a
+    remembered per instance in memory and in ``cache_dir`` (default: the user's cache
+    folder): for ``cache_ttl`` (a
     day), or for five minutes when the instance could not be reached, so neither a run of
     previews nor a daemon's deliveries wait for an instance that is down, one after another.
     """
@@ -240,7 +242,8 @@ def read_limits(
     hit = _LIMITS.get(instance)
     if hit is not None and _fresh(now, hit[0], hit[1], cache_ttl):
         return hit[1], True
-    cached = _read_cache_file(instance, now, cache_ttl)
+    path = _cache_path(cache_dir)
+    cached = _read_cache_file(path, instance, now, cache_ttl)
     if cached is not None:
         _LIMITS[instance] = cached
         return cached[1], True
@@ -254,7 +257,7 @@ def read_limits(
             DEFAULT_LIMITS.max_characters,
         )
         limits = DEFAULT_LIMITS
-    _write_cache_file(instance, now, limits)
+    _write_cache_file(path, instance, now, limits)
     _LIMITS[instance] = (now, limits)
     return limits, False
 
@@ -281,7 +284,9 @@ def share_rules(
     host = urlsplit(instance).netloc
     if account.limit and account.counting:
         return ShareRules(account.limit, account.counting, "account", "the account's limit")
-    limits, cached = read_limits(instance, timeout=timeout, cache_ttl=cache_ttl)
+    limits, cached = read_limits(
+        instance, timeout=timeout, cache_ttl=cache_ttl, cache_dir=ctx.cache_dir
+    )
     counting = account.counting or limits.counting
     if account.limit:
         return ShareRules(account.limit, counting, "account", "the account's limit")
@@ -334,17 +339,19 @@ def _software(data: dict[str, Any]) -> str | None:
     return next((name for name in KNOWN_SOFTWARE if name in said), None)
 
 
-def _cache_path() -> Path:
-    from platformdirs import user_cache_path
+def _cache_path(cache_dir: Path | None = None) -> Path:
+    if cache_dir is None:
+        from platformdirs import user_cache_path
 
-    return user_cache_path("crosspost") / "mastodon-instances.json"
+        cache_dir = user_cache_path("crosspost")
+    return cache_dir / "mastodon-instances.json"
 
 
 def _read_cache_file(
-    instance: str, now: float, cache_ttl: float
+    path: Path, instance: str, now: float, cache_ttl: float
 ) -> tuple[float, InstanceLimits] | None:
     try:
-        entry = json.loads(_cache_path().read_text("utf-8"))[instance]
+        entry = json.loads(path.read_text("utf-8"))[instance]
         fetched = float(entry["fetched_at"])
         if "software" not in entry["limits"]:
             return None  # written before the software was recorded: ask again
@@ -354,8 +361,7 @@ def _read_cache_file(
         return None
 
 
-def _write_cache_file(instance: str, now: float, limits: InstanceLimits) -> None:
-    path = _cache_path()
+def _write_cache_file(path: Path, instance: str, now: float, limits: InstanceLimits) -> None:
     try:
         try:
             data = json.loads(path.read_text("utf-8"))
@@ -492,7 +498,8 @@ class MastodonAdapter:
     def instance_limits(self) -> InstanceLimits:
         """The instance's limits, cached for a day (defaults if it cannot be asked)."""
         return read_limits(
-            self.instance, timeout=min(self.timeout, 10.0), cache_ttl=self.cache_ttl
+            self.instance, timeout=min(self.timeout, 10.0), cache_ttl=self.cache_ttl,
+            cache_dir=self.ctx.cache_dir,
         )[0]
 
     def share_rules(self) -> ShareRules:
