@@ -118,3 +118,33 @@ def test_hashed_confidential_identifier(ws, monkeypatch):
     (finding,) = r.json()["findings"]
     assert finding["rule"] == "confidential"
     assert finding["match"] == "jonathan  WHITCOMBE"
+
+
+def test_the_guard_key_moves_to_another_machine(ws, monkeypatch, isolated):
+    """export-key on one machine, import-key on another: the hashes check there too."""
+    from crosspost.guardkey import SERVICE, USERNAME
+
+    assert ws.run("guard", "export-key").code == 2, "no key yet"
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Jonathan Whitcombe\n"))
+    assert ws.run("guard", "add-confidential", "professional", "--stdin").code == 0
+    exported = ws.run("guard", "export-key")
+    assert exported.code == 0 and len(exported.out.strip()) == 64
+    # the other machine: an empty keyring
+    isolated.delete_password(SERVICE, USERNAME)
+    r = ws.run("check", "--persona", "personal", "--text", "hello")
+    assert r.code == 2 and "crosspost guard import-key" in r.err
+    for bad in ("not a key", exported.out.strip()[:-2]):
+        monkeypatch.setattr(sys, "stdin", io.StringIO(bad))
+        r = ws.run("guard", "import-key")
+        assert r.code == 2 and "64 hexadecimal digits" in r.err
+    monkeypatch.setattr(sys, "stdin", io.StringIO(exported.out))
+    assert ws.run("guard", "import-key").code == 0
+    r = ws.run("check", "--persona", "personal", "--text", "Saw Jonathan Whitcombe today")
+    assert r.code == 1 and "confidential" in r.out
+    # a different key is not replaced by accident
+    monkeypatch.setattr(sys, "stdin", io.StringIO("ab" * 32))
+    r = ws.run("guard", "import-key")
+    assert r.code == 2 and "--force" in r.err
+    monkeypatch.setattr(sys, "stdin", io.StringIO("ab" * 32))
+    assert ws.run("guard", "import-key", "--force").code == 0
+    assert isolated.get_password(SERVICE, USERNAME) == "ab" * 32

@@ -402,3 +402,48 @@ def add_confidential(
     tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
     tmp.replace(path)
     click.echo(f"added {added} hashed identifier(s) to {path}; the plain text is stored nowhere")
+
+
+@guard.command("export-key")
+def export_key() -> None:
+    """Print the guard key, to move it to another machine with 'guard import-key'.
+
+    The key turns hashed client names back into checkable ones for anyone holding a list of
+    candidate names, so treat it as the secret it is: pipe it, do not save it in a file.
+    """
+    from .credentials import get_secret
+    from .errors import UsageError
+    from .guardkey import SERVICE, USERNAME
+
+    value = get_secret(SERVICE, USERNAME)
+    if value is None:
+        raise UsageError(
+            "there is no guard key in this keyring yet",
+            hint="it is made by the first 'crosspost guard add-confidential' or audited block",
+        )
+    click.echo(value)
+
+
+@guard.command("import-key")
+@click.option("--force", is_flag=True, help="Replace a different key already in the keyring.")
+def import_key(force: bool) -> None:
+    """Store a guard key read from stdin (the output of 'guard export-key' elsewhere).
+
+    Profiles with hashed confidential names and a signed audit log need the key they were
+    written with; a different key already here is kept unless --force is given, since
+    replacing it makes the hashes and signatures made with it uncheckable.
+    """
+    from .credentials import get_secret, set_secret
+    from .errors import UsageError
+    from .guardkey import SERVICE, USERNAME, parse_key
+
+    value = parse_key(sys.stdin.read())
+    current = get_secret(SERVICE, USERNAME)
+    if current is not None and current != value and not force:
+        raise UsageError(
+            "this keyring already holds a different guard key",
+            hint="hashes and audit signatures made with it would no longer check; give --force "
+            "to replace it anyway",
+        )
+    set_secret(SERVICE, USERNAME, value)
+    click.echo("guard key stored in the keyring" if current != value else "guard key unchanged")

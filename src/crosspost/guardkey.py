@@ -32,8 +32,9 @@ def guard_secret(app: App, *, create: bool = False) -> bytes | None:
         if not create:
             raise ConfigError(
                 "profiles contain confidential_hashes but the guard key is not in the keyring",
-                hint="restore it with 'crosspost guard import-key' from the machine that wrote "
-                "the hashes, or re-add the names with 'crosspost guard add-confidential'",
+                hint="on the machine that wrote the hashes run 'crosspost guard export-key' and "
+                "pipe it into 'crosspost guard import-key' here, or re-add the names with "
+                "'crosspost guard add-confidential'",
             )
         value = secrets.token_hex(32)
         set_secret(SERVICE, USERNAME, value)
@@ -66,9 +67,27 @@ def require_audit_secret(app: App, *, create: bool = True) -> bytes:
         if not create or any(p.guard.confidential_hashes for p in app.personas):
             raise ConfigError(
                 "the guard key is not in the keyring",
-                hint=f"copy the keyring entry '{SERVICE}' / '{USERNAME}' from the machine "
-                "that wrote the audit log",
+                hint="on the machine that wrote the audit log run 'crosspost guard export-key' "
+                "and pipe it into 'crosspost guard import-key' here",
             )
         value = secrets.token_hex(32)
         set_secret(SERVICE, USERNAME, value)
     return bytes.fromhex(value)
+
+
+def parse_key(text: str) -> str:
+    """A guard key as ``guard export-key`` prints it (64 hex digits), or a UsageError."""
+    from .errors import UsageError
+
+    value = text.strip().lower()
+    try:
+        ok = len(bytes.fromhex(value)) == 32
+    except ValueError:
+        ok = False
+    if not ok:
+        raise UsageError(
+            "that is not a guard key: expected the 64 hexadecimal digits 'crosspost guard "
+            "export-key' prints",
+            hint="crosspost guard export-key | ssh server crosspost guard import-key",
+        )
+    return value
