@@ -64,6 +64,17 @@ def test_out_of_range_at_on_the_command_line(ws, at, command):
     assert "unexpected" not in r.err
 
 
+@pytest.mark.parametrize("at", ["9999-12-31T23:59:00-05:00", "9999-06-01T09:00:00+00:00",
+                                "9999-12-31 23:59"])
+def test_out_of_range_at_in_front_matter(ws, at):
+    entry = ws.write("far.md", f"---\ntitle: Far away\nat: {at}\n---\nSome day.\n")
+    r = ws.run("queue", str(entry), "--persona", "professional", "--to", "pro-x")
+    assert r.code == 2, r.err
+    assert "out of range" in r.err and r.err.strip().count("\n") == 0, r.err
+    assert "unexpected" not in r.err
+    assert ws.run("list", "--all", "--format", "json").json()["total"] == 0
+
+
 def crosspost_bytes(ws, *args: bytes) -> subprocess.CompletedProcess[bytes]:
     """argv as raw bytes, as a shell in a non-UTF-8 session would pass them."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSPOST_")}

@@ -33,7 +33,7 @@ from .models import (
 from .profiles import Persona, Personas
 from .slots import next_free_slot
 from .store import AuditEntry, Store, Target
-from .when import When, format_local, localize, parse_when
+from .when import When, absolute, format_local, localize, parse_when
 
 
 @dataclass
@@ -135,7 +135,10 @@ def resolve_when(
     if entry is None:
         return When(now)
     if isinstance(entry.at, datetime):
-        when = When(entry.at.astimezone(UTC)) if entry.at.tzinfo else localize(entry.at, persona.tz)
+        if entry.at.tzinfo:
+            when = absolute(entry.at, f"{entry.source}: front matter 'at' {entry.at.isoformat()}")
+        else:
+            when = localize(entry.at, persona.tz)
         if when.utc < now:
             raise UsageError(
                 f"{entry.source}: front matter 'at' ({format_local(when.utc, persona.tz)}) is "

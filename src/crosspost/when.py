@@ -69,6 +69,18 @@ def localize(naive: datetime, tz: ZoneInfo) -> When:
     raise _out_of_range(f"{naive:%Y-%m-%d %H:%M}")
 
 
+def absolute(dt: datetime, what: str) -> When:
+    """An aware ``dt`` (front matter with an offset) as a When, or a UsageError naming ``what``
+    when it cannot be scheduled."""
+    try:
+        when = When(dt.astimezone(UTC))
+        if when.utc < LATEST:
+            return when
+    except OverflowError:
+        pass
+    raise _out_of_range(what)
+
+
 def _out_of_range(what: str) -> UsageError:
     return UsageError(
         f"{what} is out of range: crosspost schedules up to {LATEST - timedelta(days=1):%Y-%m-%d}",
