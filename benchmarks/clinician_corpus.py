@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from crosspost.guard import GuardProfile, TextField, build_matcher, check_content  # noqa: E402
+from crosspost.guard import GuardProfile, TextField, build_matcher, check_content
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "clinician"
 HELD_OUT_EVERY = 5

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import ahocorasick
 
+from ._disclosure import sentence
 from ._identity import SOCIAL_PLATFORMS as _SOCIAL
 from ._identity import (
     HandleKeys,
@@ -656,6 +657,7 @@ def _dedupe(hits: list[_Hit], norm: str) -> list[_Hit]:
             h.nstart -= 1
     hits.sort(key=lambda h: (h.nstart, -(h.nend - h.nstart), _KIND_ORDER.get(h.kind, 9)))
     kept: list[_Hit] = []
+    story: dict[str, _Hit] = {}  # the latest kept hit of each ``_ONE_STORY`` rule
     for h in hits:
         if any(
             k.rule == h.rule and k.nstart <= h.nstart and h.nend <= k.nend for k in kept
@@ -666,8 +668,20 @@ def _dedupe(hits: list[_Hit], norm: str) -> list[_Hit]:
             if prev is not None and h.nstart < prev.nend:
                 prev.nend = max(prev.nend, h.nend)
                 continue
+            if h.rule in _ONE_STORY:
+                other = next((k for r, k in story.items() if r != h.rule), None)
+                if other is not None and sentence(norm, other.nstart, other.nend) == sentence(
+                    norm, h.nstart, h.nend
+                ):
+                    continue
+                story[h.rule] = h
         kept.append(h)
     return kept
+
+
+#: Rules that report the same thing from two sides (who the client is, what happened in the
+#: session): one warning per sentence is enough.
+_ONE_STORY = frozenset({"clinician.client-disclosure", "clinician.session-content"})
 
 
 def check_content(matcher: Matcher, persona: str, fields: Sequence[TextField]) -> list[Finding]:
