@@ -220,6 +220,8 @@ def name_phrases(value: str) -> list[Phrase]:
     core = words(" ".join(given_parts)) + surname
     if given_parts and len(core) >= 2 and core != toks:
         out += phrases_for_words(core)
+    if len(given_parts) > 1:  # "Heather Marsh" for "Heather Jane Marsh"
+        out += phrases_for_words(words(given_parts[0]) + surname)
     for title in title_parts:
         for t in TITLES[_bare(title)]:
             out += phrases_for_words([t, *surname], compact=False)

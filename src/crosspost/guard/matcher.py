@@ -497,8 +497,9 @@ class _Scan:
             if info.lang is not None and info.lang != self.lang:
                 continue
             if info.kind == "surname":
-                words = words or (n.canon_token_index(cs), n.canon_token_index(ce - 1))
-                self.surname(info, *words)
+                if _may_be_a_name(n.canon, cs, ce, info, self.lang):
+                    words = words or (n.canon_token_index(cs), n.canon_token_index(ce - 1))
+                    self.surname(info, *words)
                 continue
             if info.kind in ("name", "term") and " " in key[1:-1]:
                 words = words or (n.canon_token_index(cs), n.canon_token_index(ce - 1))
@@ -822,6 +823,38 @@ def _dedupe(hits: list[_Hit], norm: str) -> list[_Hit]:
 _NAME_RULES = frozenset({"identity", "confidential", "never-mention"})
 #: The rule of a distinctive surname alone (warn by default).
 SURNAME_RULE = "identity.surname"
+
+
+def _may_be_a_name(canon: str, cs: int, ce: int, info: KeyInfo, lang: str) -> bool:
+    """Cheap test on ``canon`` before a surname is read in context: a surname that is an
+    ordinary word ("bee", "marsh") can only be part of a name with an initial, a title or the
+    given name next to it; most of its occurrences are the word ("bees", "a marsh")."""
+    forms = info.name
+    if forms is None:
+        return False
+    if distinctive(forms.surname_words, lang):
+        return True
+    start = canon.rfind(" ", 0, cs - 1) + 1
+    before = canon[start : cs - 1]
+    if before in ANY_TITLES:
+        return True
+    if not forms.given:
+        return False
+    first = forms.given[0]
+    initial = first[0][0]
+    if before == initial or before == first[-1]:  # "H. Marsh", "Heather Marsh" (not a key
+        return True  # in this language's form): read it
+    letters = 0
+    while len(before) == 1 and start > 1 and letters < 3:  # "H. J. Marsh", "Heather J. Marsh"
+        letters += 1
+        end = start - 1
+        start = canon.rfind(" ", 0, end) + 1
+        before = canon[start:end]
+        if before == first[-1] or (before == initial and len(before) == 1):
+            return True
+    end = canon.find(" ", ce + 1)
+    after = canon[ce + 1 : end] if end > 0 else ""
+    return after == first[0] or (0 < len(after) <= 3 and after[0] == initial)
 
 
 def _prose(n: Normalised, spans: list[tuple[int, int]], first: int, last: int) -> bool:
