@@ -54,6 +54,17 @@ PERSON_WORDS = _words(
     """
 )
 
+#: Occupations: a person too ("a retired teacher I see", "saw a builder who…").
+OCCUPATION_WORDS = _words(
+    """
+    teacher headteacher builder plumber electrician lawyer solicitor barrister accountant
+    engineer firefighter officer soldier pilot chef cook driver vicar priest farmer musician
+    artist actor writer journalist banker cleaner waiter waitress shopkeeper postman
+    paramedic nurse midwife footballer athlete dancer singer mechanic labourer laborer
+    pensioner carer receptionist manager secretary cop policeman policewoman
+    """
+)
+
 #: Heads that are never a client (colleagues, groups, things one sees or works with).
 NOT_CLIENT_HEADS = _words(
     """
@@ -204,7 +215,10 @@ def words_of(text: str) -> list[str]:
 
 
 def head_is_person(words: list[str]) -> bool:
-    return any(w in PERSON_WORDS or w.rstrip("'s") in PERSON_WORDS for w in words)
+    return any(
+        w in PERSON_WORDS or w in OCCUPATION_WORDS or w.rstrip("'s") in PERSON_WORDS
+        for w in words
+    )
 
 
 def plural(word: str) -> bool:

@@ -371,7 +371,8 @@ CLIENT_DISCLOSURE = PackRule(
         "sixties", "seventies", "eighties", "nineties", "teens", "something", "regulars",
         *_KW_CARE.split(),
         "came", "comes", "coming", "told", "confided", "confessed", "disclosed",
-        "explained", "described",
+        "explained", "described", "spoke", "speaking", "talked", "talking", "monday", "tuesday",
+        "wednesday", "thursday", "friday", "saturday", "sunday",
     ),
     patterns=(
         # "one of my clients", "one of my young people"
@@ -383,6 +384,11 @@ CLIENT_DISCLOSURE = PackRule(
         # "my client who…", "my Tuesday morning client brought…", "my last client of the day"
         _c(rf"\b(?:my|our)\s+(?:[\w'\-:.]+\s+){{0,3}}?{ROLE}(?!\w)", my_role,
            keywords=_KW_ROLE, first=r"(?:my|our)\s"),
+        # "my Thursday couple", "my 3pm family": one of the writer's appointments
+        _c(rf"\bmy\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|morning|afternoon|evening|"
+           rf"{_TIME})\s+(?:[\w'\-]+\s+)?{_PERSON}(?!\w)", my_role,
+           keywords="monday tuesday wednesday thursday friday saturday sunday", first=r"my\s",
+           before=20, after=40),
         # "a 17 year old patient", "a client (40s, firefighter)"
         _c(rf"\b{_AGE}\s+(?:[^\W\d_]+\s+){{0,2}}?{_CLIENT}\b", requires=_NEEDS_DIGIT,
            keywords=_KW_ROLE),
@@ -401,9 +407,12 @@ CLIENT_DISCLOSURE = PackRule(
            rf"have|had|was|am)\s+){{0,3}}(?P<verb>{_CARE})\b", person_clause,
            keywords=_KW_CARE, before=80, after=20),
         # "I'm seeing a young woman who…", "working with a 7-year-old whose…"
-        _c(rf"\b(?P<verb>{_CARE}|had|have|'ve\s+got|got|spent\s+(?:[\w']+\s+){{1,6}}?with)"
-           rf"\s+(?:a|an|one|this)\s+(?P<np>(?:[\w'\-]+\s+){{1,6}}?)(?:who|whose|{_WHEN})\b",
-           verb_person, keywords=_KW_CARE + " " + _KW_ROLE + " young year years yr yrs",
+        _c(rf"\b(?P<verb>{_CARE}|had|have|'ve\s+got|got|spent\s+(?:[\w']+\s+){{1,6}}?with|"
+           r"(?:spoke|speaking|talked|talking)\s+(?:to|with))"
+           rf"\s+(?:a|an|one|this)\s+(?P<np>(?:[\w'&\-]+\s+){{1,6}}?)(?:who|whose|{_WHEN})\b",
+           verb_person,
+           keywords=_KW_CARE + " " + _KW_ROLE + " young year years yr yrs spoke speaking talked "
+           "talking",
            before=40, after=120),
         # "a 15-year-old …", "a man in his 40s …", "my 13-year-old client"
         _c(rf"\b(?P<det>a|an|one|this|that|my|our)\s+(?:[\w'\-]+\s+){{0,2}}?"
@@ -488,7 +497,8 @@ SESSION_CONTENT = PackRule(
     ),
     keywords=("session*", "client*", "patient*", "therapy", "group", "*clock", "*am", "*pm",
               "*a.m.", "*p.m.", "appointment*", "consult*", "counselling", "counseling",
-              "clinic", "room", "office", "surgery", "ward", "unit", "referral*",
+              "clinic", "room", "office", "surgery", "ward", "unit", "referral*", "bay", "bed",
+              "cubicle",
               "admission*", "visit", "intake*", "assessment*"),
     patterns=(
         _c(rf"\b(?:in|during|after|from|before)\s+(?:a\s+|my\s+|our\s+|one\s+|this\s+|the\s+|"
@@ -553,6 +563,10 @@ SESSION_CONTENT = PackRule(
            r"turned|came|cried|texted|emailed|rang|called|left|showed|no-showed|wants|says|"
            r"started|finished|coming|been)\b",
            keywords="*clock *am *pm *a.m. *p.m.", before=50, after=60, first=r"my\s",
+           requires=_NEEDS_DIGIT),
+        # "the woman in room 4", "the man in bed 12"
+        _c(r"\b(?:in|on)\s+(?:room|bay|bed|cubicle|side\s+room)\s+\d{1,3}\b", located_person,
+           keywords="room bay bed cubicle", before=60, after=10, first=r"(?:in|on)\s",
            requires=_NEEDS_DIGIT),
         # "Client this morning: …", "Client cancelled her 3pm", "Today's clients: …"
         _c(rf"\b(?:(?:new|first|last|latest|newest|next|another)\s+)?(?:client|patient)\s+(?:{_WHEN}|update|cancell?ed|canceled|said|told|asked|"
