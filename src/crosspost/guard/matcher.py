@@ -210,7 +210,9 @@ def _persona_constants(m: Matcher, persona: str) -> _PersonaConstants:
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, langs: frozenset[str] = frozenset({"en"})) -> None:
+        #: the languages the personas write in
+        self.langs = langs
         self.keys: dict[str, list[KeyInfo]] = {}
         self.own: dict[str, set[str]] = {}
         self.mentions: dict[str, list[tuple[KeyInfo, Mention]]] = {}
@@ -248,7 +250,9 @@ class _Builder:
             return
         surnames = [forms.surname]
         plural = inflected(forms.surname)
-        if plural is not None:
+        # "the Brannigans", "Frau Brannigans": for an ordinary word in every language of the
+        # configuration ("bees", "marshes") that would only find the word
+        if plural is not None and any(distinctive(forms.surname_words, x) for x in self.langs):
             surnames.append(plural)
         for tokens in surnames:
             phrases = phrases_for_words(list(tokens))
@@ -300,7 +304,7 @@ def build_matcher(
                 f"{', '.join(unknown_rules)}; known rules: {', '.join(RULES)}"
             )
 
-    b = _Builder()
+    b = _Builder(frozenset(language(p.lang) for p in profiles) | {"en"})
     notes: list[str] = []
     phones: dict[str, list[PhoneKey]] = {}
     own_phones: dict[str, set[str]] = {}
