@@ -41,8 +41,9 @@ ROLES = (
 )
 
 #: Nouns that name a person (or a couple/family seen together), singular: what may follow
-#: "a …" in "saw a … who", "a … I see on Fridays". Occupations are not listed: they count only
-#: after the unambiguous clinical verbs (see ``CLINICAL_VERBS``).
+#: "a …" in "saw a … who", "a … I see on Fridays". After an unambiguous clinical verb
+#: ("counselling", "treating", "I'm seeing") any noun that is not in ``NOT_CLIENT_HEADS`` will
+#: do; after an everyday verb (saw, visit) it must be one of these or an occupation.
 PERSON_WORDS = _words(
     """
     man woman lad boy girl guy chap bloke fella fellow gentleman gent lady teen teenager
@@ -81,9 +82,9 @@ NOT_CLIENT_HEADS = _words(
     """
 )
 
-#: After "my/our … client": words that continue a compound noun ("my client base") rather than
-#: a reference to one client. Anything not listed here or in ``SPECIFIC_NEXT`` keeps the
-#: reference undecided (then the sentence decides).
+#: After "my/our … client": words that show one client is meant (a verb, a relative pronoun, a
+#: preposition, a title, a time). Any other word continues a compound ("my client base", "my
+#: client work").
 SPECIFIC_NEXT = _words(
     """
     who whose with in on from at is was has had just finally still recently once also
@@ -142,6 +143,8 @@ _NOT_NARRATIVE_BEFORE = _words(
 )
 
 _WORD = re.compile(r"[^\W\d_][\w']*")
+#: a word (with digits, hyphens) or one punctuation character
+_WORD_OR_STOP = re.compile(r"[\w'\-]+|[^\w\s]")
 #: A time that marks an event: today, this morning, on Monday, at 2pm, last week…
 _WHEN = re.compile(
     r"\b(?:today|tonight|yesterday|this\s+(?:morning|afternoon|evening|week|weekend)|"
@@ -226,13 +229,6 @@ def plural(word: str) -> bool:
 
 
 # -- checks (``Validator``s of the pack's patterns) ------------------------------------------
-
-
-def specific_reference(n: Normalised, m: re.Match[str]) -> bool:
-    """A reference that needs a narrative sentence and no generic frame before it."""
-    norm = n.norm
-    s, e = sentence(norm, m.start(), m.end())
-    return not generic_before(norm, s, m.start()) and narrative(norm, s, e)
 
 
 def not_generic(n: Normalised, m: re.Match[str]) -> bool:
@@ -496,5 +492,3 @@ def np_head(norm: str, pos: int, limit: int = 4) -> str:
         head = w
     return head
 
-
-_WORD_OR_STOP = re.compile(r"[\w'\-]+|[^\w\s]")

@@ -228,11 +228,12 @@ def name_phrases(value: str) -> list[Phrase]:
     return out
 
 
-def genitive_phrases(value: str) -> list[Phrase]:
-    """German genitive of a name, with and without its title: "Heather Marshs", "Dr. Marshs"
-    (names ending in s, x, z take an apostrophe, which tokenises like the plain name)."""
+def genitive_phrases(phrases: list[Phrase]) -> list[Phrase]:
+    """German genitive of a name's phrases, with and without its title: "Heather Marshs",
+    "Dr. Marshs" (names ending in s, x, z take an apostrophe, which tokenises like the plain
+    name)."""
     out = []
-    for p in name_phrases(value):
+    for p in phrases:
         last = p.tokens[-1]
         if len(p.tokens) > 1 and last[-1:] not in ("s", "x", "z"):
             out.append(Phrase((*p.tokens[:-1], last + "s"), None))

@@ -244,8 +244,9 @@ class _Builder:
         """A person's name: the name itself (and with/without title), its German genitive, and
         its surname (which the matcher reads in context: "H. Marsh", "Marsh, H.", "Mrs …")."""
         forms = parse_name(value)
-        self.add(name_phrases(value), rule, kind, owner, value, name=forms)
-        self.add(genitive_phrases(value), rule, kind, owner, value, name=forms, lang="de")
+        phrases = name_phrases(value)
+        self.add(phrases, rule, kind, owner, value, name=forms)
+        self.add(genitive_phrases(phrases), rule, kind, owner, value, name=forms, lang="de")
         if forms is None:
             return
         surnames = [forms.surname]

@@ -499,7 +499,8 @@ SESSION_CONTENT = PackRule(
               "*a.m.", "*p.m.", "appointment*", "consult*", "counselling", "counseling",
               "clinic", "room", "office", "surgery", "ward", "unit", "referral*", "bay", "bed",
               "cubicle",
-              "admission*", "visit", "intake*", "assessment*"),
+              "admission*", "visit", "intake*", "assessment*", "told", "said", "admitted",
+              "confided", "confessed", "showed", "asked", "shared"),
     patterns=(
         _c(rf"\b(?:in|during|after|from|before)\s+(?:a\s+|my\s+|our\s+|one\s+|this\s+|the\s+|"
            rf"today{_APOS}s\s+)?(?:\w+\s+)?sessions?\s+{_WHEN}\b", keywords=_KW_SESSION,
@@ -545,9 +546,8 @@ SESSION_CONTENT = PackRule(
            r"shared\s+with)\s+me\s+(?:\w+\s+){0,2}?in\s+(?:our\s+|the\s+|my\s+|a\s+|"
            r"today's\s+|this\s+\w+'s\s+|\w+'s\s+)?(?:session|appointment|therapy|counsell?ing|"
            r"consultation|clinic|group)\b", told_me_in_session,
-           keywords="session* appointment* therapy counselling counseling consult* clinic "
-           "group", before=60, after=10, requires=(" me ",),
-           first=r"(?:told|said|admitted|confided|confessed|showed|asked|shared)\s"),
+           keywords="told said admitted confided confessed showed asked shared", anchored=True,
+           after=80),
         # "in my therapy room", "in clinic today", "on the ward this morning"
         _c(r"\bin\s+(?:my|the|our)\s+(?:[\w\-]+\s+){0,2}?(?:therapy|counsell?ing|consulting|"
            r"consultation|treatment|play|clinic)\s+room\b|\b(?:in|at)\s+(?:my|our|the)\s+"
