@@ -361,6 +361,14 @@ _AMBIGUOUS_VERBS = _words(
     have got 've spent sat sitting spoke speaking talked talking
     """
 )
+#: "had a … who": a parent or partner is the writer's own.
+_HAVING_VERBS = _words("had have got")
+_PARENTS = _words(
+    """
+    mum mom mother dad father parent grandmother grandfather grandma grandad granddad grandpa
+    gran granny nan husband wife partner
+    """
+)
 #: Meeting someone is social life unless the someone is a client or a stated age.
 _SOCIAL_VERBS = frozenset(["met", "meet", "meeting"])
 _ROLE_WORDS = frozenset(["client", "patient", "counselee", "analysand", "referral"])
@@ -396,6 +404,8 @@ def verb_person(n: Normalised, m: re.Match[str]) -> bool:
     verb = m.group("verb").split()[0].lstrip("'")
     if verb in _SOCIAL_VERBS:
         return _has_role(np) or _has_age(m.group("np"))
+    if verb in _HAVING_VERBS and any(w in _PARENTS for w in np[:3]):
+        return False  # "I had a mum who…" is the writer's own
     if verb in _AMBIGUOUS_VERBS:
         return head_is_person(np) or _has_age(m.group("np"))
     return True

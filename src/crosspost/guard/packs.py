@@ -319,6 +319,12 @@ _PRE = (
     r"bumped\s+into|call\s+with|text\s+from|email\s+from|message\s+from|letter\s+from|"
     r"card\s+from|worrying\s+about|thinking\s+(?:about|of)"
 )
+#: "a young woman who", "someone in today who": one person, up to a relative clause or a time
+_ONE_PERSON = (
+    r"(?:(?:a|an|one|this)\s+|(?=some(?:one|body)\b))(?P<np>(?:[\w'&\-]+\s+){1,6}?)"
+    r"(?:who|whose|today|tonight|yesterday|this\s+(?:morning|afternoon|evening|week)|"
+    r"earlier|last\s+(?:night|week))\b"
+)
 _SPELLED = (
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
     r"fifteen|sixteen|seventeen|eighteen|nineteen)"
@@ -371,7 +377,8 @@ CLIENT_DISCLOSURE = PackRule(
         "sixties", "seventies", "eighties", "nineties", "teens", "something", "regulars",
         *_KW_CARE.split(),
         "came", "comes", "coming", "told", "confided", "confessed", "disclosed",
-        "explained", "described", "spoke", "speaking", "talked", "talking", "monday", "tuesday",
+        "explained", "described", "spoke", "speaking", "talked", "talking", "had", "got",
+        "monday", "tuesday",
         "wednesday", "thursday", "friday", "saturday", "sunday",
     ),
     patterns=(
@@ -407,13 +414,16 @@ CLIENT_DISCLOSURE = PackRule(
            rf"have|had|was|am)\s+){{0,3}}(?P<verb>{_CARE})\b", person_clause,
            keywords=_KW_CARE, before=80, after=20),
         # "I'm seeing a young woman who…", "working with a 7-year-old whose…"
-        _c(rf"\b(?P<verb>{_CARE}|had|have|'ve\s+got|got|spent\s+(?:[\w']+\s+){{1,6}}?with|"
+        _c(rf"\b(?P<verb>{_CARE}|spent\s+(?:[\w']+\s+){{1,6}}?with|"
            r"(?:spoke|speaking|talked|talking)\s+(?:to|with))"
-           rf"\s+(?:a|an|one|this)\s+(?P<np>(?:[\w'&\-]+\s+){{1,6}}?)(?:who|whose|{_WHEN})\b",
+           rf"\s+{_ONE_PERSON}",
            verb_person,
            keywords=_KW_CARE + " " + _KW_ROLE + " young year years yr yrs spoke speaking talked "
            "talking",
            before=40, after=120),
+        # "had a young man in clinic who…", "I've got a client who…"
+        _c(rf"\b(?P<verb>had|got)\s+{_ONE_PERSON}", verb_person,
+           keywords="had got", anchored=True, after=120),
         # "a 15-year-old …", "a man in his 40s …", "my 13-year-old client"
         _c(rf"\b(?P<det>a|an|one|this|that|my|our)\s+(?:[\w'\-]+\s+){{0,2}}?"
            rf"(?:{_ANY_AGE}|{_PERSON}\s+in\s+(?:his|her|their)\s+(?:early\s+|mid[\s\-]*|late\s+)?"
@@ -454,6 +464,7 @@ CLIENT_DISCLOSURE = PackRule(
         "A 15-year-old I work with told me she's being bullied.",
         "a man in his 40s described his brother's suicide",
         "I'm seeing a widower whose wife died in March.",
+        "Had someone in today who's been sleeping rough for two years.",
         "The older gentleman I see on Fridays brought me tomatoes again.",
         "Someone I work with told me she has been sleeping in her car.",
         "Had a client cry for the whole hour.",
