@@ -867,23 +867,23 @@ def _prose(n: Normalised, spans: list[tuple[int, int]], first: int, last: int) -
     or with one capital, and not every word capitalised ("heather marsh", "Heather marsh").
     Mixed case, digits, look-alikes or invisible characters are not prose: they disguise a
     name, and a disguised name is still the name."""
-    capitals = 0
+    capitals = words = 0
     s0, _ = n.orig_span(*spans[first])
     _, e1 = n.orig_span(*spans[last])
-    for word in n.orig[s0:e1].split():
-        letters = "".join(ch for ch in word if ch.isalpha())
-        if not word.strip(".,;:!?#'\"()").isascii() or not letters.isascii():
+    for piece in n.orig[s0:e1].split():
+        word = piece.strip(".,;:!?#'\"()/&-")
+        if not word:
+            continue  # punctuation between the words: "heather / marsh"
+        if not (word.isascii() and word.isalpha()):
             return False
-        core = word.strip(".,;:!?#'\"()")
-        if not core.isalpha():
-            return False
-        if core.islower():
+        words += 1
+        if word.islower():
             continue
-        if core[0].isupper() and (len(core) == 1 or core[1:].islower()):
+        if word[0].isupper() and (len(word) == 1 or word[1:].islower()):
             capitals += 1
             continue
         return False
-    return capitals < len(n.orig[s0:e1].split())
+    return capitals < words
 
 
 #: Rules that report the same thing from two sides (who the client is, what happened in the
