@@ -69,6 +69,7 @@ def guard_profile(p: Persona) -> guard.GuardProfile:
         packs=tuple(p.guard.packs),
         severity=guard.FrozenMap(p.guard.rules),
         phone_region=_region(p),
+        lang=p.lang,
         strip_metadata=p.strips_metadata,
         separation=p.separation,
     )

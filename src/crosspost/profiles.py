@@ -29,6 +29,7 @@ from .slots import parse_slot
 from .validation import describe_validation_error
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 SOCIAL_PLATFORMS = ("x", "mastodon", "bluesky", "feed")
 BLOG_PLATFORMS = ("static", "wordpress", "micropub")
 DEFAULT_SHARE = "{title} {url}"
@@ -161,6 +162,9 @@ class Persona(_Strict):
     share: str = DEFAULT_SHARE
     #: region for phone numbers written without a country code (e.g. "US", "DE")
     phone_region: str | None = None
+    #: language the persona writes in (e.g. "en", "de", "en-GB"); the guard reads names in it
+    #: (German genitive "Marshs") and judges which words are ordinary words; English if unset
+    lang: str | None = None
     #: strip EXIF/XMP from images instead of blocking them (also accepted under [guard])
     strip_metadata: bool = False
     identity: Identity = Field(default_factory=Identity)
@@ -178,6 +182,15 @@ class Persona(_Strict):
                 f"unknown timezone {v!r}; use an IANA name like 'America/Chicago' "
                 "or 'Europe/Berlin'"
             ) from None
+        return v
+
+    @field_validator("lang")
+    @classmethod
+    def _lang(cls, v: str | None) -> str | None:
+        if v is not None and not LANG_RE.match(v):
+            raise ValueError(
+                f"lang {v!r} is not a language code; use one like 'en', 'de' or 'en-GB'"
+            )
         return v
 
     @field_validator("slots")

@@ -36,7 +36,8 @@ SHORT_MAX = 3
 #: handles (``@bee``) are words too often and need the ``@`` or a profile URL.
 BARE_HANDLE_MIN = 5
 
-_TITLES = {
+#: Titles a name may start with, and how else the same title is written.
+TITLES = {
     "dr": ("dr", "doctor"),
     "doctor": ("dr", "doctor"),
     "prof": ("prof", "professor"),
@@ -47,8 +48,12 @@ _TITLES = {
     "mx": ("mx",),
     "miss": ("miss",),
     "rev": ("rev",),
+    "herr": ("herr",),
+    "frau": ("frau",),
+    "sir": ("sir",),
+    "dame": ("dame",),
 }
-_CREDENTIALS = frozenset(
+CREDENTIALS = frozenset(
     [
         "phd", "psyd", "md", "edd", "lcsw", "lpc", "lpcc", "lmft", "lmhc", "lcpc", "msw", "mft",
         "ncc", "abpp", "rn", "np", "pa", "licsw", "lsw", "lcat",
@@ -95,8 +100,12 @@ _GENERIC_HANDLE_HOSTS = (*_X_HOSTS, ("instagram", "com"), ("threads", "net"))
 _FOLD_TABLE = str.maketrans(FUZZY_FOLD)
 
 
-def _fold(tok: str) -> str:
+def fold_token(tok: str) -> str:
+    """A normalised token in ``canon`` form (digit/letter swaps folded)."""
     return tok.translate(_FOLD_TABLE)
+
+
+_fold = fold_token
 
 
 @dataclass(frozen=True)
@@ -139,21 +148,95 @@ def term_phrases(value: str) -> list[Phrase]:
     return phrases_for_words(words(value))
 
 
+#: Name particles that belong to the surname: "Ludwig van Beethoven" → "van Beethoven".
+_PARTICLES = frozenset(
+    ["van", "von", "de", "der", "den", "du", "da", "di", "del", "della", "dos", "das", "la",
+     "le", "ten", "ter", "zu", "vom", "zum"]
+)
+
+
+def _bare(word: str) -> str:
+    return word.strip(".,").casefold()
+
+
+def split_name(value: str) -> tuple[list[str], list[str], list[str]]:
+    """The words of a configured name: titles, given names, surname (credentials dropped).
+
+    ``"Dr. Heather J. Marsh, PhD"`` → ``(["Dr."], ["Heather", "J."], ["Marsh,"])``; a
+    hyphenated or particled surname stays one part (``"Pryce-Jones"``, ``"van Beethoven"``).
+    """
+    parts = [p for p in value.split() if p.strip(".,")]
+    titles = []
+    while len(parts) > 1 and _bare(parts[0]) in TITLES:
+        titles.append(parts.pop(0))
+    while len(parts) > 1 and _bare(parts[-1]) in CREDENTIALS:
+        parts.pop()
+    cut = len(parts) - 1
+    while cut > 1 and _bare(parts[cut - 1]) in _PARTICLES:
+        cut -= 1
+    return titles, parts[:cut], parts[cut:]
+
+
+@dataclass(frozen=True)
+class NameForms:
+    """One configured name, split into the parts people abbreviate and reorder."""
+
+    value: str
+    #: folded tokens of the titles written in the name, with their variants (dr → dr, doctor)
+    titles: frozenset[str]
+    #: folded tokens of each given name, in order
+    given: tuple[tuple[str, ...], ...]
+    #: folded tokens of the surname ("pryce", "jones")
+    surname: tuple[str, ...]
+    #: the name's words as configured, casefolded (for word-list look-ups: "müller")
+    given_words: tuple[str, ...]
+    surname_words: tuple[str, ...]
+
+
+def parse_name(value: str) -> NameForms | None:
+    """Titles, given names and surname of a configured name; ``None`` without a surname."""
+    title_parts, given_parts, surname_parts = split_name(value)
+    surname = tuple(fold_token(t) for p in surname_parts for t in words(p))
+    if not surname:
+        return None
+    titles = {fold_token(v) for p in title_parts for v in TITLES[_bare(p)]}
+    given = tuple(tuple(fold_token(t) for t in words(p)) for p in given_parts)
+    return NameForms(
+        value,
+        frozenset(titles),
+        tuple(g for g in given if g),
+        surname,
+        tuple(w.casefold() for p in given_parts for w in re.findall(r"[^\W\d_]+", p)),
+        tuple(w.casefold() for p in surname_parts for w in re.findall(r"[^\W\d_]+", p)),
+    )
+
+
 def name_phrases(value: str) -> list[Phrase]:
-    """A person's name, with and without title/credentials, and "Dr. Surname"."""
+    """A person's name, with and without title/credentials, and title + surname."""
     toks = words(value)
     out = phrases_for_words(toks)
-    core = list(toks)
-    titles: tuple[str, ...] = ()
-    while core and core[0] in _TITLES:
-        titles = _TITLES[core[0]]
-        core.pop(0)
-    while len(core) > 1 and core[-1] in _CREDENTIALS:
-        core.pop()
-    if len(core) >= 2 and core != toks:
+    title_parts, given_parts, surname_parts = split_name(value)
+    surname = words(" ".join(surname_parts))
+    core = words(" ".join(given_parts)) + surname
+    if given_parts and len(core) >= 2 and core != toks:
         out += phrases_for_words(core)
-        for t in titles:
-            out += phrases_for_words([t, core[-1]], compact=False)
+    if len(given_parts) > 1:  # "Heather Marsh" for "Heather Jane Marsh"
+        out += phrases_for_words(words(given_parts[0]) + surname)
+    for title in title_parts:
+        for t in TITLES[_bare(title)]:
+            out += phrases_for_words([t, *surname], compact=False)
+    return out
+
+
+def genitive_phrases(phrases: list[Phrase]) -> list[Phrase]:
+    """German genitive of a name's phrases, with and without its title: "Heather Marshs",
+    "Dr. Marshs" (names ending in s, x, z take an apostrophe, which tokenises like the plain
+    name)."""
+    out = []
+    for p in phrases:
+        last = p.tokens[-1]
+        if len(p.tokens) > 1 and last[-1:] not in ("s", "x", "z"):
+            out.append(Phrase((*p.tokens[:-1], last + "s"), None))
     return out
 
 

@@ -29,24 +29,31 @@ from dataclasses import dataclass, field
 
 import ahocorasick
 
+from ._disclosure import sentence
 from ._identity import SOCIAL_PLATFORMS as _SOCIAL
 from ._identity import (
     HandleKeys,
     Mention,
+    NameForms,
     Phrase,
     domain_phrases,
     email_phrases,
+    genitive_phrases,
     handle_keys,
     host_of,
     identity_domain,
     name_phrases,
+    parse_name,
+    phrases_for_words,
     registrable,
     term_phrases,
     url_phrases,
 )
+from ._names import ANY_TITLES, all_common, distinctive, inflected, read_surname
 from ._phones import MIN_DIGITS as PHONE_MIN_DIGITS
 from ._phones import PhoneIndex, PhoneKey, find_phones, phone_variants
 from ._text import Normalised, canon_key
+from ._words import language
 from .confidential import HashedTerm, digest, parse_hash
 from .findings import Finding
 from .packs import (
@@ -88,10 +95,25 @@ class KeyInfo:
     owner: str
     value: str  # as configured (for the message)
     exact: str | None = None  # short identifiers must equal this unfolded form
+    #: a person's name split into its parts (names and confidential names; the ``surname``
+    #: keys): what the matcher needs to read "H. Marsh", "Marsh, Heather"…
+    name: NameForms | None = None
+    #: the key is a form of this language only (the German genitive "Heather Marshs")
+    lang: str | None = None
+    #: punctuation the configured value itself has between its words ("St. Mary's"): allowed
+    #: between the words of a match too
+    punct: frozenset[str] = frozenset()
 
+
+#: Punctuation that separates the words of a text (sentences, list items, hashtags): a name
+#: or term whose words are separated by it is not written as one ("reedbed, heather, marsh",
+#: "#heather #marsh", "swim kit. Severn Beach").
+_GAP_PUNCT = re.compile(r"[.,;:!?#|\n*]")
 
 # Priority when several identifiers match the same span (most specific first).
-_KIND_ORDER = {"email": 0, "domain": 1, "handle": 2, "phone": 3, "name": 4, "term": 5}
+_KIND_ORDER = {
+    "email": 0, "domain": 1, "handle": 2, "phone": 3, "name": 4, "term": 5, "surname": 6,
+}
 
 
 def _has_split_run(canon: str) -> bool:
@@ -163,6 +185,8 @@ class _PersonaConstants:
     packs: tuple[str, ...]
     #: some of ``packs`` have no keys in the automaton: their keywords need their own pass
     packs_unindexed: bool
+    #: the language its posts are written in (primary subtag; "en" unless configured)
+    lang: str = "en"
 
 
 def _persona_constants(m: Matcher, persona: str) -> _PersonaConstants:
@@ -175,6 +199,7 @@ def _persona_constants(m: Matcher, persona: str) -> _PersonaConstants:
             m._own_keys.get(persona, frozenset()),
             packs,
             any(p not in m._pack_keys for p in packs),
+            language(profile.lang if profile is not None else None),
         )
         m._constants[persona] = consts
     return consts
@@ -185,22 +210,54 @@ def _persona_constants(m: Matcher, persona: str) -> _PersonaConstants:
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, langs: frozenset[str] = frozenset({"en"})) -> None:
+        #: the languages the personas write in
+        self.langs = langs
         self.keys: dict[str, list[KeyInfo]] = {}
         self.own: dict[str, set[str]] = {}
         self.mentions: dict[str, list[tuple[KeyInfo, Mention]]] = {}
         self.max_tokens = 1
 
-    def add(self, phrases: Iterable[Phrase], rule: str, kind: str, owner: str, value: str) -> None:
+    def add(
+        self,
+        phrases: Iterable[Phrase],
+        rule: str,
+        kind: str,
+        owner: str,
+        value: str,
+        *,
+        name: NameForms | None = None,
+        lang: str | None = None,
+    ) -> None:
+        punct = frozenset(_GAP_PUNCT.findall(value))
         for p in phrases:
             key = canon_key(p.tokens)
-            info = KeyInfo(rule, kind, owner, value, p.exact)
+            info = KeyInfo(rule, kind, owner, value, p.exact, name, lang, punct)
             infos = self.keys.setdefault(key, [])
             if info not in infos:
                 infos.append(info)
             self.max_tokens = max(self.max_tokens, len(p.tokens))
             if rule == "identity":
                 self.own.setdefault(owner, set()).add(key)
+
+    def add_name(self, value: str, rule: str, kind: str, owner: str) -> None:
+        """A person's name: the name itself (and with/without title), its German genitive, and
+        its surname (which the matcher reads in context: "H. Marsh", "Marsh, H.", "Mrs …")."""
+        forms = parse_name(value)
+        phrases = name_phrases(value)
+        self.add(phrases, rule, kind, owner, value, name=forms)
+        self.add(genitive_phrases(phrases), rule, kind, owner, value, name=forms, lang="de")
+        if forms is None:
+            return
+        surnames = [forms.surname]
+        plural = inflected(forms.surname)
+        # "the Brannigans", "Frau Brannigans": for an ordinary word in every language of the
+        # configuration ("bees", "marshes") that would only find the word
+        if plural is not None and any(distinctive(forms.surname_words, x) for x in self.langs):
+            surnames.append(plural)
+        for tokens in surnames:
+            phrases = phrases_for_words(list(tokens))
+            self.add(phrases, rule, "surname", owner, value, name=forms)
 
     def add_handle(self, hk: HandleKeys, owner: str, value: str) -> None:
         self.add(hk.phrases, "identity", "handle", owner, value)
@@ -248,7 +305,7 @@ def build_matcher(
                 f"{', '.join(unknown_rules)}; known rules: {', '.join(RULES)}"
             )
 
-    b = _Builder()
+    b = _Builder(frozenset(language(p.lang) for p in profiles) | {"en"})
     notes: list[str] = []
     phones: dict[str, list[PhoneKey]] = {}
     own_phones: dict[str, set[str]] = {}
@@ -258,7 +315,7 @@ def build_matcher(
     for p in profiles:
         o = p.name
         for value in ([p.display_name] if p.display_name else []) + list(p.names):
-            b.add(name_phrases(value), "identity", "name", o, value)
+            b.add_name(value, "identity", "name", o)
         for value in p.terms:
             b.add(term_phrases(value), "identity", "term", o, value)
         for value in p.handles:
@@ -297,7 +354,7 @@ def build_matcher(
         for value in p.never_mention:
             b.add(term_phrases(value), "never-mention", "term", o, value)
         for value in p.confidential:
-            b.add(name_phrases(value), "confidential", "term", o, value)
+            b.add_name(value, "confidential", "term", o)
         for value in p.confidential_hashes:
             h: HashedTerm = parse_hash(value)
             hashed[h.digest] = o
@@ -392,7 +449,7 @@ _PackKeywords = dict[str, KeywordCandidates]
 
 
 class _Scan:
-    __slots__ = ("hits", "m", "n", "own_keys", "own_spans", "persona")
+    __slots__ = ("hits", "lang", "m", "n", "own_keys", "own_spans", "persona")
 
     def __init__(
         self,
@@ -401,6 +458,7 @@ class _Scan:
         n: Normalised,
         own_keys: frozenset[str],
         hits: list[_Hit] | None = None,
+        lang: str = "en",
     ) -> None:
         self.m = m
         self.persona = persona
@@ -408,6 +466,7 @@ class _Scan:
         self.own_keys = own_keys
         self.hits: list[_Hit] = [] if hits is None else hits
         self.own_spans: list[tuple[int, int]] = []
+        self.lang = lang
 
     def relevant(self, key: str, info: KeyInfo) -> bool:
         if info.rule == "identity":
@@ -429,17 +488,102 @@ class _Scan:
         n = self.n
         cs, ce = end - klen + 2, end
         span = None
+        words = None  # (first, last) token index, for keys of several words
         for info in infos:
             if info.rule == "identity" and info.owner == self.persona:
-                span = span or n.canon_to_norm(cs, ce)
-                self.own_spans.append(span)
+                if info.kind != "surname":
+                    span = span or n.canon_to_norm(cs, ce)
+                    self.own_spans.append(span)
                 continue
             if not self.relevant(key, info):
                 continue
             if info.exact is not None and n.exact_canon(cs, ce) != info.exact:
                 continue
+            if info.lang is not None and info.lang != self.lang:
+                continue
+            if info.kind == "surname":
+                if _may_be_a_name(n.canon, cs, ce, info, self.lang):
+                    words = words or (n.canon_token_index(cs), n.canon_token_index(ce - 1))
+                    self.surname(info, *words)
+                continue
+            if info.kind in ("name", "term") and " " in key[1:-1]:
+                words = words or (n.canon_token_index(cs), n.canon_token_index(ce - 1))
+                if not self.written_as_one(info, *words):
+                    continue
             span = span or n.canon_to_norm(cs, ce)
             self.add_key_hit(info, *span)
+
+    def written_as_one(self, info: KeyInfo, first: int, last: int) -> bool:
+        """The words of a multi-word name/term are written as one: not across sentence or list
+        punctuation or separate hashtags ("reedbed, heather, marsh", "#heather #marsh"); and a
+        name made of ordinary words ("Heather Marsh") capitalised like a name or run together,
+        not lowercase prose ("heather marsh and bog")."""
+        n = self.n
+        spans, _ = n._token_spans()
+        norm = n.norm
+        spaced = False
+        for k in range(first, last):
+            gap = norm[spans[k][1] : spans[k + 1][0]]
+            if not any(ch.isspace() for ch in gap):
+                continue  # run together: "heather.marsh", "ana_bee"
+            spaced = True
+            hard = set(_GAP_PUNCT.findall(gap))
+            if not hard or hard <= info.punct:
+                continue
+            word = n.tokens[k]
+            if hard == {"."} and gap.lstrip(" ").startswith(".") and "\n" not in gap and (
+                len(word) == 1 or word in ANY_TITLES
+            ):
+                continue  # "Dr. Ana Reyes", "H. Marsh"
+            return False
+        forms = info.name
+        if not spaced or forms is None or not all_common(forms.given_words + forms.surname_words,
+                                                         self.lang):
+            return True
+        return not _prose(n, spans, first, last)
+
+    def surname(self, info: KeyInfo, first: int, last: int) -> None:
+        """A surname key: the name in another form ("H. Marsh"), a distinctive surname alone
+        (a warning), or nothing ("a marsh harrier", "Rick Reyes")."""
+        forms = info.name
+        assert forms is not None
+        found = read_surname(
+            self.n, first, last, forms, self.lang, any_title=info.rule == "confidential"
+        )
+        if found is None:
+            return
+        what, ns, ne = found
+        if what == "name":
+            self.add_key_hit(info, ns, ne)
+        else:
+            self.add_surname_warning(info, ns, ne)
+
+    def add_surname_warning(self, info: KeyInfo, nstart: int, nend: int) -> None:
+        if info.rule == "confidential":
+            message = (
+                f"surname of a confidential identifier (listed by persona '{info.owner}'): "
+                "client identifiers are never published"
+            )
+        else:
+            message = (
+                f"surname of name '{info.value}' (persona '{info.owner}'): a distinctive "
+                "surname on its own may identify them"
+            )
+        self.hits.append(
+            _Hit(SURNAME_RULE, "surname", info.owner, info.value, nstart, nend, message, "warn")
+        )
+
+    def split_hit(self, info: KeyInfo, nstart: int, nend: int) -> None:
+        """A key found in letters written one by one: an evasion, so no reading of capitals;
+        a surname alone still only warns, and only when distinctive."""
+        if info.lang is not None and info.lang != self.lang:
+            return
+        if info.kind == "surname":
+            forms = info.name
+            if forms is not None and distinctive(forms.surname_words, self.lang):
+                self.add_surname_warning(info, nstart, nend)
+            return
+        self.add_key_hit(info, nstart, nend)
 
     def split_runs(self) -> None:
         """Letters written one by one (``A n a  B e e``, ``a.n.a.b.e.e``, ``4-n-4 Bee``).
@@ -478,7 +622,7 @@ class _Scan:
             cs, ce = positions[end - length + 1], positions[end] + 1
             for key, info in entries:
                 if self.relevant(key, info):
-                    self.add_key_hit(info, *n.canon_to_norm(cs, ce))
+                    self.split_hit(info, *n.canon_to_norm(cs, ce))
 
     def _scan_window(
         self,
@@ -508,7 +652,7 @@ class _Scan:
                 cs, ce = wmap[ws], wmap[we - 1] + 1
                 for info in infos:
                     if info.exact is None and self.relevant(key, info):
-                        self.add_key_hit(info, *n.canon_to_norm(cs, ce))
+                        self.split_hit(info, *n.canon_to_norm(cs, ce))
         if self.m._hashed:
 
             def span(i: int, j: int) -> tuple[int, int]:
@@ -656,9 +800,12 @@ def _dedupe(hits: list[_Hit], norm: str) -> list[_Hit]:
             h.nstart -= 1
     hits.sort(key=lambda h: (h.nstart, -(h.nend - h.nstart), _KIND_ORDER.get(h.kind, 9)))
     kept: list[_Hit] = []
+    story: dict[str, _Hit] = {}  # the latest kept hit of each ``_ONE_STORY`` rule
     for h in hits:
         if any(
-            k.rule == h.rule and k.nstart <= h.nstart and h.nend <= k.nend for k in kept
+            (k.rule == h.rule or (h.rule == SURNAME_RULE and k.rule in _NAME_RULES))
+            and k.nstart <= h.nstart and h.nend <= k.nend
+            for k in kept
         ):
             continue
         if h.owner is None and h.rule in PACK_RULES:
@@ -666,8 +813,82 @@ def _dedupe(hits: list[_Hit], norm: str) -> list[_Hit]:
             if prev is not None and h.nstart < prev.nend:
                 prev.nend = max(prev.nend, h.nend)
                 continue
+            if h.rule in _ONE_STORY:
+                other = next((k for r, k in story.items() if r != h.rule), None)
+                if other is not None and sentence(norm, other.nstart, other.nend) == sentence(
+                    norm, h.nstart, h.nend
+                ):
+                    continue
+                story[h.rule] = h
         kept.append(h)
     return kept
+
+
+#: A surname warning inside a name these rules report is part of that finding.
+_NAME_RULES = frozenset({"identity", "confidential", "never-mention"})
+#: The rule of a distinctive surname alone (warn by default).
+SURNAME_RULE = "identity.surname"
+
+
+def _may_be_a_name(canon: str, cs: int, ce: int, info: KeyInfo, lang: str) -> bool:
+    """Cheap test on ``canon`` before a surname is read in context: a surname that is an
+    ordinary word ("bee", "marsh") can only be part of a name with an initial, a title or the
+    given name next to it; most of its occurrences are the word ("bees", "a marsh")."""
+    forms = info.name
+    if forms is None:
+        return False
+    if distinctive(forms.surname_words, lang):
+        return True
+    start = canon.rfind(" ", 0, cs - 1) + 1
+    before = canon[start : cs - 1]
+    if before in ANY_TITLES:
+        return True
+    if not forms.given:
+        return False
+    first = forms.given[0]
+    initial = first[0][0]
+    if before == initial or before == first[-1]:  # "H. Marsh", "Heather Marsh" (not a key
+        return True  # in this language's form): read it
+    letters = 0
+    while len(before) == 1 and start > 1 and letters < 3:  # "H. J. Marsh", "Heather J. Marsh"
+        letters += 1
+        end = start - 1
+        start = canon.rfind(" ", 0, end) + 1
+        before = canon[start:end]
+        if before == first[-1] or (before == initial and len(before) == 1):
+            return True
+    end = canon.find(" ", ce + 1)
+    after = canon[ce + 1 : end] if end > 0 else ""
+    return after == first[0] or (0 < len(after) <= 3 and after[0] == initial)
+
+
+def _prose(n: Normalised, spans: list[tuple[int, int]], first: int, last: int) -> bool:
+    """Tokens ``first..last`` are written as ordinary prose: plain letters, each word lowercase
+    or with one capital, and not every word capitalised ("heather marsh", "Heather marsh").
+    Mixed case, digits, look-alikes or invisible characters are not prose: they disguise a
+    name, and a disguised name is still the name."""
+    capitals = words = 0
+    s0, _ = n.orig_span(*spans[first])
+    _, e1 = n.orig_span(*spans[last])
+    for piece in n.orig[s0:e1].split():
+        word = piece.strip(".,;:!?#'\"()/&-")
+        if not word:
+            continue  # punctuation between the words: "heather / marsh"
+        if not (word.isascii() and word.isalpha()):
+            return False
+        words += 1
+        if word.islower():
+            continue
+        if word[0].isupper() and (len(word) == 1 or word[1:].islower()):
+            capitals += 1
+            continue
+        return False
+    return capitals < words
+
+
+#: Rules that report the same thing from two sides (who the client is, what happened in the
+#: session): one warning per sentence is enough.
+_ONE_STORY = frozenset({"clinician.client-disclosure", "clinician.session-content"})
 
 
 def check_content(matcher: Matcher, persona: str, fields: Sequence[TextField]) -> list[Finding]:
@@ -682,6 +903,7 @@ def check_content(matcher: Matcher, persona: str, fields: Sequence[TextField]) -
     own_keys = consts.own_keys
     packs = consts.packs
     packs_unindexed = consts.packs_unindexed
+    lang = consts.lang
     auto = matcher._automaton
     split_keys = matcher._split_keys
     mentions = bool(matcher._mentions)
@@ -705,7 +927,7 @@ def check_content(matcher: Matcher, persona: str, fields: Sequence[TextField]) -
                     pack_keywords[key] = kws
                 if infos:
                     if scan is None:
-                        scan = _Scan(matcher, persona, n, own_keys, hits)
+                        scan = _Scan(matcher, persona, n, own_keys, hits, lang)
                     scan.key_hits(end, klen, key, infos)
         if split_keys and canon.isascii():
             # the automaton has a key for every pair of single ASCII characters: it saw them
@@ -717,16 +939,16 @@ def check_content(matcher: Matcher, persona: str, fields: Sequence[TextField]) -
         else:
             split_run = _has_split_run(canon)
         if split_run:
-            scan = scan or _Scan(matcher, persona, n, own_keys, hits)
+            scan = scan or _Scan(matcher, persona, n, own_keys, hits, lang)
             scan.split_runs()
         if mentions and "@" in n.norm:
-            scan = scan or _Scan(matcher, persona, n, own_keys, hits)
+            scan = scan or _Scan(matcher, persona, n, own_keys, hits, lang)
             scan.mentions()
         if phones and len(n.digits) >= PHONE_MIN_DIGITS:  # no number has fewer digits
-            scan = scan or _Scan(matcher, persona, n, own_keys, hits)
+            scan = scan or _Scan(matcher, persona, n, own_keys, hits, lang)
             scan.phones()
         if hashed:
-            scan = scan or _Scan(matcher, persona, n, own_keys, hits)
+            scan = scan or _Scan(matcher, persona, n, own_keys, hits, lang)
             scan.hashed()
         if packs and (pack_keywords or packs_unindexed or not n.norm.isascii()):
             _pack_hits(matcher, n, packs, pack_keywords, hits)

@@ -28,6 +28,22 @@ from functools import cached_property
 
 import ahocorasick
 
+from ._disclosure import (
+    PERSON_WORDS,
+    ROLE,
+    ROLES,
+    age_reference,
+    located_person,
+    my_role,
+    not_generic,
+    person_clause,
+    role_reference,
+    sentence_start,
+    session_person,
+    session_with,
+    told_me_in_session,
+    verb_person,
+)
 from ._text import CANON_TABLE, Normalised
 
 Validator = Callable[[Normalised, "re.Match[str]"], bool]
@@ -283,6 +299,42 @@ _RELATIVE = (
 )
 _WORD = r"[^\W\d_][\w" + _APOS + r"\-]*"
 
+#: Keywords of the references to a client by role ("client", "service user", "young people").
+_KW_ROLE = "client* patient* counselee* analysand* service young caseload regulars"
+#: What a clinician does with a client (the verbs of "a man I'm seeing", "working with a…").
+_CARE = (
+    r"(?:work(?:ed|ing)?\s+with|see(?:ing|n)?|saw|counsel(?:l?ed|l?ing)?|support(?:ed|ing)?|"
+    r"treat(?:ed|ing)?|visit(?:ed|ing)?|mentor(?:ed|ing)?|assess(?:ed|ing)?|admitted|"
+    r"(?:care|cared|caring)\s+for|look(?:ed|ing)?\s+after|met|meet(?:ing)?|"
+    r"(?:sat|sit|sitting)\s+with)"
+)
+_KW_CARE = (
+    "work worked working see seeing seen saw counsel* support* treat* visit* mentor* assess* "
+    "admitted care cared caring look looked looking met meet meeting sat sit sitting spent"
+)
+#: The writer's narrative verb before "a client": "had a client…", "heard from a client…".
+_PRE = (
+    r"had|have|'ve\s+got|got|saw|see|seen|seeing|met|admitted|assessed|discharged|treated|"
+    r"visited|lost|heard\s+from|spoke\s+(?:to|with)|talked\s+(?:to|with)|ran\s+into|"
+    r"bumped\s+into|call\s+with|text\s+from|email\s+from|message\s+from|letter\s+from|"
+    r"card\s+from|worrying\s+about|thinking\s+(?:about|of)"
+)
+#: "a young woman who", "someone in today who": one person, up to a relative clause or a time
+_ONE_PERSON = (
+    r"(?:(?:a|an|one|this)\s+|(?=some(?:one|body)\b))(?P<np>(?:[\w'&\-]+\s+){1,6}?)"
+    r"(?:who|whose|today|tonight|yesterday|this\s+(?:morning|afternoon|evening|week)|"
+    r"earlier|last\s+(?:night|week))\b"
+)
+_SPELLED = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    r"fifteen|sixteen|seventeen|eighteen|nineteen)"
+)
+_ANY_AGE = (
+    r"(?:(?:\d{1,2}|" + _SPELLED + r")\s*[\-\u2010-\u2015 ]?\s*(?:year|yr)s?\s*"
+    r"[\-\u2010-\u2015 ]?\s*old|\d0[\-\u2010-\u2015 ]*something)"
+)
+_PERSON = r"(?:" + "|".join(sorted(PERSON_WORDS - {"someone", "somebody", "user"})) + r")"
+
 
 def _capitalised(n: Normalised, m: re.Match[str], group: str = "cap") -> bool:
     """The named group is written with capital initials in the original (a proper name)."""
@@ -319,20 +371,81 @@ CLIENT_DISCLOSURE = PackRule(
         "could let anyone recognise a client, in any public or semi-public post; de-identified "
         "vignettes belong in supervised teaching contexts with consent, not on social media."
     ),
-    keywords=("client*", "patient*", "counselee*", "analysand*"),
+    keywords=(
+        "client*", "patient*", "counselee*", "analysand*", "service", "young", "caseload",
+        "year", "years", "yr", "yrs", "*0s", "twenties", "thirties", "forties", "fifties",
+        "sixties", "seventies", "eighties", "nineties", "teens", "something", "regulars",
+        *_KW_CARE.split(),
+        "came", "comes", "coming", "told", "confided", "confessed", "disclosed",
+        "explained", "described", "spoke", "speaking", "talked", "talking", "had", "got",
+        "monday", "tuesday",
+        "wednesday", "thursday", "friday", "saturday", "sunday",
+    ),
     patterns=(
-        _c(rf"\b(?:a|one|another|this|that)\s+(?:\w+\s+)?{_CLIENT}s?\s+of\s+(?:mine|ours)\b"),
-        _c(rf"\bone\s+of\s+(?:my|our)\s+(?:\w+\s+)?{_CLIENT}s\b", first=r"one\s"),
-        _c(rf"\bmy\s+(?:(?:new|former|old|current|first|last|next|\w+day|morning|afternoon)\s+)?"
-           rf"{_CLIENT}(?:\s+(?:who(?:se)?|named|called)\b|\s*\(|\s*,\s*(?:a|an)\s)",
-           first=r"my\s"),
-        _c(rf"\b{_AGE}\s+(?:[^\W\d_]+\s+){{0,2}}?{_CLIENT}\b", requires=_NEEDS_DIGIT),
-        _c(rf"\b{_CLIENT}\b[^.!?\n]{{0,40}}?\b{_AGE}\b", requires=_NEEDS_DIGIT),
-        _c(rf"\b(?:my|a|one|this)\s+{_CLIENT}{_APOS}s\s+{_RELATIVE}\b"),
-        _c(rf"\b{_CLIENT}s?\s+(?:named|called)\s+\w+"),
-        _c(rf"\b(?:a|one|this|my)\s+(?:\w+\s+)?{_CLIENT}\s*\(\s*(?:\d|[^\W\d_]+\s*,)"),
+        # "one of my clients", "one of my young people"
+        _c(rf"\bone\s+of\s+(?:my|our)\s+(?:[\w'\-]+\s+)?{ROLES}\b", not_generic,
+           keywords=_KW_ROLE, first=r"one\s"),
+        # "a client of mine", "a client just told me", "had a client …", "a patient this morning"
+        _c(rf"\b(?:(?P<pre>{_PRE})\s+)?(?:a|an|one|another|this|that)\s+"
+           rf"(?:[\w'\-]+\s+){{0,2}}?{ROLE}(?![\w\-])", role_reference, keywords=_KW_ROLE),
+        # "my client who…", "my Tuesday morning client brought…", "my last client of the day"
+        _c(rf"\b(?:my|our)\s+(?:[\w'\-:.]+\s+){{0,3}}?{ROLE}(?!\w)", my_role,
+           keywords=_KW_ROLE, first=r"(?:my|our)\s"),
+        # "my Thursday couple", "my 3pm family": one of the writer's appointments
+        _c(rf"\bmy\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|morning|afternoon|evening|"
+           rf"{_TIME})\s+(?:[\w'\-]+\s+)?{_PERSON}(?!\w)", my_role,
+           keywords="monday tuesday wednesday thursday friday saturday sunday", first=r"my\s",
+           before=20, after=40),
+        # "a 17 year old patient", "a client (40s, firefighter)"
+        _c(rf"\b{_AGE}\s+(?:[^\W\d_]+\s+){{0,2}}?{_CLIENT}\b", requires=_NEEDS_DIGIT,
+           keywords=_KW_ROLE),
+        _c(rf"\b{_CLIENT}\b[^.!?\n]{{0,40}}?\b{_AGE}\b", requires=_NEEDS_DIGIT,
+           keywords=_KW_ROLE),
+        _c(rf"\b(?:my|a|one|this)\s+{_CLIENT}{_APOS}s\s+{_RELATIVE}\b", keywords=_KW_ROLE),
+        _c(rf"\b{_CLIENT}s?\s+(?:named|called)\s+\w+", keywords=_KW_ROLE),
+        _c(rf"\b(?:a|one|this|my)\s+(?:\w+\s+)?{_CLIENT}\s*\(\s*(?:\d|[^\W\d_]+\s*,)",
+           keywords=_KW_ROLE),
         _c(rf"\bmy\s+(?:(?:new|former|old|current)\s+)?{_CLIENT}\s+(?P<cap>[^\W\d_][\w'’\-]*)"
-           r"(?:\.|\b)", _capitalised, first=r"my\s"),
+           r"(?:\.|\b)", _capitalised, keywords=_KW_ROLE, first=r"my\s"),
+        # "a 15-year-old I work with", "the lady I visit on Tuesdays", "someone I work with"
+        _c(rf"\b(?P<det>a|an|one|this|that|the|another|someone|somebody)\b"
+           rf"(?P<np>(?:\s+[\w'\-]+){{0,5}}?)\s+(?:i|i'm|i've|i'd|i\s+am|i\s+have|i\s+had)\s+"
+           rf"(?:(?:been|just|now|currently|recently|also|still|regularly|first|once|used\s+to|"
+           rf"have|had|was|am)\s+){{0,3}}(?P<verb>{_CARE})\b", person_clause,
+           keywords=_KW_CARE, before=80, after=20),
+        # "I'm seeing a young woman who…", "working with a 7-year-old whose…"
+        _c(rf"\b(?P<verb>{_CARE}|spent\s+(?:[\w']+\s+){{1,6}}?with|"
+           r"(?:spoke|speaking|talked|talking)\s+(?:to|with))"
+           rf"\s+{_ONE_PERSON}",
+           verb_person,
+           keywords=_KW_CARE + " " + _KW_ROLE + " young year years yr yrs spoke speaking talked "
+           "talking",
+           before=40, after=120),
+        # "had a young man in clinic who…", "I've got a client who…"
+        _c(rf"\b(?P<verb>had|got)\s+{_ONE_PERSON}", verb_person,
+           keywords="had got", anchored=True, after=120),
+        # "a 15-year-old …", "a man in his 40s …", "my 13-year-old client"
+        _c(rf"\b(?P<det>a|an|one|this|that|my|our)\s+(?:[\w'\-]+\s+){{0,2}}?"
+           rf"(?:{_ANY_AGE}|{_PERSON}\s+in\s+(?:his|her|their)\s+(?:early\s+|mid[\s\-]*|late\s+)?"
+           rf"(?:\d0s|twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties|"
+           rf"teens))(?![\w\-])", age_reference,
+           keywords="year years yr yrs *0s twenties thirties forties fifties sixties seventies "
+           "eighties nineties teens something", before=60, after=40),
+        # "a teenager told me she…", "a widower confided in me that his…"
+        _c(rf"\b(?:a|an|one|this|that)\s+(?:[\w'\-]+\s+){{0,3}}?{_PERSON}\s+(?:just\s+|finally\s+|"
+           r"once\s+)?(?:told|confided\s+in|admitted\s+to|confessed\s+to|disclosed\s+to|"
+           r"explained\s+to|described\s+to)\s+me\s+(?:\w+\s+){0,3}?(?:that\s+)?"
+           r"(?:she|he|they|her|his|their|about)\b", not_generic,
+           keywords="told confided admitted confessed disclosed explained described", before=80,
+           after=60),
+        # "a young person on my caseload"
+        _c(r"\b(?:a|an|one|this|the)\s+(?:[\w'\-]+\s+){0,3}?[\w'\-]+\s+(?:on|from|in)\s+"
+           r"(?:my|our)\s+caseload\b", not_generic, keywords="caseload", before=80, after=10),
+        # "a young dad came to see me today", "the student who comes to me on Mondays"
+        _c(rf"\b(?:a|an|one|this|the)\s+(?:[\w'\-]+\s+){{0,3}}?(?:{_PERSON}|{_CLIENT})\s+"
+           r"(?:who\s+)?(?:came|comes|come|has\s+been\s+coming|had\s+been\s+coming|"
+           r"started\s+coming)\s+(?:in\s+)?to\s+(?:see\s+)?me\b", not_generic,
+           keywords="came comes coming", before=80, after=30),
     ),
     message="discloses a client relationship with details (APA 4.01/4.07, ACA H.6.d)",
     true_positives=(
@@ -346,6 +459,19 @@ CLIENT_DISCLOSURE = PackRule(
         "My patient J. finally got the job.",
         "I told my client Sarah to rest.",
         "A client (40s, firefighter) asked about sleep.",
+        "My Tuesday morning client brought me flowers.",
+        "My new client starts on Monday; she's a barrister going through a divorce.",
+        "A 15-year-old I work with told me she's being bullied.",
+        "a man in his 40s described his brother's suicide",
+        "I'm seeing a widower whose wife died in March.",
+        "Had someone in today who's been sleeping rough for two years.",
+        "The older gentleman I see on Fridays brought me tomatoes again.",
+        "Someone I work with told me she has been sleeping in her car.",
+        "Had a client cry for the whole hour.",
+        "A young person on my caseload was missing for three days.",
+        "One of my young people got into university!",
+        "A teenager told me she has been self-harming since Year 8.",
+        "A young dad came to see me today whose partner died giving birth.",
     ),
     false_positives=(
         "I help clients with anxiety, burnout and grief.",
@@ -354,6 +480,17 @@ CLIENT_DISCLOSURE = PackRule(
         "Patience is a skill. So is saying no.",
         "What to expect at a first appointment with a new therapist.",
         "My client base has grown.",
+        "Many of my clients find that anxiety peaks on Sunday evenings.",
+        "If you are a client of mine, please use the booking link.",
+        "When a client tells you they're suicidal, ask about a plan.",
+        "I have two spaces for new clients on Tuesday mornings.",
+        "I will never discuss anyone I work with online.",
+        "A colleague I work with has just published a book on grief.",
+        "My 15-year-old daughter told me she wants to be a psychologist.",
+        "A man I met at the conference told me about his new book.",
+        "Men in their 40s are the group most at risk of suicide.",
+        "A 2-year-old's tantrum is not manipulation; it's an overwhelmed nervous system.",
+        "I saw a patient approach work wonders with my own nervous dog.",
     ),
 )
 
@@ -370,7 +507,11 @@ SESSION_CONTENT = PackRule(
         "schedule (the client, their family, colleagues)."
     ),
     keywords=("session*", "client*", "patient*", "therapy", "group", "*clock", "*am", "*pm",
-              "*a.m.", "*p.m."),
+              "*a.m.", "*p.m.", "appointment*", "consult*", "counselling", "counseling",
+              "clinic", "room", "office", "surgery", "ward", "unit", "referral*", "bay", "bed",
+              "cubicle",
+              "admission*", "visit", "intake*", "assessment*", "told", "said", "admitted",
+              "confided", "confessed", "showed", "asked", "shared"),
     patterns=(
         _c(rf"\b(?:in|during|after|from|before)\s+(?:a\s+|my\s+|our\s+|one\s+|this\s+|the\s+|"
            rf"today{_APOS}s\s+)?(?:\w+\s+)?sessions?\s+{_WHEN}\b", keywords=_KW_SESSION,
@@ -395,6 +536,58 @@ SESSION_CONTENT = PackRule(
            keywords=_KW_SESSION, requires=_NEEDS_WHEN),
         _c(r"\bsession\s+with\s+(?P<cap>[^\W\d_][\w'’\-]*)", _capitalised, keywords="session*",
            anchored=True),
+        # "session with a widower who…", "session today with a chap who…"
+        _c(rf"\b(?:sessions?|intake|appointment|consultation|consult|assessment)\s+"
+           rf"(?:(?:on|over|via|by)\s+\w+\s+|{_WHEN}\s+)?with\s+"
+           rf"(?:a|an|my|this|one|another|the)\s+(?P<np>(?:[\w'\-]+\s+){{0,3}}?[\w'\-]+)",
+           session_with, keywords="session* intake* appointment* consult* assessment*",
+           anchored=True, after=100),
+        # "Tough session today. She…", "our 8am session … He…", "last night's group: a man…"
+        _c(rf"\b(?:{_WHEN}{_APOS}s|our|my)\s+(?:[\w\-:.]+\s+){{0,2}}?"
+           r"(?:session|group|appointment|consultation)(?![\w\-])", session_person,
+           keywords="session* group appointment* consult*", before=80, after=20),
+        _c(rf"\b(?:session|group)\s+{_WHEN}\b", session_person,
+           keywords="session* group", anchored=True, after=60),
+        _c(r"\b(?:tough|hard|difficult|heavy|tearful|emotional|intense|moving|powerful|rough|"
+           r"brilliant|funny|strange|weird|draining|lovely|beautiful|heartbreaking|"
+           r"heart-breaking|sad|breakthrough|exhausting|amazing)\s+session\b", session_person,
+           keywords="session*", before=30, after=20),
+        # "she told me in our session", "he admitted to me in therapy"
+        _c(r"\b(?:told|said\s+to|admitted\s+to|confided\s+in|confessed\s+to|showed|asked|"
+           r"shared\s+with)\s+me\s+(?:\w+\s+){0,2}?in\s+(?:our\s+|the\s+|my\s+|a\s+|"
+           r"today's\s+|this\s+\w+'s\s+|\w+'s\s+)?(?:session|appointment|therapy|counsell?ing|"
+           r"consultation|clinic|group)\b", told_me_in_session,
+           keywords="told said admitted confided confessed showed asked shared", anchored=True,
+           after=80),
+        # "in my therapy room", "in clinic today", "on the ward this morning"
+        _c(r"\bin\s+(?:my|the|our)\s+(?:[\w\-]+\s+){0,2}?(?:therapy|counsell?ing|consulting|"
+           r"consultation|treatment|play|clinic)\s+room\b|\b(?:in|at)\s+(?:my|our|the)\s+"
+           r"(?:office|clinic|surgery)\b|\bin\s+clinic\b|\bon\s+(?:the|my|our)\s+"
+           r"(?:ward|unit)\b", located_person,
+           keywords="room office clinic surgery ward unit", before=60, after=10,
+           first=r"(?:in|at|on)\s"),
+        # "my Thursday 4pm is a Year 11 pupil", "my 4 o'clock is a dentist"
+        _c(rf"\bmy\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?"
+           rf"(?:(?:morning|afternoon|evening)\s+)?{_TIME}\s+(?:(?:client|patient|appointment|"
+           r"session)\s+)?(?:(?:just|finally|never|always|has\s+been|had\s+been)\s+)?"
+           r"(?:is|was|has|had|did|didn't|cancell?ed|canceled|brought|told|said|asked|arrived|"
+           r"turned|came|cried|texted|emailed|rang|called|left|showed|no-showed|wants|says|"
+           r"started|finished|coming|been)\b",
+           keywords="*clock *am *pm *a.m. *p.m.", before=50, after=60, first=r"my\s",
+           requires=_NEEDS_DIGIT),
+        # "the woman in room 4", "the man in bed 12"
+        _c(r"\b(?:in|on)\s+(?:room|bay|bed|cubicle|side\s+room)\s+\d{1,3}\b", located_person,
+           keywords="room bay bed cubicle", before=60, after=10, first=r"(?:in|on)\s",
+           requires=_NEEDS_DIGIT),
+        # "Client this morning: …", "Client cancelled her 3pm", "Today's clients: …"
+        _c(rf"\b(?:(?:new|first|last|latest|newest|next|another)\s+)?(?:client|patient)\s+(?:{_WHEN}|update|cancell?ed|canceled|said|told|asked|"
+           r"emailed|texted|rang|called|cried|sent|wrote|brought|turned\s+up|didn't|no[\s\-]*"
+           r"show(?:ed)?)\b", sentence_start, keywords="client* patient*", before=20),
+        _c(rf"\b{_WHEN}{_APOS}s\s+(?:clients|patients)\s*(?::|included|were|ranged)",
+           keywords="client* patient*", before=40, after=20),
+        # "a new referral today", "home visit this morning"
+        _c(rf"\b(?:referral|admission|home\s+visit)\s+{_WHEN}\b",
+           keywords="referral* admission* visit", before=20, after=40),
     ),
     message="reports session content (APA 4.01/4.07, ACA H.6.d)",
     true_positives=(
@@ -406,6 +599,13 @@ SESSION_CONTENT = PackRule(
         "Long session with Mark about his divorce.",
         "My 10 o'clock just told me she is pregnant.",
         "Today in therapy a client finally laughed.",
+        "Tough session with a teenage client today.",
+        "Our 8am session was a doozy. He spent 50 minutes on his ex-wife.",
+        "My Thursday 4pm is a Year 11 pupil who is terrified of her exams.",
+        "She told me in session today that her father wasn't her father.",
+        "A little boy in my play therapy room today buried all the toy soldiers.",
+        "Client this morning: 28, junior doctor, panic attacks on night shifts.",
+        "A new referral today: 14, female, refusing school.",
     ),
     false_positives=(
         "What happens in a first session? A short guide.",
@@ -413,6 +613,12 @@ SESSION_CONTENT = PackRule(
         "If a client asks about fees, be direct.",
         "The parliament is in session until June.",
         "Book a session with me via the contact page.",
+        "Tough session at the gym today, but my head feels clearer.",
+        "Had a lovely session with my own supervisor today.",
+        "My therapist told me in our session that I'm allowed to rest.",
+        "Patients on the ward love the therapy dog visits on Thursdays.",
+        "In clinic today we ran out of flu vaccines by 11am.",
+        "Group therapy for social anxiety starts again in September, 6 weekly sessions.",
     ),
 )
 

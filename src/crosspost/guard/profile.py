@@ -115,6 +115,9 @@ class GuardProfile:
     #: per-rule overrides, e.g. {"clinician.testimonial": "block"} (a rule id or dotted prefix)
     severity: Mapping[str, str] = field(default_factory=FrozenMap)
     phone_region: str | None = None  # default region for national phone formats, e.g. "US"
+    #: language the persona writes in ("en", "de", "en-GB"): inflections of names (German
+    #: genitive "Marshs") and which words are ordinary words; English when unset
+    lang: str | None = None
     strip_metadata: bool = False
     separation: timedelta | None = None
 

@@ -25,6 +25,7 @@ CORE_RULES: dict[str, RuleInfo] = {
     r.id: r
     for r in (
         RuleInfo("identity", "block", "another persona's name, handle, domain, email, phone, term"),
+        RuleInfo("identity.surname", "warn", "a distinctive surname of another persona or client"),
         RuleInfo("never-mention", "block", "one of the posting persona's own never_mention terms"),
         RuleInfo("confidential", "block", "a confidential (client) identifier of any persona"),
         RuleInfo("media-metadata", "block", "GPS, camera serial or owner names in an image"),
