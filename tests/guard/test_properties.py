@@ -130,6 +130,17 @@ def _contains_forbidden(words: list[str]) -> bool:
     return False
 
 
+#: the ways people write the names of the personas above that the guard rightly blocks, and
+#: that random words with random punctuation can form: surname first ("Reyes, Ana", "Bee Ana"),
+#: citations ("Reyes, A"), initials ("A. Bee")
+NAME_FORMS = re.compile(
+    r"\b(?:reyes|bee)(?:\s*,\s*|\s+)(?:ana|tomasz)\b"
+    r"|\b(?:reyes|bee)\s*,\s*[at]\b"
+    r"|\b[at]\.\s*(?:[a-z]\.\s*)*(?:reyes|bee)\b",
+    re.IGNORECASE,
+)
+
+
 @st.composite
 def innocent(draw: st.DrawFn) -> str:
     words = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=25))
@@ -141,7 +152,9 @@ def innocent(draw: st.DrawFn) -> str:
         parts.append(draw(st.sampled_from(JOINERS)))
     if draw(st.booleans()):
         parts.append(draw(st.sampled_from(NUMBERS)))
-    return "".join(parts)
+    text = "".join(parts)
+    assume(not NAME_FORMS.search(text))
+    return text
 
 
 @SETTINGS

@@ -136,7 +136,7 @@ def read_surname(
     if surname_ok:
         found = _before(t, i0, forms, any_title)
         if found is None:
-            found = _citation(t, i0, i1, forms)
+            found = _citation(t, i0, i1, forms, lang)
         if found is not None:
             return "name", t.spans[found[0]][0], t.spans[found[1]][1]
     if common:
@@ -211,7 +211,9 @@ def _middle(forms: NameForms, index: int) -> str | None:
     return None
 
 
-def _citation(t: _Tokens, i0: int, i1: int, forms: NameForms) -> tuple[int, int] | None:
+def _citation(
+    t: _Tokens, i0: int, i1: int, forms: NameForms, lang: str
+) -> tuple[int, int] | None:
     """"Marsh, Heather", "Marsh, H.", "Marsh HJ.": last token index of the given part."""
     toks = t.toks
     k = i1 + 1
@@ -223,19 +225,22 @@ def _citation(t: _Tokens, i0: int, i1: int, forms: NameForms) -> tuple[int, int]
         g = len(first)
         if tuple(toks[k : k + g]) == first and t.upper(k):
             return i0, k + g - 1
-        if _initial_ok(t, k, first[0][0]) or _initials_token(t, k, first[0][0]):
+        if _initial_ok(t, k, first[0][0]) or _initials_token(t, k, first[0][0], lang):
             return i0, k
         return None
-    if gap == "" and _initials_token(t, k, first[0][0]):
+    if gap == "" and _initials_token(t, k, first[0][0], lang):
         after = t.gap(k).lstrip(" ") if k + 1 < len(toks) else ""
         if k + 1 >= len(toks) or after[:1] in (".", ",", ";", ")"):
             return i0, k
     return None
 
 
-def _initials_token(t: _Tokens, k: int, first: str) -> bool:
-    """"HJ" (Vancouver style): one to three upper-case letters starting with the initial."""
+def _initials_token(t: _Tokens, k: int, first: str, lang: str) -> bool:
+    """"HJ" (Vancouver style): one to three upper-case letters starting with the initial.
+
+    Not an ordinary word of ``lang`` in capitals: in "REYES AND HARBOR" or "BEE AT WORK" the
+    capitals are shouting, not initials."""
     tok = t.toks[k]
-    return 1 <= len(tok) <= 3 and tok.isalpha() and tok[0] == first and t.all_upper(k) and (
-        len(tok) > 1 or tok not in _ONE_LETTER_WORDS
-    )
+    if not (1 <= len(tok) <= 3 and tok.isalpha() and tok[0] == first and t.all_upper(k)):
+        return False
+    return tok not in _ONE_LETTER_WORDS if len(tok) == 1 else not is_common(tok, lang)
