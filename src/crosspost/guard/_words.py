@@ -11,8 +11,8 @@ warns, "Marsh" does not).
   ("Ana", "Reyes", "Severn", "Jones") and ordinary words in lowercase ("heather", "marsh",
   "kit", "smith"), which is exactly the distinction needed — word frequencies cannot make it
   ("ana" and "heather" are about equally frequent, both mostly as names).
-* **Other languages**: ``wordfreq``'s frequency list for the language (its "small" list,
-  read directly: no import of wordfreq's tokenizer stack). A word counts as ordinary when its
+* **Other languages**: ``wordfreq``'s frequency list for the language (its "small" list).
+  A word counts as ordinary when its
   Zipf frequency is at least :data:`COMMON_ZIPF` (about 3 occurrences per million words): in
   German "Vogel", "Weiß", "Müller" are ordinary, "Marsh", "Brannigan" are not. Frequency
   lists contain names too, so a very common surname (Schmidt) counts as ordinary there.
@@ -23,8 +23,8 @@ ordinary (every surname is distinctive, every name needs no capitals): the safe 
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
+import math
 import unicodedata
 from functools import cache
 from pathlib import Path
@@ -84,25 +84,11 @@ def _english() -> frozenset[str]:
 def _frequencies(code: str) -> dict[str, float] | None:
     """Zipf frequency of every word in wordfreq's small list for ``code``, or ``None``.
 
-    The list is a gzipped msgpack "cBpack": a header, then one list of words per centibel of
-    frequency (index ``i`` holds the words at ``-i`` cB, i.e. Zipf ``9 - i/100``).
-    """
-    base = _package_dir("wordfreq")
-    path = base / "data" / f"small_{code}.msgpack.gz" if base else None
-    if path is None or not path.is_file():
-        return None
+    Imported only here: English personas (the default) never pay for wordfreq's import."""
     try:
-        import msgpack
+        from wordfreq import get_frequency_dict
 
-        with gzip.open(path, "rb") as f:
-            data = msgpack.load(f, raw=False)
-    except (OSError, ValueError, ImportError):
+        freq = get_frequency_dict(code, wordlist="small")
+    except (ImportError, LookupError, OSError, ValueError):
         return None
-    if not data or not isinstance(data[0], dict) or data[0].get("format") != "cB":
-        return None
-    out: dict[str, float] = {}
-    for i, words in enumerate(data[1:]):
-        zipf = 9 - i / 100
-        for w in words:
-            out.setdefault(w, zipf)
-    return out
+    return {w: math.log10(f * 1e9) for w, f in freq.items() if f > 0}
