@@ -239,17 +239,7 @@ def queue(
         (t.name, t.platform) for t in plan.targets
     ])
     if fmt == "json":
-        emit_json(
-            {
-                "id": post.id,
-                "persona": post.persona,
-                "scheduled_at": views.iso_utc(post.scheduled_at),
-                "targets": [t.name for t in plan.targets],
-                "note": plan.when.note,
-                "guard": plan.report.to_json(detail=True),
-                "not_logged_in": missing,
-            }
-        )
+        emit_json(views.planned_json(post, plan, not_logged_in=missing))
         return
     views.print_queued(console(), post, plan)
     for target in missing:
@@ -286,19 +276,10 @@ def edit(
 
     app = app_of(ctx)
     entry = _load_entry(file, text)
+    app.store.require_writable()  # before media snapshots are copied next to the database
     post, plan, changed = edit_post(app, post_id, entry, persona, to or None, at, allow, reason)
     if fmt == "json":
-        emit_json(
-            {
-                "id": post.id,
-                "persona": post.persona,
-                "scheduled_at": views.iso_utc(post.scheduled_at),
-                "targets": [t.name for t in plan.targets],
-                "note": plan.when.note,
-                "changed": changed,
-                "guard": plan.report.to_json(detail=True),
-            }
-        )
+        emit_json(views.planned_json(post, plan, changed=changed))
         return
     con = console()
     if plan.when.note:

@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -26,7 +26,7 @@ from pydantic import (
 from .durations import Duration
 from .errors import ConfigError, UsageError
 from .slots import parse_slot
-from .validation import describe_validation_error
+from .validation import describe_validation_error, timezone_name
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
@@ -175,14 +175,7 @@ class Persona(_Strict):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown timezone {v!r}; use an IANA name like 'America/Chicago' "
-                "or 'Europe/Berlin'"
-            ) from None
-        return v
+        return timezone_name(v)
 
     @field_validator("lang")
     @classmethod

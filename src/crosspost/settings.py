@@ -13,14 +13,13 @@ import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .durations import Duration
 from .errors import ConfigError
-from .validation import describe_validation_error
+from .validation import describe_validation_error, timezone_name
 
 APP_NAME = "crosspost"
 
@@ -95,15 +94,7 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                ZoneInfo(v)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(
-                    f"unknown timezone {v!r}; use an IANA name like 'America/Chicago' "
-                    "or 'Europe/Berlin'"
-                ) from None
-        return v
+        return None if v is None else timezone_name(v)
 
     @property
     def base_dir(self) -> Path:

@@ -8,6 +8,19 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 
+def timezone_name(v: str) -> str:
+    """``v`` if it names an IANA timezone; the ValueError pydantic reports otherwise."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {v!r}; use an IANA name like 'America/Chicago' or 'Europe/Berlin'"
+        ) from None
+    return v
+
+
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:

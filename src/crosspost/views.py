@@ -23,6 +23,20 @@ if TYPE_CHECKING:
     from .store import AuditCheck, Redaction
 
 
+
+def planned_json(post: Any, plan: Any, **extra: Any) -> dict[str, Any]:
+    """What ``queue`` and ``edit`` print with ``--format json``: the post as planned, with
+    ``extra`` keys of the command."""
+    out = {
+        "id": post.id,
+        "persona": post.persona,
+        "scheduled_at": iso_utc(post.scheduled_at),
+        "targets": [t.name for t in plan.targets],
+        "note": plan.when.note,
+        "guard": plan.report.to_json(detail=True),
+    }
+    return {**out, **extra}
+
 def iso_utc(dt: datetime | None) -> str | None:
     if dt is None:
         return None
