@@ -26,15 +26,42 @@ SUPPORTED = ("sqlite", "postgresql")
 
 _PASSWORD = re.compile(r"(://[^:/@\s]*:)[^/?#]*@")
 
-#: SQLite result codes (``sqlite3.Error.sqlite_errorname``, extended codes share the prefix)
-_DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
-_READ_ONLY = ("SQLITE_READONLY",)
-_CANT_OPEN = ("SQLITE_CANTOPEN",)
-_NO_ACCESS = ("SQLITE_PERM", "SQLITE_AUTH")
-_FULL = ("SQLITE_FULL",)
-_IO = ("SQLITE_IOERR",)
-_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
-
+#: SQLite result codes (``sqlite3.Error.sqlite_errorname``; extended codes share the prefix)
+#: the user can fix: (code prefixes, message with {where} and {why}, hint)
+_SQLITE_PROBLEMS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (
+        ("SQLITE_NOTADB", "SQLITE_CORRUPT"),
+        "the {where} is damaged or is not a crosspost database ({why})",
+        "restore it from a backup, or move it away to start with an empty queue",
+    ),
+    (
+        ("SQLITE_READONLY",),
+        "the {where} is read-only ({why})",
+        "make the file and its folder writable for the user running crosspost",
+    ),
+    (
+        ("SQLITE_CANTOPEN",),
+        "cannot open the {where} ({why})",
+        "check that its folder exists and that this user may read and write it, "
+        "or fix database_url in config.toml",
+    ),
+    (
+        ("SQLITE_PERM", "SQLITE_AUTH"),
+        "no access to the {where} ({why})",
+        "make the file and its folder readable and writable for this user",
+    ),
+    (("SQLITE_FULL",), "the disk holding the {where} is full", "free some space"),
+    (
+        ("SQLITE_IOERR",),
+        "the {where} cannot be read or written ({why})",
+        "check the disk and the file system it is on",
+    ),
+    (
+        ("SQLITE_BUSY", "SQLITE_LOCKED"),
+        "the {where} stayed locked by another program for 30 seconds",
+        "stop whatever holds it (a long-running query, a backup tool) and retry",
+    ),
+)
 
 def mask_url(url: str) -> str:
     """``url`` with its password replaced by ``***``, even when it does not parse."""
@@ -98,42 +125,10 @@ def _classify(orig: BaseException, where: str) -> StoreError | None:
 
 
 def _sqlite_problem(name: str, orig: BaseException, where: str) -> StoreError | None:
-    why = _first_line(orig)
-    if name.startswith(_DAMAGED):
-        return StoreError(
-            f"the {where} is damaged or is not a crosspost database ({why})",
-            hint="restore it from a backup, or move it away to start with an empty queue",
-        )
-    if name.startswith(_READ_ONLY):
-        return StoreError(
-            f"the {where} is read-only ({why})",
-            hint="make the file and its folder writable for the user running crosspost",
-        )
-    if name.startswith(_CANT_OPEN):
-        return StoreError(
-            f"cannot open the {where} ({why})",
-            hint="check that its folder exists and that this user may read and write it, "
-            "or fix database_url in config.toml",
-        )
-    if name.startswith(_NO_ACCESS):
-        return StoreError(
-            f"no access to the {where} ({why})",
-            hint="make the file and its folder readable and writable for this user",
-        )
-    if name.startswith(_FULL):
-        return StoreError(f"the disk holding the {where} is full", hint="free some space")
-    if name.startswith(_IO):
-        return StoreError(
-            f"the {where} cannot be read or written ({why})",
-            hint="check the disk and the file system it is on",
-        )
-    if name.startswith(_BUSY):
-        return StoreError(
-            f"the {where} stayed locked by another program for 30 seconds",
-            hint="stop whatever holds it (a long-running query, a backup tool) and retry",
-        )
+    for codes, message, hint in _SQLITE_PROBLEMS:
+        if name.startswith(codes):
+            return StoreError(message.format(where=where, why=_first_line(orig)), hint=hint)
     return None
-
 
 def _postgres_problem(orig: BaseException, where: str) -> StoreError | None:
     import psycopg
