@@ -273,6 +273,7 @@ def edit(
 
     from . import views
     from .queueing import edit_post
+    from .when import format_local
 
     app = app_of(ctx)
     entry = _load_entry(file, text)
@@ -291,7 +292,7 @@ def edit(
     what = ", ".join(changed) if changed else "nothing changed"
     con.print(
         f"edited post [bold]{post.id}[/] ({escape(what)}) for {post.persona} at "
-        f"{views.local(post.scheduled_at, plan.persona.tz)} → "
+        f"{format_local(post.scheduled_at, plan.persona.tz)} → "
         f"{', '.join(t.name for t in plan.targets)}"
     )
 
@@ -419,9 +420,9 @@ def _move(
     ctx: click.Context, post_id: int, at: str | None, next_slot: bool, release: bool,
     early: bool = False,
 ) -> None:
-    from . import views
     from .models import HELD
     from .queueing import move_post, resolve_when
+    from .when import format_local
 
     app = app_of(ctx)
     post, deliveries = app.store.get(post_id)
@@ -441,7 +442,7 @@ def _move(
         click.echo(f"note: {when.note}")
     click.echo(
         f"post {post_id} {'released' if release else 'rescheduled'} for "
-        f"{views.local(post.scheduled_at, persona.tz)}"
+        f"{format_local(post.scheduled_at, persona.tz)}"
     )
 
 

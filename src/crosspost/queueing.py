@@ -467,7 +467,7 @@ def _what(entry: Entry) -> str:
 
 
 def _state(row: Any, persona: Persona) -> str:
-    when = row.scheduled_at.astimezone(persona.tz).strftime("%Y-%m-%d %H:%M %Z")
+    when = format_local(row.scheduled_at, persona.tz)
     return f"{row.status}, {'published' if row.status == PUBLISHED else 'scheduled'} {when}"
 
 

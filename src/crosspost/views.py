@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
+from .when import format_local
 
 if TYPE_CHECKING:
     from .app import App
@@ -41,12 +42,6 @@ def iso_utc(dt: datetime | None) -> str | None:
     if dt is None:
         return None
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def local(dt: datetime, tz: tzinfo) -> str:
-    from .when import format_local
-
-    return format_local(dt, tz)
 
 
 def persona_timezones(app: App) -> dict[str, tzinfo]:
@@ -280,8 +275,6 @@ def print_personas(con: Any, data: list[dict[str, Any]]) -> None:
 
 def _shown_time(iso: str, tz: tzinfo) -> str:
     """A JSON time (UTC ISO 8601) as people read it, in ``tz``."""
-    from .when import format_local
-
     return format_local(datetime.fromisoformat(iso.replace("Z", "+00:00")), tz)
 
 
@@ -397,7 +390,8 @@ def print_queued(con: Any, post: Post, plan: Plan) -> None:
             con.print(f"[yellow]{kind}[/] {f.rule}: {_esc(f.message)}")
     con.print(
         f"queued post [bold]{post.id}[/] for {post.persona} at "
-        f"{local(post.scheduled_at, plan.persona.tz)} → {', '.join(t.name for t in plan.targets)}"
+        f"{format_local(post.scheduled_at, plan.persona.tz)} → "
+        f"{', '.join(t.name for t in plan.targets)}"
     )
 
 
