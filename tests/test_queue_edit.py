@@ -111,6 +111,8 @@ def test_same_text_twice_and_a_published_post(ws):
     r = ws.run("queue", "--persona", "personal", "--text", "Hives wrapped for winter.",
                "--at", "+4h")
     assert r.code == 1 and "published" in r.err
+    assert "published, published" not in r.err
+    assert "crosspost edit" not in r.err, "a published post cannot be edited: no such hint"
     # a cancelled post published nothing: queueing its text is fine
     c = queue_json(ws, "--persona", "personal", "--text", "Honey harvest soon.", "--at", "+2h")
     assert ws.run("cancel", str(c["id"])).code == 0

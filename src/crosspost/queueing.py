@@ -454,11 +454,16 @@ def refuse_conflicts(
             why = "the same file, still queued"
         else:
             continue
+        hint = "give --again to queue it anyway"
+        if r.status in (QUEUED, HELD):  # what 'edit' accepts
+            hint += (
+                f", or 'crosspost edit {r.id} {'FILE' if entry.source else '--text TEXT'}' "
+                "to change the queued post"
+            )
         raise Refused(
             f"{_what(entry)} is already post {r.id} of persona '{persona.name}' ({why}; "
             f"{_state(r, persona)})",
-            hint=f"give --again to queue it anyway, or 'crosspost edit {r.id} "
-            f"{'FILE' if entry.source else '--text TEXT'}' to change the queued post",
+            hint=hint,
         )
 
 
@@ -468,7 +473,7 @@ def _what(entry: Entry) -> str:
 
 def _state(row: Any, persona: Persona) -> str:
     when = format_local(row.scheduled_at, persona.tz)
-    return f"{row.status}, {'published' if row.status == PUBLISHED else 'scheduled'} {when}"
+    return f"published {when}" if row.status == PUBLISHED else f"{row.status}, scheduled {when}"
 
 
 # -- edit ----------------------------------------------------------------------------------------
