@@ -154,3 +154,19 @@ def test_front_matter_time_in_the_past_is_shown_locally(ws):
     r = ws.run("queue", str(entry), "--persona", "professional")
     assert r.code == 2
     assert "front matter 'at' (Mon 2001-01-01 10:00 CST) is in the past (now is " in r.err
+
+
+def test_a_broken_profile_shows_utc_and_says_why(ws):
+    """The queue stays readable with a broken profile, and the user learns why times are UTC."""
+    r = ws.run("queue", "--persona", "personal", "--text", "Hives wrapped for winter.",
+               "--to", "home-feed", "--at", "+1h", "--format", "json")
+    assert r.code == 0, r.err
+    path = ws.profiles / "personal.toml"
+    path.write_text(path.read_text().replace('timezone = "America/Chicago"',
+                                             'timezone = "America/Chicago"\nshare = "{titel}"'))
+    for args in (["list"], ["show", str(r.json()["id"])]):
+        shown = ws.run(*args)
+        assert shown.code == 0, shown.err
+        assert " UTC" in shown.out
+        assert "warning: times are shown in UTC until the profiles load" in shown.err
+        assert "{titel}" in shown.err

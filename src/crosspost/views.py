@@ -45,10 +45,19 @@ def iso_utc(dt: datetime | None) -> str | None:
 
 
 def persona_timezones(app: App) -> dict[str, tzinfo]:
-    """Timezones for display; a broken profile must not make the queue unreadable."""
+    """Timezones for display; a broken profile must not make the queue unreadable, but the
+    user is told why the times are in UTC."""
     try:
         return {p.name: p.tz for p in app.personas}
-    except ConfigError:
+    except ConfigError as e:
+        import click
+
+        click.echo(
+            f"warning: times are shown in UTC until the profiles load: {e.problems[0]}"
+            + (f" (and {len(e.problems) - 1} more; see 'crosspost personas')"
+               if len(e.problems) > 1 else ""),
+            err=True,
+        )
         return {}
 
 
