@@ -56,11 +56,20 @@ def make_workspace(root: Path, posts: int) -> Path:
             Post.__table__.insert(),  # type: ignore[attr-defined]
             [
                 {
-                    "persona": f"p{1 + i % 2}", "kind": "short", "title": None,
-                    "body": f"post number {i} " * 5, "slug": f"p{i}", "tags": [],
-                    "categories": [], "share": {}, "media": [], "allow": {},
-                    "scheduled_at": start + timedelta(minutes=i), "created_at": now,
-                    "updated_at": now, "status": "queued",
+                    "persona": f"p{1 + i % 2}",
+                    "kind": "short",
+                    "title": None,
+                    "body": f"post number {i} " * 5,
+                    "slug": f"p{i}",
+                    "tags": [],
+                    "categories": [],
+                    "share": {},
+                    "media": [],
+                    "allow": {},
+                    "scheduled_at": start + timedelta(minutes=i),
+                    "created_at": now,
+                    "updated_at": now,
+                    "status": "queued",
                 }
                 for i in range(posts)
             ],
@@ -69,10 +78,17 @@ def make_workspace(root: Path, posts: int) -> Path:
             Delivery.__table__.insert(),  # type: ignore[attr-defined]
             [
                 {
-                    "post_id": i + 1, "target": f"feed-{1 + i % 2}", "platform": "feed",
-                    "role": "share", "state": "queued", "due_at": start + timedelta(minutes=i),
-                    "attempts": 0, "needs_lookup": False, "fence": 0,
-                    "idempotency_key": f"k{i}", "updated_at": now,
+                    "post_id": i + 1,
+                    "target": f"feed-{1 + i % 2}",
+                    "platform": "feed",
+                    "role": "share",
+                    "state": "queued",
+                    "due_at": start + timedelta(minutes=i),
+                    "attempts": 0,
+                    "needs_lookup": False,
+                    "fence": 0,
+                    "idempotency_key": f"k{i}",
+                    "updated_at": now,
                 }
                 for i in range(posts)
             ],
@@ -101,12 +117,15 @@ def main() -> None:
         cp = [py, "-m", "crosspost"]
         results = {
             "baseline (import sqlmodel, pydantic_settings)": median_time(
-                [py, "-c", "import sqlmodel, pydantic_settings"], args.runs, env),
+                [py, "-c", "import sqlmodel, pydantic_settings"], args.runs, env
+            ),
             "crosspost --help": median_time([*cp, "--help"], args.runs, env),
             "crosspost list (10 posts)": median_time(
-                [*cp, "--config", str(small), "list"], args.runs, env),
+                [*cp, "--config", str(small), "list"], args.runs, env
+            ),
             "crosspost list (10,000 posts)": median_time(
-                [*cp, "--config", str(big), "list"], args.runs, env),
+                [*cp, "--config", str(big), "list"], args.runs, env
+            ),
         }
     base = results["baseline (import sqlmodel, pydantic_settings)"]
     print(f"median of {args.runs} runs each")

@@ -74,9 +74,7 @@ def figures(split: str = "all") -> Figures:
 
     dis = pick(load("disclosures.txt"))
     inn = pick(load("innocent.txt"))
-    return Figures(
-        len(dis), sum(warns(p) for p in dis), len(inn), sum(warns(p) for p in inn)
-    )
+    return Figures(len(dis), sum(warns(p) for p in dis), len(inn), sum(warns(p) for p in inn))
 
 
 def main() -> None:

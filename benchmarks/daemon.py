@@ -48,8 +48,10 @@ class SlowMastodon(FakeMastodon):
         super().__init__(access_token=first, max_characters=500)
         for token, user in tokens.items():
             account = FakeAccount(str(abs(hash(user)) % 10**17), user, user)
-            self.tokens[token] = (account, {"write:statuses", "write:media", "read:accounts",
-                                            "read:statuses"})
+            self.tokens[token] = (
+                account,
+                {"write:statuses", "write:media", "read:accounts", "read:statuses"},
+            )
         self.arrivals: dict[str, float] = {}
         self.arrival_lock = threading.Lock()
 
@@ -69,15 +71,24 @@ def write_workspace(
     tokens: dict[str, str] = {}
     keyring: dict[str, str] = {}
     for persona in ("professional", "personal"):
-        lines = [f'display_name = "Bench {persona}"', 'timezone = "Europe/Berlin"',
-                 "[identity]", f'names = ["Bench {persona.title()}"]']
+        lines = [
+            f'display_name = "Bench {persona}"',
+            'timezone = "Europe/Berlin"',
+            "[identity]",
+            f'names = ["Bench {persona.title()}"]',
+        ]
         for i in range(accounts // 2):
             name = f"{persona[:3]}-m{i}"
             token = f"tok-{name}"
             tokens[token] = name
             keyring[f"crosspost/{persona}/{name}\naccess_token"] = token
-            lines += ["[[accounts]]", f'name = "{name}"', 'platform = "mastodon"',
-                      f'handle = "@{name}@127.0.0.1"', f'instance = "{url}"']
+            lines += [
+                "[[accounts]]",
+                f'name = "{name}"',
+                'platform = "mastodon"',
+                f'handle = "@{name}@127.0.0.1"',
+                f'instance = "{url}"',
+            ]
         (root / "profiles" / f"{persona}.toml").write_text("\n".join(lines) + "\n")
     (root / "keyring.json").write_text(json.dumps(keyring))
     (root / "config.toml").write_text(
@@ -103,23 +114,44 @@ def bulk_queue(config: Path, due: list[datetime], accounts: list[tuple[str, str]
             rows = []
             for i, at in enumerate(due[start : start + chunk], start):
                 persona, _ = accounts[i % len(accounts)]
-                rows.append({
-                    "persona": persona, "kind": "short", "title": None,
-                    "body": f"Benchmark post {i}: a short note for the queue.", "slug": f"b{i}",
-                    "tags": [], "categories": [], "share": {}, "media": [], "allow": {},
-                    "scheduled_at": at, "created_at": now, "updated_at": now,
-                    "status": "queued",
-                })
+                rows.append(
+                    {
+                        "persona": persona,
+                        "kind": "short",
+                        "title": None,
+                        "body": f"Benchmark post {i}: a short note for the queue.",
+                        "slug": f"b{i}",
+                        "tags": [],
+                        "categories": [],
+                        "share": {},
+                        "media": [],
+                        "allow": {},
+                        "scheduled_at": at,
+                        "created_at": now,
+                        "updated_at": now,
+                        "status": "queued",
+                    }
+                )
             s.execute(Post.__table__.insert(), rows)  # type: ignore[attr-defined]
-            s.execute(Delivery.__table__.insert(), [  # type: ignore[attr-defined]
-                {
-                    "post_id": first_id + j, "target": accounts[i % len(accounts)][1],
-                    "platform": "mastodon", "role": "share", "state": "queued",
-                    "due_at": due[i], "attempts": 0, "needs_lookup": False, "fence": 0,
-                    "idempotency_key": f"bench-{i}", "updated_at": now,
-                }
-                for j, i in enumerate(range(start, min(start + chunk, len(due))))
-            ])
+            s.execute(
+                Delivery.__table__.insert(),
+                [  # type: ignore[attr-defined]
+                    {
+                        "post_id": first_id + j,
+                        "target": accounts[i % len(accounts)][1],
+                        "platform": "mastodon",
+                        "role": "share",
+                        "state": "queued",
+                        "due_at": due[i],
+                        "attempts": 0,
+                        "needs_lookup": False,
+                        "fence": 0,
+                        "idempotency_key": f"bench-{i}",
+                        "updated_at": now,
+                    }
+                    for j, i in enumerate(range(start, min(start + chunk, len(due))))
+                ],
+            )
 
 
 def _max_id(model):  # type: ignore[no-untyped-def]
@@ -138,7 +170,9 @@ def start_daemon(config: Path, root: Path) -> subprocess.Popen[bytes]:
     )
     return subprocess.Popen(
         [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
-        env=env, stdout=subprocess.DEVNULL, stderr=(root / "daemon.log").open("wb"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(root / "daemon.log").open("wb"),
     )
 
 
@@ -166,8 +200,11 @@ def proc_stat(pid: int) -> tuple[float, int, int]:
     ticks = os.sysconf("SC_CLK_TCK")
     cpu = (int(fields[11]) + int(fields[12])) / ticks
     status = Path(f"/proc/{pid}/status").read_text()
-    kb = {ln.split(":")[0]: int(ln.split()[1]) for ln in status.splitlines()
-          if ln.startswith(("VmRSS", "VmHWM"))}
+    kb = {
+        ln.split(":")[0]: int(ln.split()[1])
+        for ln in status.splitlines()
+        if ln.startswith(("VmRSS", "VmHWM"))
+    }
     return cpu, kb["VmRSS"] * 1024, kb["VmHWM"] * 1024
 
 
@@ -177,8 +214,9 @@ def published(config: Path) -> int:
     db = config.parent / "data" / "crosspost.db"
     con = sqlite3.connect(db, timeout=30)
     try:
-        return int(con.execute(
-            "SELECT count(*) FROM delivery WHERE state = 'published'").fetchone()[0])
+        return int(
+            con.execute("SELECT count(*) FROM delivery WHERE state = 'published'").fetchone()[0]
+        )
     finally:
         con.close()
 
@@ -198,11 +236,13 @@ def run(
         fake = probe.start()
         config, tokens = write_workspace(root, fake.url, accounts, workers, concurrency)
         for token, user in tokens.items():
-            fake.tokens[token] = (FakeAccount(str(abs(hash(user)) % 10**17), user, user),
-                                  {"write:statuses", "write:media", "read:accounts",
-                                   "read:statuses"})
-        names = [("professional" if u.startswith("pro") else "personal", u)
-                 for u in tokens.values()]
+            fake.tokens[token] = (
+                FakeAccount(str(abs(hash(user)) % 10**17), user, user),
+                {"write:statuses", "write:media", "read:accounts", "read:statuses"},
+            )
+        names = [
+            ("professional" if u.startswith("pro") else "personal", u) for u in tokens.values()
+        ]
         t0 = datetime.now(UTC) + timedelta(seconds=lead)
         due_times = [t0 + timedelta(seconds=spread * i / max(n - 1, 1)) for i in range(n)]
         bulk_queue(config, due_times, names)
@@ -225,9 +265,15 @@ def run(
             fake.stop()
         p50, p99 = lag_stats(fake, due)
         statuses = len(fake.statuses)
-        return {"total": end - t0.timestamp(), "p50": p50, "p99": p99, "peak_rss": peak,
-                "statuses": statuses, "daemon_cpu": daemon_cpu - daemon_cpu0,
-                "fake_cpu": fake_cpu}
+        return {
+            "total": end - t0.timestamp(),
+            "p50": p50,
+            "p99": p99,
+            "peak_rss": peak,
+            "statuses": statuses,
+            "daemon_cpu": daemon_cpu - daemon_cpu0,
+            "fake_cpu": fake_cpu,
+        }
 
 
 def idle(posts: int) -> dict[str, float]:
@@ -235,8 +281,9 @@ def idle(posts: int) -> dict[str, float]:
         root = Path(tmp)
         fake = SlowMastodon({"probe": "probe"}).start()
         config, tokens = write_workspace(root, fake.url, 2)
-        names = [("professional" if u.startswith("pro") else "personal", u)
-                 for u in tokens.values()]
+        names = [
+            ("professional" if u.startswith("pro") else "personal", u) for u in tokens.values()
+        ]
         later = datetime.now(UTC) + timedelta(days=30)
         bulk_queue(config, [later + timedelta(seconds=i) for i in range(posts)], names)
         proc = start_daemon(config, root)
@@ -257,27 +304,45 @@ def main() -> None:
     ap.add_argument("--deliveries", type=int, default=10_000)
     ap.add_argument("--accounts", type=int, default=500)
     ap.add_argument("--concurrency", type=int, default=16)
-    ap.add_argument("--workers", type=lambda v: [int(x) for x in v.split(",")], default=[1, 2],
-                    help="daemon.workers values to run the burst with (default 1,2)")
+    ap.add_argument(
+        "--workers",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[1, 2],
+        help="daemon.workers values to run the burst with (default 1,2)",
+    )
     ap.add_argument("--skip-idle", action="store_true")
     args = ap.parse_args()
     mb = 1024 * 1024
 
     limit = args.deliveries * LATENCY / args.concurrency
-    print(f"burst: {args.deliveries} deliveries due at once, {args.accounts} accounts, "
-          f"concurrency {args.concurrency}, fake latency {LATENCY * 1000:.0f} ms; "
-          f"physical limit {limit:.1f} s")
+    print(
+        f"burst: {args.deliveries} deliveries due at once, {args.accounts} accounts, "
+        f"concurrency {args.concurrency}, fake latency {LATENCY * 1000:.0f} ms; "
+        f"physical limit {limit:.1f} s"
+    )
     for workers in args.workers:
-        burst = run(args.deliveries, args.accounts, spread=0.0, lead=15.0, workers=workers,
-                    concurrency=args.concurrency)
-        print(f"  daemon.workers = {workers}: total {burst['total']:.1f} s, "
-              f"ratio {burst['total'] / limit:.2f} (target <= 1.3)")
-        print(f"    lag due->request p50 {burst['p50']:.2f} s, p99 {burst['p99']:.2f} s; "
-              f"peak RSS {burst['peak_rss'] / mb:.0f} MB (all processes); "
-              f"statuses created {burst['statuses']}")
-        print(f"    CPU: daemon {burst['daemon_cpu']:.1f} s "
-              f"({burst['daemon_cpu'] / args.deliveries * 1000:.1f} ms per delivery), "
-              f"fake server {burst['fake_cpu']:.1f} s, on {os.cpu_count()} cores")
+        burst = run(
+            args.deliveries,
+            args.accounts,
+            spread=0.0,
+            lead=15.0,
+            workers=workers,
+            concurrency=args.concurrency,
+        )
+        print(
+            f"  daemon.workers = {workers}: total {burst['total']:.1f} s, "
+            f"ratio {burst['total'] / limit:.2f} (target <= 1.3)"
+        )
+        print(
+            f"    lag due->request p50 {burst['p50']:.2f} s, p99 {burst['p99']:.2f} s; "
+            f"peak RSS {burst['peak_rss'] / mb:.0f} MB (all processes); "
+            f"statuses created {burst['statuses']}"
+        )
+        print(
+            f"    CPU: daemon {burst['daemon_cpu']:.1f} s "
+            f"({burst['daemon_cpu'] / args.deliveries * 1000:.1f} ms per delivery), "
+            f"fake server {burst['fake_cpu']:.1f} s, on {os.cpu_count()} cores"
+        )
 
     normal = run(100, 100, spread=60.0, lead=10.0)
     print("normal load: 100 deliveries due over one minute")
@@ -286,8 +351,10 @@ def main() -> None:
     if not args.skip_idle:
         quiet = idle(100_000)
         print("idle: 100,000 posts queued for next month, measured over 30 s")
-        print(f"  CPU {quiet['cpu_percent']:.2f} %; RSS {quiet['rss'] / mb:.0f} MB "
-              f"(peak {quiet['peak_rss'] / mb:.0f} MB; target < 120 MB)")
+        print(
+            f"  CPU {quiet['cpu_percent']:.2f} %; RSS {quiet['rss'] / mb:.0f} MB "
+            f"(peak {quiet['peak_rss'] / mb:.0f} MB; target < 120 MB)"
+        )
 
 
 if __name__ == "__main__":

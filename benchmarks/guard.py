@@ -40,19 +40,132 @@ from crosspost.guard import (
 
 RNG = random.Random(20240501)
 VOCAB = [
-    "the", "of", "and", "to", "in", "a", "is", "that", "for", "it", "as", "was", "with", "be", "by",
-    "on", "not", "he", "this", "are", "or", "his", "from", "at", "which", "but", "have", "an",
-    "they", "you", "were", "her", "she", "there", "been", "one", "all", "we", "their", "has",
-    "would", "when", "if", "so", "no", "will", "my", "more", "about", "up", "out", "them", "what",
-    "some", "time", "can", "only", "into", "do", "people", "other", "bees", "honey", "hive",
-    "garden", "morning", "coffee", "walk", "river", "season", "colony", "queen", "spring", "summer",
-    "therapy", "anxiety", "sleep", "rest", "practice", "community", "weekend", "family", "kitchen",
-    "book", "chapter", "weather", "light", "window", "quiet", "notes", "thought", "friends",
-    "market", "bread", "letters", "city", "street",
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "a",
+    "is",
+    "that",
+    "for",
+    "it",
+    "as",
+    "was",
+    "with",
+    "be",
+    "by",
+    "on",
+    "not",
+    "he",
+    "this",
+    "are",
+    "or",
+    "his",
+    "from",
+    "at",
+    "which",
+    "but",
+    "have",
+    "an",
+    "they",
+    "you",
+    "were",
+    "her",
+    "she",
+    "there",
+    "been",
+    "one",
+    "all",
+    "we",
+    "their",
+    "has",
+    "would",
+    "when",
+    "if",
+    "so",
+    "no",
+    "will",
+    "my",
+    "more",
+    "about",
+    "up",
+    "out",
+    "them",
+    "what",
+    "some",
+    "time",
+    "can",
+    "only",
+    "into",
+    "do",
+    "people",
+    "other",
+    "bees",
+    "honey",
+    "hive",
+    "garden",
+    "morning",
+    "coffee",
+    "walk",
+    "river",
+    "season",
+    "colony",
+    "queen",
+    "spring",
+    "summer",
+    "therapy",
+    "anxiety",
+    "sleep",
+    "rest",
+    "practice",
+    "community",
+    "weekend",
+    "family",
+    "kitchen",
+    "book",
+    "chapter",
+    "weather",
+    "light",
+    "window",
+    "quiet",
+    "notes",
+    "thought",
+    "friends",
+    "market",
+    "bread",
+    "letters",
+    "city",
+    "street",
 ]
 SYLL = [
-    "ka", "lo", "mi", "ra", "ne", "to", "su", "vi", "el", "an", "or", "is", "ba", "de", "fi", "go",
-    "hu", "ja", "ke", "lu", "ma", "no", "pe", "qu", "ri", "sa", "te",
+    "ka",
+    "lo",
+    "mi",
+    "ra",
+    "ne",
+    "to",
+    "su",
+    "vi",
+    "el",
+    "an",
+    "or",
+    "is",
+    "ba",
+    "de",
+    "fi",
+    "go",
+    "hu",
+    "ja",
+    "ke",
+    "lu",
+    "ma",
+    "no",
+    "pe",
+    "qu",
+    "ri",
+    "sa",
+    "te",
 ]
 
 
@@ -225,18 +338,30 @@ def main() -> None:
 
     print("| measurement | guard | bare AC scan | ratio |")
     print("|---|---:|---:|---:|")
-    print(f"| short posts (30 words) per second | {1 / short_s:,.0f} | {1 / bare_short_s:,.0f} "
-          f"| {short_s / bare_short_s:.1f}x |")
-    print(f"| short posts/s, no rule pack | {1 / short_np_s:,.0f} | {1 / bare_short_s:,.0f} "
-          f"| {short_np_s / bare_short_s:.1f}x |")
-    print(f"| 2,000-word entry, ASCII (ms) | {entry_s * 1000:.2f} | {bare_entry_s * 1000:.2f} "
-          f"| {entry_s / bare_entry_s:.1f}x |")
-    print(f"| 2,000-word entry, ASCII, no rule pack (ms) | {entry_np_s * 1000:.2f} "
-          f"| {bare_entry_s * 1000:.2f} | {entry_np_s / bare_entry_s:.1f}x |")
-    print(f"| 2,000-word entry, typographic quotes/dashes (ms) | {typo_s * 1000:.2f} "
-          f"| {bare_entry_s * 1000:.2f} | {typo_s / bare_entry_s:.1f}x |")
-    print(f"| 2,000-word entry with {n_findings} leaks (ms) | {leaky_s * 1000:.2f} "
-          f"| {bare_entry_s * 1000:.2f} | {leaky_s / bare_entry_s:.1f}x |")
+    print(
+        f"| short posts (30 words) per second | {1 / short_s:,.0f} | {1 / bare_short_s:,.0f} "
+        f"| {short_s / bare_short_s:.1f}x |"
+    )
+    print(
+        f"| short posts/s, no rule pack | {1 / short_np_s:,.0f} | {1 / bare_short_s:,.0f} "
+        f"| {short_np_s / bare_short_s:.1f}x |"
+    )
+    print(
+        f"| 2,000-word entry, ASCII (ms) | {entry_s * 1000:.2f} | {bare_entry_s * 1000:.2f} "
+        f"| {entry_s / bare_entry_s:.1f}x |"
+    )
+    print(
+        f"| 2,000-word entry, ASCII, no rule pack (ms) | {entry_np_s * 1000:.2f} "
+        f"| {bare_entry_s * 1000:.2f} | {entry_np_s / bare_entry_s:.1f}x |"
+    )
+    print(
+        f"| 2,000-word entry, typographic quotes/dashes (ms) | {typo_s * 1000:.2f} "
+        f"| {bare_entry_s * 1000:.2f} | {typo_s / bare_entry_s:.1f}x |"
+    )
+    print(
+        f"| 2,000-word entry with {n_findings} leaks (ms) | {leaky_s * 1000:.2f} "
+        f"| {bare_entry_s * 1000:.2f} | {leaky_s / bare_entry_s:.1f}x |"
+    )
 
     # hashed confidential identifiers: one keyed hash per word window
     hashed_profiles = list(profiles)
@@ -246,10 +371,12 @@ def main() -> None:
         **{**profiles[0].__dict__, "confidential_hashes": hashes}  # type: ignore[arg-type]
     )
     hm = build_matcher(hashed_profiles, secret=secret)
-    h_short_s = best_of(lambda: [check_content(hm, "professional", [TextField("body", s)])
-                                 for s in short], rep) / len(short)
-    h_entry_s = best_of(lambda: check_content(hm, "professional",
-                                              [TextField("body", entry)]), rep, 3)
+    h_short_s = best_of(
+        lambda: [check_content(hm, "professional", [TextField("body", s)]) for s in short], rep
+    ) / len(short)
+    h_entry_s = best_of(
+        lambda: check_content(hm, "professional", [TextField("body", entry)]), rep, 3
+    )
 
     def cold() -> None:
         hm._hash_cache.clear()  # every word window hashed afresh (worst case)
@@ -257,20 +384,25 @@ def main() -> None:
 
     h_cold_s = best_of(cold, rep, 3)
     print(f"| + 20 hashed confidential ids: short posts/s | {1 / h_short_s:,.0f} | | |")
-    print(f"| + 20 hashed confidential ids: 2,000-word entry, warm cache (ms) "
-          f"| {h_entry_s * 1000:.2f} | {bare_entry_s * 1000:.2f} "
-          f"| {h_entry_s / bare_entry_s:.1f}x |")
-    print(f"| + 20 hashed confidential ids: 2,000-word entry, cold cache (ms) "
-          f"| {h_cold_s * 1000:.2f} | {bare_entry_s * 1000:.2f} "
-          f"| {h_cold_s / bare_entry_s:.1f}x |")
+    print(
+        f"| + 20 hashed confidential ids: 2,000-word entry, warm cache (ms) "
+        f"| {h_entry_s * 1000:.2f} | {bare_entry_s * 1000:.2f} "
+        f"| {h_entry_s / bare_entry_s:.1f}x |"
+    )
+    print(
+        f"| + 20 hashed confidential ids: 2,000-word entry, cold cache (ms) "
+        f"| {h_cold_s * 1000:.2f} | {bare_entry_s * 1000:.2f} "
+        f"| {h_cold_s / bare_entry_s:.1f}x |"
+    )
 
     print("\ntime vs text length (10,000 terms):\n")
     print("| words | guard ms | bare ms | guard µs/word |")
     print("|---:|---:|---:|---:|")
     for words in (250, 500, 1000, 2000, 4000, 8000):
         text = make_text(words)
-        g = best_of(lambda t=text: check_content(matcher, "professional",
-                                                  [TextField("body", t)]), rep, 3)
+        g = best_of(
+            lambda t=text: check_content(matcher, "professional", [TextField("body", t)]), rep, 3
+        )
         b = best_of(lambda t=text: list(bare.iter(t.lower())), rep, 10)
         print(f"| {words} | {g * 1000:.2f} | {b * 1000:.3f} | {g / words * 1e6:.2f} |")
 
@@ -282,8 +414,9 @@ def main() -> None:
         t0 = time.perf_counter()
         m = build_matcher(ps)
         bt = time.perf_counter() - t0
-        g = best_of(lambda m=m: check_content(m, "professional", [TextField("body", entry)]),
-                    rep, 3)
+        g = best_of(
+            lambda m=m: check_content(m, "professional", [TextField("body", entry)]), rep, 3
+        )
         print(f"| {len(all_terms(ps))} | {bt * 1000:.0f} | {g * 1000:.2f} |")
 
     ratios = {
@@ -293,13 +426,19 @@ def main() -> None:
     }
     worst = max(ratios.values())
     print("\ntargets (clinician pack on):")
-    print(f"* >= 2,000 short posts/s: {1 / short_s:,.0f} "
-          f"({'met' if 1 / short_s >= 2000 else 'NOT met'})")
-    print(f"* <= 25 ms per 2,000-word entry: {max(entry_s, typo_s) * 1000:.2f} ms "
-          f"({'met' if max(entry_s, typo_s) <= 0.025 else 'NOT met'})")
-    print("* within 5x of the bare scan: "
-          + ", ".join(f"{k} {v:.1f}x" for k, v in ratios.items())
-          + f" ({'met' if worst <= 5 else 'NOT met'})")
+    print(
+        f"* >= 2,000 short posts/s: {1 / short_s:,.0f} "
+        f"({'met' if 1 / short_s >= 2000 else 'NOT met'})"
+    )
+    print(
+        f"* <= 25 ms per 2,000-word entry: {max(entry_s, typo_s) * 1000:.2f} ms "
+        f"({'met' if max(entry_s, typo_s) <= 0.025 else 'NOT met'})"
+    )
+    print(
+        "* within 5x of the bare scan: "
+        + ", ".join(f"{k} {v:.1f}x" for k, v in ratios.items())
+        + f" ({'met' if worst <= 5 else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

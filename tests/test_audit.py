@@ -61,16 +61,43 @@ def old_hash(prev: str, row: dict) -> str:
 
 
 OLD_ROWS = [
-    ("blocked", "professional", "confidential", None,
-     {"match": CLIENT, "field": "body", "source": None,
-      "message": "confidential identifier (listed by persona 'professional'): client "
-                 "identifiers are never published"}),
-    ("blocked", "professional", "identity", None,
-     {"match": "Tomasz Bee", "field": "body", "source": "/home/ana/drafts/walk.md",
-      "message": "name 'Tomasz Bee' identifies persona 'personal'"}),
-    ("override", "personal", "separation", "approved by the practice",
-     {"match": "2026-03-01T10:00:00+00:00", "field": "at", "source": None,
-      "message": "scheduled 2026-03-01 10:00 is within 45m of post 1 of persona 'professional'"}),
+    (
+        "blocked",
+        "professional",
+        "confidential",
+        None,
+        {
+            "match": CLIENT,
+            "field": "body",
+            "source": None,
+            "message": "confidential identifier (listed by persona 'professional'): client "
+            "identifiers are never published",
+        },
+    ),
+    (
+        "blocked",
+        "professional",
+        "identity",
+        None,
+        {
+            "match": "Tomasz Bee",
+            "field": "body",
+            "source": "/home/ana/drafts/walk.md",
+            "message": "name 'Tomasz Bee' identifies persona 'personal'",
+        },
+    ),
+    (
+        "override",
+        "personal",
+        "separation",
+        "approved by the practice",
+        {
+            "match": "2026-03-01T10:00:00+00:00",
+            "field": "at",
+            "source": None,
+            "message": "scheduled 2026-03-01 10:00 is within 45m of post 1 of persona 'professional'",
+        },
+    ),
     ("edit", "personal", None, None, {"post": 3}),
 ]
 
@@ -90,8 +117,15 @@ def write_old_log(url: str) -> list[dict]:
         command.upgrade(cfg, "0001")
         prev = GENESIS
         for i, (kind, persona, rule, reason, detail) in enumerate(OLD_ROWS):
-            row = {"at": at + timedelta(minutes=i), "kind": kind, "persona": persona,
-                   "post_id": None, "rule": rule, "reason": reason, "detail": detail}
+            row = {
+                "at": at + timedelta(minutes=i),
+                "kind": kind,
+                "persona": persona,
+                "post_id": None,
+                "rule": rule,
+                "reason": reason,
+                "detail": detail,
+            }
             row["prev_hash"] = prev
             row["hash"] = prev = old_hash(prev, row)
             conn.execute(insert(AuditRecord.__table__), [row])  # type: ignore[attr-defined]
@@ -159,7 +193,7 @@ def test_blocked_post_leaves_no_plain_text_in_the_database(ws, monkeypatch):
         d = rec["detail"]
         assert rec["kind"] == "blocked" and "match" not in d
         assert d["field"] == "body"
-        assert post[d["start"]:d["end"]] in (CLIENT, "Tomasz Bee")
+        assert post[d["start"] : d["end"]] in (CLIENT, "Tomasz Bee")
         assert d["match_hmac"].startswith("hmac-sha256:")
         if rec["rule"] == "confidential":
             # the same keyed hash as the profile's entry: a record names which client it was
@@ -176,11 +210,23 @@ def test_blocked_post_leaves_no_plain_text_in_the_database(ws, monkeypatch):
 def test_publish_time_block_stores_no_matched_text(ws):
     from test_daemon import queue_json, set_due_now
 
-    q = queue_json(ws, "--persona", "personal", "--text", "Lunch with Maple Grove friends.",
-                   "--at", "+1h", "--to", "home-feed")
+    q = queue_json(
+        ws,
+        "--persona",
+        "personal",
+        "--text",
+        "Lunch with Maple Grove friends.",
+        "--at",
+        "+1h",
+        "--to",
+        "home-feed",
+    )
     pro = ws.profiles / "professional.toml"
-    pro.write_text(pro.read_text().replace('terms = ["Harbor Psychology"]',
-                                           'terms = ["Harbor Psychology", "Maple Grove"]'))
+    pro.write_text(
+        pro.read_text().replace(
+            'terms = ["Harbor Psychology"]', 'terms = ["Harbor Psychology", "Maple Grove"]'
+        )
+    )
     set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(seconds=1))
     assert ws.run("daemon", "--once").code == 1  # blocked at publish time
     target = ws.run("show", str(q["id"]), "--format", "json").json()["targets"][0]
@@ -197,8 +243,16 @@ def test_publish_time_block_stores_no_matched_text(ws):
 
 def test_store_hashes_a_match_from_any_caller(db_url):
     s = open_store(db_url)
-    s.audit([AuditEntry("blocked", "professional", rule="identity",
-                        detail={"match": "Tomasz Bee", "field": "title", "start": 0, "end": 10})])
+    s.audit(
+        [
+            AuditEntry(
+                "blocked",
+                "professional",
+                rule="identity",
+                detail={"match": "Tomasz Bee", "field": "title", "start": 0, "end": 10},
+            )
+        ]
+    )
     (rec,), _ = s.audit_records()
     assert "match" not in rec.detail and rec.detail["field"] == "title"
     from crosspost.guard.confidential import hash_confidential
@@ -206,8 +260,9 @@ def test_store_hashes_a_match_from_any_caller(db_url):
     assert rec.detail["match_hmac"] == hash_confidential("Tomasz Bee", KEY)
     # without a key there is no hash, and still no plain text
     nokey = open_store(db_url, key=None)
-    nokey.audit([AuditEntry("blocked", "personal", rule="never-mention",
-                            detail={"match": "Maple Grove"})])
+    nokey.audit(
+        [AuditEntry("blocked", "personal", rule="never-mention", detail={"match": "Maple Grove"})]
+    )
     recs, _ = nokey.audit_records()
     assert recs[0].detail == {"match_hmac": None}
     assert nokey.verify_audit() == []

@@ -20,8 +20,12 @@ def store(tmp_path) -> Store:
     return Store(f"sqlite:///{tmp_path / 'q.db'}")
 
 
-def enqueue(store: Store, at: datetime, targets=(("blog", "static", "blog"), ("pro-x", "x", "share"))) -> Post:
-    post = Post(persona="professional", kind="entry", title="T", body="B", slug="t", scheduled_at=at)
+def enqueue(
+    store: Store, at: datetime, targets=(("blog", "static", "blog"), ("pro-x", "x", "share"))
+) -> Post:
+    post = Post(
+        persona="professional", kind="entry", title="T", body="B", slug="t", scheduled_at=at
+    )
     return store.enqueue(post, [Target(*t) for t in targets])
 
 
@@ -38,7 +42,9 @@ def test_only_due_deliveries_and_blog_first(store):
     assert states(store, p.id) == {"blog": "publishing", "pro-x": "queued"}
     # nothing else claimable while the blog is in flight
     assert claim(store, "w2", T0, LEASE, {}, 4) == []
-    assert record(store, claims[0], state="published", now=T0, remote_id="1", remote_url="https://b/t/")
+    assert record(
+        store, claims[0], state="published", now=T0, remote_id="1", remote_url="https://b/t/"
+    )
     share = claim(store, "w1", T0 + timedelta(seconds=1), LEASE, {}, 4)
     assert [c.target for c in share] == ["pro-x"]
 

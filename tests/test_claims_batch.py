@@ -29,8 +29,9 @@ def share(store: Store, at: datetime, name: str, platform: str) -> int:
 def test_a_full_platform_does_not_hide_later_deliveries_of_others(store):
     for i in range(20):
         share(store, T0 + timedelta(seconds=i), "pro-x", "x")
-    late = [share(store, T0 + timedelta(minutes=5, seconds=i), "pro-m", "mastodon")
-            for i in range(3)]
+    late = [
+        share(store, T0 + timedelta(minutes=5, seconds=i), "pro-m", "mastodon") for i in range(3)
+    ]
     got = claim(store, "w", T0 + timedelta(hours=1), LEASE, {"x": 2}, 4)
     by = sorted((c.platform, c.post_id) for c in got)
     assert [p for p, _ in by] == ["mastodon"] * 3 + ["x"] * 2
@@ -92,13 +93,34 @@ def test_renew_extends_only_current_claims(store):
 
 
 def test_snapshot_reads_like_get(store):
-    post = Post(persona="professional", kind="entry", title="T", body="B", slug="t",
-                tags=["a"], share={"pro-x": "hi"}, scheduled_at=T0)
+    post = Post(
+        persona="professional",
+        kind="entry",
+        title="T",
+        body="B",
+        slug="t",
+        tags=["a"],
+        share={"pro-x": "hi"},
+        scheduled_at=T0,
+    )
     store.enqueue(post, [Target("blog", "static", "blog"), Target("pro-x", "x", "share")])
     got, ds = store.get(post.id)
     snap, rows = store.snapshot(post.id)
-    for field in ("persona", "kind", "title", "body", "slug", "tags", "share", "media",
-                  "allow", "scheduled_at", "lang", "summary", "categories"):
+    for field in (
+        "persona",
+        "kind",
+        "title",
+        "body",
+        "slug",
+        "tags",
+        "share",
+        "media",
+        "allow",
+        "scheduled_at",
+        "lang",
+        "summary",
+        "categories",
+    ):
         assert getattr(snap, field) == getattr(got, field), field
     assert [(r.id, r.target, r.role, r.idempotency_key) for r in rows] == [
         (d.id, d.target, d.role, d.idempotency_key) for d in ds

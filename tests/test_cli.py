@@ -26,7 +26,9 @@ def test_queue_list_show_reschedule_cancel(ws):
     assert r.code == 0, r.err
     q = r.json()
     assert q["targets"] == ["blog", "pro-x", "pro-mastodon"]
-    short = ws.run("queue", "--persona", "personal", "--text", "Hives wrapped for winter.", "--at", "+5h")
+    short = ws.run(
+        "queue", "--persona", "personal", "--text", "Hives wrapped for winter.", "--at", "+5h"
+    )
     assert short.code == 0, short.err
     assert "queued post 2" in short.out
 
@@ -65,8 +67,19 @@ def test_routing_to_another_personas_account_is_refused(ws):
     assert count_posts(ws) == 0
     audit = ws.run("audit", "--format", "json").json()
     assert audit["records"][0]["rule"] == "routing"
-    r = ws.run("queue", "--persona", "professional", "--text", "hi", "--to", "home-bsky",
-               "--allow", "routing", "--reason", "please")
+    r = ws.run(
+        "queue",
+        "--persona",
+        "professional",
+        "--text",
+        "hi",
+        "--to",
+        "home-bsky",
+        "--allow",
+        "routing",
+        "--reason",
+        "please",
+    )
     assert r.code == 2 and "routing cannot be overridden" in r.err
     assert count_posts(ws) == 0
 
@@ -75,14 +88,34 @@ def test_routing_to_another_personas_account_is_refused(ws):
     ("args", "code", "message"),
     [
         (["--persona", "work", "--text", "x"], 2, "unknown persona 'work'"),
-        (["--persona", "professional", "--text", "x", "--to", "pro-myspace"], 2, "unknown account 'pro-myspace'"),
-        (["--persona", "personal", "--text", "x", "--to", "blog,nope"], 2, "unknown account 'nope'"),
-        (["--persona", "professional", "--text", "x", "--at", "2001-01-01 10:00"], 2, "in the past"),
-        (["--persona", "professional", "--text", "x", "--at", "whenever"], 2, "not a time I understand"),
+        (
+            ["--persona", "professional", "--text", "x", "--to", "pro-myspace"],
+            2,
+            "unknown account 'pro-myspace'",
+        ),
+        (
+            ["--persona", "personal", "--text", "x", "--to", "blog,nope"],
+            2,
+            "unknown account 'nope'",
+        ),
+        (
+            ["--persona", "professional", "--text", "x", "--at", "2001-01-01 10:00"],
+            2,
+            "in the past",
+        ),
+        (
+            ["--persona", "professional", "--text", "x", "--at", "whenever"],
+            2,
+            "not a time I understand",
+        ),
         (["--persona", "professional", "--text", "x", "--at", "+1h", "--next-slot"], 2, "not both"),
         (["--persona", "professional", "--text", "   "], 2, "empty"),
         (["--persona", "professional"], 2, "give a FILE"),
-        (["--persona", "professional", "--text", "x", "--allow", "identity"], 2, "--allow needs --reason"),
+        (
+            ["--persona", "professional", "--text", "x", "--allow", "identity"],
+            2,
+            "--allow needs --reason",
+        ),
         (["--text", "x"], 2, "which persona"),
     ],
 )
@@ -116,8 +149,19 @@ def test_leak_is_blocked_then_overridden_with_reason(ws):
     assert r.code == 1
     assert "identity" in r.err and "professional" in r.err
     assert count_posts(ws) == 0
-    r = ws.run("queue", "--persona", "personal", "--text", text, "--allow", "identity",
-               "--reason", "public event announcement approved by the practice", "--at", "+3h")
+    r = ws.run(
+        "queue",
+        "--persona",
+        "personal",
+        "--text",
+        text,
+        "--allow",
+        "identity",
+        "--reason",
+        "public event announcement approved by the practice",
+        "--at",
+        "+3h",
+    )
     assert r.code == 0, r.err
     assert count_posts(ws) == 1
     records = ws.run("audit", "--format", "json").json()["records"]
@@ -130,14 +174,26 @@ def test_leak_is_blocked_then_overridden_with_reason(ws):
 
 
 def test_allow_for_a_rule_that_did_not_fire_is_an_error(ws):
-    r = ws.run("queue", "--persona", "personal", "--text", "Bees!", "--allow", "identity",
-               "--reason", "just in case")
+    r = ws.run(
+        "queue",
+        "--persona",
+        "personal",
+        "--text",
+        "Bees!",
+        "--allow",
+        "identity",
+        "--reason",
+        "just in case",
+    )
     assert r.code == 2 and "no such finding" in r.err
     assert count_posts(ws) == 0
 
 
 def test_check_json_contract_with_offsets_into_the_file(ws):
-    f = ws.write("leak.md", "---\ntitle: Visit anabee.example\ntags: [bees]\n---\n\nMore from Ana Bee soon.\n")
+    f = ws.write(
+        "leak.md",
+        "---\ntitle: Visit anabee.example\ntags: [bees]\n---\n\nMore from Ana Bee soon.\n",
+    )
     r = ws.run("check", str(f), "--persona", "professional", "--format", "json")
     assert r.code == 1
     data = r.json()
@@ -155,8 +211,12 @@ def test_check_json_contract_with_offsets_into_the_file(ws):
 
 
 def test_next_slot_uses_free_slots(ws):
-    a = ws.run("queue", "--persona", "professional", "--text", "one", "--next-slot", "--format", "json").json()
-    b = ws.run("queue", "--persona", "professional", "--text", "two", "--next-slot", "--format", "json").json()
+    a = ws.run(
+        "queue", "--persona", "professional", "--text", "one", "--next-slot", "--format", "json"
+    ).json()
+    b = ws.run(
+        "queue", "--persona", "professional", "--text", "two", "--next-slot", "--format", "json"
+    ).json()
     assert a["scheduled_at"] != b["scheduled_at"]
     assert a["scheduled_at"] < b["scheduled_at"]
 
@@ -173,7 +233,9 @@ def test_preview_counts_per_target(ws):
     assert r.code == 0, r.err
     items = {t["target"]: t for t in r.json()["targets"]}
     assert items["pro-x"]["limit"] == 280
-    assert "https://harborpsych.example/posts/therapy-and-social-networking/" in items["pro-x"]["text"]
+    assert (
+        "https://harborpsych.example/posts/therapy-and-social-networking/" in items["pro-x"]["text"]
+    )
     assert items["pro-x"]["length"] <= 280
 
 
@@ -215,11 +277,31 @@ def test_list_imports_no_sdk(ws):
 
 
 def test_queue_warns_about_accounts_not_logged_in(ws, isolated):
-    r = ws.run("queue", "--persona", "professional", "--text", "note", "--at", "+1h",
-               "--to", "pro-x,pro-mastodon")
+    r = ws.run(
+        "queue",
+        "--persona",
+        "professional",
+        "--text",
+        "note",
+        "--at",
+        "+1h",
+        "--to",
+        "pro-x,pro-mastodon",
+    )
     assert r.code == 0
     assert "crosspost accounts login pro-x" in r.err
     isolated.set_password("crosspost/professional/pro-mastodon", "access_token", "t0ken-xyz")
-    r = ws.run("queue", "--persona", "professional", "--text", "note 2", "--at", "+2h",
-               "--to", "pro-mastodon", "--format", "json")
+    r = ws.run(
+        "queue",
+        "--persona",
+        "professional",
+        "--text",
+        "note 2",
+        "--at",
+        "+2h",
+        "--to",
+        "pro-mastodon",
+        "--format",
+        "json",
+    )
     assert r.json()["not_logged_in"] == []

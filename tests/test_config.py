@@ -9,7 +9,9 @@ from crosspost.settings import load_settings
 
 
 def test_settings_from_file_and_env(ws, monkeypatch):
-    ws.write("config.toml", 'profiles_dir = "profiles"\nmax_lateness = "2h"\n[daemon]\nlease = "90s"\n')
+    ws.write(
+        "config.toml", 'profiles_dir = "profiles"\nmax_lateness = "2h"\n[daemon]\nlease = "90s"\n'
+    )
     s = load_settings(ws.config)
     assert s.max_lateness == timedelta(hours=2)
     assert s.daemon.lease == timedelta(seconds=90)
@@ -72,20 +74,31 @@ def test_personas_listed(ws):
 @pytest.mark.parametrize(
     ("patch", "expected"),
     [
-        (("timezone = \"America/Chicago\"", "timezone = \"Mars/Olympus\""), "unknown timezone 'Mars/Olympus'"),
+        (
+            ('timezone = "America/Chicago"', 'timezone = "Mars/Olympus"'),
+            "unknown timezone 'Mars/Olympus'",
+        ),
         (("display_name", "displayname"), "did you mean 'display_name'"),
-        (("platform = \"x\"", "platform = \"myspace\""), "accounts[0].platform"),
-        (("slots = [\"Mon-Fri 08:30\"", "slots = [\"Funday 08:30\""), "not a weekday"),
+        (('platform = "x"', 'platform = "myspace"'), "accounts[0].platform"),
+        (('slots = ["Mon-Fri 08:30"', 'slots = ["Funday 08:30"'), "not a weekday"),
         (("[blog]", "[blogg]"), "did you mean 'blog'"),
-        (("name = \"pro-x\"", "name = \"Pro X\""), "lowercase"),
-        (("platform = \"x\"", "platform = \"x\"\nvisibility = \"unlisted\""),
-         "visibility is a Mastodon setting"),
-        (("platform = \"mastodon\"", "platform = \"mastodon\"\nvisibility = \"secret\""),
-         "accounts[1].visibility"),
-        (("platform = \"mastodon\"", "platform = \"mastodon\"\ncounting = \"graphemes\""),
-         "accounts[1].counting: counting 'graphemes' is not known; use \"mastodon\""),
-        (("platform = \"x\"", "platform = \"x\"\ncounting = \"codepoints\""),
-         "counting is a Mastodon setting; remove it for x"),
+        (('name = "pro-x"', 'name = "Pro X"'), "lowercase"),
+        (
+            ('platform = "x"', 'platform = "x"\nvisibility = "unlisted"'),
+            "visibility is a Mastodon setting",
+        ),
+        (
+            ('platform = "mastodon"', 'platform = "mastodon"\nvisibility = "secret"'),
+            "accounts[1].visibility",
+        ),
+        (
+            ('platform = "mastodon"', 'platform = "mastodon"\ncounting = "graphemes"'),
+            "accounts[1].counting: counting 'graphemes' is not known; use \"mastodon\"",
+        ),
+        (
+            ('platform = "x"', 'platform = "x"\ncounting = "codepoints"'),
+            "counting is a Mastodon setting; remove it for x",
+        ),
     ],
 )
 def test_profile_errors(ws, patch, expected):
@@ -112,9 +125,21 @@ def test_missing_display_name(ws):
     ("old", "new", "kind"),
     [
         ('name = "home-bsky"', 'name = "pro-x"', "account 'pro-x'"),
-        ('domains = ["anabee.example"]', 'domains = ["anabee.example", "harborpsych.example"]', "domain 'harborpsych.example'"),
-        ('emails = ["ana.bee@gmail.com"]', 'emails = ["ANA@harborpsych.example"]', "email 'ana@harborpsych.example'"),
-        ('handles = ["anabee.bsky.social"]', 'handles = ["drANAreyes"]', "handle 'draanareyes'".replace("draanareyes", "dranareyes")),
+        (
+            'domains = ["anabee.example"]',
+            'domains = ["anabee.example", "harborpsych.example"]',
+            "domain 'harborpsych.example'",
+        ),
+        (
+            'emails = ["ana.bee@gmail.com"]',
+            'emails = ["ANA@harborpsych.example"]',
+            "email 'ana@harborpsych.example'",
+        ),
+        (
+            'handles = ["anabee.bsky.social"]',
+            'handles = ["drANAreyes"]',
+            "handle 'draanareyes'".replace("draanareyes", "dranareyes"),
+        ),
     ],
 )
 def test_identifier_claimed_by_two_personas(ws, old, new, kind):

@@ -94,10 +94,20 @@ def test_once_publishes_blog_first_then_feed_with_its_url(ws):
 
 
 def test_restart_publishes_slightly_late_and_holds_very_late(ws):
-    a = queue_json(ws, "--persona", "personal", "--text", "One minute late.", "--at", "+1h",
-                   "--to", "home-feed")
-    b = queue_json(ws, "--persona", "personal", "--text", "A day late.", "--at", "+2h",
-                   "--to", "home-feed")
+    a = queue_json(
+        ws,
+        "--persona",
+        "personal",
+        "--text",
+        "One minute late.",
+        "--at",
+        "+1h",
+        "--to",
+        "home-feed",
+    )
+    b = queue_json(
+        ws, "--persona", "personal", "--text", "A day late.", "--at", "+2h", "--to", "home-feed"
+    )
     now = datetime.now(UTC)
     set_due_now(ws, a["id"], now - timedelta(minutes=1))
     set_due_now(ws, b["id"], now - timedelta(days=1))
@@ -105,12 +115,14 @@ def test_restart_publishes_slightly_late_and_holds_very_late(ws):
     assert r.code == 1, "a held post needs the user: cron must hear of it"
     assert summary(r) == "targets: published 1, failed 0, blocked 0, unknown 0, held 1, retrying 0"
     (held_line,) = log_lines(r, "WARNING")
-    assert f"post {b['id']} \"A day late.\"" in held_line
+    assert f'post {b["id"]} "A day late."' in held_line
     assert "persona 'personal'" in held_line and "home-feed" in held_line
     assert f"scheduled for {chicago(now - timedelta(days=1))}" in held_line
     assert "to home-feed: held: 24.0 h overdue" in held_line
     assert f"crosspost release {b['id']}" in held_line
-    states = {p["id"]: p["status"] for p in ws.run("list", "--all", "--format", "json").json()["posts"]}
+    states = {
+        p["id"]: p["status"] for p in ws.run("list", "--all", "--format", "json").json()["posts"]
+    }
     assert states == {a["id"]: "published", b["id"]: "held"}
     held = ws.run("list", "--status", "held")
     assert f"{b['id']}" in held.out
@@ -124,19 +136,31 @@ def test_restart_publishes_slightly_late_and_holds_very_late(ws):
 
 
 def test_guard_runs_again_at_publish_time(ws):
-    q = queue_json(ws, "--persona", "personal", "--text", "Lunch with Maple Grove friends.",
-                   "--at", "+1h", "--to", "home-feed")
+    q = queue_json(
+        ws,
+        "--persona",
+        "personal",
+        "--text",
+        "Lunch with Maple Grove friends.",
+        "--at",
+        "+1h",
+        "--to",
+        "home-feed",
+    )
     # the professional persona's identity grows after queueing
     pro = ws.profiles / "professional.toml"
-    pro.write_text(pro.read_text().replace('terms = ["Harbor Psychology"]',
-                                           'terms = ["Harbor Psychology", "Maple Grove"]'))
+    pro.write_text(
+        pro.read_text().replace(
+            'terms = ["Harbor Psychology"]', 'terms = ["Harbor Psychology", "Maple Grove"]'
+        )
+    )
     due = datetime.now(UTC) - timedelta(seconds=1)
     set_due_now(ws, q["id"], due)
     r = ws.run("daemon", "--once")
     assert r.code == 1
     assert summary(r) == "targets: published 0, failed 0, blocked 1, unknown 0, held 0, retrying 0"
     (line,) = log_lines(r, "ERROR")
-    assert f"post {q['id']} \"Lunch with Maple Grove friends.\"" in line
+    assert f'post {q["id"]} "Lunch with Maple Grove friends."' in line
     assert "persona 'personal'" in line and f"scheduled for {chicago(due)}" in line
     assert "to home-feed: blocked by the leak guard at publish time" in line
     # where the finding is, once, and never the matched text (logs are stored too)
@@ -151,15 +175,24 @@ def test_guard_runs_again_at_publish_time(ws):
 
 
 def test_missing_credentials_fail_with_login_hint(ws):
-    q = queue_json(ws, "--persona", "professional", "--text", "A short note.", "--at", "+1h",
-                   "--to", "pro-mastodon")
+    q = queue_json(
+        ws,
+        "--persona",
+        "professional",
+        "--text",
+        "A short note.",
+        "--at",
+        "+1h",
+        "--to",
+        "pro-mastodon",
+    )
     due = datetime.now(UTC) - timedelta(seconds=1)
     set_due_now(ws, q["id"], due)
     r = ws.run("daemon", "--once")
     assert r.code == 1
     assert summary(r) == "targets: published 0, failed 1, blocked 0, unknown 0, held 0, retrying 0"
     (line,) = log_lines(r, "ERROR")
-    assert f"post {q['id']} \"A short note.\"" in line and "persona 'professional'" in line
+    assert f'post {q["id"]} "A short note."' in line and "persona 'professional'" in line
     assert f"scheduled for {chicago(due)}" in line
     assert "to pro-mastodon failed: no credentials for 'pro-mastodon'" in line
     assert "crosspost accounts login pro-mastodon" in line
@@ -173,8 +206,19 @@ def test_daemon_picks_up_new_posts_and_stops_on_sigterm(ws, tmp_path):
     proc = start_daemon(ws.config, env, tmp_path / "daemon.log")
     try:
         time.sleep(1.5)  # let it start and go idle
-        r = crosspost(ws.config, "queue", "--persona", "personal", "--text", "Queued live.",
-                      "--to", "home-feed", "--at", "+2s", env=env)
+        r = crosspost(
+            ws.config,
+            "queue",
+            "--persona",
+            "personal",
+            "--text",
+            "Queued live.",
+            "--to",
+            "home-feed",
+            "--at",
+            "+2s",
+            env=env,
+        )
         assert r.returncode == 0, r.stderr
         queued_at = time.monotonic()
 
@@ -197,10 +241,20 @@ def test_separation_holds_at_publish_time_for_posts_that_went_out_late(ws):
     """Both posts were far apart when queued; after downtime they are due together. The
     earlier one goes out, the other waits until the separation window (45 min) has passed."""
     (ws.root / "site-pro" / "content" / "posts").mkdir(parents=True)
-    pro = queue_json(ws, str(ws.write("e.md", ENTRY)), "--persona", "professional",
-                     "--at", "+1h", "--to", "blog")
-    home = queue_json(ws, "--persona", "personal", "--text", "Garden day, bees everywhere.",
-                      "--at", "+3h", "--to", "home-feed")
+    pro = queue_json(
+        ws, str(ws.write("e.md", ENTRY)), "--persona", "professional", "--at", "+1h", "--to", "blog"
+    )
+    home = queue_json(
+        ws,
+        "--persona",
+        "personal",
+        "--text",
+        "Garden day, bees everywhere.",
+        "--at",
+        "+3h",
+        "--to",
+        "home-feed",
+    )
     now = datetime.now(UTC)
     set_due_now(ws, pro["id"], now - timedelta(minutes=2))
     set_due_now(ws, home["id"], now - timedelta(minutes=1))
@@ -217,8 +271,11 @@ def test_separation_holds_at_publish_time_for_posts_that_went_out_late(ws):
     assert "separation from persona 'professional'" in waiting["error"]
     published = datetime.fromisoformat(blog["published_at"].replace("Z", "+00:00"))
     due = datetime.fromisoformat(waiting["due_at"].replace("Z", "+00:00"))
-    assert timedelta(minutes=45) - timedelta(seconds=2) <= due - published <= timedelta(
-        minutes=45, seconds=2)
+    assert (
+        timedelta(minutes=45) - timedelta(seconds=2)
+        <= due - published
+        <= timedelta(minutes=45, seconds=2)
+    )
     assert not (ws.root / "site-home" / "feed.xml").exists()
 
     # an hour later (moved in the database): the window has passed, it goes out
@@ -239,10 +296,24 @@ def test_separation_holds_at_publish_time_for_posts_that_went_out_late(ws):
 
 def test_separation_allowed_at_queueing_is_not_held_at_publish_time(ws):
     (ws.root / "site-pro" / "content" / "posts").mkdir(parents=True)
-    pro = queue_json(ws, str(ws.write("e.md", ENTRY)), "--persona", "professional",
-                     "--at", "+1h", "--to", "blog")
-    home = queue_json(ws, "--persona", "personal", "--text", "Open garden day.", "--at", "+1h",
-                      "--to", "home-feed", "--allow", "separation", "--reason", "public event")
+    pro = queue_json(
+        ws, str(ws.write("e.md", ENTRY)), "--persona", "professional", "--at", "+1h", "--to", "blog"
+    )
+    home = queue_json(
+        ws,
+        "--persona",
+        "personal",
+        "--text",
+        "Open garden day.",
+        "--at",
+        "+1h",
+        "--to",
+        "home-feed",
+        "--allow",
+        "separation",
+        "--reason",
+        "public event",
+    )
     now = datetime.now(UTC)
     set_due_now(ws, pro["id"], now - timedelta(minutes=2))
     set_due_now(ws, home["id"], now - timedelta(minutes=1))
@@ -265,8 +336,16 @@ def test_resolve_records_a_blog_entry_found_on_the_platform_and_sends_its_shares
     from crosspost.claims import NO_BLOG_URL
 
     (ws.root / "site-home" / "content" / "posts").mkdir(parents=True)
-    q = queue_json(ws, str(ws.write("e.md", ENTRY)), "--persona", "personal", "--at", "+1h",
-                   "--to", "blog,home-feed")
+    q = queue_json(
+        ws,
+        str(ws.write("e.md", ENTRY)),
+        "--persona",
+        "personal",
+        "--at",
+        "+1h",
+        "--to",
+        "blog,home-feed",
+    )
     # the blog's outcome was unclear and the share was given up for want of its URL
     _set_state(ws, q["id"], "blog", "unknown", "read timed out")
     _set_state(ws, q["id"], "home-feed", "failed", NO_BLOG_URL)
@@ -289,15 +368,17 @@ def test_resolve_records_a_blog_entry_found_on_the_platform_and_sends_its_shares
     assert ws.run("daemon", "--once").code == 0
     shown = ws.run("show", str(q["id"]), "--format", "json").json()
     assert shown["status"] == "published"
-    assert not (ws.root / "site-home" / "content" / "posts" / "boundaries-online.md").exists(), \
+    assert not (ws.root / "site-home" / "content" / "posts" / "boundaries-online.md").exists(), (
         "the blog entry is not written a second time"
+    )
     feed = feedparser.parse((ws.root / "site-home" / "feed.xml").read_text())
     assert [e.link for e in feed.entries] == [url]
 
 
 def test_resolve_refuses_targets_that_are_not_unknown_or_failed(ws):
-    q = queue_json(ws, "--persona", "personal", "--text", "Queued only.", "--at", "+1h",
-                   "--to", "home-feed")
+    q = queue_json(
+        ws, "--persona", "personal", "--text", "Queued only.", "--at", "+1h", "--to", "home-feed"
+    )
     r = ws.run("resolve", str(q["id"]), "--target", "home-feed", "--url", "https://x.example/")
     assert r.code == 1 and "only unknown or failed" in r.err
     assert ws.run("show", str(q["id"]), "--format", "json").json()["status"] == "queued"
@@ -330,19 +411,22 @@ def wp_blog(ws, isolated):  # type: ignore[no-untyped-def]
     """The professional persona blogs on a (fake) WordPress."""
     with FakeWordPress(app_password=WP_PASSWORD) as wp:
         pro = ws.profiles / "professional.toml"
-        pro.write_text(pro.read_text().replace(
-            'platform = "static"\nurl = "https://harborpsych.example"\n'
-            'content_dir = "site-pro/content/posts"',
-            f'platform = "wordpress"\nurl = "{wp.url}"\nusername = "admin"',
-        ))
+        pro.write_text(
+            pro.read_text().replace(
+                'platform = "static"\nurl = "https://harborpsych.example"\n'
+                'content_dir = "site-pro/content/posts"',
+                f'platform = "wordpress"\nurl = "{wp.url}"\nusername = "admin"',
+            )
+        )
         isolated.set_password("crosspost/professional/blog", "app_password", WP_PASSWORD)
         yield wp
     wp.db.close()
 
 
 def test_once_exits_0_while_a_transient_failure_is_retried_and_says_so(ws, wp_blog):
-    q = queue_json(ws, str(ws.write("e.md", ENTRY)), "--persona", "professional",
-                   "--at", "+1h", "--to", "blog")
+    q = queue_json(
+        ws, str(ws.write("e.md", ENTRY)), "--persona", "professional", "--at", "+1h", "--to", "blog"
+    )
     due = datetime.now(UTC) - timedelta(seconds=1)
     set_due_now(ws, q["id"], due)
     wp_blog.fail_next(429, method="POST", path="/wp/v2/posts", headers={"Retry-After": "600"})
@@ -350,17 +434,22 @@ def test_once_exits_0_while_a_transient_failure_is_retried_and_says_so(ws, wp_bl
     assert r.code == 0, "it will be retried: not a failure yet"
     assert summary(r) == "targets: published 0, failed 0, blocked 0, unknown 0, held 0, retrying 1"
     (line,) = log_lines(r, "WARNING")
-    assert f"post {q['id']} \"Boundaries Online\" (persona 'professional', scheduled for " \
+    assert (
+        f"post {q['id']} \"Boundaries Online\" (persona 'professional', scheduled for "
         f"{chicago(due)}) to blog: attempt 1 failed:" in line
+    )
     assert re.search(r"; retrying at \w{3} \d{4}-\d\d-\d\d \d\d:\d\d C[SD]T$", line), line
     assert wp_blog.posts() == []
 
 
 def test_once_exits_1_when_retries_are_used_up_and_names_the_post(ws, wp_blog):
-    ws.write("config.toml", 'profiles_dir = "profiles"\ndata_dir = "data"\n'
-             "[daemon.retry]\nmax_attempts = 1\n")
-    q = queue_json(ws, str(ws.write("e.md", ENTRY)), "--persona", "professional",
-                   "--at", "+1h", "--to", "blog")
+    ws.write(
+        "config.toml",
+        'profiles_dir = "profiles"\ndata_dir = "data"\n[daemon.retry]\nmax_attempts = 1\n',
+    )
+    q = queue_json(
+        ws, str(ws.write("e.md", ENTRY)), "--persona", "professional", "--at", "+1h", "--to", "blog"
+    )
     due = datetime.now(UTC) - timedelta(seconds=1)
     set_due_now(ws, q["id"], due)
     wp_blog.fail_next(429, method="POST", path="/wp/v2/posts", headers={"Retry-After": "600"})
@@ -368,8 +457,10 @@ def test_once_exits_1_when_retries_are_used_up_and_names_the_post(ws, wp_blog):
     assert r.code == 1
     assert summary(r) == "targets: published 0, failed 1, blocked 0, unknown 0, held 0, retrying 0"
     (line,) = log_lines(r, "ERROR")
-    assert f"post {q['id']} \"Boundaries Online\" (persona 'professional', scheduled for " \
+    assert (
+        f"post {q['id']} \"Boundaries Online\" (persona 'professional', scheduled for "
         f"{chicago(due)}) to blog failed: gave up after 1 attempts:" in line
+    )
     t = ws.run("show", str(q["id"]), "--format", "json").json()["targets"][0]
     assert t["state"] == "failed"
 
@@ -381,8 +472,17 @@ def test_once_exits_1_when_it_is_unclear_whether_a_target_was_posted(ws, monkeyp
         raise RuntimeError("connection reset while writing")
 
     monkeypatch.setattr(FeedAdapter, "publish", breaks_mid_call)
-    q = queue_json(ws, "--persona", "personal", "--text", "Hives wrapped for winter.",
-                   "--at", "+1h", "--to", "home-feed")
+    q = queue_json(
+        ws,
+        "--persona",
+        "personal",
+        "--text",
+        "Hives wrapped for winter.",
+        "--at",
+        "+1h",
+        "--to",
+        "home-feed",
+    )
     set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(seconds=1))
     r = ws.run("daemon", "--once")
     assert r.code == 1, "the user has to look on the platform"

@@ -30,12 +30,25 @@ def one_line_error(r, code: int = 2) -> str:
 
 
 def use_database(ws, url: str) -> None:
-    ws.write("config.toml", f'profiles_dir = "profiles"\ndata_dir = "data"\ndatabase_url = "{url}"\n')
+    ws.write(
+        "config.toml", f'profiles_dir = "profiles"\ndata_dir = "data"\ndatabase_url = "{url}"\n'
+    )
 
 
 def queue_one(ws, text: str = "Boundaries matter.") -> int:
-    r = ws.run("queue", "--persona", "professional", "--text", text, "--at", "+1h",
-               "--to", "pro-x", "--format", "json")
+    r = ws.run(
+        "queue",
+        "--persona",
+        "professional",
+        "--text",
+        text,
+        "--at",
+        "+1h",
+        "--to",
+        "pro-x",
+        "--format",
+        "json",
+    )
     assert r.code == 0, r.err
     return r.json()["id"]
 
@@ -52,8 +65,15 @@ def checkpoint(db: Path) -> None:
 # -- damaged files ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [["list"], ["show", "1"], ["audit", "--verify"],
-                                     ["queue", "--persona", "professional", "--text", "x"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["list"],
+        ["show", "1"],
+        ["audit", "--verify"],
+        ["queue", "--persona", "professional", "--text", "x"],
+    ],
+)
 def test_a_file_of_random_bytes_is_a_damaged_database(ws, command):
     db = ws.root / "data" / "crosspost.db"
     db.parent.mkdir()
@@ -92,11 +112,22 @@ def test_an_unexpected_database_error_never_shows_the_statement_or_the_post(ws):
     """Not the user's to fix, so reported as unexpected: but without SQL or parameters."""
     queue_one(ws)
     with sqlite3.connect(ws.root / "data" / "crosspost.db") as c:
-        c.execute("CREATE TRIGGER refuse BEFORE INSERT ON post BEGIN "
-                  "SELECT RAISE(ABORT, 'refused by a trigger'); END")
+        c.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON post BEGIN "
+            "SELECT RAISE(ABORT, 'refused by a trigger'); END"
+        )
     c.close()
-    r = ws.run("queue", "--persona", "professional", "--text", "my very private words",
-               "--at", "+2h", "--to", "pro-x")
+    r = ws.run(
+        "queue",
+        "--persona",
+        "professional",
+        "--text",
+        "my very private words",
+        "--at",
+        "+2h",
+        "--to",
+        "pro-x",
+    )
     assert r.code == 1
     assert "refused by a trigger" in r.err
     assert "my very private words" not in r.err and "INSERT" not in r.err
@@ -142,8 +173,10 @@ def test_the_default_database_folder_is_created(ws):
 def pg_base():
     base = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
     if not base:
-        pytest.skip("PostgreSQL tests skipped: set CROSSPOST_TEST_DATABASE_URL "
-                    "(e.g. postgresql://postgres@127.0.0.1:5432/test)")
+        pytest.skip(
+            "PostgreSQL tests skipped: set CROSSPOST_TEST_DATABASE_URL "
+            "(e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        )
     return base
 
 
@@ -155,8 +188,14 @@ def test_a_postgresql_database_that_does_not_exist(ws, pg_base):
 
 # -- read-only databases ------------------------------------------------------------------------
 
-READING = [["list"], ["show", "1"], ["audit"], ["audit", "--verify"], ["personas"],
-           ["preview", "--persona", "professional", "--text", "Boundaries matter."]]
+READING = [
+    ["list"],
+    ["show", "1"],
+    ["audit"],
+    ["audit", "--verify"],
+    ["personas"],
+    ["preview", "--persona", "professional", "--text", "Boundaries matter."],
+]
 
 
 def files_in(folder: Path) -> set[str]:
@@ -169,8 +208,11 @@ def test_reading_commands_work_on_a_read_only_database(ws, what):
 
     queue_one(ws)
     Image.new("RGB", (4, 4), "white").save(ws.root / "hives.png")
-    entry = ws.write("entry.md", "---\ntitle: Hives\nmedia:\n  - path: hives.png\n"
-                     "    alt: hives\n---\nWrapped for winter.\n")
+    entry = ws.write(
+        "entry.md",
+        "---\ntitle: Hives\nmedia:\n  - path: hives.png\n"
+        "    alt: hives\n---\nWrapped for winter.\n",
+    )
     data = ws.root / "data"
     db = data / "crosspost.db"
     checkpoint(db)
@@ -181,15 +223,17 @@ def test_reading_commands_work_on_a_read_only_database(ws, what):
             assert r.code == 0, (command, r.err)
         assert ws.run("list", "--format", "json").json()["total"] == 1
         # blocked: the report still comes, only the audit record cannot be written
-        r = ws.run("check", "--persona", "professional", "--text", "Ana Bee keeps bees",
-                   "--format", "json")
+        r = ws.run(
+            "check", "--persona", "professional", "--text", "Ana Bee keeps bees", "--format", "json"
+        )
         assert r.code == 1 and r.json()["blocked"]
         assert "not in the audit log" in r.err and "read-only" in r.err
         # changing the queue is refused before anything is tried
         err = one_line_error(ws.run("cancel", "1"))
         assert "read-only" in err and str(db) in err
-        err = one_line_error(ws.run("queue", str(entry), "--persona", "personal",
-                                    "--to", "home-feed", "--at", "+2h"))
+        err = one_line_error(
+            ws.run("queue", str(entry), "--persona", "personal", "--to", "home-feed", "--at", "+2h")
+        )
         assert "read-only" in err
         err = one_line_error(ws.run("edit", "1", str(entry)))
         assert "read-only" in err
@@ -259,28 +303,57 @@ def _nobody() -> list[str]:
 
 def test_another_user_reads_the_queue_but_cannot_change_it(tmp_path):
     as_nobody = _nobody()
-    probe = subprocess.run([*as_nobody, sys.executable, "-c", "import crosspost"],
-                           capture_output=True, check=False)
+    probe = subprocess.run(
+        [*as_nobody, sys.executable, "-c", "import crosspost"], capture_output=True, check=False
+    )
     if probe.returncode != 0:
         pytest.skip("this Python cannot run as an unprivileged user here")
     root = Path(tempfile.mkdtemp(prefix="crosspost-ro-", dir="/tmp"))
     try:
         root.chmod(0o755)
         env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSPOST_")}
-        env.update(HOME=str(root), XDG_DATA_HOME=str(root / "xdg"),
-                   XDG_CACHE_HOME=str(root / "xdg"), XDG_CONFIG_HOME=str(root / "xdg"),
-                   PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+        env.update(
+            HOME=str(root),
+            XDG_DATA_HOME=str(root / "xdg"),
+            XDG_CACHE_HOME=str(root / "xdg"),
+            XDG_CONFIG_HOME=str(root / "xdg"),
+            PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+        )
 
         def crosspost(*args: str, user: list[str]) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
-                [*user, sys.executable, "-m", "crosspost", "--config",
-                 str(root / "site" / "config.toml"), *args],
-                capture_output=True, text=True, env=env, timeout=120, check=False,
+                [
+                    *user,
+                    sys.executable,
+                    "-m",
+                    "crosspost",
+                    "--config",
+                    str(root / "site" / "config.toml"),
+                    *args,
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
+                check=False,
             )
 
         assert crosspost("init", str(root / "site"), user=[]).returncode == 0
-        assert crosspost("queue", "--persona", "personal", "--text", "Hives wrapped.",
-                         "--at", "+1h", "--to", "home-feed", user=[]).returncode == 0
+        assert (
+            crosspost(
+                "queue",
+                "--persona",
+                "personal",
+                "--text",
+                "Hives wrapped.",
+                "--at",
+                "+1h",
+                "--to",
+                "home-feed",
+                user=[],
+            ).returncode
+            == 0
+        )
         for dirpath, dirnames, filenames in os.walk(root):
             for name in dirnames:
                 (Path(dirpath) / name).chmod(0o755)

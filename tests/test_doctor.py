@@ -22,9 +22,11 @@ SITE_FOLDERS = ("site-pro/content/posts", "site-home/content/posts")
 def log_in_everywhere(ring) -> None:
     from crosspost.platforms import adapter_class
 
-    for persona, target, platform in [("professional", "pro-x", "x"),
-                                      ("professional", "pro-mastodon", "mastodon"),
-                                      ("personal", "home-bsky", "bluesky")]:
+    for persona, target, platform in [
+        ("professional", "pro-x", "x"),
+        ("professional", "pro-mastodon", "mastodon"),
+        ("personal", "home-bsky", "bluesky"),
+    ]:
         for field in adapter_class(platform).credential_fields:
             ring.set_password(service_name(persona, target), field.name, "s3cret-value")
 
@@ -56,9 +58,18 @@ def failing(checks: dict[str, dict]) -> set[str]:
 def test_all_is_well(healthy):
     code, checks = doctor(healthy)
     assert code == 0 and failing(checks) == set()
-    assert {"config", "profiles", "keyring", "database", "professional/blog", "professional/pro-x",
-            "professional/pro-mastodon", "personal/blog", "personal/home-bsky",
-            "personal/home-feed"} <= set(checks)
+    assert {
+        "config",
+        "profiles",
+        "keyring",
+        "database",
+        "professional/blog",
+        "professional/pro-x",
+        "professional/pro-mastodon",
+        "personal/blog",
+        "personal/home-bsky",
+        "personal/home-feed",
+    } <= set(checks)
     assert "current" in checks["database"]["detail"]
     r = healthy.run("doctor")
     assert r.code == 0 and r.out.startswith("ok   config: ")
@@ -73,9 +84,12 @@ def test_a_missing_blog_folder(healthy):
 
 
 def test_a_missing_feed_folder(healthy):
-    healthy.write("profiles/personal.toml",
-                  (healthy.profiles / "personal.toml").read_text().replace(
-                      'path = "site-home/feed.xml"', 'path = "site-hme/feed.xml"'))
+    healthy.write(
+        "profiles/personal.toml",
+        (healthy.profiles / "personal.toml")
+        .read_text()
+        .replace('path = "site-home/feed.xml"', 'path = "site-hme/feed.xml"'),
+    )
     code, checks = doctor(healthy)
     assert code == 1 and failing(checks) == {"personal/home-feed"}
     assert "site-hme" in checks["personal/home-feed"]["detail"]
@@ -93,7 +107,9 @@ def test_missing_credentials(healthy, isolated):
     isolated.delete_password(service_name("professional", "pro-mastodon"), "access_token")
     code, checks = doctor(healthy)
     assert code == 1 and failing(checks) == {"professional/pro-mastodon"}
-    assert checks["professional/pro-mastodon"]["fix"] == "run 'crosspost accounts login pro-mastodon'"
+    assert (
+        checks["professional/pro-mastodon"]["fix"] == "run 'crosspost accounts login pro-mastodon'"
+    )
 
 
 def test_the_null_keyring_is_not_a_keyring(healthy):
@@ -103,8 +119,12 @@ def test_the_null_keyring_is_not_a_keyring(healthy):
     keyring.set_keyring(null.Keyring())  # the conftest fixture puts the test keyring back
     code, checks = doctor(healthy)
     assert code == 1
-    assert failing(checks) == {"keyring", "professional/pro-x", "professional/pro-mastodon",
-                               "personal/home-bsky"}
+    assert failing(checks) == {
+        "keyring",
+        "professional/pro-x",
+        "professional/pro-mastodon",
+        "personal/home-bsky",
+    }
     assert "PYTHON_KEYRING_BACKEND" in checks["keyring"]["fix"]
     assert "credentials not checked" in checks["professional/pro-x"]["detail"]
 
@@ -160,13 +180,29 @@ def test_a_keyring_waiting_for_a_prompt_does_not_hang_doctor(healthy, monkeypatc
 def test_an_encrypted_file_keyring_without_its_password_would_prompt(healthy, tmp_path):
     """What a daemon started by systemd without KEYRING_CRYPTFILE_PASSWORD would meet."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CROSSPOST_", "KEYRING_"))}
-    env.update(HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "home" / "data"),
-               PYTHON_KEYRING_BACKEND="keyrings.cryptfile.cryptfile.CryptFileKeyring")
+    env.update(
+        HOME=str(tmp_path / "home"),
+        XDG_DATA_HOME=str(tmp_path / "home" / "data"),
+        PYTHON_KEYRING_BACKEND="keyrings.cryptfile.cryptfile.CryptFileKeyring",
+    )
     r = subprocess.run(
-        [sys.executable, "-m", "crosspost", "--config", str(healthy.config), "doctor",
-         "--format", "json"],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=120,
-        check=False, start_new_session=True,  # no terminal to prompt on, like a daemon
+        [
+            sys.executable,
+            "-m",
+            "crosspost",
+            "--config",
+            str(healthy.config),
+            "doctor",
+            "--format",
+            "json",
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+        start_new_session=True,  # no terminal to prompt on, like a daemon
     )
     assert r.returncode == 1, r.stderr
     checks = {c["check"]: c for c in json.loads(r.stdout)["checks"]}
@@ -232,8 +268,11 @@ def test_a_damaged_database(healthy):
 
 
 def test_an_unreachable_database_server(healthy):
-    healthy.write("config.toml", 'profiles_dir = "profiles"\ndata_dir = "data"\n'
-                  'database_url = "postgresql://maya:pw-123@127.0.0.1:1/crosspost"\n')
+    healthy.write(
+        "config.toml",
+        'profiles_dir = "profiles"\ndata_dir = "data"\n'
+        'database_url = "postgresql://maya:pw-123@127.0.0.1:1/crosspost"\n',
+    )
     code, checks = doctor(healthy)
     assert code == 1 and failing(checks) == {"database"}
     detail = checks["database"]["detail"]
@@ -244,8 +283,10 @@ def test_an_unreachable_database_server(healthy):
 def pg_url():
     base = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
     if not base:
-        pytest.skip("PostgreSQL tests skipped: set CROSSPOST_TEST_DATABASE_URL "
-                    "(e.g. postgresql://postgres@127.0.0.1:5432/test)")
+        pytest.skip(
+            "PostgreSQL tests skipped: set CROSSPOST_TEST_DATABASE_URL "
+            "(e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        )
     import uuid
 
     import psycopg

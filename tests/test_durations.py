@@ -33,8 +33,14 @@ def test_a_number_without_unit_is_refused_with_a_suggestion(value):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("45m", timedelta(minutes=45)), ("1h30m", timedelta(minutes=90)), ("90s", timedelta(seconds=90)),
-     (0, timedelta(0)), ("0", timedelta(0)), (timedelta(hours=1), timedelta(hours=1))],
+    [
+        ("45m", timedelta(minutes=45)),
+        ("1h30m", timedelta(minutes=90)),
+        ("90s", timedelta(seconds=90)),
+        (0, timedelta(0)),
+        ("0", timedelta(0)),
+        (timedelta(hours=1), timedelta(hours=1)),
+    ],
 )
 def test_durations_with_units_and_zero(value, expected):
     assert parse_duration(value) == expected
@@ -45,8 +51,12 @@ def test_the_table_covers_every_duration_setting():
     from crosspost.settings import DaemonSettings, GuardSettings, RetrySettings, Settings
 
     found = set()
-    for section, model in [("", Settings), ("daemon", DaemonSettings),
-                           ("daemon.retry", RetrySettings), ("guard", GuardSettings)]:
+    for section, model in [
+        ("", Settings),
+        ("daemon", DaemonSettings),
+        ("daemon.retry", RetrySettings),
+        ("guard", GuardSettings),
+    ]:
         for name, field in model.model_fields.items():
             if field.annotation == Duration.__origin__ and field.metadata:
                 found.add((section, name))

@@ -115,7 +115,7 @@ def test_local_images_of_the_body(tmp_path):
     p = tmp_path / "e.md"
     p.write_text(
         "---\ntitle: T\n---\n"
-        "A ![hive \\[one\\]](photos/hive.jpg \"Hive\") and ![](<my pic.png>) twice: "
+        'A ![hive \\[one\\]](photos/hive.jpg "Hive") and ![](<my pic.png>) twice: '
         "![again](photos/hive.jpg)\n"
         "Remote ![r](https://example.org/r.jpg), site ![s](/img/s.jpg), "
         "data ![d](data:image/png;base64,AAAA), escaped ![p](p%20q.jpg?v=2#x)\n"

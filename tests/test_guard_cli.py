@@ -24,8 +24,11 @@ def gps_jpeg(path) -> None:
 
 def entry_with_photo(ws, name: str) -> object:
     gps_jpeg(ws.root / "hive.jpg")
-    return ws.write(name, "---\ntitle: The Hives in Winter\nmedia:\n  - path: hive.jpg\n"
-                          "    alt: Two hives under snow\n---\nThe bees cluster to keep warm.\n")
+    return ws.write(
+        name,
+        "---\ntitle: The Hives in Winter\nmedia:\n  - path: hive.jpg\n"
+        "    alt: Two hives under snow\n---\nThe bees cluster to keep warm.\n",
+    )
 
 
 def test_photo_with_gps_is_blocked_without_strip_metadata(ws):
@@ -39,8 +42,18 @@ def test_photo_with_gps_is_blocked_without_strip_metadata(ws):
 def test_photo_is_stripped_for_a_persona_that_strips(ws):
     entry = entry_with_photo(ws, "home.md")
     assert inspect_image(ws.root / "hive.jpg"), "the fixture photo carries metadata"
-    r = ws.run("queue", str(entry), "--persona", "personal", "--to", "blog", "--at", "+2h",
-               "--format", "json")
+    r = ws.run(
+        "queue",
+        str(entry),
+        "--persona",
+        "personal",
+        "--to",
+        "blog",
+        "--at",
+        "+2h",
+        "--format",
+        "json",
+    )
     assert r.code == 0, r.err
     shown = ws.run("show", str(r.json()["id"]), "--format", "json").json()
     stored = shown["media"][0]["path"]
@@ -53,25 +66,50 @@ def test_photo_is_stripped_for_a_persona_that_strips(ws):
 
 
 def test_separation_window_between_personas(ws):
-    a = ws.run("queue", "--persona", "professional", "--text", "Office closed Friday.",
-               "--at", "2099-06-01 10:00")
+    a = ws.run(
+        "queue",
+        "--persona",
+        "professional",
+        "--text",
+        "Office closed Friday.",
+        "--at",
+        "2099-06-01 10:00",
+    )
     assert a.code == 0, a.err
-    b = ws.run("queue", "--persona", "personal", "--text", "Garden day!",
-               "--at", "2099-06-01 10:20")
+    b = ws.run(
+        "queue", "--persona", "personal", "--text", "Garden day!", "--at", "2099-06-01 10:20"
+    )
     assert b.code == 1
     assert "separation" in b.err
     assert "10:45" in b.err or "15:45" in b.err  # the next allowed time (local or UTC)
-    c = ws.run("queue", "--persona", "personal", "--text", "Garden day!",
-               "--at", "2099-06-01 10:50")
+    c = ws.run(
+        "queue", "--persona", "personal", "--text", "Garden day!", "--at", "2099-06-01 10:50"
+    )
     assert c.code == 0, c.err
 
 
 def test_reschedule_and_release_keep_the_separation(ws):
-    a = ws.run("queue", "--persona", "professional", "--text", "Office closed Friday.",
-               "--at", "2099-06-01 10:00")
+    a = ws.run(
+        "queue",
+        "--persona",
+        "professional",
+        "--text",
+        "Office closed Friday.",
+        "--at",
+        "2099-06-01 10:00",
+    )
     assert a.code == 0, a.err
-    b = ws.run("queue", "--persona", "personal", "--text", "Garden day!",
-               "--at", "2099-06-01 12:00", "--format", "json")
+    b = ws.run(
+        "queue",
+        "--persona",
+        "personal",
+        "--text",
+        "Garden day!",
+        "--at",
+        "2099-06-01 12:00",
+        "--format",
+        "json",
+    )
     assert b.code == 0, b.err
     post_id = str(b.json()["id"])
     moved = ws.run("reschedule", post_id, "--at", "2099-06-01 10:15")
@@ -83,25 +121,47 @@ def test_reschedule_and_release_keep_the_separation(ws):
     assert any(r["rule"] == "separation" for r in audit["records"])
     assert ws.run("reschedule", post_id, "--at", "2099-06-01 11:00").code == 0
     # an allowance given when queueing still counts
-    c = ws.run("queue", "--persona", "personal", "--text", "Bees are out.",
-               "--at", "2099-06-02 10:00", "--format", "json")
+    c = ws.run(
+        "queue",
+        "--persona",
+        "personal",
+        "--text",
+        "Bees are out.",
+        "--at",
+        "2099-06-02 10:00",
+        "--format",
+        "json",
+    )
     assert c.code == 0, c.err
     other = str(c.json()["id"])
     assert ws.run("reschedule", other, "--at", "2099-06-01 10:20").code == 1
-    d = ws.run("queue", "--persona", "personal", "--text", "Hive check.",
-               "--at", "2099-06-01 10:10", "--allow", "separation", "--reason", "public event",
-               "--format", "json")
+    d = ws.run(
+        "queue",
+        "--persona",
+        "personal",
+        "--text",
+        "Hive check.",
+        "--at",
+        "2099-06-01 10:10",
+        "--allow",
+        "separation",
+        "--reason",
+        "public event",
+        "--format",
+        "json",
+    )
     assert d.code == 0, d.err
     allowed = str(d.json()["id"])
     assert ws.run("reschedule", allowed, "--at", "2099-06-01 10:05").code == 0
 
 
 def test_near_duplicate_of_the_other_personas_post(ws):
-    text = ("Five small habits that help with sleep when the days get shorter and the "
-            "evenings feel long and restless")
+    text = (
+        "Five small habits that help with sleep when the days get shorter and the "
+        "evenings feel long and restless"
+    )
     assert ws.run("queue", "--persona", "professional", "--text", text, "--at", "+1h").code == 0
-    r = ws.run("queue", "--persona", "personal", "--text", text.replace("Five", "5"),
-               "--at", "+5h")
+    r = ws.run("queue", "--persona", "personal", "--text", text.replace("Five", "5"), "--at", "+5h")
     assert r.code == 1 and "near-duplicate" in r.err
 
 
@@ -112,8 +172,15 @@ def test_hashed_confidential_identifier(ws, monkeypatch):
     profile = (ws.profiles / "professional.toml").read_text()
     assert "Whitcombe" not in profile and "hmac-sha256:" in profile
     assert "Alberta Arts District" in profile, "the rest of the profile is kept as written"
-    r = ws.run("check", "--persona", "personal", "--text",
-               "Ran into jonathan  WHITCOMBE at the market", "--format", "json")
+    r = ws.run(
+        "check",
+        "--persona",
+        "personal",
+        "--text",
+        "Ran into jonathan  WHITCOMBE at the market",
+        "--format",
+        "json",
+    )
     assert r.code == 1
     (finding,) = r.json()["findings"]
     assert finding["rule"] == "confidential"

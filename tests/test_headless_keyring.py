@@ -20,14 +20,27 @@ def run(ws, tmp_path, *args: str, password: str, stdin: str = ""):
     )
     return subprocess.run(
         [sys.executable, "-m", "crosspost", "--config", str(ws.config), *args],
-        input=stdin, capture_output=True, text=True, env=env, timeout=60, check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
 
 
 def test_encrypted_file_keyring_without_a_terminal(ws, tmp_path):
     token = "mastodon-secret-token-4242"
-    r = run(ws, tmp_path, "accounts", "login", "pro-mastodon", "--stdin",
-            password="correct horse", stdin=token + "\n")
+    r = run(
+        ws,
+        tmp_path,
+        "accounts",
+        "login",
+        "pro-mastodon",
+        "--stdin",
+        password="correct horse",
+        stdin=token + "\n",
+    )
     assert r.returncode == 0, r.stderr
     stored = list((tmp_path / "home").rglob("cryptfile_pass.cfg"))
     assert stored, "the secret lives in the encrypted file"

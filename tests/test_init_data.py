@@ -21,8 +21,19 @@ def test_two_initialised_configurations_do_not_share_a_queue(tmp_path, capsys):
     a, b = tmp_path / "A", tmp_path / "B"
     assert run(["init", str(a)]) == 0
     assert run(["init", str(b)]) == 0
-    code, out = crosspost(capsys, a / "config.toml", "queue", "--persona", "professional",
-                          "--text", "Boundaries matter.", "--to", "pro-feed", "--at", "now")
+    code, out = crosspost(
+        capsys,
+        a / "config.toml",
+        "queue",
+        "--persona",
+        "professional",
+        "--text",
+        "Boundaries matter.",
+        "--to",
+        "pro-feed",
+        "--at",
+        "now",
+    )
     assert code == 0, out
 
     code, out = crosspost(capsys, b / "config.toml", "daemon", "--once")
@@ -56,10 +67,23 @@ def test_init_writes_a_database_url_inside_the_folder(tmp_path, monkeypatch, cap
 
     Image.new("RGB", (4, 4), "white").save(tmp_path / "photo.png")
     entry = tmp_path / "entry.md"
-    entry.write_text("---\ntitle: Hives\nmedia:\n  - path: photo.png\n    alt: hives\n---\n"
-                     "Wrapped for winter.\n", encoding="utf-8")
-    code, out = crosspost(capsys, a / "config.toml", "queue", str(entry), "--persona",
-                          "personal", "--to", "home-feed", "--at", "+1h")
+    entry.write_text(
+        "---\ntitle: Hives\nmedia:\n  - path: photo.png\n    alt: hives\n---\n"
+        "Wrapped for winter.\n",
+        encoding="utf-8",
+    )
+    code, out = crosspost(
+        capsys,
+        a / "config.toml",
+        "queue",
+        str(entry),
+        "--persona",
+        "personal",
+        "--to",
+        "home-feed",
+        "--at",
+        "+1h",
+    )
     assert code == 0, out
     assert (a / "data" / "crosspost.db").exists()
     assert list((a / "data" / "media").iterdir())
@@ -81,8 +105,12 @@ def test_a_relative_sqlite_path_is_relative_to_the_config_file(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     s = load_settings(cfg / "config.toml")
     assert s.resolved_database_url() == f"sqlite:///{cfg.resolve()}/queue/x.db?timeout=5"
-    for url in ("sqlite:////srv/q.db", "sqlite://", "sqlite:///:memory:",
-                "postgresql://maya@db.example/crosspost"):
+    for url in (
+        "sqlite:////srv/q.db",
+        "sqlite://",
+        "sqlite:///:memory:",
+        "postgresql://maya@db.example/crosspost",
+    ):
         monkeypatch.setenv("CROSSPOST_DATABASE_URL", url)
         assert load_settings(cfg / "config.toml").resolved_database_url() == url
     monkeypatch.setenv("CROSSPOST_DATABASE_URL", "sqlite:///other.db")
@@ -103,12 +131,24 @@ def test_what_adapters_learn_about_servers_stays_in_the_folder(tmp_path, capsys)
     with FakeMastodon(access_token="unused", max_characters=700) as fake:
         instance = fake.url
         text = profile.read_text(encoding="utf-8")
-        profile.write_text(text + f'\n[[accounts]]\nname = "pro-toot"\nplatform = "mastodon"\n'
-                           f'handle = "@someone@127.0.0.1"\ninstance = "{fake.url}"\n',
-                           encoding="utf-8")
-        code, out = crosspost(capsys, a / "config.toml", "preview", "--persona",
-                              "professional", "--text", "Boundaries matter.", "--to",
-                              "pro-toot", "--format", "json")
+        profile.write_text(
+            text + f'\n[[accounts]]\nname = "pro-toot"\nplatform = "mastodon"\n'
+            f'handle = "@someone@127.0.0.1"\ninstance = "{fake.url}"\n',
+            encoding="utf-8",
+        )
+        code, out = crosspost(
+            capsys,
+            a / "config.toml",
+            "preview",
+            "--persona",
+            "professional",
+            "--text",
+            "Boundaries matter.",
+            "--to",
+            "pro-toot",
+            "--format",
+            "json",
+        )
         assert code == 0, out
         assert json.loads(out)["targets"][0]["limit"] == 700
     mastodon_module.clear_instance_cache()

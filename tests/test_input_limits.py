@@ -48,8 +48,9 @@ def test_localize_out_of_range_is_a_usage_error():
     assert localize(datetime(2030, 1, 1, 9, 0), CHI).utc == datetime(2030, 1, 1, 15, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("at", ["9999-12-31 23:59", "10000-01-01 00:00", "+999999999d",
-                                "9999-12-31T20:00"])
+@pytest.mark.parametrize(
+    "at", ["9999-12-31 23:59", "10000-01-01 00:00", "+999999999d", "9999-12-31T20:00"]
+)
 @pytest.mark.parametrize("command", ["queue", "reschedule"])
 def test_out_of_range_at_on_the_command_line(ws, at, command):
     if command == "queue":
@@ -64,8 +65,9 @@ def test_out_of_range_at_on_the_command_line(ws, at, command):
     assert "unexpected" not in r.err
 
 
-@pytest.mark.parametrize("at", ["9999-12-31T23:59:00-05:00", "9999-06-01T09:00:00+00:00",
-                                "9999-12-31 23:59"])
+@pytest.mark.parametrize(
+    "at", ["9999-12-31T23:59:00-05:00", "9999-06-01T09:00:00+00:00", "9999-12-31 23:59"]
+)
 def test_out_of_range_at_in_front_matter(ws, at):
     entry = ws.write("far.md", f"---\ntitle: Far away\nat: {at}\n---\nSome day.\n")
     r = ws.run("queue", str(entry), "--persona", "professional", "--to", "pro-x")
@@ -81,7 +83,10 @@ def crosspost_bytes(ws, *args: bytes) -> subprocess.CompletedProcess[bytes]:
     env["LC_ALL"] = "C.UTF-8"
     return subprocess.run(
         [sys.executable, "-m", "crosspost", "--config", str(ws.config), *args],
-        capture_output=True, env=env, timeout=120, check=False,
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
 
 
@@ -92,8 +97,19 @@ def crosspost_bytes(ws, *args: bytes) -> subprocess.CompletedProcess[bytes]:
         [b"queue", b"--persona", b"professional", b"--text=caf\xe9", b"--at", b"+1h"],
         [b"check", b"--persona", b"professional", b"--text", b"caf\xe9"],
         [b"preview", b"--persona", b"professional", b"--text", b"caf\xe9"],
-        [b"queue", b"--persona", b"professional", b"--text", b"ok", b"--at", b"+1h",
-         b"--allow", b"identity", b"--reason", b"client asked \xff"],
+        [
+            b"queue",
+            b"--persona",
+            b"professional",
+            b"--text",
+            b"ok",
+            b"--at",
+            b"+1h",
+            b"--allow",
+            b"identity",
+            b"--reason",
+            b"client asked \xff",
+        ],
     ],
 )
 def test_arguments_that_are_not_utf8(ws, args):

@@ -17,13 +17,28 @@ NOW = datetime.now(UTC).replace(second=0, microsecond=0)
 def add(store: Store, persona: str, at: datetime, *states: str, body: str = "") -> int:
     """A post with one feed/static target per state, its status rolled up from them."""
     with store.write() as s:
-        post = Post(persona=persona, kind="short", body=body or f"post at {at}", slug="p",
-                    scheduled_at=at, status=rollup(list(states)))
+        post = Post(
+            persona=persona,
+            kind="short",
+            body=body or f"post at {at}",
+            slug="p",
+            scheduled_at=at,
+            status=rollup(list(states)),
+        )
         s.add(post)
         s.flush()
         for i, state in enumerate(states):
-            s.add(Delivery(post_id=post.id, target=f"t{i}", platform="feed", role="share",
-                           state=state, due_at=at, idempotency_key=f"{post.id}-{i}"))
+            s.add(
+                Delivery(
+                    post_id=post.id,
+                    target=f"t{i}",
+                    platform="feed",
+                    role="share",
+                    state=state,
+                    due_at=at,
+                    idempotency_key=f"{post.id}-{i}",
+                )
+            )
         assert post.id is not None
         return post.id
 
@@ -56,8 +71,15 @@ def listed(ws, *args: str) -> list[int]:
 
 
 def test_default_is_upcoming_and_open_problems_soonest_first(ws, posts):
-    order = ["failed", "partial_failed", "held", "unknown", "queued_soon", "queued_later",
-             "far_future"]
+    order = [
+        "failed",
+        "partial_failed",
+        "held",
+        "unknown",
+        "queued_soon",
+        "queued_later",
+        "far_future",
+    ]
     assert listed(ws) == [posts[k] for k in order]
     data = ws.run("list", "--format", "json").json()
     assert data["total"] == len(order)
@@ -65,8 +87,14 @@ def test_default_is_upcoming_and_open_problems_soonest_first(ws, posts):
 
 
 def test_history_is_finished_posts_newest_first(ws, posts):
-    order = ["published_new", "cancelled", "partial_done", "partial_failed", "failed",
-             "published_old"]
+    order = [
+        "published_new",
+        "cancelled",
+        "partial_done",
+        "partial_failed",
+        "failed",
+        "published_old",
+    ]
     assert listed(ws, "--history") == [posts[k] for k in order]
 
 
@@ -99,7 +127,10 @@ def test_unknown_state_suggests_one(ws, posts):
 
 def test_persona_filter(ws, posts):
     assert listed(ws, "--persona", "personal") == [
-        posts["partial_failed"], posts["held"], posts["queued_soon"]]
+        posts["partial_failed"],
+        posts["held"],
+        posts["queued_soon"],
+    ]
     r = ws.run("list", "--persona", "nobody")
     assert r.code == 2 and "unknown persona 'nobody'" in r.err
 
@@ -110,8 +141,12 @@ def test_week_is_the_next_seven_days(ws, posts):
 
 def test_history_week_is_the_last_seven_days(ws, posts):
     assert listed(ws, "--history", "--week") == [
-        posts["published_new"], posts["cancelled"], posts["partial_done"],
-        posts["partial_failed"], posts["failed"]]
+        posts["published_new"],
+        posts["cancelled"],
+        posts["partial_done"],
+        posts["partial_failed"],
+        posts["failed"],
+    ]
 
 
 def test_from_and_to_in_the_personas_timezone(ws):
@@ -132,13 +167,16 @@ def test_from_and_to_in_the_personas_timezone(ws):
 def test_from_back_in_time_for_history(ws, posts):
     assert listed(ws, "--history", "--from", "-6h") == [posts["published_new"]]
     assert listed(ws, "--history", "--from=-11h", "--to", "-4h") == [
-        posts["published_new"], posts["cancelled"]]
+        posts["published_new"],
+        posts["cancelled"],
+    ]
 
 
 def test_from_uses_the_configured_timezone_when_personas_differ(ws):
     path = ws.profiles / "personal.toml"
-    path.write_text(path.read_text().replace('timezone = "America/Chicago"',
-                                             'timezone = "Europe/Berlin"'))
+    path.write_text(
+        path.read_text().replace('timezone = "America/Chicago"', 'timezone = "Europe/Berlin"')
+    )
     store = ws.app().store
     nine = add(store, "professional", datetime(2099, 3, 2, 9, 0, tzinfo=CHI), "queued")
     r = ws.run("list", "--from", "2099-03-02 09:00")
@@ -151,11 +189,14 @@ def test_from_uses_the_configured_timezone_when_personas_differ(ws):
     assert listed(ws, "--persona", "professional", "--from", "2099-03-02 09:00") == [nine]
     assert listed(ws, "--persona", "personal", "--from", "2099-03-02 09:00") == []
     # or the one set in config.toml
-    ws.write("config.toml", 'profiles_dir = "profiles"\ndata_dir = "data"\n'
-                            'timezone = "America/Chicago"\n')
+    ws.write(
+        "config.toml",
+        'profiles_dir = "profiles"\ndata_dir = "data"\ntimezone = "America/Chicago"\n',
+    )
     assert listed(ws, "--from", "2099-03-02 09:00") == [nine]
-    ws.write("config.toml", 'profiles_dir = "profiles"\ndata_dir = "data"\n'
-                            'timezone = "Europe/Berlin"\n')
+    ws.write(
+        "config.toml", 'profiles_dir = "profiles"\ndata_dir = "data"\ntimezone = "Europe/Berlin"\n'
+    )
     assert listed(ws, "--from", "2099-03-02 09:00") == [nine]
     assert listed(ws, "--from", "2099-03-02 16:01") == []
 
@@ -182,8 +223,18 @@ def test_json_keeps_its_keys_and_adds_the_view(ws, posts):
     assert {"total", "page", "limit", "posts", "view", "states", "from", "to"} <= set(data)
     assert data["limit"] == 2 and len(data["posts"]) == 2 and data["page"] == 1
     post = data["posts"][0]
-    assert {"id", "persona", "kind", "title", "excerpt", "status", "scheduled_at",
-            "scheduled_local", "targets", "note"} <= set(post)
+    assert {
+        "id",
+        "persona",
+        "kind",
+        "title",
+        "excerpt",
+        "status",
+        "scheduled_at",
+        "scheduled_local",
+        "targets",
+        "note",
+    } <= set(post)
     assert post["scheduled_at"].endswith("Z")
     second = ws.run("list", "--limit", "2", "--page", "2", "--format", "json").json()
     assert second["posts"][0]["id"] == posts["held"]
@@ -242,8 +293,9 @@ def test_list_queries_use_indexes(tmp_path, kw):
 
 
 def test_configured_timezone_is_checked(ws):
-    ws.write("config.toml", 'profiles_dir = "profiles"\ndata_dir = "data"\n'
-                            'timezone = "Mars/Olympus"\n')
+    ws.write(
+        "config.toml", 'profiles_dir = "profiles"\ndata_dir = "data"\ntimezone = "Mars/Olympus"\n'
+    )
     r = ws.run("list")
     assert r.code == 2
     assert f"{ws.config}: timezone: unknown timezone 'Mars/Olympus'" in r.err
@@ -258,8 +310,9 @@ def _expected(rows, persona, states, upcoming, start, end, newest_first):  # typ
             continue
         if states and status not in states:
             continue
-        if upcoming and not (status in UPCOMING
-                             or (status == "partial" and "failed" in delivery_states)):
+        if upcoming and not (
+            status in UPCOMING or (status == "partial" and "failed" in delivery_states)
+        ):
             continue
         if (start is not None and at < start) or (end is not None and at >= end):
             continue
@@ -277,22 +330,37 @@ def test_every_filter_combination_matches_a_plain_filter(tmp_path, mix):
     rng = random.Random(7)
     store = Store(f"sqlite:///{tmp_path / 'q.db'}")
     choices = {
-        "mostly-finished": [("published",)] * 6 + [("cancelled",), ("failed",), ("queued",),
-                            ("published", "failed"), ("published", "cancelled"), ("held",)],
-        "mostly-queued": [("queued",)] * 6 + [("published",), ("unknown",),
-                          ("published", "failed"), ("publishing",)],
+        "mostly-finished": [("published",)] * 6
+        + [
+            ("cancelled",),
+            ("failed",),
+            ("queued",),
+            ("published", "failed"),
+            ("published", "cancelled"),
+            ("held",),
+        ],
+        "mostly-queued": [("queued",)] * 6
+        + [("published",), ("unknown",), ("published", "failed"), ("publishing",)],
     }[mix]
     rows = []
     for _ in range(120):
         states = rng.choice(choices)
         at = NOW + timedelta(hours=rng.randint(-400, 400))
         persona = rng.choice(["a", "b", "c"])
-        rows.append((add(store, persona, at, *states), persona, at, rollup(list(states)),
-                     states))
-    windows = [(None, None), (NOW - timedelta(days=3), NOW + timedelta(days=3)),
-               (NOW, None), (None, NOW - timedelta(days=10))]
-    filters = [(None, False), (["published"], False), (["queued", "held"], False),
-               (None, True), (["failed", "partial"], False)]
+        rows.append((add(store, persona, at, *states), persona, at, rollup(list(states)), states))
+    windows = [
+        (None, None),
+        (NOW - timedelta(days=3), NOW + timedelta(days=3)),
+        (NOW, None),
+        (None, NOW - timedelta(days=10)),
+    ]
+    filters = [
+        (None, False),
+        (["published"], False),
+        (["queued", "held"], False),
+        (None, True),
+        (["failed", "partial"], False),
+    ]
     for persona in (None, "a"):
         for states, upcoming in filters:
             for start, end in windows:
@@ -300,12 +368,18 @@ def test_every_filter_combination_matches_a_plain_filter(tmp_path, mix):
                     got: list[int] = []
                     for page in range(20):
                         page_rows, total = store.list_posts(
-                            persona=persona, states=states, upcoming=upcoming, start=start,
-                            end=end, newest_first=newest_first, limit=7, offset=page * 7)
+                            persona=persona,
+                            states=states,
+                            upcoming=upcoming,
+                            start=start,
+                            end=end,
+                            newest_first=newest_first,
+                            limit=7,
+                            offset=page * 7,
+                        )
                         got += [p.id for p, _ in page_rows]
                         if not page_rows:
                             break
-                    expected = _expected(rows, persona, states, upcoming, start, end,
-                                         newest_first)
+                    expected = _expected(rows, persona, states, upcoming, start, end, newest_first)
                     assert got == expected, (persona, states, upcoming, start, end)
                     assert total == len(expected)

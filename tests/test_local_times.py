@@ -34,8 +34,11 @@ def test_format_local(dt, tz, expected):
 
 def test_past_time_error_is_local():
     now = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
-    with pytest.raises(Exception, match=r"in the past \(Tue 2026-12-01 08:00 CST; now is "
-                                        r"Tue 2026-12-01 09:00 CST\)"):
+    with pytest.raises(
+        Exception,
+        match=r"in the past \(Tue 2026-12-01 08:00 CST; now is "
+        r"Tue 2026-12-01 09:00 CST\)",
+    ):
         parse_when("2026-12-01 08:00", CHI, now)
 
 
@@ -48,8 +51,17 @@ def test_dst_notes_are_local():
 
 
 def test_queue_list_show_reschedule_show_local_times(ws):
-    r = ws.run("queue", "--persona", "professional", "--text", "Office hours moved.",
-               "--to", "pro-x", "--at", "2099-01-02 09:00")
+    r = ws.run(
+        "queue",
+        "--persona",
+        "professional",
+        "--text",
+        "Office hours moved.",
+        "--to",
+        "pro-x",
+        "--at",
+        "2099-01-02 09:00",
+    )
     assert r.code == 0, r.err
     assert "at Fri 2099-01-02 09:00 CST" in r.out
     listing = ws.run("list")
@@ -63,11 +75,19 @@ def test_queue_list_show_reschedule_show_local_times(ws):
 
 
 def test_separation_refusal_names_local_times(ws):
-    a = ws.run("queue", "--persona", "professional", "--text", "Office closed Friday.",
-               "--at", "2099-06-01 10:00")
+    a = ws.run(
+        "queue",
+        "--persona",
+        "professional",
+        "--text",
+        "Office closed Friday.",
+        "--at",
+        "2099-06-01 10:00",
+    )
     assert a.code == 0, a.err
-    b = ws.run("queue", "--persona", "personal", "--text", "Garden day!",
-               "--at", "2099-06-01 10:20")
+    b = ws.run(
+        "queue", "--persona", "personal", "--text", "Garden day!", "--at", "2099-06-01 10:20"
+    )
     assert b.code == 1
     assert "scheduled Mon 2099-06-01 10:20 CDT" in b.err
     assert "at Mon 2099-06-01 10:00 CDT" in b.err
@@ -76,18 +96,27 @@ def test_separation_refusal_names_local_times(ws):
 
 
 def test_next_allowed_time_is_rounded_up_to_a_whole_minute(ws):
-    a = ws.run("queue", "--persona", "professional", "--text", "Office closed Friday.",
-               "--at", "2099-06-01T10:00:30-05:00")
+    a = ws.run(
+        "queue",
+        "--persona",
+        "professional",
+        "--text",
+        "Office closed Friday.",
+        "--at",
+        "2099-06-01T10:00:30-05:00",
+    )
     assert a.code == 0, a.err
-    b = ws.run("queue", "--persona", "personal", "--text", "Garden day!",
-               "--at", "2099-06-01 10:20")
+    b = ws.run(
+        "queue", "--persona", "personal", "--text", "Garden day!", "--at", "2099-06-01 10:20"
+    )
     assert "next allowed time: Mon 2099-06-01 10:46 CDT" in b.err
 
 
 def test_audit_shows_the_records_persona_timezone(ws):
     path = ws.profiles / "personal.toml"
-    path.write_text(path.read_text().replace('timezone = "America/Chicago"',
-                                             'timezone = "Europe/Berlin"'))
+    path.write_text(
+        path.read_text().replace('timezone = "America/Chicago"', 'timezone = "Europe/Berlin"')
+    )
     r = ws.run("check", "--persona", "personal", "--text", "Ask Dr. Reyes at harborpsych.example")
     assert r.code == 1
     records = ws.run("audit", "--format", "json").json()["records"]
@@ -105,10 +134,22 @@ def test_daemon_notes_use_the_persona_timezone(ws):
     from crosspost.publisher import Publisher
 
     path = ws.profiles / "personal.toml"
-    path.write_text(path.read_text().replace('timezone = "America/Chicago"',
-                                             'timezone = "Asia/Tokyo"'))
-    r = ws.run("queue", "--persona", "personal", "--text", "Hives wrapped for winter.",
-               "--to", "home-feed", "--at", "+1h", "--format", "json")
+    path.write_text(
+        path.read_text().replace('timezone = "America/Chicago"', 'timezone = "Asia/Tokyo"')
+    )
+    r = ws.run(
+        "queue",
+        "--persona",
+        "personal",
+        "--text",
+        "Hives wrapped for winter.",
+        "--to",
+        "home-feed",
+        "--at",
+        "+1h",
+        "--format",
+        "json",
+    )
     assert r.code == 0, r.err
     post_id = r.json()["id"]
     app = ws.app()
@@ -128,9 +169,19 @@ def test_separation_wait_note_is_local(ws):
     (ws.root / "site-pro" / "content" / "posts").mkdir(parents=True)
     entry = ws.write("e.md", "---\ntitle: Boundaries Online\n---\nThe frame still matters.\n")
     ids = []
-    for args in (["--persona", "professional", str(entry), "--to", "blog", "--at", "+1h"],
-                 ["--persona", "personal", "--text", "Garden day, bees everywhere.",
-                  "--to", "home-feed", "--at", "+3h"]):
+    for args in (
+        ["--persona", "professional", str(entry), "--to", "blog", "--at", "+1h"],
+        [
+            "--persona",
+            "personal",
+            "--text",
+            "Garden day, bees everywhere.",
+            "--to",
+            "home-feed",
+            "--at",
+            "+3h",
+        ],
+    ):
         r = ws.run("queue", *args, "--format", "json")
         assert r.code == 0, r.err
         ids.append(r.json()["id"])
@@ -158,12 +209,26 @@ def test_front_matter_time_in_the_past_is_shown_locally(ws):
 
 def test_a_broken_profile_shows_utc_and_says_why(ws):
     """The queue stays readable with a broken profile, and the user learns why times are UTC."""
-    r = ws.run("queue", "--persona", "personal", "--text", "Hives wrapped for winter.",
-               "--to", "home-feed", "--at", "+1h", "--format", "json")
+    r = ws.run(
+        "queue",
+        "--persona",
+        "personal",
+        "--text",
+        "Hives wrapped for winter.",
+        "--to",
+        "home-feed",
+        "--at",
+        "+1h",
+        "--format",
+        "json",
+    )
     assert r.code == 0, r.err
     path = ws.profiles / "personal.toml"
-    path.write_text(path.read_text().replace('timezone = "America/Chicago"',
-                                             'timezone = "America/Chicago"\nshare = "{titel}"'))
+    path.write_text(
+        path.read_text().replace(
+            'timezone = "America/Chicago"', 'timezone = "America/Chicago"\nshare = "{titel}"'
+        )
+    )
     for args in (["list"], ["show", str(r.json()["id"])]):
         shown = ws.run(*args)
         assert shown.code == 0, shown.err

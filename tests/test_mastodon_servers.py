@@ -53,8 +53,19 @@ def setup(ws, monkeypatch, fake: FakeMastodon) -> None:
 
 
 def queue_due_now(ws, text: str) -> int:
-    r = ws.run("queue", "--persona", "professional", "--text", text, "--to", "pro-mastodon",
-               "--at", "+1h", "--format", "json")
+    r = ws.run(
+        "queue",
+        "--persona",
+        "professional",
+        "--text",
+        text,
+        "--to",
+        "pro-mastodon",
+        "--at",
+        "+1h",
+        "--format",
+        "json",
+    )
     assert r.code == 0, r.err
     post_id = r.json()["id"]
     from crosspost.models import Delivery, Post
@@ -105,8 +116,13 @@ def test_the_daemon_fits_a_share_to_gotosocials_counting(ws, monkeypatch):
     (URL = 23) would be refused; the counting detected from the instance fits it."""
     url = "https://harborpsych.org/posts/2024/05/" + "sleep-and-anxiety-" * 5
     text = "Three small habits that help with sleep and anxiety. " * 12 + url
-    with FakeMastodon(access_token=TOKEN, ids="ulid", idempotency=False,
-                      software="gotosocial", counting="codepoints") as f:
+    with FakeMastodon(
+        access_token=TOKEN,
+        ids="ulid",
+        idempotency=False,
+        software="gotosocial",
+        counting="codepoints",
+    ) as f:
         setup(ws, monkeypatch, f)
         post_id = queue_due_now(ws, text)
         assert ws.run("daemon", "--once").code == 0

@@ -58,7 +58,9 @@ def test_the_instance_limit_is_used_and_cached(ws):
         host = fake.url.removeprefix("http://")
         first = item(ws, fake.url)
         assert (first["limit"], first["limit_source"], first["limit_note"]) == (
-            1000, "instance", f"from {host}"
+            1000,
+            "instance",
+            f"from {host}",
         )
         assert 900 < first["length"] <= 1000 and first["over"] is False
         assert first["counting"] == "mastodon" and first["unit"] == "characters"
@@ -80,7 +82,9 @@ def test_an_unreachable_instance_falls_back_and_says_so(ws):
     url = f"http://127.0.0.1:{port}"
     it = item(ws, url)
     assert (it["limit"], it["limit_source"], it["limit_note"]) == (
-        500, "default", f"default; 127.0.0.1:{port} not reachable"
+        500,
+        "default",
+        f"default; 127.0.0.1:{port} not reachable",
     )
     assert it["length"] <= 500
     out = preview(ws, url).out
@@ -100,13 +104,17 @@ def test_a_gotosocial_instance_is_counted_in_code_points(ws):
 
 def test_the_account_limit_wins_and_is_named(ws):
     with FakeMastodon(access_token="unused", max_characters=1000) as fake:
-        ws.write("profiles/professional.toml",
-                 PROFESSIONAL.format(url=fake.url) + "limit = 700\ncounting = \"mastodon\"\n")
+        ws.write(
+            "profiles/professional.toml",
+            PROFESSIONAL.format(url=fake.url) + 'limit = 700\ncounting = "mastodon"\n',
+        )
         entry = ws.write("entry.md", ENTRY)
         r = ws.run("preview", str(entry), "--persona", "professional", "--format", "json")
         assert r.code == 0, r.err
         [it] = r.json()["targets"][1:]
         assert (it["limit"], it["limit_source"], it["limit_note"]) == (
-            700, "account", "the account's limit"
+            700,
+            "account",
+            "the account's limit",
         )
         assert fake.requests == []  # nothing left to ask the instance

@@ -102,22 +102,29 @@ def test_identical_file_under_another_path_is_the_same_post(ws):
 
 
 def test_same_text_twice_and_a_published_post(ws):
-    q = queue_json(ws, "--persona", "personal", "--text", "Hives wrapped for winter.",
-                   "--at", "+2h")
-    r = ws.run("queue", "--persona", "personal", "--text", "  Hives wrapped for winter.\n",
-               "--at", "+4h")
+    q = queue_json(
+        ws, "--persona", "personal", "--text", "Hives wrapped for winter.", "--at", "+2h"
+    )
+    r = ws.run(
+        "queue", "--persona", "personal", "--text", "  Hives wrapped for winter.\n", "--at", "+4h"
+    )
     assert r.code == 1 and f"already post {q['id']}" in r.err and "--again" in r.err
     set_states(ws, q["id"], "published")
-    r = ws.run("queue", "--persona", "personal", "--text", "Hives wrapped for winter.",
-               "--at", "+4h")
+    r = ws.run(
+        "queue", "--persona", "personal", "--text", "Hives wrapped for winter.", "--at", "+4h"
+    )
     assert r.code == 1 and "published" in r.err
     assert "published, published" not in r.err
     assert "crosspost edit" not in r.err, "a published post cannot be edited: no such hint"
     # a cancelled post published nothing: queueing its text is fine
     c = queue_json(ws, "--persona", "personal", "--text", "Honey harvest soon.", "--at", "+2h")
     assert ws.run("cancel", str(c["id"])).code == 0
-    assert ws.run("queue", "--persona", "personal", "--text", "Honey harvest soon.",
-                  "--at", "+3h").code == 0
+    assert (
+        ws.run(
+            "queue", "--persona", "personal", "--text", "Honey harvest soon.", "--at", "+3h"
+        ).code
+        == 0
+    )
 
 
 def test_changed_file_still_queued_is_refused_and_free_once_published(ws):
@@ -142,13 +149,28 @@ def test_duplicate_lookup_reads_only_matching_rows(ws):
     app = ws.app()
     now = datetime.now(UTC)
     with app.store.write() as s:
-        s.execute(Post.__table__.insert(), [
-            {"persona": "professional", "kind": "short", "title": None, "body": f"post {i}",
-             "slug": f"post-{i}", "tags": [], "categories": [], "share": {}, "media": [],
-             "allow": {}, "scheduled_at": now + timedelta(hours=i), "created_at": now,
-             "updated_at": now, "status": "queued"}
-            for i in range(2000)
-        ])
+        s.execute(
+            Post.__table__.insert(),
+            [
+                {
+                    "persona": "professional",
+                    "kind": "short",
+                    "title": None,
+                    "body": f"post {i}",
+                    "slug": f"post-{i}",
+                    "tags": [],
+                    "categories": [],
+                    "share": {},
+                    "media": [],
+                    "allow": {},
+                    "scheduled_at": now + timedelta(hours=i),
+                    "created_at": now,
+                    "updated_at": now,
+                    "status": "queued",
+                }
+                for i in range(2000)
+            ],
+        )
     statements: list[str] = []
 
     def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
@@ -182,8 +204,9 @@ def test_explicit_slug_taken_by_another_post_is_an_error(ws):
     assert f"slug 'hello' is already taken by post {q['id']}" in r.err and "b.md" in r.err
     assert count_posts(ws) == 1
     # --again is about duplicates; it does not make a taken slug free
-    r = ws.run("queue", str(b), "--persona", "professional", "--to", "blog", "--at", "+3h",
-               "--again")
+    r = ws.run(
+        "queue", str(b), "--persona", "professional", "--to", "blog", "--at", "+3h", "--again"
+    )
     assert r.code == 2 and "already taken" in r.err
     # the other persona has its own blog and its own slugs
     r = ws.run("queue", str(b), "--persona", "personal", "--to", "blog", "--at", "+8h")
@@ -207,8 +230,12 @@ def test_edit_replaces_the_snapshot_and_keeps_the_schedule(ws):
     entry = ws.write("entry.md", ENTRY)
     q = queue_json(ws, str(entry), "--persona", "professional", "--at", "2099-01-02 09:00")
     before = show(ws, q["id"])
-    changed = ws.write("changed.md", ENTRY.replace("Therapy and", "Therapy, Boundaries and")
-                       .replace("[ethics]", "[ethics, boundaries]"))
+    changed = ws.write(
+        "changed.md",
+        ENTRY.replace("Therapy and", "Therapy, Boundaries and").replace(
+            "[ethics]", "[ethics, boundaries]"
+        ),
+    )
     r = ws.run("edit", str(q["id"]), str(changed), "--format", "json")
     assert r.code == 0, r.err
     data = r.json()
@@ -230,8 +257,9 @@ def test_edit_replaces_the_snapshot_and_keeps_the_schedule(ws):
 
 def test_edit_with_at_moves_it_and_update_is_an_alias(ws):
     q = queue_json(ws, "--persona", "personal", "--text", "Hives wrapped.", "--at", "+2h")
-    r = ws.run("update", str(q["id"]), "--text", "Hives wrapped for winter.",
-               "--at", "2099-03-04 10:00")
+    r = ws.run(
+        "update", str(q["id"]), "--text", "Hives wrapped for winter.", "--at", "2099-03-04 10:00"
+    )
     assert r.code == 0, r.err
     assert f"edited post {q['id']}" in r.out and "2099-03-04 10:00 CST" in r.out
     after = show(ws, q["id"])
@@ -248,8 +276,16 @@ def test_edit_runs_the_guard_and_leaves_a_blocked_post_alone(ws):
     assert show(ws, q["id"])["body"] == "Bees!"
     blocked = audit(ws)[0]
     assert blocked["kind"] == "blocked" and blocked["post_id"] == q["id"]
-    r = ws.run("edit", str(q["id"]), "--text", leak, "--allow", "identity",
-               "--reason", "public event announcement")
+    r = ws.run(
+        "edit",
+        str(q["id"]),
+        "--text",
+        leak,
+        "--allow",
+        "identity",
+        "--reason",
+        "public event announcement",
+    )
     assert r.code == 0, r.err
     assert show(ws, q["id"])["body"] == leak
     assert show(ws, q["id"])["allow"] == {"identity": "public event announcement"}
@@ -261,8 +297,7 @@ def test_edit_runs_the_guard_and_leaves_a_blocked_post_alone(ws):
 
 def test_edit_recomputes_targets_when_the_entry_says_to(ws):
     entry = ws.write("entry.md", ENTRY)
-    q = queue_json(ws, str(entry), "--persona", "professional", "--to", "blog,pro-x",
-                   "--at", "+2h")
+    q = queue_json(ws, str(entry), "--persona", "professional", "--to", "blog,pro-x", "--at", "+2h")
     # no 'to' in the changed entry: the targets stay as they were queued
     changed = ws.write("v2.md", ENTRY.replace("stigma", "stigma, carefully"))
     assert ws.run("edit", str(q["id"]), str(changed)).code == 0
@@ -343,8 +378,11 @@ def test_body_image_with_gps_is_blocked_like_front_matter_media(ws):
 def test_body_image_is_stripped_snapshotted_and_published_next_to_the_entry(ws):
     (ws.root / "photos").mkdir()
     gps_jpeg(ws.root / "photos" / "hive.jpg")
-    e = ws.write("e.md", "---\ntitle: Hives in Winter\n---\n"
-                         "Look: ![a hive](photos/hive.jpg) and ![remote](https://x.example/a.jpg)\n")
+    e = ws.write(
+        "e.md",
+        "---\ntitle: Hives in Winter\n---\n"
+        "Look: ![a hive](photos/hive.jpg) and ![remote](https://x.example/a.jpg)\n",
+    )
     q = queue_json(ws, str(e), "--persona", "personal", "--to", "blog,home-feed", "--at", "+2h")
     shown = show(ws, q["id"])
     assert len(shown["media"]) == 1 and shown["media"][0]["alt"] == "a hive"
@@ -398,13 +436,17 @@ def test_body_images_go_to_the_blog_and_not_to_the_shares(ws, monkeypatch):
     masto = FakeMastodon(access_token="mastodon-token-1").start()
     try:
         ws.write("profiles/professional.toml", WP_PROFILE.format(wp=wp.url, masto=masto.url))
-        for args, secret in ((("blog", "--persona", "professional"), "wpAp pPas s123 4567 89ab cdef"),
-                             (("pro-mastodon",), "mastodon-token-1")):
+        for args, secret in (
+            (("blog", "--persona", "professional"), "wpAp pPas s123 4567 89ab cdef"),
+            (("pro-mastodon",), "mastodon-token-1"),
+        ):
             monkeypatch.setattr(sys, "stdin", io.StringIO(secret + "\n"))
             assert ws.run("accounts", "login", *args, "--stdin").code == 0
         (ws.root / "photos").mkdir()
         Image.new("RGB", (8, 8), "blue").save(ws.root / "photos" / "lake.png")
-        e = ws.write("e.md", "---\ntitle: Sleep and Anxiety\n---\nRest. ![a lake](photos/lake.png)\n")
+        e = ws.write(
+            "e.md", "---\ntitle: Sleep and Anxiety\n---\nRest. ![a lake](photos/lake.png)\n"
+        )
         q = queue_json(ws, str(e), "--persona", "professional", "--at", "+1h")
 
         from test_daemon import set_due_now

@@ -8,8 +8,19 @@ from crosspost.claims import hold_overdue
 
 
 def _queue(ws, at: str = "+3h") -> dict:
-    r = ws.run("queue", "--persona", "personal", "--text", "Hives wrapped for winter.",
-               "--to", "home-feed", "--at", at, "--format", "json")
+    r = ws.run(
+        "queue",
+        "--persona",
+        "personal",
+        "--text",
+        "Hives wrapped for winter.",
+        "--to",
+        "home-feed",
+        "--at",
+        at,
+        "--format",
+        "json",
+    )
     assert r.code == 0, r.err
     return r.json()
 

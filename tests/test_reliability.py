@@ -90,9 +90,20 @@ class FakeProc:
 def fake_wp(tmp_path):
     db = tmp_path / "wp.sqlite3"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.wordpress", "--port", str(free_port()),
-         "--db", str(db), "--latency", "0.2"],
-        cwd=REPO, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tests.fakes.wordpress",
+            "--port",
+            str(free_port()),
+            "--db",
+            str(db),
+            "--latency",
+            "0.2",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
@@ -119,9 +130,23 @@ def make_site(tmp_path: Path, url: str, database_url: str | None = None, **daemo
 
 def login(config: Path, env: dict[str, str]) -> None:
     r = subprocess.run(
-        [sys.executable, "-m", "crosspost", "--config", str(config), "accounts", "login", "blog",
-         "--persona", "professional", "--stdin"],
-        input="abcd EFGH 1234 ijkl MNOP 5678\n", capture_output=True, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "crosspost",
+            "--config",
+            str(config),
+            "accounts",
+            "login",
+            "blog",
+            "--persona",
+            "professional",
+            "--stdin",
+        ],
+        input="abcd EFGH 1234 ijkl MNOP 5678\n",
+        capture_output=True,
+        text=True,
+        env=env,
         check=False,
     )
     assert r.returncode == 0, r.stderr
@@ -136,8 +161,14 @@ def enqueue_many(config: Path, n: int, at: datetime) -> list[str]:
     store = App(config).store
     for i in range(n):
         store.enqueue(
-            Post(persona="professional", kind="entry", title=f"Entry {i}",
-                 body=f"Body of entry {i}.", slug=f"entry-{i}", scheduled_at=at),
+            Post(
+                persona="professional",
+                kind="entry",
+                title=f"Entry {i}",
+                body=f"Body of entry {i}.",
+                slug=f"entry-{i}",
+                scheduled_at=at,
+            ),
             [Target("blog", "wordpress", "blog")],
         )
     with store.read() as s:
@@ -189,7 +220,9 @@ def test_kill_9_at_random_points_never_duplicates_or_loses(tmp_path, fake_wp):
     for _ in range(52):
         p = subprocess.Popen(
             [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         # start-up takes ~0.5 s: early kills land before the claim, later ones after the
         # claim, inside the 0.2 s HTTP call, or between the reply and the commit
@@ -220,7 +253,9 @@ def test_kill_after_the_platform_accepted_before_the_commit(tmp_path, fake_wp):
     fake_wp.control("accept_then_hang", {"seconds": 30, "n": 1})
     p = subprocess.Popen(
         [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     wait_for(lambda: fake_wp.count(key) == 1, timeout=30)
     assert delivery_states(config)[key] == "publishing"
@@ -255,8 +290,10 @@ def test_accepted_then_timed_out_is_looked_up_not_reposted(tmp_path, fake_wp):
 def pg_url():
     base = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
     if not base:
-        pytest.skip("multi-daemon PostgreSQL tests skipped: set CROSSPOST_TEST_DATABASE_URL "
-                    "(e.g. postgresql://postgres@127.0.0.1:5432/test)")
+        pytest.skip(
+            "multi-daemon PostgreSQL tests skipped: set CROSSPOST_TEST_DATABASE_URL "
+            "(e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        )
     import psycopg
 
     name = f"crosspost_{uuid.uuid4().hex[:10]}"
@@ -278,11 +315,14 @@ def test_three_daemons_on_postgresql_publish_each_delivery_once(tmp_path, pg_url
     daemons = [
         subprocess.Popen(
             [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
-            env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"d{i}.log", "w"),  # noqa: SIM115
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(tmp_path / f"d{i}.log", "w"),  # noqa: SIM115
         )
         for i in range(3)
     ]
     try:
+
         def done() -> bool:
             return all(s == "published" for s in delivery_states(config).values())
 
@@ -324,21 +364,27 @@ def test_worker_processes_share_one_sqlite_queue(tmp_path, fake_wp):
     once, requests in flight stay within the platform's concurrency, and SIGTERM stops both."""
     fake_wp.control("latency", {"seconds": 0.1})
     config = make_site(tmp_path, fake_wp.url)
-    env = env_for(tmp_path, CROSSPOST_DAEMON__WORKERS="2",
-                  CROSSPOST_DAEMON__CONCURRENCY__DEFAULT="4")
+    env = env_for(
+        tmp_path, CROSSPOST_DAEMON__WORKERS="2", CROSSPOST_DAEMON__CONCURRENCY__DEFAULT="4"
+    )
     login(config, env)
     keys = enqueue_many(config, 120, datetime.now(UTC) + timedelta(hours=1))
     log = tmp_path / "daemon.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
-        env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
     )
     try:
         children = wait_for(lambda: _children(proc.pid), timeout=60)
         assert len(children) == 1, "one more worker besides the daemon itself"
         # due only once both processes run (starting one may take seconds on a busy machine)
-        wait_for(lambda: "(worker 1 of 2)" in log.read_text()
-                 and "(worker 2 of 2)" in log.read_text(), timeout=120, interval=0.2)
+        wait_for(
+            lambda: "(worker 1 of 2)" in log.read_text() and "(worker 2 of 2)" in log.read_text(),
+            timeout=120,
+            interval=0.2,
+        )
         make_due(config, datetime.now(UTC) - timedelta(seconds=1))
         second = crosspost(config, "daemon", env=env, timeout=30)
         assert second.returncode == 1 and "already running" in second.stderr
@@ -373,12 +419,17 @@ def test_workers_stop_when_the_daemon_is_killed(tmp_path, fake_wp):
     log = tmp_path / "daemon.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
-        env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
     )
     children = wait_for(lambda: _children(proc.pid), timeout=60)
     # both running (a busy machine may take many seconds to start a Python process)
-    wait_for(lambda: "(worker 1 of 2)" in log.read_text()
-             and "(worker 2 of 2)" in log.read_text(), timeout=120, interval=0.2)
+    wait_for(
+        lambda: "(worker 1 of 2)" in log.read_text() and "(worker 2 of 2)" in log.read_text(),
+        timeout=120,
+        interval=0.2,
+    )
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     wait_for(lambda: not any(_alive(c) for c in children), timeout=60, interval=0.2)
@@ -387,11 +438,15 @@ def test_workers_stop_when_the_daemon_is_killed(tmp_path, fake_wp):
     again = subprocess.Popen(
         [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
         env={**env, "CROSSPOST_DAEMON__WORKERS": "1"},
-        stdout=subprocess.DEVNULL, stderr=log2.open("w"),
+        stdout=subprocess.DEVNULL,
+        stderr=log2.open("w"),
     )
     try:
-        wait_for(lambda: again.poll() is not None or " started on " in log2.read_text(),
-                 timeout=120, interval=0.2)
+        wait_for(
+            lambda: again.poll() is not None or " started on " in log2.read_text(),
+            timeout=120,
+            interval=0.2,
+        )
         assert again.poll() is None, log2.read_text()[-2000:]
     finally:
         again.send_signal(signal.SIGTERM)
@@ -439,7 +494,10 @@ def test_a_worker_whose_daemon_died_before_it_started_stops(tmp_path, fake_wp):
     with log.open("w") as err:
         starter = subprocess.Popen(
             [sys.executable, "-c", DIES_WHILE_WORKER_STARTS, str(config), str(slow_start)],
-            env=env, stdout=subprocess.PIPE, stderr=err, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
         )
         assert starter.stdout is not None
         worker = int(starter.stdout.readline())
@@ -467,12 +525,13 @@ def test_sigterm_gives_back_claims_still_waiting_for_a_request_slot(tmp_path, fa
     log = tmp_path / "daemon.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
-        env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
     )
     try:
         # one request is at the server (1.5 s to answer), a second claim waits for the slot
-        wait_for(lambda: fake_wp.control("stats")["requests"] > before, timeout=20,
-                 interval=0.05)
+        wait_for(lambda: fake_wp.control("stats")["requests"] > before, timeout=20, interval=0.05)
         assert list(delivery_states(config).values()).count("publishing") == 2
     finally:
         proc.send_signal(signal.SIGTERM)

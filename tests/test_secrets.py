@@ -70,11 +70,22 @@ def test_no_secret_anywhere_after_a_full_publish_cycle(ws, monkeypatch, caplog, 
         login(ws, monkeypatch, "home-bsky", secret=BSKY_PASSWORD)
         assert ws.run("accounts", "test", "pro-mastodon").code == 0
 
-        entry = ws.write("e.md", "---\ntitle: Sleep and Anxiety\ntags: [sleep]\n---\nRest matters.\n")
+        entry = ws.write(
+            "e.md", "---\ntitle: Sleep and Anxiety\ntags: [sleep]\n---\nRest matters.\n"
+        )
         a = ws.run("queue", str(entry), "--persona", "professional", "--format", "json")
         assert a.code == 0, a.err
-        b = ws.run("queue", "--persona", "personal", "--text", "Frost on the hives.",
-                   "--at", "+1h", "--format", "json")
+        b = ws.run(
+            "queue",
+            "--persona",
+            "personal",
+            "--text",
+            "Frost on the hives.",
+            "--at",
+            "+1h",
+            "--format",
+            "json",
+        )
         assert b.code == 0, b.err
         from crosspost.models import Delivery
 
@@ -96,12 +107,22 @@ def test_no_secret_anywhere_after_a_full_publish_cycle(ws, monkeypatch, caplog, 
             outputs.append(r.out + r.err)
         listing = ws.run("list", "--all", "--format", "json")
         states = {t["target"]: t["state"] for p in listing.json()["posts"] for t in p["targets"]}
-        assert states == {"blog": "published", "pro-mastodon": "published",
-                          "home-bsky": "published"}, listing.out
+        assert states == {
+            "blog": "published",
+            "pro-mastodon": "published",
+            "home-bsky": "published",
+        }, listing.out
         assert len(masto.statuses) == 1 and wp.posts()
 
-        for cmd in (["list"], ["show", "1"], ["show", "2"], ["audit"], ["personas"],
-                    ["doctor"], ["preview", str(entry), "--persona", "professional"]):
+        for cmd in (
+            ["list"],
+            ["show", "1"],
+            ["show", "2"],
+            ["audit"],
+            ["personas"],
+            ["doctor"],
+            ["preview", str(entry), "--persona", "professional"],
+        ):
             outputs.append(ws.run(*cmd, "--format", "json").out)
         outputs.append(caplog.text)
         files = [p for p in ws.root.rglob("*") if p.is_file()]
@@ -114,8 +135,11 @@ def test_no_secret_anywhere_after_a_full_publish_cycle(ws, monkeypatch, caplog, 
                 assert secret.encode() not in blob, f"{secret!r} found in {path}"
         # the keyring holds them, namespaced per persona and account
         services = {service for service, _ in isolated.items}
-        assert {"crosspost/professional/blog", "crosspost/professional/pro-mastodon",
-                "crosspost/personal/home-bsky"} <= services
+        assert {
+            "crosspost/professional/blog",
+            "crosspost/professional/pro-mastodon",
+            "crosspost/personal/home-bsky",
+        } <= services
     finally:
         wp.stop()
         masto.stop()

@@ -24,10 +24,16 @@ def _patch_profile(ws, old: str, new: str) -> None:
     ("old", "new", "field"),
     [
         ('share = "New on the blog: {title} {url}"', 'share = "New: {titel} {url}"', "share"),
-        ('handle = "@DrAnaReyes"', 'handle = "@DrAnaReyes"\nshare = "New: {titel} {url}"',
-         "accounts[0].share"),
-        ('instance = "https://psych.social"',
-         'instance = "https://psych.social"\nshare = "New: {titel} {url}"', "accounts[1].share"),
+        (
+            'handle = "@DrAnaReyes"',
+            'handle = "@DrAnaReyes"\nshare = "New: {titel} {url}"',
+            "accounts[0].share",
+        ),
+        (
+            'instance = "https://psych.social"',
+            'instance = "https://psych.social"\nshare = "New: {titel} {url}"',
+            "accounts[1].share",
+        ),
     ],
 )
 @pytest.mark.parametrize(("command", "code"), [(["personas"], 2), (["doctor"], 1)])
@@ -76,8 +82,13 @@ def test_malformed_templates_are_config_errors(ws, template, expected):
 
 @pytest.mark.parametrize(
     ("template", "suggestion"),
-    [("{titel}", "{title}"), ("{Title}", "{title}"), ("{link}", None), ("{tag}", "{tags}"),
-     ("{summery}", "{summary}")],
+    [
+        ("{titel}", "{title}"),
+        ("{Title}", "{title}"),
+        ("{link}", None),
+        ("{tag}", "{tags}"),
+        ("{summery}", "{summary}"),
+    ],
 )
 def test_template_problem_suggests_the_closest_placeholder(template, suggestion):
     problem = template_problem(template, "here")
@@ -119,8 +130,19 @@ def test_a_broken_stored_template_fails_the_delivery_instead_of_unknown(ws):
 
     from crosspost.models import Delivery, Post
 
-    r = ws.run("queue", "--persona", "personal", "--text", "Hives wrapped for winter.",
-               "--to", "home-feed", "--at", "+1h", "--format", "json")
+    r = ws.run(
+        "queue",
+        "--persona",
+        "personal",
+        "--text",
+        "Hives wrapped for winter.",
+        "--to",
+        "home-feed",
+        "--at",
+        "+1h",
+        "--format",
+        "json",
+    )
     assert r.code == 0, r.err
     post_id = r.json()["id"]
     store = ws.app().store

@@ -12,7 +12,11 @@ from crosspost.store import AuditEntry, Store, Target, known_revisions, rollup
 
 def make_post(**kw) -> Post:
     base = dict(
-        persona="professional", kind="entry", title="T", body="B", slug="t",
+        persona="professional",
+        kind="entry",
+        title="T",
+        body="B",
+        slug="t",
         scheduled_at=datetime.now(UTC) + timedelta(hours=1),
     )
     base.update(kw)
@@ -64,7 +68,9 @@ def test_newer_database_refused(tmp_path):
 
 
 def test_enqueue_list_get(store):
-    post = store.enqueue(make_post(), [Target("blog", "static", "blog"), Target("pro-x", "x", "share")])
+    post = store.enqueue(
+        make_post(), [Target("blog", "static", "blog"), Target("pro-x", "x", "share")]
+    )
     got, deliveries = store.get(post.id)
     assert got.title == "T"
     assert {d.target for d in deliveries} == {"blog", "pro-x"}
@@ -84,7 +90,9 @@ def test_cancel_and_refusals(store):
         store.cancel(post.id)
     post2 = store.enqueue(make_post(), [Target("pro-x", "x", "share")])
     with store.write() as s:
-        for d in s.exec(__import__("sqlmodel").select(Delivery).where(Delivery.post_id == post2.id)):
+        for d in s.exec(
+            __import__("sqlmodel").select(Delivery).where(Delivery.post_id == post2.id)
+        ):
             d.state = "published"
             s.add(d)
         p2 = s.get(Post, post2.id)

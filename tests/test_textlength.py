@@ -287,7 +287,11 @@ def test_codepoints_count_urls_and_mentions_at_full_length() -> None:
     url = "https://harborpsych.org/posts/a-rather-long-slug-about-burnout/"
     text = f"Read {url} cc @bob@other.social \U0001f468\u200d\U0001f469\u200d\U0001f467"
     assert text_length(text, "mastodon") == 5 + 23 + 4 + 4 + 1 + 1
-    assert text_length(text, "mastodon", counting="codepoints") == len(text) == 5 + len(url) + 4 + 17 + 1 + 5
+    assert (
+        text_length(text, "mastodon", counting="codepoints")
+        == len(text)
+        == 5 + len(url) + 4 + 17 + 1 + 5
+    )
     assert text_length(text, "mastodon", counting="mastodon") == text_length(text, "mastodon")
     assert fits("x" * 500, "mastodon", counting="codepoints")
     assert not fits("\u00e9" * 251 + "e\u0301" * 125, "mastodon", counting="codepoints")

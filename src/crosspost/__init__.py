@@ -10,4 +10,3 @@ def text_length(text: str, platform: str) -> int:
     from .textlength import text_length as _impl
 
     return _impl(text, platform)
-

@@ -146,7 +146,12 @@ def check_timing(
     text = "\n".join(t for _, t in entry.published_fields())
     return list(
         guard.check_correlation(
-            m, persona.name, text, scheduled_at, recent, window=window,
+            m,
+            persona.name,
+            text,
+            scheduled_at,
+            recent,
+            window=window,
             fmt=lambda dt: format_local(dt, persona.tz),
         )
     )

@@ -104,8 +104,15 @@ _BLOG_DONE = or_(
     ),
 )
 _COLUMNS = (
-    _D.c.id, _D.c.post_id, _D.c.fence, _D.c.target, _D.c.platform, _D.c.role, _D.c.attempts,
-    _D.c.state, _D.c.needs_lookup,
+    _D.c.id,
+    _D.c.post_id,
+    _D.c.fence,
+    _D.c.target,
+    _D.c.platform,
+    _D.c.role,
+    _D.c.attempts,
+    _D.c.state,
+    _D.c.needs_lookup,
 )
 _NOT_FULL = _D.c.platform.not_in(bindparam("full", expanding=True))
 #: claimable deliveries in due order, from platforms that still have room. Two queries rather
@@ -190,15 +197,11 @@ def claim(
     full = {p for p, n in capacity.items() if n <= 0}
     limit = max(1, sum(n for n in capacity.values() if n > 0) + max(default_capacity, 0))
     until = now + lease
-    sources = (
-        (_EXPIRED, _QUEUED) if store.is_sqlite else (_EXPIRED_LOCKED, _QUEUED_LOCKED)
-    )
+    sources = (_EXPIRED, _QUEUED) if store.is_sqlite else (_EXPIRED_LOCKED, _QUEUED_LOCKED)
     with store.write_conn() as conn:
         for query in sources:
             for _ in range(64):  # each round takes a delivery or fills a platform
-                rows = conn.execute(
-                    query, {"now": now, "full": sorted(full), "limit": limit}
-                ).all()
+                rows = conn.execute(query, {"now": now, "full": sorted(full), "limit": limit}).all()
                 taken = []
                 for d in rows:
                     left = room.setdefault(d.platform, capacity.get(d.platform, default_capacity))
@@ -222,8 +225,12 @@ def _take(conn: Any, rows: list[Any], worker: str, now: datetime, until: datetim
         _TAKE,
         [
             {
-                "d_id": d.id, "state": PUBLISHING, "fence": d.fence + 1,
-                "attempts": d.attempts + 1, "lease_until": until, "claimed_by": worker,
+                "d_id": d.id,
+                "state": PUBLISHING,
+                "fence": d.fence + 1,
+                "attempts": d.attempts + 1,
+                "lease_until": until,
+                "claimed_by": worker,
                 "updated_at": now,
             }
             for d in rows
@@ -259,9 +266,7 @@ def renew(store: Store, claims: list[Claim], lease: timedelta) -> None:
 def next_wakeup(store: Store) -> datetime | None:
     """The earliest time something may become claimable."""
     with store.read() as s:
-        due = s.exec(
-            select(func.min(Delivery.due_at)).where(col(Delivery.state) == QUEUED)
-        ).one()
+        due = s.exec(select(func.min(Delivery.due_at)).where(col(Delivery.state) == QUEUED)).one()
         lease = s.exec(
             select(func.min(Delivery.lease_until)).where(col(Delivery.state) == PUBLISHING)
         ).one()
@@ -291,8 +296,12 @@ def record(
     from .store import rollup
 
     values: dict[str, object] = {
-        "state": state, "updated_at": now, "lease_until": None, "needs_lookup": needs_lookup,
-        "last_error": error, "hint": hint,
+        "state": state,
+        "updated_at": now,
+        "lease_until": None,
+        "needs_lookup": needs_lookup,
+        "last_error": error,
+        "hint": hint,
     }
     if text is not None:
         values["text"] = text
@@ -321,15 +330,24 @@ def record(
 
 
 def unclaim(
-    store: Store, c: Claim, now: datetime, *, due_at: datetime | None = None,
+    store: Store,
+    c: Claim,
+    now: datetime,
+    *,
+    due_at: datetime | None = None,
     note: str | None = None,
 ) -> bool:
     """Give back a claim whose request never went out (the daemon is stopping, or the post
     waits for a separation window): queued again, the attempt not counted, and still asking
     the platform first if this claim had to. ``due_at``/``note`` say when and why."""
     values: dict[str, object] = {
-        "d_id": c.delivery_id, "d_fence": c.fence, "state": QUEUED, "lease_until": None,
-        "attempts": c.attempt - 1, "needs_lookup": c.reconcile, "updated_at": now,
+        "d_id": c.delivery_id,
+        "d_fence": c.fence,
+        "state": QUEUED,
+        "lease_until": None,
+        "attempts": c.attempt - 1,
+        "needs_lookup": c.reconcile,
+        "updated_at": now,
     }
     if due_at is not None:
         values["due_at"] = due_at
@@ -346,8 +364,10 @@ _OTHERS_RECENT = (
     .where(
         _P.c.persona != bindparam("persona"),
         or_(
-            and_(_D.c.state == PUBLISHED,
-                 _D.c.published_at >= bindparam("since", type_=UTCDateTime())),
+            and_(
+                _D.c.state == PUBLISHED,
+                _D.c.published_at >= bindparam("since", type_=UTCDateTime()),
+            ),
             _D.c.state == PUBLISHING,
         ),
     )
@@ -369,8 +389,9 @@ def others_recent(store: Store, persona: str, since: datetime) -> list[OtherPubl
         rows = conn.execute(_OTHERS_RECENT, {"persona": persona, "since": since}).all()
         conn.rollback()
     return [
-        OtherPublication(r.persona, r.id, r.scheduled_at,
-                         r.published_at if r.state == PUBLISHED else None)
+        OtherPublication(
+            r.persona, r.id, r.scheduled_at, r.published_at if r.state == PUBLISHED else None
+        )
         for r in rows
     ]
 
@@ -387,7 +408,8 @@ def retry(store: Store, post_id: int, target: str | None, now: datetime) -> list
                 hint=f"its targets: {', '.join(d.target for d in deliveries)}",
             )
         chosen = [
-            d for d in deliveries
+            d
+            for d in deliveries
             if d.state in (FAILED, UNKNOWN) and (target is None or d.target == target)
         ]
         if not chosen:
@@ -442,8 +464,7 @@ def resolve(store: Store, post_id: int, target: str, url: str | None, now: datet
             )
         if d.role == "blog" and not url:
             raise Refused(
-                f"the blog entry of post {post_id} needs its address: the share targets link "
-                "to it",
+                f"the blog entry of post {post_id} needs its address: the share targets link to it",
                 hint=f"crosspost resolve {post_id} --target {target} --url https://…",
             )
         d.state = PUBLISHED

@@ -122,7 +122,9 @@ entry_args = [
     click.option("--text", help="Post this text (a short post) instead of a file."),
     click.option("--persona", "-p", help="Persona the post belongs to."),
     click.option(
-        "--to", "to", multiple=True,
+        "--to",
+        "to",
+        multiple=True,
         help="Targets (account names or 'blog'); repeat or comma-separate.",
     ),
 ]
@@ -146,7 +148,11 @@ def _checked(
     p = resolve_persona(app.personas, entry, persona)
     targets, foreign = resolve_targets(app.personas, p, entry, to or None)
     report = check_entry(
-        app.personas, p, entry, targets=[t.name for t in targets], foreign_targets=foreign,
+        app.personas,
+        p,
+        entry,
+        targets=[t.name for t in targets],
+        foreign_targets=foreign,
         secret=guard_secret(app),
     )
     return entry, p, targets, report
@@ -157,8 +163,12 @@ def _checked(
 @format_option
 @click.pass_context
 def check(
-    ctx: click.Context, file: Path | None, text: str | None, persona: str | None,
-    to: tuple[str, ...], fmt: str,
+    ctx: click.Context,
+    file: Path | None,
+    text: str | None,
+    persona: str | None,
+    to: tuple[str, ...],
+    fmt: str,
 ) -> None:
     """Run the leak guard only: exit 0 when clean, 1 when blocked."""
     from . import views
@@ -185,8 +195,12 @@ def check(
 @format_option
 @click.pass_context
 def preview(
-    ctx: click.Context, file: Path | None, text: str | None, persona: str | None,
-    to: tuple[str, ...], fmt: str,
+    ctx: click.Context,
+    file: Path | None,
+    text: str | None,
+    persona: str | None,
+    to: tuple[str, ...],
+    fmt: str,
 ) -> None:
     """Show the exact text per target, its length and limit, and guard findings."""
     from . import views
@@ -206,7 +220,8 @@ def preview(
 @cli.command()
 @with_entry_args
 @click.option(
-    "--at", "at",
+    "--at",
+    "at",
     help="When: ISO 8601, 'YYYY-MM-DD HH:MM' (persona's time), '+2h', 'tomorrow 09:00'.",
 )
 @click.option("--next-slot", is_flag=True, help="Use the persona's next free posting slot.")
@@ -215,15 +230,24 @@ def preview(
 )
 @click.option("--reason", help="Why the override is fine; written to the audit log.")
 @click.option(
-    "--again", is_flag=True,
+    "--again",
+    is_flag=True,
     help="Queue it even if the same post is already queued or published for the persona.",
 )
 @format_option
 @click.pass_context
 def queue(
-    ctx: click.Context, file: Path | None, text: str | None, persona: str | None,
-    to: tuple[str, ...], at: str | None, next_slot: bool, allow: tuple[str, ...],
-    reason: str | None, again: bool, fmt: str,
+    ctx: click.Context,
+    file: Path | None,
+    text: str | None,
+    persona: str | None,
+    to: tuple[str, ...],
+    at: str | None,
+    next_slot: bool,
+    allow: tuple[str, ...],
+    reason: str | None,
+    again: bool,
+    fmt: str,
 ) -> None:
     """Check a post with the leak guard, then queue it; prints the post id."""
     from . import credentials, views
@@ -235,9 +259,9 @@ def queue(
     post, plan = queue_entry(
         app, entry, persona, to or None, at, next_slot, allow, reason, again=again
     )
-    missing = credentials.missing_logins(plan.persona.name, [
-        (t.name, t.platform) for t in plan.targets
-    ])
+    missing = credentials.missing_logins(
+        plan.persona.name, [(t.name, t.platform) for t in plan.targets]
+    )
     if fmt == "json":
         emit_json(views.planned_json(post, plan, not_logged_in=missing))
         return
@@ -262,8 +286,16 @@ def queue(
 @format_option
 @click.pass_context
 def edit(
-    ctx: click.Context, post_id: int, file: Path | None, text: str | None, persona: str | None,
-    to: tuple[str, ...], at: str | None, allow: tuple[str, ...], reason: str | None, fmt: str,
+    ctx: click.Context,
+    post_id: int,
+    file: Path | None,
+    text: str | None,
+    persona: str | None,
+    to: tuple[str, ...],
+    at: str | None,
+    allow: tuple[str, ...],
+    reason: str | None,
+    fmt: str,
 ) -> None:
     """Replace a queued post with a changed FILE (or --text), checked as by queue.
 
@@ -310,27 +342,48 @@ cli.add_command(_update)
 @cli.command("list")
 @click.option("--persona", "-p", help="Only this persona's posts.")
 @click.option(
-    "--state", "--status", "-s", "states", multiple=True,
+    "--state",
+    "--status",
+    "-s",
+    "states",
+    multiple=True,
     help="Only posts in these states (queued, publishing, held, unknown, failed, published, "
     "cancelled, partial); repeat or comma-separate. --status is the older name.",
 )
-@click.option("--history", is_flag=True,
-              help="Finished posts (published, cancelled, failed, partial), newest first.")
-@click.option("--all", "everything", is_flag=True,
-              help="Every post, upcoming and finished, oldest first.")
-@click.option("--from", "start", metavar="WHEN",
-              help="From this time on (forms of queue --at, and '-7d'; a bare date is the "
-              "whole day), in the persona's timezone.")
+@click.option(
+    "--history",
+    is_flag=True,
+    help="Finished posts (published, cancelled, failed, partial), newest first.",
+)
+@click.option(
+    "--all", "everything", is_flag=True, help="Every post, upcoming and finished, oldest first."
+)
+@click.option(
+    "--from",
+    "start",
+    metavar="WHEN",
+    help="From this time on (forms of queue --at, and '-7d'; a bare date is the "
+    "whole day), in the persona's timezone.",
+)
 @click.option("--to", "end", metavar="WHEN", help="Up to this time or day, included.")
-@click.option("--week", is_flag=True,
-              help="The next 7 days from now (with --history: the last 7 days).")
+@click.option(
+    "--week", is_flag=True, help="The next 7 days from now (with --history: the last 7 days)."
+)
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--page", default=1, show_default=True, type=click.IntRange(1))
 @format_option
 @click.pass_context
 def list_(
-    ctx: click.Context, persona: str | None, states: tuple[str, ...], history: bool,
-    everything: bool, start: str | None, end: str | None, week: bool, limit: int, page: int,
+    ctx: click.Context,
+    persona: str | None,
+    states: tuple[str, ...],
+    history: bool,
+    everything: bool,
+    start: str | None,
+    end: str | None,
+    week: bool,
+    limit: int,
+    page: int,
     fmt: str,
 ) -> None:
     """What is coming, soonest first: queued, publishing and held posts and unresolved
@@ -344,24 +397,42 @@ def list_(
     if persona and persona not in tzs:
         app.personas.get(persona)  # raises the unknown-persona error with the known names
     listing = build_listing(
-        persona=persona, states=states, history=history, everything=everything,
-        start=start, end=end, week=week, now=utcnow(),
+        persona=persona,
+        states=states,
+        history=history,
+        everything=everything,
+        start=start,
+        end=end,
+        week=week,
+        now=utcnow(),
         tz=lambda: typing_timezone(
             persona, app.settings.timezone, {n: str(z) for n, z in tzs.items()}
         ),
     )
     rows, total = app.store.list_posts(
-        persona=persona, states=listing.states, upcoming=listing.upcoming,
-        start=listing.start, end=listing.end, newest_first=listing.newest_first,
-        limit=limit, offset=(page - 1) * limit,
+        persona=persona,
+        states=listing.states,
+        upcoming=listing.upcoming,
+        start=listing.start,
+        end=listing.end,
+        newest_first=listing.newest_first,
+        limit=limit,
+        offset=(page - 1) * limit,
     )
     data = [views.post_json(p, ds, tzs) for p, ds in rows]
     if fmt == "json":
-        emit_json({
-            "total": total, "page": page, "limit": limit, "posts": data,
-            "view": listing.view, "states": list(listing.states) or None,
-            "from": views.iso_utc(listing.start), "to": views.iso_utc(listing.end),
-        })
+        emit_json(
+            {
+                "total": total,
+                "page": page,
+                "limit": limit,
+                "posts": data,
+                "view": listing.view,
+                "states": list(listing.states) or None,
+                "from": views.iso_utc(listing.start),
+                "to": views.iso_utc(listing.end),
+            }
+        )
         return
     views.print_list(console(), data, total, page, limit, tzs, view=listing.view)
 
@@ -406,8 +477,12 @@ def reschedule(ctx: click.Context, post_id: int, at: str | None, next_slot: bool
 @cli.command()
 @click.argument("post_id", type=int)
 @click.option("--at", "at", help="When to publish it (default: now).")
-@click.option("--now", "now", is_flag=True,
-              help="Publish the post now even though it is not held (a queued post).")
+@click.option(
+    "--now",
+    "now",
+    is_flag=True,
+    help="Publish the post now even though it is not held (a queued post).",
+)
 @click.pass_context
 def release(ctx: click.Context, post_id: int, at: str | None, now: bool) -> None:
     """Let a held post go out (now, or at --at); --now sends a queued post now."""
@@ -417,7 +492,11 @@ def release(ctx: click.Context, post_id: int, at: str | None, now: bool) -> None
 
 
 def _move(
-    ctx: click.Context, post_id: int, at: str | None, next_slot: bool, release: bool,
+    ctx: click.Context,
+    post_id: int,
+    at: str | None,
+    next_slot: bool,
+    release: bool,
     early: bool = False,
 ) -> None:
     from .models import HELD
@@ -523,13 +602,27 @@ def resolve(ctx: click.Context, post_id: int, target: str, url: str | None) -> N
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Publish what is due now, then exit (for cron).")
-@click.option("--worker", "worker", hidden=True, type=(int, int), default=None,
-              help="Run as worker I of N started by a daemon (internal).")
-@click.option("--parent", "parent", hidden=True, type=(int, int), default=None,
-              help="PID and pipe FD of the daemon that started this worker (internal).")
+@click.option(
+    "--worker",
+    "worker",
+    hidden=True,
+    type=(int, int),
+    default=None,
+    help="Run as worker I of N started by a daemon (internal).",
+)
+@click.option(
+    "--parent",
+    "parent",
+    hidden=True,
+    type=(int, int),
+    default=None,
+    help="PID and pipe FD of the daemon that started this worker (internal).",
+)
 @click.pass_context
 def daemon(
-    ctx: click.Context, once: bool, worker: tuple[int, int] | None,
+    ctx: click.Context,
+    once: bool,
+    worker: tuple[int, int] | None,
     parent: tuple[int, int] | None,
 ) -> None:
     """Publish due posts: blog first, then shares; exactly once per target.
@@ -554,8 +647,13 @@ def daemon(
 
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
-@click.option("--delay", default=5, show_default=True, type=click.IntRange(2, 120),
-              help="Seconds until the first post is due.")
+@click.option(
+    "--delay",
+    default=5,
+    show_default=True,
+    type=click.IntRange(2, 120),
+    help="Seconds until the first post is due.",
+)
 def demo(directory: Path | None, delay: int) -> None:
     """Try crosspost offline: two personas, a blocked leak, the daemon publishing."""
     from .demo import run_demo
@@ -642,9 +740,11 @@ def _stray(char: str) -> str:
 
 
 def _escaped(arg: str) -> str:
-    return "".join(
-        f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in arg
-    ).encode("utf-8", "backslashreplace").decode("utf-8")
+    return (
+        "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in arg)
+        .encode("utf-8", "backslashreplace")
+        .decode("utf-8")
+    )
 
 
 def main() -> None:

@@ -62,8 +62,12 @@ def accounts() -> None:
 @accounts.command("login")
 @click.argument("name")
 @click.option("--persona", "-p", help="Persona of a blog target ('blog').")
-@click.option("--stdin", "from_stdin", is_flag=True,
-              help="Read the secret from standard input (one value, or 'field=value' lines).")
+@click.option(
+    "--stdin",
+    "from_stdin",
+    is_flag=True,
+    help="Read the secret from standard input (one value, or 'field=value' lines).",
+)
 @click.pass_context
 def accounts_login(ctx: click.Context, name: str, persona: str | None, from_stdin: bool) -> None:
     """Store the credentials of account NAME (or P:blog) in the keyring."""
@@ -86,9 +90,7 @@ def accounts_login(ctx: click.Context, name: str, persona: str | None, from_stdi
             click.echo,
         )
     else:
-        values = {
-            f.name: click.prompt(f.prompt, hide_input=f.secret) for f in fields
-        }
+        values = {f.name: click.prompt(f.prompt, hide_input=f.secret) for f in fields}
     credentials.store(p.name, target, values)
     click.echo(
         f"stored {', '.join(sorted(values))} for {target} of persona '{p.name}' in the keyring "
@@ -165,8 +167,11 @@ def _doctor_checks(app: Any) -> list[dict[str, Any]]:
     out = _Checks()
     try:
         s = app.settings
-        out.ok("config", str(s.config_path) + ("" if s.config_path.exists() else
-                                               " (absent: defaults; 'crosspost init')"))
+        out.ok(
+            "config",
+            str(s.config_path)
+            + ("" if s.config_path.exists() else " (absent: defaults; 'crosspost init')"),
+        )
     except CrosspostError as e:
         out.fail("config", str(e), None)
         return out
@@ -217,8 +222,9 @@ def _check_keyring(out: _Checks) -> CrosspostError | None:
 
         kr = keyring.get_keyring()
     except Exception as e:  # noqa: BLE001 - report whatever the backend raised
-        problem = ConfigError(f"the keyring cannot be loaded ({type(e).__name__}: {e})",
-                              hint=HEADLESS_HINT)
+        problem = ConfigError(
+            f"the keyring cannot be loaded ({type(e).__name__}: {e})", hint=HEADLESS_HINT
+        )
         out.error("keyring", problem)
         return problem
     name = type(kr).__module__ + "." + type(kr).__name__
@@ -255,8 +261,9 @@ def _probe_keyring(name: str) -> CrosspostError | None:
         except CrosspostError as e:
             result.append(e)
         except Exception as e:  # noqa: BLE001 - whatever the backend raised
-            result.append(ConfigError(f"the keyring {name} failed: {type(e).__name__}",
-                                      hint=HEADLESS_HINT))
+            result.append(
+                ConfigError(f"the keyring {name} failed: {type(e).__name__}", hint=HEADLESS_HINT)
+            )
 
     t = threading.Thread(target=probe, name="keyring-probe", daemon=True)
     t.start()
@@ -282,24 +289,34 @@ def _check_database(out: _Checks, s: Any) -> None:
         return
     problems, fixes = [], []
     if db.read_only is not None:
-        problems.append(f"read-only here ({db.read_only}): the daemon cannot record what it "
-                        "publishes")
-        fixes.append("make the database file and its folder writable for the user running "
-                     "the daemon")
+        problems.append(
+            f"read-only here ({db.read_only}): the daemon cannot record what it publishes"
+        )
+        fixes.append(
+            "make the database file and its folder writable for the user running the daemon"
+        )
     if db.state == "older":
         problems.append(f"schema {db.revision} is older than this version's {db.head}")
-        fixes.append("crosspost upgrades it the next time it opens the database with write "
-                     "access (e.g. 'crosspost list'); back the file up first if in doubt")
+        fixes.append(
+            "crosspost upgrades it the next time it opens the database with write "
+            "access (e.g. 'crosspost list'); back the file up first if in doubt"
+        )
     elif db.state == "newer":
-        problems.append(f"schema {db.revision} was written by a newer crosspost (this version "
-                        f"knows up to {db.head})")
-        fixes.append("upgrade crosspost (pip install -U crosspost), or point database_url at "
-                     "another database")
+        problems.append(
+            f"schema {db.revision} was written by a newer crosspost (this version "
+            f"knows up to {db.head})"
+        )
+        fixes.append(
+            "upgrade crosspost (pip install -U crosspost), or point database_url at "
+            "another database"
+        )
     if problems:
         out.fail("database", f"{db.url}: " + "; ".join(problems), "; ".join(fixes))
     elif db.state == "new":
-        out.ok("database", f"{db.url} (empty or not created yet: the first 'crosspost "
-               "queue' sets it up)")
+        out.ok(
+            "database",
+            f"{db.url} (empty or not created yet: the first 'crosspost queue' sets it up)",
+        )
     else:
         out.ok("database", f"{db.url} (schema {db.revision}, current)")
 
@@ -309,7 +326,11 @@ _LOCAL = ("static", "feed")
 
 
 def _check_target(
-    out: _Checks, app: Any, p: Persona, target: str, platform: str,
+    out: _Checks,
+    app: Any,
+    p: Persona,
+    target: str,
+    platform: str,
     keyring_problem: CrosspostError | None,
 ) -> None:
     """A blog folder or feed file that exists and can be written; credentials that are in
@@ -330,12 +351,17 @@ def _check_target(
             out.ok(check, f"{platform}: no credentials needed")
             return
         if keyring_problem is not None:
-            out.fail(check, f"{platform}: credentials not checked: {keyring_problem.message}",
-                     keyring_problem.hint)
+            out.fail(
+                check,
+                f"{platform}: credentials not checked: {keyring_problem.message}",
+                keyring_problem.hint,
+            )
             return
         credentials.load(p.name, target, fields)
-        out.ok(check, f"{platform}: credentials present "
-               f"(verify with 'crosspost accounts test {target}')")
+        out.ok(
+            check,
+            f"{platform}: credentials present (verify with 'crosspost accounts test {target}')",
+        )
     except CrosspostError as e:
         out.error(check, e)
 

@@ -463,9 +463,7 @@ def _check(platform: str, limit: int | None) -> tuple[str, int]:
     return platform, limit
 
 
-def fit(
-    text: str, platform: str, limit: int | None = None, *, counting: str | None = None
-) -> str:
+def fit(text: str, platform: str, limit: int | None = None, *, counting: str | None = None) -> str:
     """Return ``text`` shortened until ``fits(text, platform, limit, counting=counting)``;
     unchanged if it fits. ``counting="codepoints"``: for a server that counts code points with
     URLs at full length (GoToSocial), see :func:`crosspost.textlength.text_length`.
@@ -585,8 +583,12 @@ def _shorten_field(
 
 
 def compose_share(
-    template: str, data: ShareInput, platform: str, limit: int | None = None,
-    *, counting: str | None = None,
+    template: str,
+    data: ShareInput,
+    platform: str,
+    limit: int | None = None,
+    *,
+    counting: str | None = None,
 ) -> str:
     """Render ``template`` for ``platform`` and make it fit, giving way in a readable order
     (counted as ``platform`` counts, or by ``counting``: see :func:`fit`).

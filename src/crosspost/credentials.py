@@ -138,8 +138,7 @@ def load(persona: str, target: str, fields: tuple[str, ...]) -> dict[str, str]:
             out[name] = value
     if missing:
         raise MissingCredentials(
-            f"no credentials for '{target}' of persona '{persona}' "
-            f"(missing: {', '.join(missing)})",
+            f"no credentials for '{target}' of persona '{persona}' (missing: {', '.join(missing)})",
             hint=f"run 'crosspost accounts login {target}'",
         )
     return out
@@ -167,10 +166,12 @@ def missing_logins(persona: str, targets: list[tuple[str, str]]) -> list[str]:
     out = []
     for target, platform in targets:
         try:
-            fields = [f.name for f in getattr(adapter_class(platform), "credential_fields", ())
-                      if f.secret]
-            if fields and any(get_secret(service_name(persona, target), f) is None
-                              for f in fields):
+            fields = [
+                f.name
+                for f in getattr(adapter_class(platform), "credential_fields", ())
+                if f.secret
+            ]
+            if fields and any(get_secret(service_name(persona, target), f) is None for f in fields):
                 out.append(target)
         except CrosspostError:
             return []

@@ -136,7 +136,8 @@ class Daemon:
         #: per worker: the write end of the pipe that tells it when this daemon is gone
         self._lifelines: dict[int, int] = {}
         self.capacity = {
-            k: share(v, self.index, self.count) for k, v in cfg.concurrency.items()
+            k: share(v, self.index, self.count)
+            for k, v in cfg.concurrency.items()
             if k != "default"
         }
         self.default_capacity = share(cfg.concurrency.get("default", 4), self.index, self.count)
@@ -235,18 +236,25 @@ class Daemon:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self.scheduler.add_job(
-            self.dispatch, "interval", seconds=cfg.wake_interval.total_seconds(),
-            id="safety-net", next_run_time=utcnow(),
+            self.dispatch,
+            "interval",
+            seconds=cfg.wake_interval.total_seconds(),
+            id="safety-net",
+            next_run_time=utcnow(),
         )
         self.scheduler.add_job(
-            self._heartbeat, "interval", seconds=max(cfg.lease.total_seconds() / 3, 1),
+            self._heartbeat,
+            "interval",
+            seconds=max(cfg.lease.total_seconds() / 3, 1),
             id="heartbeat",
         )
         listener: threading.Thread | None = None
         if self.store.is_sqlite:
             self._watch_conn = self._open_watch_conn()
             self.scheduler.add_job(
-                self._check_changes, "interval", seconds=cfg.change_check.total_seconds(),
+                self._check_changes,
+                "interval",
+                seconds=cfg.change_check.total_seconds(),
                 id="change-check",
             )
         else:
@@ -258,11 +266,16 @@ class Daemon:
             for index in range(1, self.count):
                 self._start_worker(index)
         self.scheduler.start()
-        log.info("daemon %s started on %s%s", self.worker, self.store.display_url(),
-                 f" (worker {self.index + 1} of {self.count})" if self.count > 1 else "")
+        log.info(
+            "daemon %s started on %s%s",
+            self.worker,
+            self.store.display_url(),
+            f" (worker {self.index + 1} of {self.count})" if self.count > 1 else "",
+        )
         self.stopping.wait()
-        log.info("stopping: no new claims; waiting up to %s for in-flight deliveries",
-                 cfg.shutdown_grace)
+        log.info(
+            "stopping: no new claims; waiting up to %s for in-flight deliveries", cfg.shutdown_grace
+        )
         for child in self.children.values():
             with contextlib.suppress(OSError):
                 child.send_signal(signal.SIGTERM)
@@ -274,7 +287,8 @@ class Daemon:
         if not_done:
             log.warning(
                 "abandoning %d in-flight deliveries; their claims expire and the next start "
-                "asks the platform before publishing them again", len(not_done),
+                "asks the platform before publishing them again",
+                len(not_done),
             )
             logging.shutdown()
             os._exit(0)
@@ -335,8 +349,15 @@ class Daemon:
         cmd = [sys.executable, "-m", "crosspost"]
         if self.settings.config_path is not None:
             cmd += ["--config", str(self.settings.config_path)]
-        cmd += ["daemon", "--worker", str(index), str(self.count),
-                "--parent", str(os.getpid()), str(lifeline)]
+        cmd += [
+            "daemon",
+            "--worker",
+            str(index),
+            str(self.count),
+            "--parent",
+            str(os.getpid()),
+            str(lifeline),
+        ]
         # the lock file's descriptor is inherited: the lock stays held while any worker runs
         lock = self._lockfile.fileno() if self._lockfile is not None else -1
         try:
@@ -355,8 +376,12 @@ class Daemon:
         for index, child in list(self.children.items()):
             code = child.poll()
             if code is not None and not self.stopping.is_set():
-                log.error("worker %d of %d exited (code %s); starting it again",
-                          index + 1, self.count, code)
+                log.error(
+                    "worker %d of %d exited (code %s); starting it again",
+                    index + 1,
+                    self.count,
+                    code,
+                )
                 self._start_worker(index)
 
     def _reap_workers(self, timeout: float) -> None:
@@ -399,8 +424,11 @@ class Daemon:
             if self.stopping.is_set():
                 return
             self.stopping.set()
-        log.warning("the daemon (pid %s) that started worker %d is gone; stopping",
-                    self.parent, self.index + 1)
+        log.warning(
+            "the daemon (pid %s) that started worker %d is gone; stopping",
+            self.parent,
+            self.index + 1,
+        )
 
     def _schedule_wake(self, at: datetime) -> None:
         if self.scheduler is None or self.stopping.is_set():
@@ -411,7 +439,10 @@ class Daemon:
         self.wake_at = at
         with contextlib.suppress(Exception):  # the scheduler may be shutting down
             self.scheduler.add_job(
-                self.dispatch, "date", run_date=max(at, now), id=f"wake-{uuid.uuid4().hex}",
+                self.dispatch,
+                "date",
+                run_date=max(at, now),
+                id=f"wake-{uuid.uuid4().hex}",
             )
 
     # -- the work ---------------------------------------------------------------------------
@@ -440,14 +471,11 @@ class Daemon:
             self._last_hold = now
             self._report_held(hold_overdue(self.store, now, self.settings.max_lateness))
         with self.lock:
-            room = {
-                p: cap * CLAIM_AHEAD - self.busy[p] for p, cap in self.capacity.items()
-            }
+            room = {p: cap * CLAIM_AHEAD - self.busy[p] for p, cap in self.capacity.items()}
             for p, n in self.busy.items():
                 room.setdefault(p, self.default_capacity * CLAIM_AHEAD - n)
         default_room = self.default_capacity * CLAIM_AHEAD
-        claims = claim(self.store, self.worker, now, self.settings.daemon.lease, room,
-                       default_room)
+        claims = claim(self.store, self.worker, now, self.settings.daemon.lease, room, default_room)
         if claims and not self._warm:
             self._warm_up(claims)
         snapshots = self.store.snapshots([c.post_id for c in claims])
@@ -468,8 +496,11 @@ class Daemon:
         for post_id, (post, deliveries) in sorted(self.store.snapshots(post_ids).items()):
             targets = [d.target for d in deliveries if d.state == HELD]
             self.held += len(targets)
-            log.warning("%s: %s", describe(self.app, post_id, post, ", ".join(targets)),
-                        post.note or "held: overdue by more than max_lateness")
+            log.warning(
+                "%s: %s",
+                describe(self.app, post_id, post, ", ".join(targets)),
+                post.note or "held: overdue by more than max_lateness",
+            )
 
     def _done(self, fut: Future[Outcome]) -> None:
         with self.lock:
@@ -502,9 +533,12 @@ class Daemon:
         gate = self.gates.get(platform)
         if gate is None:
             with self.lock:
-                gate = self.gates.setdefault(platform, threading.BoundedSemaphore(
-                    max(1, self.capacity.get(platform, self.default_capacity))
-                ))
+                gate = self.gates.setdefault(
+                    platform,
+                    threading.BoundedSemaphore(
+                        max(1, self.capacity.get(platform, self.default_capacity))
+                    ),
+                )
         while not gate.acquire(timeout=0.5):
             if self.stopping.is_set():
                 raise Stopping

@@ -63,6 +63,7 @@ _SQLITE_PROBLEMS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     ),
 )
 
+
 def mask_url(url: str) -> str:
     """``url`` with its password replaced by ``***``, even when it does not parse."""
     return _PASSWORD.sub(r"\1***@", url)
@@ -129,6 +130,7 @@ def _sqlite_problem(name: str, orig: BaseException, where: str) -> StoreError | 
         if name.startswith(codes):
             return StoreError(message.format(where=where, why=_first_line(orig)), hint=hint)
     return None
+
 
 def _postgres_problem(orig: BaseException, where: str) -> StoreError | None:
     import psycopg

@@ -128,11 +128,19 @@ def run_demo(directory: Path | None, delay: int) -> None:
 
     say(f"\n2. Queue the practice's entry, due in {delay} s (blog first, then its feed):")
     # --again: a demo run again in the same folder queues its posts once more
-    step(config, "queue", str(entry), "--persona", "professional", "--at", f"+{delay}s",
-         "--again")
+    step(config, "queue", str(entry), "--persona", "professional", "--at", f"+{delay}s", "--again")
     say("\n3. Queue a personal post a little later (outside the separation window):")
-    step(config, "queue", "--persona", "personal", "--text", PERSONAL_POST,
-         "--at", f"+{delay + 3}s", "--again")
+    step(
+        config,
+        "queue",
+        "--persona",
+        "personal",
+        "--text",
+        PERSONAL_POST,
+        "--at",
+        f"+{delay + 3}s",
+        "--again",
+    )
     step(config, "list")
 
     say("\n4. Start the daemon and wait until both posts are published:")
@@ -175,9 +183,20 @@ def wait_published(config: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         out = subprocess.run(
-            [sys.executable, "-m", "crosspost", "--config", str(config), "list", "--all",
-             "--format", "json"],
-            capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                "-m",
+                "crosspost",
+                "--config",
+                str(config),
+                "list",
+                "--all",
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if out.returncode == 0:
             posts = json.loads(out.stdout)["posts"]

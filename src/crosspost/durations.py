@@ -35,8 +35,8 @@ def parse_duration(value: object) -> timedelta:
             return timedelta(0)
         shown = _NUMBER.sub(r"\1", value) if isinstance(value, str) else f"{value:g}"
         raise ValueError(
-            f"{value!r} has no unit; write it with one, like \"{shown}m\" for minutes "
-            f"(or \"{shown}s\", \"{shown}h\", \"{shown}d\")"
+            f'{value!r} has no unit; write it with one, like "{shown}m" for minutes '
+            f'(or "{shown}s", "{shown}h", "{shown}d")'
         )
     if isinstance(value, str) and _WHOLE.match(value):
         seconds = sum(float(n) * _UNIT[u.lower()] for n, u in _PART.findall(value))

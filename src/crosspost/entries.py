@@ -23,7 +23,16 @@ from frontmatter.default_handlers import BaseHandler, YAMLHandler
 from .errors import EntryError
 
 FIELDS = (
-    "title", "persona", "tags", "categories", "to", "at", "share", "media", "summary", "slug",
+    "title",
+    "persona",
+    "tags",
+    "categories",
+    "to",
+    "at",
+    "share",
+    "media",
+    "summary",
+    "slug",
     "lang",
 )
 
@@ -138,8 +147,7 @@ def read_entry(path: Path) -> Entry:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise EntryError(
-            f"{path}: not UTF-8 text (invalid byte at offset {e.start}); "
-            "save the file as UTF-8"
+            f"{path}: not UTF-8 text (invalid byte at offset {e.start}); save the file as UTF-8"
         ) from None
     return parse_entry(text.removeprefix("\ufeff"), source=path)
 
@@ -240,7 +248,7 @@ def _str_list(meta: dict[str, Any], key: str, where: str) -> list[str]:
     if isinstance(v, list) and all(isinstance(x, str | int) for x in v):
         return [str(x).strip() for x in v if str(x).strip()]
     raise EntryError(
-        f"{where}: front matter field '{key}' must be a list of text, like [\"a\", \"b\"]"
+        f'{where}: front matter field \'{key}\' must be a list of text, like ["a", "b"]'
     )
 
 
@@ -264,7 +272,7 @@ def _share(meta: dict[str, Any], where: str) -> dict[str, str]:
     ):
         raise EntryError(
             f"{where}: front matter field 'share' maps a platform or account name to its text, "
-            "like share: {x: \"…\", mastodon: \"…\"}"
+            'like share: {x: "…", mastodon: "…"}'
         )
     from .placeholders import template_problem
 
@@ -314,7 +322,9 @@ def text_entry(text: str) -> Entry:
     if not body:
         raise EntryError("--text is empty; give the text of the post")
     return Entry(
-        raw=text, body=body, offsets={"body": text.find(body)},
+        raw=text,
+        body=body,
+        offsets={"body": text.find(body)},
         body_images=body_images(body, Path.cwd()),
     )
 
@@ -349,9 +359,9 @@ def _mask_code(body: str) -> str:
         mark = m.group(1)
         if fence is None:
             fence, start = mark, m.start()
-        elif mark[0] == fence[0] and len(mark) >= len(fence) and not body[
-            m.end(1) : m.end()
-        ].strip():
+        elif (
+            mark[0] == fence[0] and len(mark) >= len(fence) and not body[m.end(1) : m.end()].strip()
+        ):
             out[start : m.end()] = " " * (m.end() - start)
             fence = None
     if fence is not None:  # an unclosed fence runs to the end
@@ -376,8 +386,9 @@ def find_image_refs(body: str) -> list[ImageRef]:
         tag_end = masked.find(">", m.end())
         alt_m = _HTML_ALT.search(body, m.start(), tag_end if tag_end >= 0 else len(body))
         alt = (alt_m.group(1) or alt_m.group(2) or "") if alt_m else ""
-        found.append(ImageRef(body[m.start(group) : m.end(group)], alt, m.start(group),
-                              m.end(group)))
+        found.append(
+            ImageRef(body[m.start(group) : m.end(group)], alt, m.start(group), m.end(group))
+        )
     return sorted(found, key=lambda r: r.start)
 
 

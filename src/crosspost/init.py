@@ -11,8 +11,7 @@ EXAMPLES = files("crosspost") / "examples"
 DATA = "data"
 #: the example's commented-out lines that ``own_data`` switches on (relative to the config)
 OWN_DATA = {
-    f'# database_url = "sqlite:///{DATA}/crosspost.db"':
-        f'database_url = "sqlite:///{DATA}/crosspost.db"',
+    f'# database_url = "sqlite:///{DATA}/crosspost.db"': f'database_url = "sqlite:///{DATA}/crosspost.db"',
     f'# data_dir = "{DATA}"': f'data_dir = "{DATA}"',
 }
 

@@ -53,9 +53,7 @@ def parse_states(values: Sequence[str]) -> tuple[str, ...]:
         if s not in POST_STATUSES:
             close = difflib.get_close_matches(s, POST_STATUSES, n=1)
             tip = f" (did you mean '{close[0]}'?)" if close else ""
-            raise UsageError(
-                f"unknown state '{s}'{tip}; use one of {', '.join(POST_STATUSES)}"
-            )
+            raise UsageError(f"unknown state '{s}'{tip}; use one of {', '.join(POST_STATUSES)}")
     return tuple(dict.fromkeys(states))
 
 

@@ -46,9 +46,19 @@ def build_preview(
         if t.role == "blog":
             text = (f"# {entry.title}\n\n" if entry.title else "") + entry.body
             items.append(
-                {"target": t.name, "platform": t.platform, "text": text, "url": url,
-                 "length": len(entry.body), "limit": None, "unit": "characters", "over": False,
-                 "limit_source": None, "limit_note": None, "counting": None}
+                {
+                    "target": t.name,
+                    "platform": t.platform,
+                    "text": text,
+                    "url": url,
+                    "length": len(entry.body),
+                    "limit": None,
+                    "unit": "characters",
+                    "over": False,
+                    "limit_source": None,
+                    "limit_note": None,
+                    "counting": None,
+                }
             )
             continue
         account = persona.account(t.name)
@@ -58,11 +68,19 @@ def build_preview(
         length = length_for(text, account.platform, counting)
         unit = {"x": "weighted characters", "bluesky": "graphemes", "codepoints": "code points"}
         items.append(
-            {"target": t.name, "platform": t.platform, "text": text, "url": url,
-             "length": length, "limit": limit,
-             "unit": unit.get(counting or account.platform, "characters"),
-             "over": bool(limit and length > limit),
-             "limit_source": source, "limit_note": note, "counting": counting}
+            {
+                "target": t.name,
+                "platform": t.platform,
+                "text": text,
+                "url": url,
+                "length": length,
+                "limit": limit,
+                "unit": unit.get(counting or account.platform, "characters"),
+                "over": bool(limit and length > limit),
+                "limit_source": source,
+                "limit_note": note,
+                "counting": counting,
+            }
         )
     return items
 

@@ -133,8 +133,8 @@ class Account(_Strict):
     def _counting(cls, v: str | None) -> str | None:
         if v is not None and v not in ("mastodon", "codepoints"):
             raise ValueError(
-                f"counting {v!r} is not known; use \"mastodon\" (Mastodon: 23 per URL) or "
-                "\"codepoints\" (GoToSocial and others: URLs at full length), or leave it out "
+                f'counting {v!r} is not known; use "mastodon" (Mastodon: 23 per URL) or '
+                '"codepoints" (GoToSocial and others: URLs at full length), or leave it out '
                 "to detect it from the instance"
             )
         return v

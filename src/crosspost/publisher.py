@@ -80,8 +80,7 @@ def describe(app: App, post_id: int, post: Any | None, target: str) -> str:
     label = post.title or first_words(post.body)
     when = format_local(post.scheduled_at, persona_tz(app, post.persona))
     return (
-        f'post {post_id} "{label}" (persona \'{post.persona}\', scheduled for {when}) '
-        f"to {target}"
+        f"post {post_id} \"{label}\" (persona '{post.persona}', scheduled for {when}) to {target}"
     )
 
 
@@ -111,7 +110,8 @@ def entry_from_post(post: Post) -> Entry:
         slug=post.slug,
         lang=post.lang,
         body_images=[
-            Media(Path(m["path"]), m.get("alt", ""), ref=m["ref"]) for m in post.media
+            Media(Path(m["path"]), m.get("alt", ""), ref=m["ref"])
+            for m in post.media
             if m.get("ref")
         ],
     )
@@ -176,7 +176,9 @@ class Publisher:
                     hint=f"add [blog] to {persona.source} and 'crosspost retry {c.post_id}'",
                 )
             ctx = AdapterContext(
-                persona=persona, blog=persona.blog, timeout=self.timeout,
+                persona=persona,
+                blog=persona.blog,
+                timeout=self.timeout,
                 cache_dir=self.app.cache_dir,
             )
             text = post.body
@@ -188,7 +190,9 @@ class Publisher:
                     hint=f"check {persona.source}",
                 )
             ctx = AdapterContext(
-                persona=persona, account=account, timeout=self.timeout,
+                persona=persona,
+                account=account,
+                timeout=self.timeout,
                 cache_dir=self.app.cache_dir,
             )
             from .preview import share_source
@@ -274,9 +278,7 @@ class Publisher:
             return None
         # stored (the delivery's error, the audit log, the log): no matched text, only where
         # it is; one finding per field it was found in, each said once
-        reasons = "; ".join(
-            dict.fromkeys(finding_summary(f) for f in report.findings if f.blocks)
-        )
+        reasons = "; ".join(dict.fromkeys(finding_summary(f) for f in report.findings if f.blocks))
         self.app.store.audit(
             [
                 AuditEntry(
@@ -330,8 +332,7 @@ class Publisher:
         until, o = max(conflicts, key=lambda x: x[0])
         tz = personas.get(post.persona).tz
         went = (
-            f"went out at {format_local(o.published_at, tz)}" if o.published_at
-            else "is going out"
+            f"went out at {format_local(o.published_at, tz)}" if o.published_at else "is going out"
         )
         note = (
             f"waiting for the separation from persona '{o.persona}' (its post {o.post_id} "
@@ -346,8 +347,9 @@ class Publisher:
         return next(d.idempotency_key for d in deliveries if d.id == c.delivery_id)
 
     def _published(self, c: Claim, r: Result, text: str, how: str = "") -> Outcome:
-        ok = self._record(c, PUBLISHED, utcnow(), remote_id=r.remote_id, remote_url=r.url,
-                          text=text)
+        ok = self._record(
+            c, PUBLISHED, utcnow(), remote_id=r.remote_id, remote_url=r.url, text=text
+        )
         if not ok:
             return Outcome(c, "superseded", "lease lost before the result was recorded")
         log.info("published post %s to %s: %s %s", c.post_id, c.target, r.url or r.remote_id, how)
@@ -360,8 +362,9 @@ class Publisher:
             msg = f"gave up after {c.attempt} attempts: {e.message}"
             hint = e.hint or f"run 'crosspost retry {c.post_id} --target {c.target}'"
             self._record(c, FAILED, now, error=msg, hint=hint, needs_lookup=e.maybe_sent)
-            log.error("%s failed: %s (%s)", describe(self.app, c.post_id, post, c.target),
-                      msg, hint)
+            log.error(
+                "%s failed: %s (%s)", describe(self.app, c.post_id, post, c.target), msg, hint
+            )
             return Outcome(c, FAILED, msg)
         delay = backoff(c.attempt, policy.base_delay, policy.max_delay)
         if e.retry_after is not None:
@@ -369,11 +372,22 @@ class Publisher:
         due = now + delay
         tz = self._tz(c, post)
         msg = f"attempt {c.attempt} failed: {e.message}; retrying at {format_local(due, tz)}"
-        self._record(c, QUEUED, now, error=msg, hint=e.hint, due_at=due,
-                     needs_lookup=e.maybe_sent or c.reconcile)
-        log.warning("%s: attempt %d failed: %s; retrying at %s",
-                    describe(self.app, c.post_id, post, c.target), c.attempt, e.message,
-                    format_local(due, tz))
+        self._record(
+            c,
+            QUEUED,
+            now,
+            error=msg,
+            hint=e.hint,
+            due_at=due,
+            needs_lookup=e.maybe_sent or c.reconcile,
+        )
+        log.warning(
+            "%s: attempt %d failed: %s; retrying at %s",
+            describe(self.app, c.post_id, post, c.target),
+            c.attempt,
+            e.message,
+            format_local(due, tz),
+        )
         return Outcome(c, QUEUED, msg, RETRYING)
 
     def _tz(self, c: Claim, post: Any | None) -> tzinfo:
@@ -389,8 +403,12 @@ class Publisher:
         # perhaps a revoked token: after 'accounts login' the next attempt reads the new one
         credentials.forget(c.target)
         self._record(c, FAILED, utcnow(), error=message, hint=hint)
-        log.error("%s failed: %s%s", describe(self.app, c.post_id, post, c.target), message,
-                  f" ({hint})" if hint else "")
+        log.error(
+            "%s failed: %s%s",
+            describe(self.app, c.post_id, post, c.target),
+            message,
+            f" ({hint})" if hint else "",
+        )
         return Outcome(c, FAILED, message)
 
     def _unknown(
@@ -399,8 +417,12 @@ class Publisher:
         """The platform may or may not have the post: the user has to look."""
         hint = self._unknown_hint(c)
         self._record(c, UNKNOWN, now, error=message, hint=hint, **kw)
-        log.error("%s: outcome unknown: %s (%s)", describe(self.app, c.post_id, post, c.target),
-                  message, hint)
+        log.error(
+            "%s: outcome unknown: %s (%s)",
+            describe(self.app, c.post_id, post, c.target),
+            message,
+            hint,
+        )
         return Outcome(c, UNKNOWN, message)
 
     def _unknown_hint(self, c: Claim) -> str:
@@ -415,6 +437,8 @@ class Publisher:
         if not ok:
             log.warning(
                 "post %s to %s: claim %s was superseded (lease expired); result not recorded",
-                c.post_id, c.target, c.fence,
+                c.post_id,
+                c.target,
+                c.fence,
             )
         return ok

@@ -307,7 +307,11 @@ def plan_entry(
 
     secret = guard_secret(app)
     report = check_entry(
-        personas, persona, entry, targets=[t.name for t in targets], foreign_targets=foreign,
+        personas,
+        persona,
+        entry,
+        targets=[t.name for t in targets],
+        foreign_targets=foreign,
         secret=secret,
     )
     report = report.merged(timing_findings(app, persona, entry, when.utc, secret=secret))
@@ -316,7 +320,12 @@ def plan_entry(
 
 
 def timing_findings(
-    app: App, persona: Persona, entry: Entry, at: datetime, *, secret: bytes | None,
+    app: App,
+    persona: Persona,
+    entry: Entry,
+    at: datetime,
+    *,
+    secret: bytes | None,
 ) -> list[Finding]:
     """Near-duplicate and separation findings for ``entry`` going out at ``at``, against the
     other personas' posts around that time (queued, held or published)."""
@@ -343,9 +352,10 @@ def move_post(app: App, post: Post, persona: Persona, at: datetime, *, release: 
     from .publisher import entry_from_post
 
     assert post.id is not None
-    report = Report(persona.name, tuple(
-        timing_findings(app, persona, entry_from_post(post), at, secret=guard_secret(app))
-    )).with_allowances(post.allow)
+    report = Report(
+        persona.name,
+        tuple(timing_findings(app, persona, entry_from_post(post), at, secret=guard_secret(app))),
+    ).with_allowances(post.allow)
     if report.blocked:
         app.store.audit(blocked_audit(persona.name, report, None), post_id=post.id)
         raise Blocked(
@@ -415,7 +425,11 @@ def _same_content(row: Any, entry: Entry) -> bool:
 
 
 def refuse_conflicts(
-    store: Store, persona: Persona, entry: Entry, *, again: bool = False,
+    store: Store,
+    persona: Persona,
+    entry: Entry,
+    *,
+    again: bool = False,
     post_id: int | None = None,
 ) -> None:
     """Refuse ``entry`` for ``persona`` when its explicit slug is another post's, or (unless
@@ -429,13 +443,17 @@ def refuse_conflicts(
     check_dupes = not again and post_id is None
     body = normalised_body(entry.body)
     source = str(entry.source.resolve()) if entry.source else None
-    rows = store.similar_posts(
-        persona.name,
-        bodies=[body, body.replace("\n", "\r\n")] if check_dupes else (),
-        source_path=source if check_dupes else None,
-        slug=slug,
-        exclude=post_id,
-    ) if (check_dupes or slug) else []
+    rows = (
+        store.similar_posts(
+            persona.name,
+            bodies=[body, body.replace("\n", "\r\n")] if check_dupes else (),
+            source_path=source if check_dupes else None,
+            slug=slug,
+            exclude=post_id,
+        )
+        if (check_dupes or slug)
+        else []
+    )
     if slug is not None:
         taken = next((r for r in rows if r.slug == slug and r.status in TAKEN), None)
         if taken is not None:
@@ -522,14 +540,12 @@ def edit_post(
     plan = plan_entry(app, entry, persona.name, requested, None, False, allow, reason, when=when)
     _refuse_unused(plan)
     if plan.report.blocked:
-        app.store.audit(
-            blocked_audit(persona.name, plan.report, _src(entry)), post_id=post_id
-        )
+        app.store.audit(blocked_audit(persona.name, plan.report, _src(entry)), post_id=post_id)
         raise Blocked(blocked_message(plan.report), hint="the queued post was left as it was")
     new_targets = None if set(current) == {t.name for t in plan.targets} else plan.targets
-    fields = _post_fields(build_post(plan, snapshot_media(
-        entry, app.media_dir, persona.strips_metadata
-    )))
+    fields = _post_fields(
+        build_post(plan, snapshot_media(entry, app.media_dir, persona.strips_metadata))
+    )
     changed = sorted(k for k, v in fields.items() if getattr(post, k) != v)
     audit = [
         AuditEntry(
@@ -545,7 +561,10 @@ def edit_post(
         *override_audit(persona.name, plan.report, _src(entry)),
     ]
     updated = app.store.replace_snapshot(
-        post_id, fields, targets=new_targets, at=None if at is None else plan.when.utc,
+        post_id,
+        fields,
+        targets=new_targets,
+        at=None if at is None else plan.when.utc,
         audit=audit,
     )
     return updated, plan, changed
@@ -553,8 +572,19 @@ def edit_post(
 
 #: what an edit replaces: everything the post publishes, its source, and its allowances
 _EDITED = (
-    "kind", "title", "body", "summary", "slug", "lang", "tags", "categories", "share", "media",
-    "source_path", "source_hash", "allow",
+    "kind",
+    "title",
+    "body",
+    "summary",
+    "slug",
+    "lang",
+    "tags",
+    "categories",
+    "share",
+    "media",
+    "source_path",
+    "source_hash",
+    "allow",
 )
 
 

@@ -40,8 +40,11 @@ def canonical_url(blog: Blog, slug: str, date: _date | None = None) -> str:
     """
     fields = {"slug": slug}
     if date is not None:
-        fields |= {"year": f"{date.year:04d}", "month": f"{date.month:02d}",
-                   "day": f"{date.day:02d}"}
+        fields |= {
+            "year": f"{date.year:04d}",
+            "month": f"{date.month:02d}",
+            "day": f"{date.day:02d}",
+        }
     try:
         path = blog.permalink.format_map(fields)
     except KeyError as e:
@@ -79,8 +82,12 @@ def limit_for(account: Account) -> int | None:
 
 
 def render_for(
-    src: ShareSource, persona: Persona, account: Account, url: str | None,
-    limit: int | None = None, counting: str | None = None,
+    src: ShareSource,
+    persona: Persona,
+    account: Account,
+    url: str | None,
+    limit: int | None = None,
+    counting: str | None = None,
 ) -> str:
     """The share text for one account, fitted to ``limit`` (default: the platform's) as
     ``counting`` counts (default: the account's ``counting``, else the platform's rule)."""
@@ -99,9 +106,7 @@ def render_for(
         if account.platform in COUNTED:
             text = fit(text, account.platform, limit, counting=counting)
         return text
-    data = ShareInput(
-        title=src.title, url=url, summary=src.summary, tags=src.tags, body=src.body
-    )
+    data = ShareInput(title=src.title, url=url, summary=src.summary, tags=src.tags, body=src.body)
     if account.platform in COUNTED:
         return compose_share(template, data, account.platform, limit, counting=counting)
     from .compose import render_share

@@ -68,10 +68,7 @@ GENESIS = "0" * 64
 
 def known_revisions() -> list[str]:
     """Revisions shipped with this version, oldest first (file names start with the id)."""
-    return sorted(
-        p.name.split("_", 1)[0]
-        for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py")
-    )
+    return sorted(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
 
 
 def normalise_url(url: str) -> str:
@@ -329,7 +326,8 @@ class Store:
             )
         if self.read_only is not None:
             state = (
-                "has no crosspost tables yet" if current is None
+                "has no crosspost tables yet"
+                if current is None
                 else f"has schema revision {current}, older than this version's {known[-1]}"
             )
             raise StoreError(
@@ -391,9 +389,11 @@ class Store:
             if post is None:
                 raise NotFound(f"no post with id {post_id}", hint="see 'crosspost list'")
             deliveries = list(
-                s.exec(select(Delivery).where(Delivery.post_id == post_id).order_by(
-                    col(Delivery.role), col(Delivery.id)
-                ))
+                s.exec(
+                    select(Delivery)
+                    .where(Delivery.post_id == post_id)
+                    .order_by(col(Delivery.role), col(Delivery.id))
+                )
             )
             return post, deliveries
 
@@ -446,7 +446,8 @@ class Store:
         scope = _scope_terms(persona, start, end, indexed=True)
         alternatives = _status_terms(states, upcoming, indexed=True)
         order = (
-            (col(Post.scheduled_at).desc(), col(Post.id).desc()) if newest_first
+            (col(Post.scheduled_at).desc(), col(Post.id).desc())
+            if newest_first
             else (col(Post.scheduled_at), col(Post.id))
         )
         with self.read() as s:
@@ -470,9 +471,9 @@ class Store:
             by_post: dict[int, list[Delivery]] = {i: [] for i in ids if i is not None}
             if ids:
                 for d in s.exec(
-                    select(Delivery).where(col(Delivery.post_id).in_(ids)).order_by(
-                        col(Delivery.post_id), col(Delivery.role), col(Delivery.id)
-                    )
+                    select(Delivery)
+                    .where(col(Delivery.post_id).in_(ids))
+                    .order_by(col(Delivery.post_id), col(Delivery.role), col(Delivery.id))
                 ):
                     by_post[d.post_id].append(d)
             return [(p, by_post.get(p.id or 0, [])) for p in posts], total
@@ -492,11 +493,7 @@ class Store:
         """Posts of every persona scheduled since ``since`` (for correlation checks)."""
         with self.read() as s:
             return list(
-                s.exec(
-                    select(Post).where(
-                        Post.scheduled_at >= since, Post.status != CANCELLED
-                    )
-                )
+                s.exec(select(Post).where(Post.scheduled_at >= since, Post.status != CANCELLED))
             )
 
     def similar_posts(
@@ -528,8 +525,9 @@ class Store:
         if not alternatives:
             return []
         q = (
-            sa_select(t.c.id, t.c.status, t.c.scheduled_at, t.c.title, t.c.body,
-                      t.c.source_path, t.c.slug)
+            sa_select(
+                t.c.id, t.c.status, t.c.scheduled_at, t.c.title, t.c.body, t.c.source_path, t.c.slug
+            )
             .where(t.c.persona == persona, t.c.status.in_(list(statuses)), or_(*alternatives))
             .order_by(t.c.id.desc())
             .limit(limit)
@@ -572,11 +570,17 @@ class Store:
                 have = {d.target for d in deliveries if d.target in wanted}
                 for t in targets:
                     if t.name not in have:
-                        s.add(Delivery(
-                            post_id=post_id, target=t.name, platform=t.platform, role=t.role,
-                            state=HELD if held else QUEUED, due_at=post.scheduled_at,
-                            idempotency_key=idempotency_key(post, t.name),
-                        ))
+                        s.add(
+                            Delivery(
+                                post_id=post_id,
+                                target=t.name,
+                                platform=t.platform,
+                                role=t.role,
+                                state=HELD if held else QUEUED,
+                                due_at=post.scheduled_at,
+                                idempotency_key=idempotency_key(post, t.name),
+                            )
+                        )
                 s.flush()
             if at is not None:
                 post.scheduled_at = at
@@ -757,8 +761,10 @@ class Store:
             )
         elif kept is not None and key is None:
             notes.append("signatures not checked: the guard key is not in the keyring")
-        elif kept is not None and key is not None and not auditlog.same(
-            kept.mac, auditlog.head_mac(key, kept.records, kept.head_hash)
+        elif (
+            kept is not None
+            and key is not None
+            and not auditlog.same(kept.mac, auditlog.head_mac(key, kept.records, kept.head_hash))
         ):
             problems.append(
                 "the head's signature does not match: its length or hash was rewritten "
@@ -774,9 +780,16 @@ class Store:
                 "redact'"
             )
         return AuditCheck(
-            problems, notes, len(rows), last,
-            None if kept is None else {
-                "records": kept.records, "hash": kept.head_hash, "signed": kept.mac is not None,
+            problems,
+            notes,
+            len(rows),
+            last,
+            None
+            if kept is None
+            else {
+                "records": kept.records,
+                "hash": kept.head_hash,
+                "signed": kept.mac is not None,
             },
             redactions,
         )
@@ -851,8 +864,12 @@ class Store:
             rec = AuditRecord(kind=REDACTION, persona="*", detail=body, prev_hash="", hash="")
 
             def sign(r: AuditRecord) -> None:
-                r.detail = {**body, "signature": auditlog.redaction_signature(
-                    key, r.prev_hash, _signed_body(r, body))}
+                r.detail = {
+                    **body,
+                    "signature": auditlog.redaction_signature(
+                        key, r.prev_hash, _signed_body(r, body)
+                    ),
+                }
 
             self._chain(s, rec, key, sign)
             rid = rec.id
@@ -924,16 +941,20 @@ def _chain_problems(rows: Sequence[AuditRecord]) -> list[str]:
 def _head_problems(kept: AuditHead | None, records: int, last: str, *, chain_ok: bool) -> list[str]:
     """The log against its separately kept length and last hash."""
     if kept is None:
-        return ["the head of the log (table audit_head) is missing: it was deleted behind the "
-                "triggers' back, so records removed from the end cannot be ruled out"]
+        return [
+            "the head of the log (table audit_head) is missing: it was deleted behind the "
+            "triggers' back, so records removed from the end cannot be ruled out"
+        ]
     said = f"its head says {kept.records} records ending in hash {kept.head_hash[:16]}…"
     has = f"the log has {records} ending in {last[:16]}…"
     if kept.records > records:
         where = " from the end" if chain_ok else ""
         return [f"{_count(kept.records - records, 'record')} removed{where}: {has}, {said}"]
     if kept.records < records:
-        return [f"{_count(records - kept.records, 'record')} added behind crosspost's back: "
-                f"{has}, {said}"]
+        return [
+            f"{_count(records - kept.records, 'record')} added behind crosspost's back: "
+            f"{has}, {said}"
+        ]
     if kept.head_hash != last:
         return [f"the last record was replaced: {has}, {said}"]
     return []
@@ -974,8 +995,7 @@ def _check_redaction(r: AuditRecord, key: bytes | None, problems: list[str]) -> 
 def refuse_unless_editable(post: Post, deliveries: Sequence[Delivery]) -> None:
     """A post can be edited only while none of its targets has started publishing."""
     started = [
-        d.target for d in deliveries
-        if d.state not in (QUEUED, HELD, CANCELLED) or d.needs_lookup
+        d.target for d in deliveries if d.state not in (QUEUED, HELD, CANCELLED) or d.needs_lookup
     ]
     if started:
         raise Refused(
@@ -1031,9 +1051,7 @@ def _status_terms(states: Sequence[str] | None, upcoming: bool, *, indexed: bool
     if upcoming:
         # not a correlated EXISTS: without statistics SQLite would run it per partial post
         # through the (state, due_at) index; failed deliveries are few, read them once
-        with_failed_target = sa_select(col(Delivery.post_id)).where(
-            col(Delivery.state) == FAILED
-        )
+        with_failed_target = sa_select(col(Delivery.post_id)).where(col(Delivery.state) == FAILED)
         upcoming_terms = [
             status.in_(UPCOMING),
             and_(status == PARTIAL, col(Post.id).in_(with_failed_target)),
@@ -1091,7 +1109,7 @@ class SchemaCheck:
 
     @property
     def state(self) -> str:
-        """"new" (created on first use), "current", "older" or "newer" than this version."""
+        """ "new" (created on first use), "current", "older" or "newer" than this version."""
         if self.revision is None:
             return "new"
         if self.revision == self.head:
@@ -1194,8 +1212,7 @@ def _check_sqlite_file(path: Path, create_folder: bool) -> str | None:
         except OSError as e:
             raise StoreError(
                 f"cannot create the folder {folder} for the database: {e.strerror}",
-                hint="set database_url or data_dir in config.toml to a folder this user "
-                "may write",
+                hint="set database_url or data_dir in config.toml to a folder this user may write",
             ) from None
     if path.is_dir():
         raise StoreError(

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from .store import AuditCheck, Redaction
 
 
-
 def planned_json(post: Any, plan: Any, **extra: Any) -> dict[str, Any]:
     """What ``queue`` and ``edit`` print with ``--format json``: the post as planned, with
     ``extra`` keys of the command."""
@@ -37,6 +36,7 @@ def planned_json(post: Any, plan: Any, **extra: Any) -> dict[str, Any]:
         "guard": plan.report.to_json(detail=True),
     }
     return {**out, **extra}
+
 
 def iso_utc(dt: datetime | None) -> str | None:
     if dt is None:
@@ -54,8 +54,11 @@ def persona_timezones(app: App) -> dict[str, tzinfo]:
 
         click.echo(
             f"warning: times are shown in UTC until the profiles load: {e.problems[0]}"
-            + (f" (and {len(e.problems) - 1} more; see 'crosspost personas')"
-               if len(e.problems) > 1 else ""),
+            + (
+                f" (and {len(e.problems) - 1} more; see 'crosspost personas')"
+                if len(e.problems) > 1
+                else ""
+            ),
             err=True,
         )
         return {}
@@ -67,9 +70,7 @@ def persona_json(p: Persona) -> dict[str, Any]:
         "display_name": p.display_name,
         "timezone": p.timezone,
         "file": str(p.source),
-        "blog": None
-        if p.blog is None
-        else {"platform": p.blog.platform, "url": p.blog.url},
+        "blog": None if p.blog is None else {"platform": p.blog.platform, "url": p.blog.url},
         "accounts": [
             {"name": a.name, "platform": a.platform, "handle": a.handle} for a in p.accounts
         ],
@@ -189,8 +190,10 @@ def audit_check_text(c: AuditCheck) -> list[str]:
     if c.problems:
         lines = ["the audit log has been tampered with:", *(f"  {p}" for p in c.problems)]
     else:
-        lines = [f"audit log intact: {c.records} records, hash chain verified, head matches "
-                 f"(last hash {c.head})"]
+        lines = [
+            f"audit log intact: {c.records} records, hash chain verified, head matches "
+            f"(last hash {c.head})"
+        ]
     for r in c.redactions:
         lines.append(
             f"redaction at {iso_utc(r['at'])} (record {r['id']}): records {_ids(r['records'])} "
@@ -300,33 +303,55 @@ _LIST_EMPTY = {
 
 
 def print_list(
-    con: Any, data: list[dict[str, Any]], total: int, page: int, limit: int,
-    tzs: Mapping[str, tzinfo] | None = None, view: str = "all",
+    con: Any,
+    data: list[dict[str, Any]],
+    total: int,
+    page: int,
+    limit: int,
+    tzs: Mapping[str, tzinfo] | None = None,
+    view: str = "all",
 ) -> None:
     if not data:
         con.print("no posts on this page" if total else _LIST_EMPTY.get(view, "no posts"))
         return
     from rich.table import Table
 
-    t = Table("id", "persona", "when", "status", "title / text", "targets",
-              title=_LIST_TITLE.get(view), title_justify="left")
+    t = Table(
+        "id",
+        "persona",
+        "when",
+        "status",
+        "title / text",
+        "targets",
+        title=_LIST_TITLE.get(view),
+        title_justify="left",
+    )
     for p in data:
         targets = " ".join(f"{d['target']}:{_styled(d['state'])}" for d in p["targets"])
         when = _shown_time(p["scheduled_at"], (tzs or {}).get(p["persona"], UTC))
         t.add_row(
-            str(p["id"]), p["persona"], when, _styled(p["status"]),
-            _esc(p["title"] or p["excerpt"]), targets,
+            str(p["id"]),
+            p["persona"],
+            when,
+            _styled(p["status"]),
+            _esc(p["title"] or p["excerpt"]),
+            targets,
         )
     con.print(t)
     pages = (total + limit - 1) // limit
     if pages > 1:
-        con.print(f"page {page} of {pages} ({total} posts); next: --page {page + 1}"
-                  if page < pages else f"page {page} of {pages} ({total} posts)")
+        con.print(
+            f"page {page} of {pages} ({total} posts); next: --page {page + 1}"
+            if page < pages
+            else f"page {page} of {pages} ({total} posts)"
+        )
 
 
 def print_show(con: Any, p: dict[str, Any], tz: tzinfo = UTC) -> None:
-    con.print(f"[bold]post {p['id']}[/] ({p['kind']}) of persona [bold]{p['persona']}[/]: "
-              f"{_styled(p['status'])}")
+    con.print(
+        f"[bold]post {p['id']}[/] ({p['kind']}) of persona [bold]{p['persona']}[/]: "
+        f"{_styled(p['status'])}"
+    )
     con.print(f"scheduled: {_shown_time(p['scheduled_at'], tz)}")
     if p.get("title"):
         con.print(f"title: {_esc(p['title'])}")
@@ -334,9 +359,14 @@ def print_show(con: Any, p: dict[str, Any], tz: tzinfo = UTC) -> None:
         con.print(f"tags: {_esc(', '.join(p['tags']))}")
     if p.get("source"):
         changed = p.get("source_changed")
-        con.print(f"source: {_esc(p['source'])}"
-                  + (" [yellow](changed since queued; the queued copy is what goes out)[/]"
-                     if changed else ""))
+        con.print(
+            f"source: {_esc(p['source'])}"
+            + (
+                " [yellow](changed since queued; the queued copy is what goes out)[/]"
+                if changed
+                else ""
+            )
+        )
     if p.get("allow"):
         for rule, reason in p["allow"].items():
             con.print(f"override: {rule} ({_esc(reason)})")
@@ -352,8 +382,7 @@ def print_show(con: Any, p: dict[str, Any], tz: tzinfo = UTC) -> None:
         detail = d["remote_url"] or d["error"] or ""
         if d["hint"]:
             detail += f" (hint: {d['hint']})"
-        t.add_row(d["target"], d["platform"], _styled(d["state"]), str(d["attempts"]),
-                  _esc(detail))
+        t.add_row(d["target"], d["platform"], _styled(d["state"]), str(d["attempts"]), _esc(detail))
     con.print(t)
 
 
@@ -373,8 +402,10 @@ def print_report(con: Any, report: Report) -> None:
         if f.allowed_reason is not None:
             con.print(f"      override reason: {_esc(f.allowed_reason)}")
     if report.blocked:
-        con.print("[red]blocked[/]: fix the findings above, or override a rule for this post "
-                  "with --allow RULE --reason TEXT (routing cannot be overridden)")
+        con.print(
+            "[red]blocked[/]: fix the findings above, or override a rule for this post "
+            "with --allow RULE --reason TEXT (routing cannot be overridden)"
+        )
     else:
         con.print("[green]not blocked[/] (warnings only)")
 
@@ -384,8 +415,10 @@ def print_preview(con: Any, items: list[dict[str, Any]]) -> None:
         limit = f"/{it['limit']}" if it.get("limit") else ""
         over = " [red]over the limit[/]" if it.get("over") else ""
         note = f"; limit {it['limit']} ({_esc(it['limit_note'])})" if it.get("limit_note") else ""
-        con.print(f"[bold]{it['target']}[/] ({it['platform']}): {it['length']}{limit}"
-                  f" {it['unit']}{over}{note}")
+        con.print(
+            f"[bold]{it['target']}[/] ({it['platform']}): {it['length']}{limit}"
+            f" {it['unit']}{over}{note}"
+        )
         con.print(_esc(it["text"]))
         con.print()
 
@@ -417,8 +450,15 @@ def print_audit(
     for r in data:
         detail = r["reason"] or _audit_detail(r["detail"] or {})
         at = _shown_time(r["at"], (tzs or {}).get(r["persona"], UTC))
-        t.add_row(str(r["id"]), at, r["kind"], r["persona"],
-                  str(r["post_id"] or "-"), r["rule"] or "-", _esc(str(detail)))
+        t.add_row(
+            str(r["id"]),
+            at,
+            r["kind"],
+            r["persona"],
+            str(r["post_id"] or "-"),
+            r["rule"] or "-",
+            _esc(str(detail)),
+        )
     con.print(t)
     if total > len(data):
         con.print(f"{len(data)} of {total} records; more with --limit")

@@ -201,9 +201,7 @@ def _naive(
     d: str, h: str, m: str, sec: str | None, original: str, option: str = "--at"
 ) -> datetime:
     try:
-        return datetime.combine(
-            date.fromisoformat(d), time(int(h), int(m), int(sec or 0))
-        )
+        return datetime.combine(date.fromisoformat(d), time(int(h), int(m), int(sec or 0)))
     except ValueError as e:
         raise UsageError(f"{option} {original!r}: {e}; use {FORMS}") from None
 

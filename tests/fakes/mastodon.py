@@ -126,8 +126,6 @@ class MastoError(Exception):
         self.headers = headers or {}
 
 
-
-
 def render(text: str, base: str) -> str:
     """Mastodon's HTML for a plain-text status (the parts crosspost's shares use)."""
 

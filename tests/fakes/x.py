@@ -100,8 +100,6 @@ def problem(status: int, title: str, detail: str) -> dict[str, Any]:
     return {"title": title, "detail": detail, "type": "about:blank", "status": status}
 
 
-
-
 class FakeX(ThreadedFake):
     protocol_version = "HTTP/1.1"
 

@@ -23,8 +23,18 @@ from .conftest import SRC, make_profiles
 
 def test_all_is_complete_and_importable() -> None:
     public = {n for n in dir(guard) if not n.startswith("_")}
-    modules = {"confidential", "correlation", "findings", "matcher", "packs", "profile",
-               "routing", "rules", "annotations", "media"}
+    modules = {
+        "confidential",
+        "correlation",
+        "findings",
+        "matcher",
+        "packs",
+        "profile",
+        "routing",
+        "rules",
+        "annotations",
+        "media",
+    }
     assert set(guard.__all__) == public - modules
     for name in guard.__all__:
         assert getattr(guard, name) is not None
@@ -32,40 +42,57 @@ def test_all_is_complete_and_importable() -> None:
 
 def test_profiles_are_hashable_and_accept_config_shapes() -> None:
     p = GuardProfile(
-        name="x", names=["A B"], severity={"clinician": "block"}, separation="1h30m",
+        name="x",
+        names=["A B"],
+        severity={"clinician": "block"},
+        separation="1h30m",
         accounts=[AccountRef("a", "x", "@ab")],
     )
     assert p.names == ("A B",) and p.separation.total_seconds() == 5400
-    assert hash(p) == hash(GuardProfile(
-        name="x", names=("A B",), severity={"clinician": "block"}, separation="90m",
-        accounts=(AccountRef("a", "x", "@ab"),),
-    ))
+    assert hash(p) == hash(
+        GuardProfile(
+            name="x",
+            names=("A B",),
+            severity={"clinician": "block"},
+            separation="90m",
+            accounts=(AccountRef("a", "x", "@ab"),),
+        )
+    )
     assert dict(p.severity) == {"clinician": "block"}
 
 
 def test_report_json_contract(matcher) -> None:
     text = "Say hi to Tomasz Bee! In session today..."
-    findings = check_content(matcher, "professional", [
-        TextField("title", "anabee.example"), TextField("body", text),
-    ])
+    findings = check_content(
+        matcher,
+        "professional",
+        [
+            TextField("title", "anabee.example"),
+            TextField("body", text),
+        ],
+    )
     report = Report("professional", tuple(findings))
     data = report.to_json()
     assert data["persona"] == "professional" and data["blocked"] is True
     assert all(
-        set(f) == {"rule", "severity", "match", "start", "end", "message"}
-        for f in data["findings"]
+        set(f) == {"rule", "severity", "match", "start", "end", "message"} for f in data["findings"]
     ), "check --format json has exactly the contract's keys"
     rules = [(f["rule"], f["field"]) for f in report.to_json(detail=True)["findings"]]
     assert rules == [
-        ("identity", "title"), ("identity", "body"), ("clinician.session-content", "body"),
+        ("identity", "title"),
+        ("identity", "body"),
+        ("clinician.session-content", "body"),
     ]
     first = data["findings"][0]
     assert set(first) >= {"rule", "severity", "match", "start", "end", "message"}
     assert first["message"] == "domain 'anabee.example' identifies persona 'personal'"
     allowed = report.with_allowances({"identity": "family photo, agreed"})
     assert not allowed.blocked
-    assert all(f.get("allowed") for f in allowed.to_json(detail=True)["findings"]
-               if f["rule"] == "identity")
+    assert all(
+        f.get("allowed")
+        for f in allowed.to_json(detail=True)["findings"]
+        if f["rule"] == "identity"
+    )
 
 
 def test_unknown_persona_is_checked_against_everyone(matcher) -> None:

@@ -15,7 +15,12 @@ from .conftest import SECRET, make_profiles
 def test_hash_format_and_normalisation() -> None:
     h = hash_confidential("Marcus Whitfield", SECRET)
     assert re.fullmatch(r"hmac-sha256:2:[0-9a-f]{64}", h)
-    for variant in ("MARCUS  WHITFIELD", "marcus_whitfield", "Mаrcus Whitfiеld", "M4rcus Wh1tfield"):
+    for variant in (
+        "MARCUS  WHITFIELD",
+        "marcus_whitfield",
+        "Mаrcus Whitfiеld",
+        "M4rcus Wh1tfield",
+    ):
         assert hash_confidential(variant, SECRET) == h, variant
     assert hash_confidential("Marcus Whitfield", b"other secret") != h
     assert parse_hash(h).words == 2

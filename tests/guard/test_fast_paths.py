@@ -139,15 +139,45 @@ def test_check_content_fast_paths_equal_full_paths_on_corpus() -> None:
 
 
 LEAKS = [
-    "Ana Bee", "a n a b e e", "A.N.A B.E.E", "a-n-a-b-e-e", "h a r b o r psychology",
-    "anabee.example", "Dr. Ana Reyes", "@bee", "(503) 555-0142", "503 555 0177", "Jane Doe",
-    "Marcus Whitfield", "M a r c u s Whitfield", "Sellwood", "I a n a B e e",
+    "Ana Bee",
+    "a n a b e e",
+    "A.N.A B.E.E",
+    "a-n-a-b-e-e",
+    "h a r b o r psychology",
+    "anabee.example",
+    "Dr. Ana Reyes",
+    "@bee",
+    "(503) 555-0142",
+    "503 555 0177",
+    "Jane Doe",
+    "Marcus Whitfield",
+    "M a r c u s Whitfield",
+    "Sellwood",
+    "I a n a B e e",
 ]
 PACK_WORDS = [
-    "my client", "a patient of mine", "named Sarah", "in session today", "this morning",
-    "my 3pm", "just told me", "leave a review", "5-star", "is a narcissist", "Trump",
-    "checked in at", "1200 Maple Street", "office on Elm St", "📍 Portland", "therapy",
-    "practice", "street", "ln", "L n", "c1ient", "ｃｌｉｅｎｔ",
+    "my client",
+    "a patient of mine",
+    "named Sarah",
+    "in session today",
+    "this morning",
+    "my 3pm",
+    "just told me",
+    "leave a review",
+    "5-star",
+    "is a narcissist",
+    "Trump",
+    "checked in at",
+    "1200 Maple Street",
+    "office on Elm St",
+    "📍 Portland",
+    "therapy",
+    "practice",
+    "street",
+    "ln",
+    "L n",
+    "c1ient",
+    "ｃｌｉｅｎｔ",
 ]
 FILLER = ["the", "a", "i", "o", "x", "and", "bees", "garden", "today", "honey", "in", "é", "“so”"]
 SEPARATORS = [" ", " ", "  ", "\n", ", ", ". ", " — ", "-", "\t"]
@@ -223,13 +253,17 @@ def test_persona_constants_follow_a_replaced_profile() -> None:
     """The per-persona cache is checked against the matcher's profile on every call."""
     m = _pack_matcher()
     text = "My client, a 34-year-old teacher, said hi"
-    assert any(f.rule.startswith("clinician.") for f in check_content(m, "professional",
-                                                                       [TextField("b", text)]))
+    assert any(
+        f.rule.startswith("clinician.")
+        for f in check_content(m, "professional", [TextField("b", text)])
+    )
     personas = dict(m.personas)
     personas["professional"] = dataclasses.replace(personas["professional"], packs=())
     m.personas = personas
-    assert not any(f.rule.startswith("clinician.") for f in check_content(m, "professional",
-                                                                           [TextField("b", text)]))
+    assert not any(
+        f.rule.startswith("clinician.")
+        for f in check_content(m, "professional", [TextField("b", text)])
+    )
 
 
 def test_random_long_texts() -> None:

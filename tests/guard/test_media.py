@@ -64,8 +64,11 @@ def _kinds(items) -> set[tuple[str, str]]:
 def test_inspect_jpeg(jpeg: Path) -> None:
     kinds = _kinds(inspect_image(jpeg))
     assert ("gps", "GPSInfo") in kinds
-    assert {("serial", "BodySerialNumber"), ("serial", "LensSerialNumber"),
-            ("serial", "CameraSerialNumber")} <= kinds
+    assert {
+        ("serial", "BodySerialNumber"),
+        ("serial", "LensSerialNumber"),
+        ("serial", "CameraSerialNumber"),
+    } <= kinds
     assert {("owner", "Artist"), ("owner", "Copyright"), ("owner", "CameraOwnerName")} <= kinds
     assert ("owner", "dc:creator") in kinds and ("gps", "exif:GPSLatitude") in kinds
     assert ("comment", "COM") in kinds
@@ -75,8 +78,13 @@ def test_inspect_jpeg(jpeg: Path) -> None:
 
 def test_inspect_png_text_chunks(png: Path) -> None:
     kinds = _kinds(inspect_image(png))
-    assert {("owner", "Author"), ("owner", "Copyright"), ("owner", "dc:creator"),
-            ("gps", "GPSInfo"), ("serial", "BodySerialNumber")} <= kinds
+    assert {
+        ("owner", "Author"),
+        ("owner", "Copyright"),
+        ("owner", "dc:creator"),
+        ("gps", "GPSInfo"),
+        ("serial", "BodySerialNumber"),
+    } <= kinds
     assert not any(tag == "Software" for _, tag in kinds)
 
 

@@ -54,9 +54,11 @@ def test_surname_warning_is_a_warning_that_can_be_raised_or_switched_off() -> No
     profiles = [GuardProfile(**p) for p in DATA["persona"]]
     text = "Brannigan came round."
     pen = next(p for p in profiles if p.name == "pen")
-    for override, expected in (({"identity.surname": "block"}, ["block"]),
-                               ({"identity.surname": "off"}, []),
-                               ({}, ["warn"])):
+    for override, expected in (
+        ({"identity.surname": "block"}, ["block"]),
+        ({"identity.surname": "off"}, []),
+        ({}, ["warn"]),
+    ):
         others = [p for p in profiles if p.name != "pen"]
         m = build_matcher([*others, GuardProfile(**{**pen.__dict__, "severity": override})])
         found = check_content(m, "pen", [TextField("body", text)])
@@ -90,7 +92,9 @@ def test_check_cli_reads_names_in_the_persona_language(ws) -> None:  # type: ign
     data = r.json()
     raw = post.read_text("utf-8")
     assert [(f["rule"], f["match"]) for f in data["findings"]] == [
-        ("identity", "Ana Bees"), ("identity", "Dr. Reyes"), ("identity", "A. Reyes"),
+        ("identity", "Ana Bees"),
+        ("identity", "Dr. Reyes"),
+        ("identity", "A. Reyes"),
     ]
     for f in data["findings"]:
         assert raw[f["start"] : f["end"]] == f["match"]

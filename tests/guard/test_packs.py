@@ -95,7 +95,10 @@ def test_pack_runs_only_for_personas_that_opt_in(matcher) -> None:
 def test_severity_override_raises_and_switches_off() -> None:
     pro, per = make_profiles()
     pro = GuardProfile(
-        **{**pro.__dict__, "severity": {"clinician.testimonial": "block", "clinician.check-in": "off"}}
+        **{
+            **pro.__dict__,
+            "severity": {"clinician.testimonial": "block", "clinician.check-in": "off"},
+        }
     )
     m = build_matcher([pro, per])
     text = "Please leave a review on Google! Checked in at the office on 5th Street."
@@ -196,20 +199,74 @@ def _pack_corpus() -> list[str]:
     rng = random.Random(1234)
     words = [
         *" ".join(texts).split(),
-        "in", "therapy", "group", "today", "this", "morning", "my", "3pm", "10", "a.m.", "p.m.",
-        "o’clock", "5-star", "five-star", "📍", "“office”", "—", "1200", "Maple", "St.", "N.",
-        "_office", "Session", "with", "Ｏｆｆｉｃｅ", "ѕеssіоn", "a\u200bm", "17-year-old",
-        "review", "reviews", "rate", "us", "on", "Google", "diagnose", "narcissist", "is",
-        "checked", "at", "street", "straße", "client's", "ex", "named", "(40s,", "couples",
+        "in",
+        "therapy",
+        "group",
+        "today",
+        "this",
+        "morning",
+        "my",
+        "3pm",
+        "10",
+        "a.m.",
+        "p.m.",
+        "o’clock",
+        "5-star",
+        "five-star",
+        "📍",
+        "“office”",
+        "—",
+        "1200",
+        "Maple",
+        "St.",
+        "N.",
+        "_office",
+        "Session",
+        "with",
+        "Ｏｆｆｉｃｅ",
+        "ѕеssіоn",
+        "a\u200bm",
+        "17-year-old",
+        "review",
+        "reviews",
+        "rate",
+        "us",
+        "on",
+        "Google",
+        "diagnose",
+        "narcissist",
+        "is",
+        "checked",
+        "at",
+        "street",
+        "straße",
+        "client's",
+        "ex",
+        "named",
+        "(40s,",
+        "couples",
     ]
     for _ in range(1500):
         sep = rng.choice([" ", " ", "  ", "\n", ", ", " — ", ". "])
         texts.append(sep.join(rng.choice(words) for _ in range(rng.randint(2, 40))))
     # phrases close to the rules' patterns, so the fast paths are exercised on real matches
     parts = {
-        "when": ["today", "tonight", "this morning", "this afternoon", "this evening",
-                 "this week", "yesterday", "earlier", "earlier today", "last night",
-                 "last week", "just now", "now", "tomorrow"],
+        "when": [
+            "today",
+            "tonight",
+            "this morning",
+            "this afternoon",
+            "this evening",
+            "this week",
+            "yesterday",
+            "earlier",
+            "earlier today",
+            "last night",
+            "last week",
+            "just now",
+            "now",
+            "tomorrow",
+        ],
         "prep": ["in", "during", "after", "from", "before", "In", "at"],
         "det": ["", "a ", "my ", "our ", "one ", "this ", "the ", "today's "],
         "kw": ["session", "sessions", "therapy", "group", "couples therapy", "couples  therapy"],
@@ -218,10 +275,34 @@ def _pack_corpus() -> list[str]:
         "verb": ["told", "said", "cried", "just told", "finally said", "cancelled", "brought"],
         "num": ["1", "14", "1200", "99999", "123456", "5th", "07"],
         "dir": ["", "N. ", "s ", "W "],
-        "name": ["Elm", "Maple", "Oak Grove", "zed", "Quay", "Xylo", "Yew", "Union", "Park",
-                 "north", "Ｍaple"],
-        "street": ["Street", "St.", "st", "Avenue", "Ave", "Rd", "Blvd", "Lane", "Way", "Plaza",
-                   "Straße", "Str", "Court"],
+        "name": [
+            "Elm",
+            "Maple",
+            "Oak Grove",
+            "zed",
+            "Quay",
+            "Xylo",
+            "Yew",
+            "Union",
+            "Park",
+            "north",
+            "Ｍaple",
+        ],
+        "street": [
+            "Street",
+            "St.",
+            "st",
+            "Avenue",
+            "Ave",
+            "Rd",
+            "Blvd",
+            "Lane",
+            "Way",
+            "Plaza",
+            "Straße",
+            "Str",
+            "Court",
+        ],
         "review": ["review", "reviews", "testimonial", "rating", "5-star review", "recommendation"],
         "age": ["34-year-old", "17 year old", "40 yr old", "9 years old"],
     }
@@ -264,4 +345,3 @@ def test_fast_path_annotations_are_consistent() -> None:
             assert not (pat.anchored and pat.first is not None), (rule.id, pat.regex.pattern)
             if pat.anchored:
                 assert pat.regex.pattern.startswith(r"\b"), (rule.id, pat.regex.pattern)
-

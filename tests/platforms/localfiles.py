@@ -25,8 +25,14 @@ def blog(
     permalink: str = "/posts/{slug}/",
     git_commit: bool = False,
 ) -> Blog:
-    return Blog(platform="static", url=url, content_dir=content_dir, format=fmt,
-                permalink=permalink, git_commit=git_commit)
+    return Blog(
+        platform="static",
+        url=url,
+        content_dir=content_dir,
+        format=fmt,
+        permalink=permalink,
+        git_commit=git_commit,
+    )
 
 
 def persona(
@@ -42,8 +48,9 @@ def static_ctx(b: Blog) -> AdapterContext:
     return AdapterContext(persona=persona(b), blog=b)
 
 
-def feed_ctx(path: Path, *, with_blog: bool = True, display_name: str = "Dr. Nora Lindqvist"
-             ) -> AdapterContext:
+def feed_ctx(
+    path: Path, *, with_blog: bool = True, display_name: str = "Dr. Nora Lindqvist"
+) -> AdapterContext:
     b = blog(path.parent / "content") if with_blog else None
     p = persona(b, feed=path, display_name=display_name)
     return AdapterContext(persona=p, account=p.accounts[0])
@@ -74,9 +81,18 @@ def pub(**changes: Any) -> Publication:
 
 def short(**changes: Any) -> Publication:
     text = changes.pop("body", "Out of office until Monday, back with news about groups.")
-    return replace(_BASE, kind="short", title=None, summary=None, tags=(), categories=(),
-                   slug=changes.pop("slug", "out-of-office-until-monday-back-with-news-about"),
-                   body=text, text=text, **changes)
+    return replace(
+        _BASE,
+        kind="short",
+        title=None,
+        summary=None,
+        tags=(),
+        categories=(),
+        slug=changes.pop("slug", "out-of-office-until-monday-back-with-news-about"),
+        body=text,
+        text=text,
+        **changes,
+    )
 
 
 def media(path: Path, alt: str = "") -> MediaItem:

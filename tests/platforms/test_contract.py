@@ -146,8 +146,9 @@ class XCase(Case):
 
     def adapter(self, url: str) -> Any:
         account = Account(name="pro-x", platform="x", handle="@DrAnaReyes")
-        ctx = AdapterContext(persona=_persona("professional", account=account), account=account,
-                             timeout=TIMEOUT)
+        ctx = AdapterContext(
+            persona=_persona("professional", account=account), account=account, timeout=TIMEOUT
+        )
         return adapter_class("x")(ctx, base_url=url)  # type: ignore[call-arg]
 
     def pub(self) -> Publication:
@@ -178,10 +179,14 @@ class MastodonCase(Case):
         credentials.store("professional", "pro-mastodon", {"access_token": self.TOKEN})
 
     def adapter(self, url: str) -> Any:
-        account = Account(name="pro-mastodon", platform="mastodon",
-                          handle="@anareyes@psych.social", instance=url)
-        return make_adapter(AdapterContext(persona=_persona("professional", account=account),
-                                           account=account, timeout=TIMEOUT))
+        account = Account(
+            name="pro-mastodon", platform="mastodon", handle="@anareyes@psych.social", instance=url
+        )
+        return make_adapter(
+            AdapterContext(
+                persona=_persona("professional", account=account), account=account, timeout=TIMEOUT
+            )
+        )
 
     def pub(self) -> Publication:
         return _pub("mastodon", "pro-mastodon")
@@ -213,8 +218,11 @@ class BlueskyCase(Case):
 
     def adapter(self, url: str) -> Any:
         account = Account(name="home-bsky", platform="bluesky", handle=self.HANDLE, instance=url)
-        return make_adapter(AdapterContext(persona=_persona("personal", account=account),
-                                           account=account, timeout=TIMEOUT))
+        return make_adapter(
+            AdapterContext(
+                persona=_persona("personal", account=account), account=account, timeout=TIMEOUT
+            )
+        )
 
     def pub(self) -> Publication:
         return _pub("bluesky", "home-bsky", persona="personal")
@@ -255,8 +263,9 @@ class WordPressCase(Case):
 
     def adapter(self, url: str) -> Any:
         b = Blog(platform="wordpress", url=url, username="admin")
-        return make_adapter(AdapterContext(persona=_persona("professional", blog=b), blog=b,
-                                           timeout=TIMEOUT))
+        return make_adapter(
+            AdapterContext(persona=_persona("professional", blog=b), blog=b, timeout=TIMEOUT)
+        )
 
     def pub(self) -> Publication:
         # the tag is looked up first: publish's own read before the post, on one connection
@@ -274,7 +283,9 @@ class WordPressCase(Case):
     def reads(self, adapter: Any) -> None:
         # WordPress's reads on one connection: the term searches before a post
         before = self.created()
-        adapter.publish(replace(self.pub(), idempotency_key="post-8/blog", tags=("sleep", "anxiety")))
+        adapter.publish(
+            replace(self.pub(), idempotency_key="post-8/blog", tags=("sleep", "anxiety"))
+        )
         assert self.created() == before + 1
 
     def stop(self) -> None:
@@ -294,8 +305,9 @@ class MicropubCase(Case):
     def adapter(self, url: str) -> Any:
         # no endpoint: it is discovered from the home page first, on the same connection
         b = Blog(platform="micropub", url=url)
-        return make_adapter(AdapterContext(persona=_persona("personal", blog=b), blog=b,
-                                           timeout=TIMEOUT))
+        return make_adapter(
+            AdapterContext(persona=_persona("personal", blog=b), blog=b, timeout=TIMEOUT)
+        )
 
     def pub(self) -> Publication:
         return _pub("micropub", "blog", persona="personal")
@@ -355,7 +367,10 @@ def test_a_silent_server_is_given_up_on_after_request_timeout(case: Case) -> Non
     case.warm_up()
     with SilentServer() as silent:
         adapter = case.adapter(silent.url)
-        for name, op in (("verify", adapter.verify), ("lookup", lambda: adapter.lookup(case.pub()))):
+        for name, op in (
+            ("verify", adapter.verify),
+            ("lookup", lambda: adapter.lookup(case.pub())),
+        ):
             err, elapsed = _timed(op)
             assert isinstance(err, TransientError), f"{name}: {err!r}"
             assert elapsed < BOUND, f"{name} waited {elapsed:.1f} s for a {TIMEOUT} s time-out"
@@ -381,8 +396,9 @@ DROPS = [pytest.param(False, id="hang-up"), pytest.param(True, id="reset")]
 @pytest.mark.parametrize("case", NETWORK, indirect=True)
 def test_a_read_on_a_dropped_connection_is_sent_again_once(case: Case, reset: bool) -> None:
     case.seed()
-    with DroppingProxy(case.fake_url, drop=lambda method, path: method == "GET",
-                       reset=reset) as proxy:
+    with DroppingProxy(
+        case.fake_url, drop=lambda method, path: method == "GET", reset=reset
+    ) as proxy:
         case.reads(case.adapter(proxy.url))
     [dropped] = proxy.dropped
     after = proxy.seen[proxy.seen.index(dropped) + 1 :]
@@ -484,22 +500,41 @@ def _dropped_cases() -> list[Any]:
     refused = NewConnectionError(None, "Failed to establish a new connection: refused")  # type: ignore[arg-type]
     return [
         pytest.param(_dropped_by_requests(hung_up), True, id="requests-hang-up"),
-        pytest.param(_dropped_by_requests(ConnectionResetError(104, "reset")), True,
-                     id="requests-reset"),
-        pytest.param(_raised_from(MastodonNetworkError("Could not complete request"),
-                                  _dropped_by_requests(hung_up)), True, id="mastodon.py-wrapped"),
-        pytest.param(httpx.RemoteProtocolError("Server disconnected without sending a response."),
-                     True, id="httpx-hang-up"),
-        pytest.param(_raised_from(httpx.ReadError("reset"), ConnectionResetError(104, "reset")),
-                     True, id="httpx-reset"),
+        pytest.param(
+            _dropped_by_requests(ConnectionResetError(104, "reset")), True, id="requests-reset"
+        ),
+        pytest.param(
+            _raised_from(
+                MastodonNetworkError("Could not complete request"), _dropped_by_requests(hung_up)
+            ),
+            True,
+            id="mastodon.py-wrapped",
+        ),
+        pytest.param(
+            httpx.RemoteProtocolError("Server disconnected without sending a response."),
+            True,
+            id="httpx-hang-up",
+        ),
+        pytest.param(
+            _raised_from(httpx.ReadError("reset"), ConnectionResetError(104, "reset")),
+            True,
+            id="httpx-reset",
+        ),
         pytest.param(httpx.ReadTimeout("timed out"), False, id="httpx-timeout"),
         pytest.param(httpx.ConnectError("refused"), False, id="httpx-refused"),
-        pytest.param(httpx.RemoteProtocolError("illegal header line"), False,
-                     id="httpx-malformed-answer"),
-        pytest.param(requests.exceptions.ReadTimeout(ReadTimeoutError(None, "/", "timed out")),  # type: ignore[arg-type]
-                     False, id="requests-timeout"),
-        pytest.param(requests.exceptions.ConnectionError(MaxRetryError(None, "/", refused)),  # type: ignore[arg-type]
-                     False, id="requests-refused"),
+        pytest.param(
+            httpx.RemoteProtocolError("illegal header line"), False, id="httpx-malformed-answer"
+        ),
+        pytest.param(
+            requests.exceptions.ReadTimeout(ReadTimeoutError(None, "/", "timed out")),  # type: ignore[arg-type]
+            False,
+            id="requests-timeout",
+        ),
+        pytest.param(
+            requests.exceptions.ConnectionError(MaxRetryError(None, "/", refused)),  # type: ignore[arg-type]
+            False,
+            id="requests-refused",
+        ),
     ]
 
 
@@ -550,9 +585,13 @@ def test_a_timed_out_read_is_not_sent_again() -> None:
 
 def test_accounts_test_waits_request_timeout(ws: Any, isolated: Any) -> None:
     with SilentServer() as silent:
-        ws.write("config.toml", 'profiles_dir = "profiles"\ndata_dir = "data"\n'
-                 '[daemon]\nrequest_timeout = "1s"\n')
-        ws.write("profiles/professional.toml", f"""
+        ws.write(
+            "config.toml",
+            'profiles_dir = "profiles"\ndata_dir = "data"\n[daemon]\nrequest_timeout = "1s"\n',
+        )
+        ws.write(
+            "profiles/professional.toml",
+            f"""
             display_name = "Dr. Ana Reyes"
             timezone = "America/Chicago"
             [[accounts]]
@@ -560,7 +599,8 @@ def test_accounts_test_waits_request_timeout(ws: Any, isolated: Any) -> None:
             platform = "mastodon"
             handle = "@anareyes@psych.social"
             instance = "{silent.url}"
-            """)
+            """,
+        )
         credentials.store("professional", "pro-mastodon", {"access_token": "mt-token-0123456789"})
         ws.run("accounts", "test", "pro-mastodon")  # the CLI's imports, outside the clock
         start = time.monotonic()

@@ -39,8 +39,11 @@ def feed_adapter(tmp_path: Path, **kw: object) -> FeedAdapter:
 
 def share(i: int, **changes: object) -> object:
     fields: dict[str, object] = {
-        "idempotency_key": f"key-{i}", "target": "pro-feed", "platform": "feed",
-        "title": f"Post {i}", "text": f"New on the blog: Post {i} {URL}{i}",
+        "idempotency_key": f"key-{i}",
+        "target": "pro-feed",
+        "platform": "feed",
+        "title": f"Post {i}",
+        "text": f"New on the blog: Post {i} {URL}{i}",
         "canonical_url": f"{URL}{i}",
     }
     return pub(**(fields | changes))
@@ -128,8 +131,12 @@ def test_short_post_gets_first_words_as_title_and_a_file_url(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("title", "text", "expected_title", "expected_text"),
     [
-        ('<b>"Q&A"</b> ]]> \'it\'s\'', "a < b && c > d ]]>", '<b>"Q&A"</b> ]]> \'it\'s\'',
-         "a < b && c > d ]]>"),
+        (
+            "<b>\"Q&A\"</b> ]]> 'it's'",
+            "a < b && c > d ]]>",
+            "<b>\"Q&A\"</b> ]]> 'it's'",
+            "a < b && c > d ]]>",
+        ),
         ("Emoji 😀 and 中文", "Emoji 😀\nand\ttabs", "Emoji 😀 and 中文", "Emoji 😀\nand\ttabs"),
         ("bell\x07 nul\x00 esc\x1b", "form\x0cfeed\ufffe", "bell nul esc", "formfeed"),
         ("two\nlines", "x", "two lines", "x"),
@@ -139,8 +146,15 @@ def test_text_is_escaped(
     tmp_path: Path, title: str, text: str, expected_title: str, expected_text: str
 ) -> None:
     a = feed_adapter(tmp_path)
-    a.publish(share(1, title=title, text=text, tags=('"quoted" & <tag>',),  # type: ignore[arg-type]
-                    canonical_url='https://x.example/?a=1&b="2"'))
+    a.publish(
+        share(
+            1,
+            title=title,
+            text=text,
+            tags=('"quoted" & <tag>',),  # type: ignore[arg-type]
+            canonical_url='https://x.example/?a=1&b="2"',
+        )
+    )
     [e] = parse(a.path).entries
     assert e.title == expected_title
     assert e.content[0].value == expected_text
@@ -160,8 +174,12 @@ def test_feed_without_a_blog_has_no_link_and_leaks_nothing(tmp_path: Path) -> No
 
 @pytest.mark.parametrize(
     "content",
-    [b"<feed xmlns='http://www.w3.org/2005/Atom'><entry>", b"not xml at all",
-     b"<?xml version='1.0'?><rss version='2.0'><channel/></rss>", b"\x00\x01 binary"],
+    [
+        b"<feed xmlns='http://www.w3.org/2005/Atom'><entry>",
+        b"not xml at all",
+        b"<?xml version='1.0'?><rss version='2.0'><channel/></rss>",
+        b"\x00\x01 binary",
+    ],
 )
 def test_corrupt_feed_is_permanent_and_left_alone(tmp_path: Path, content: bytes) -> None:
     a = feed_adapter(tmp_path)

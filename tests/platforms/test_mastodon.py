@@ -60,11 +60,17 @@ def login(isolated):
 
 
 def _ctx(
-    instance: str | None, handle: str | None = "@anareyes@psych.social", limit: int | None = None,
+    instance: str | None,
+    handle: str | None = "@anareyes@psych.social",
+    limit: int | None = None,
     visibility: str | None = None,
 ) -> AdapterContext:
     account = Account(
-        name="pro-mastodon", platform="mastodon", handle=handle, instance=instance, limit=limit,
+        name="pro-mastodon",
+        platform="mastodon",
+        handle=handle,
+        instance=instance,
+        limit=limit,
         visibility=visibility,
     )
     persona = Persona(name="professional", display_name="Dr. Ana Reyes", accounts=[account])
@@ -234,14 +240,20 @@ def test_rate_limit_headers_are_parsed_only_when_limited(
 
     calls = []
     original = dateutil.parser.parse
-    monkeypatch.setattr(dateutil.parser, "parse", lambda *a, **k: calls.append(a) or original(
-        *a, **k))
+    monkeypatch.setattr(
+        dateutil.parser, "parse", lambda *a, **k: calls.append(a) or original(*a, **k)
+    )
     adapter(fake).publish(pub())
     assert calls == [], "a normal answer (with rate-limit headers) is not parsed"
     reset = datetime.now(UTC) + timedelta(seconds=60)
-    fake.fail("POST /api/v1/statuses", 429, headers={
-        "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    })
+    fake.fail(
+        "POST /api/v1/statuses",
+        429,
+        headers={
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+    )
     with pytest.raises(TransientError) as e:
         adapter(fake).publish(pub(idempotency_key="another"))
     assert calls, "a 429 is"
@@ -552,17 +564,21 @@ def test_counting_is_detected_from_the_software(software: str, counting: str) ->
         host = f.url.removeprefix("http://")
         assert rules == ShareRules(5000, counting, "instance", f"from {host}")
         assert adapter(f).instance_limits().software == software
-        assert adapter(f).share_rules() == ShareRules(5000, counting, "cache", f"from {host}, cached")
+        assert adapter(f).share_rules() == ShareRules(
+            5000, counting, "cache", f"from {host}, cached"
+        )
 
 
 def test_the_account_settings_win(fake: FakeMastodon) -> None:
     fake.software = "gotosocial"
     a = MastodonAdapter(_ctx(fake.url, limit=800), timeout=5)
     assert a.share_rules() == ShareRules(800, "codepoints", "account", "the account's limit")
-    account = Account(name="pro-mastodon", platform="mastodon", instance=fake.url,
-                      counting="mastodon")
-    ctx = AdapterContext(persona=Persona(name="p", display_name="P", accounts=[account]),
-                         account=account)
+    account = Account(
+        name="pro-mastodon", platform="mastodon", instance=fake.url, counting="mastodon"
+    )
+    ctx = AdapterContext(
+        persona=Persona(name="p", display_name="P", accounts=[account]), account=account
+    )
     assert MastodonAdapter(ctx).share_rules().counting == "mastodon"
     calls = fake.calls["GET /api/v2/instance"]
     both = account.model_copy(update={"limit": 900})
@@ -577,8 +593,13 @@ def test_the_account_settings_win(fake: FakeMastodon) -> None:
     ("data", "software"),
     [
         ({"version": "4.3.2", "source_url": "https://github.com/mastodon/mastodon"}, "mastodon"),
-        ({"version": "3.5.3+0.17.3", "source_url": "https://codeberg.org/superseriousbusiness/"
-          "gotosocial"}, "gotosocial"),
+        (
+            {
+                "version": "3.5.3+0.17.3",
+                "source_url": "https://codeberg.org/superseriousbusiness/gotosocial",
+            },
+            "gotosocial",
+        ),
         ({"version": "2.7.2 (compatible; Pleroma 2.6.2)"}, "pleroma"),
         ({"version": "2.7.2 (compatible; Akkoma 3.13.2)"}, "akkoma"),
         ({"version": "4.0.0 (not true; really snac/2.68)"}, "snac"),
@@ -596,8 +617,12 @@ def test_software_from_the_instance_api(data: dict[str, str], software: str | No
 
 def test_codepoint_server_refuses_a_text_fitted_for_mastodon(login: None) -> None:
     url = "https://lakeshorecounseling.com/blog/2024/05/" + "therapy-and-social-networking-" * 3
-    data = ShareInput(title="Therapy and Social Networking", url=url, summary=None,
-                      body="Clinicians can take part without losing the frame. " * 20)
+    data = ShareInput(
+        title="Therapy and Social Networking",
+        url=url,
+        summary=None,
+        body="Clinicians can take part without losing the frame. " * 20,
+    )
     template = "{title}\n\n{body}\n\n{url}"
     fitted_for_mastodon = compose_share(template, data, "mastodon", 500)
     fitted_for_codepoints = compose_share(template, data, "mastodon", 500, counting="codepoints")

@@ -42,10 +42,12 @@ def logins(isolated):
 
 def make(fake: FakeMastodon, persona: str = "professional") -> MastodonAdapter:
     name = "pro-mastodon" if persona == "professional" else "pers-mastodon"
-    account = Account(name=name, platform="mastodon", handle="@anareyes@psych.social",
-                      instance=fake.url)
-    ctx = AdapterContext(persona=Persona(name=persona, display_name="Ana", accounts=[account]),
-                         account=account)
+    account = Account(
+        name=name, platform="mastodon", handle="@anareyes@psych.social", instance=fake.url
+    )
+    ctx = AdapterContext(
+        persona=Persona(name=persona, display_name="Ana", accounts=[account]), account=account
+    )
     return MastodonAdapter(ctx, timeout=5.0)
 
 

@@ -346,12 +346,11 @@ def test_images_of_the_body_are_uploaded_and_the_content_points_at_them(
     snap = tmp_path / "9f8e.jpg"
     snap.write_bytes(b"\xff\xd8jpeg")
     body = "Look: ![two hives](photos/hives.jpg)"
-    make(mp.url).publish(pub(body=body, text=body,
-                             media=(MediaItem(snap, "two hives", ref="photos/hives.jpg"),)))
+    make(mp.url).publish(
+        pub(body=body, text=body, media=(MediaItem(snap, "two hives", ref="photos/hives.jpg"),))
+    )
     assert len([r for r in mp.requests if r.path == "/media"]) == 1
     [req] = creates(mp)
     props = req.json()["properties"]
-    assert props["content"] == [
-        f"Look: ![two hives]({mp.url}/media/1-spring-at-the-hives-1.jpg)"
-    ]
+    assert props["content"] == [f"Look: ![two hives]({mp.url}/media/1-spring-at-the-hives-1.jpg)"]
     assert "photo" not in props

@@ -138,8 +138,15 @@ def test_toml_string_round_trips_any_text(value: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(title=st.text(min_size=1), tags=st.lists(st.text(min_size=1), max_size=3))
 def test_front_matter_round_trips_any_title(title: str, tags: list[str]) -> None:
-    meta = {"title": title, "date": WHEN, "slug": "s", "summary": title, "tags": tags,
-            "categories": tags, "marker": "k"}
+    meta = {
+        "title": title,
+        "date": WHEN,
+        "slug": "s",
+        "summary": title,
+        "tags": tags,
+        "categories": tags,
+        "marker": "k",
+    }
     for render in (render_hugo, render_jekyll):
         text = render(meta) + "\nbody\n"
         back = read_front_matter(text)
@@ -306,13 +313,24 @@ def _png(path: Path) -> Path:
 @pytest.mark.parametrize(
     ("fmt", "entry", "media_file", "ref"),
     [
-        ("hugo", "posts/sleep-and-anxiety/index.md", "posts/sleep-and-anxiety/my-photo.png",
-         "my-photo.png"),
-        ("jekyll", "posts/2024-05-01-sleep-and-anxiety.md",
-         "assets/posts/sleep-and-anxiety/my-photo.png",
-         "/blog/assets/posts/sleep-and-anxiety/my-photo.png"),
-        ("pelican", "posts/sleep-and-anxiety.md", "posts/images/sleep-and-anxiety/my-photo.png",
-         "{static}images/sleep-and-anxiety/my-photo.png"),
+        (
+            "hugo",
+            "posts/sleep-and-anxiety/index.md",
+            "posts/sleep-and-anxiety/my-photo.png",
+            "my-photo.png",
+        ),
+        (
+            "jekyll",
+            "posts/2024-05-01-sleep-and-anxiety.md",
+            "assets/posts/sleep-and-anxiety/my-photo.png",
+            "/blog/assets/posts/sleep-and-anxiety/my-photo.png",
+        ),
+        (
+            "pelican",
+            "posts/sleep-and-anxiety.md",
+            "posts/images/sleep-and-anxiety/my-photo.png",
+            "{static}images/sleep-and-anxiety/my-photo.png",
+        ),
     ],
 )
 def test_media_are_copied_and_referenced_with_alt_text(
@@ -323,8 +341,10 @@ def test_media_are_copied_and_referenced_with_alt_text(
     (root / "_config.yml").write_text("title: x\n")
     snap = tmp_path / "snapshots"
     snap.mkdir()
-    items = (media(_png(snap / "My Photo.PNG"), "A [red] *square*"),
-             media(_png(snap / "second.png"), "two\nlines"))
+    items = (
+        media(_png(snap / "My Photo.PNG"), "A [red] *square*"),
+        media(_png(snap / "second.png"), "two\nlines"),
+    )
     a = adapter(tmp_path, fmt, url="https://northlight.example/blog")
     result = a.publish(pub(media=items))
 
@@ -441,15 +461,21 @@ def git_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     empty.write_text("")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-                "GIT_COMMITTER_EMAIL", "EMAIL"):
+    for var in (
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "EMAIL",
+    ):
         monkeypatch.delenv(var, raising=False)
     return dict(os.environ)
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def init_repo(tmp_path: Path) -> Path:
@@ -460,8 +486,9 @@ def init_repo(tmp_path: Path) -> Path:
 
 
 def commits(repo: Path) -> list[str]:
-    out = subprocess.run(["git", "log", "--format=%an <%ae>|%s"], cwd=repo,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", "log", "--format=%an <%ae>|%s"], cwd=repo, capture_output=True, text=True
+    )
     return out.stdout.splitlines() if out.returncode == 0 else []
 
 
@@ -560,12 +587,24 @@ def test_content_dir_that_is_a_file_is_permanent(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("fmt", "entry", "media_file", "ref"),
     [
-        ("hugo", "posts/sleep-and-anxiety/index.md", "posts/sleep-and-anxiety/lake.png",
-         "lake.png"),
-        ("jekyll", "posts/2024-05-01-sleep-and-anxiety.md",
-         "assets/posts/sleep-and-anxiety/lake.png", "/assets/posts/sleep-and-anxiety/lake.png"),
-        ("pelican", "posts/sleep-and-anxiety.md", "posts/images/sleep-and-anxiety/lake.png",
-         "{static}images/sleep-and-anxiety/lake.png"),
+        (
+            "hugo",
+            "posts/sleep-and-anxiety/index.md",
+            "posts/sleep-and-anxiety/lake.png",
+            "lake.png",
+        ),
+        (
+            "jekyll",
+            "posts/2024-05-01-sleep-and-anxiety.md",
+            "assets/posts/sleep-and-anxiety/lake.png",
+            "/assets/posts/sleep-and-anxiety/lake.png",
+        ),
+        (
+            "pelican",
+            "posts/sleep-and-anxiety.md",
+            "posts/images/sleep-and-anxiety/lake.png",
+            "{static}images/sleep-and-anxiety/lake.png",
+        ),
     ],
 )
 def test_images_of_the_body_are_copied_and_the_body_points_at_the_copy(
@@ -576,10 +615,11 @@ def test_images_of_the_body_are_copied_and_the_body_points_at_the_copy(
     snap = tmp_path / "snapshots"
     snap.mkdir()
     hashed = _png(snap / "5d41402abc4b2a76b9719d911017c592.png")
-    body = "Dawn: ![a calm lake](photos/lake.png \"Lake\")\n\nAgain: <img src=\"photos/lake.png\">"
+    body = 'Dawn: ![a calm lake](photos/lake.png "Lake")\n\nAgain: <img src="photos/lake.png">'
     a = adapter(tmp_path, fmt)
-    a.publish(pub(body=body, text=body,
-                  media=(MediaItem(hashed, "a calm lake", ref="photos/lake.png"),)))
+    a.publish(
+        pub(body=body, text=body, media=(MediaItem(hashed, "a calm lake", ref="photos/lake.png"),))
+    )
     assert (root / media_file).read_bytes() == hashed.read_bytes()
     text = (root / entry).read_text("utf-8")
     assert f'Dawn: ![a calm lake]({ref} "Lake")' in text

@@ -602,9 +602,16 @@ def test_images_of_the_body_are_uploaded_and_shown_where_the_body_has_them(
     snap.write_bytes(PNG)
     attached.write_bytes(PNG)
     body = "Before.\n\n![a calm lake](photos/lake.png)\n\nAfter."
-    make(wp.url).publish(pub(body=body, text=body, media=(
-        MediaItem(attached, "attached"), MediaItem(snap, "a calm lake", ref="photos/lake.png"),
-    )))
+    make(wp.url).publish(
+        pub(
+            body=body,
+            text=body,
+            media=(
+                MediaItem(attached, "attached"),
+                MediaItem(snap, "a calm lake", ref="photos/lake.png"),
+            ),
+        )
+    )
     media = wp.media()
     assert len(wp.api_requests("POST", "/wp/v2/media")) == 2
     sent = wp.api_requests("POST", "/wp/v2/posts")[0].json()

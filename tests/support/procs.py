@@ -28,7 +28,11 @@ def env_for(tmp: Path, **extra: str) -> dict[str, str]:
 def crosspost(config: Path, *args: str, env: dict[str, str], timeout: float = 60):
     return subprocess.run(
         [sys.executable, "-m", "crosspost", "--config", str(config), *args],
-        capture_output=True, text=True, env=env, timeout=timeout, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -36,7 +40,9 @@ def start_daemon(config: Path, env: dict[str, str], log: Path) -> subprocess.Pop
     f = log.open("ab")
     return subprocess.Popen(
         [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
-        stdout=f, stderr=subprocess.STDOUT, env=env,
+        stdout=f,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
 
 

@@ -219,8 +219,7 @@ def words_of(text: str) -> list[str]:
 
 def head_is_person(words: list[str]) -> bool:
     return any(
-        w in PERSON_WORDS or w in OCCUPATION_WORDS or w.rstrip("'s") in PERSON_WORDS
-        for w in words
+        w in PERSON_WORDS or w in OCCUPATION_WORDS or w.rstrip("'s") in PERSON_WORDS for w in words
     )
 
 
@@ -255,14 +254,21 @@ def role_reference(n: Normalised, m: re.Match[str]) -> bool:
         if pre.startswith("had"):
             return True
         nxt = _WORD_OR_STOP.match(rest.lstrip())
-        return nxt is None or not nxt.group()[0].isalnum() or nxt.group() in _AFTER_OBJECT \
+        return (
+            nxt is None
+            or not nxt.group()[0].isalnum()
+            or nxt.group() in _AFTER_OBJECT
             or is_past(nxt.group())
+        )
     if rest.startswith(("-", "'")):  # "a client-led approach", "a client's right to …"
         return False
     if re.match(r"\s*(?:[,(:;]|of\s+(?:mine|ours)\b|(?:on|in|at|from)\s+(?:my|our)\s)", rest):
         return True
-    if _WHEN.match(rest.lstrip()) or re.match(r"\s*(?:\w+\s+)?(?:\d|in\s+(?:his|her|their)"
-                                              r"\s+(?:early|mid|late|\d))", rest):
+    if _WHEN.match(rest.lstrip()) or re.match(
+        r"\s*(?:\w+\s+)?(?:\d|in\s+(?:his|her|their)"
+        r"\s+(?:early|mid|late|\d))",
+        rest,
+    ):
         return True
     for w in _WORD.findall(rest)[:4]:
         if w in ("who", "whose", "that"):
@@ -444,14 +450,14 @@ def session_person(n: Normalised, m: re.Match[str]) -> bool:
 
 
 def told_me_in_session(n: Normalised, m: re.Match[str]) -> bool:
-    """"… told me in our session": not the writer's own therapist telling them something."""
+    """ "… told me in our session": not the writer's own therapist telling them something."""
     norm = n.norm
     s, _ = sentence(norm, m.start(), m.end())
     return not _SELF_SUBJECT.search(norm, max(s, m.start() - 40), m.start())
 
 
 def located_person(n: Normalised, m: re.Match[str]) -> bool:
-    """"in my therapy room", "in clinic", "on the ward": with a person and an event."""
+    """ "in my therapy room", "in clinic", "on the ward": with a person and an event."""
     norm = n.norm
     s, e = sentence(norm, m.start(), m.end())
     if generic_before(norm, s, m.start(), words=3):
@@ -460,7 +466,7 @@ def located_person(n: Normalised, m: re.Match[str]) -> bool:
 
 
 def sentence_start(n: Normalised, m: re.Match[str]) -> bool:
-    """"Client this morning: …", "Client cancelled …": a bare noun that opens a sentence."""
+    """ "Client this morning: …", "Client cancelled …": a bare noun that opens a sentence."""
     norm = n.norm
     i = m.start() - 1
     while i >= 0 and not norm[i].isalnum() and norm[i] not in ".!?:;\n":
@@ -469,7 +475,7 @@ def sentence_start(n: Normalised, m: re.Match[str]) -> bool:
 
 
 def session_with(n: Normalised, m: re.Match[str]) -> bool:
-    """"a session with a widower who…": with one person (not "a session with a therapist",
+    """ "a session with a widower who…": with one person (not "a session with a therapist",
     "with my supervisor"), in a story."""
     norm = n.norm
     s, e = sentence(norm, m.start(), m.end())
@@ -501,4 +507,3 @@ def np_head(norm: str, pos: int, limit: int = 4) -> str:
             break
         head = w
     return head
-

@@ -142,8 +142,15 @@ def read_surname(
     if common:
         return None
     j = i0 - 1
-    if j >= 0 and not _HARD_GAP.search(t.gap(j)) and "." not in t.gap(j) and t.upper(j) \
-            and len(toks[j]) > 1 and toks[j] not in _NOT_GIVEN and toks[j] not in ANY_TITLES:
+    if (
+        j >= 0
+        and not _HARD_GAP.search(t.gap(j))
+        and "." not in t.gap(j)
+        and t.upper(j)
+        and len(toks[j]) > 1
+        and toks[j] not in _NOT_GIVEN
+        and toks[j] not in ANY_TITLES
+    ):
         return None  # "Rick Reyes": somebody else with the same surname
     k = i1 + 1
     if k < len(toks) and t.gap(i1).strip(" ") == "" and t.upper(k) and toks[k] not in _NOT_GIVEN:
@@ -161,7 +168,7 @@ def _initial_ok(t: _Tokens, k: int, expected: str | None) -> bool:
 
 
 def _before(t: _Tokens, i0: int, forms: NameForms, any_title: bool) -> tuple[int, int] | None:
-    """"Heather J. Marsh", "H. Marsh", "Dr H. J. Marsh", "Mrs Marsh": first token index."""
+    """ "Heather J. Marsh", "H. Marsh", "Dr H. J. Marsh", "Mrs Marsh": first token index."""
     toks = t.toks
     j = i0 - 1
     if j < 0 or not _joins(t.gap(j), toks[j]):
@@ -188,13 +195,18 @@ def _before(t: _Tokens, i0: int, forms: NameForms, any_title: bool) -> tuple[int
         ):
             return start, i0
         # initials: "H. Marsh", "H. J. Marsh"
-        if _initial_ok(t, initials[0], first[0][0]) and all(
-            _initial_ok(t, x, _middle(forms, x - initials[0] - 1)) for x in initials[1:]
-        ) and (t.gap(initials[-1]).lstrip(" ").startswith(".") or t.upper(i0)):
+        if (
+            _initial_ok(t, initials[0], first[0][0])
+            and all(_initial_ok(t, x, _middle(forms, x - initials[0] - 1)) for x in initials[1:])
+            and (t.gap(initials[-1]).lstrip(" ").startswith(".") or t.upper(i0))
+        ):
             start = initials[0]
-            if start > 0 and toks[start - 1] in ANY_TITLES and _joins(
-                t.gap(start - 1), toks[start - 1]
-            ) and t.upper(start - 1):
+            if (
+                start > 0
+                and toks[start - 1] in ANY_TITLES
+                and _joins(t.gap(start - 1), toks[start - 1])
+                and t.upper(start - 1)
+            ):
                 start -= 1
             return start, i0
     # title + surname: "Mrs Brannigan", "Dr. Marsh"
@@ -211,10 +223,8 @@ def _middle(forms: NameForms, index: int) -> str | None:
     return None
 
 
-def _citation(
-    t: _Tokens, i0: int, i1: int, forms: NameForms, lang: str
-) -> tuple[int, int] | None:
-    """"Marsh, Heather", "Marsh, H.", "Marsh HJ.": last token index of the given part."""
+def _citation(t: _Tokens, i0: int, i1: int, forms: NameForms, lang: str) -> tuple[int, int] | None:
+    """ "Marsh, Heather", "Marsh, H.", "Marsh HJ.": last token index of the given part."""
     toks = t.toks
     k = i1 + 1
     if not forms.given or k >= len(toks) or not t.upper(i0):
@@ -236,7 +246,7 @@ def _citation(
 
 
 def _initials_token(t: _Tokens, k: int, first: str, lang: str) -> bool:
-    """"HJ" (Vancouver style): one to three upper-case letters starting with the initial.
+    """ "HJ" (Vancouver style): one to three upper-case letters starting with the initial.
 
     Not an ordinary word of ``lang`` in capitals: in "REYES AND HARBOR" or "BEE AT WORK" the
     capitals are shouting, not initials."""

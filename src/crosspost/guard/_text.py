@@ -71,10 +71,31 @@ def _is_ignorable(ch: str) -> bool:
     return cat == "Cc" and not ch.isspace()
 
 
-_PUNCT_BY_CATEGORY = {"Pd": "-", "Ps": "(", "Pe": ")", "Pi": "'", "Pf": "'", "Zs": " ",
-                      "Zl": "\n", "Zp": "\n"}
-_PUNCT_BY_CHAR = {"«": '"', "»": '"', "„": '"', "‚": "'", "·": ".", "•": "*", "‧": ".",
-                  "、": ",", "。": ".", "⁄": "/", "∕": "/", "′": "'", "″": '"'}
+_PUNCT_BY_CATEGORY = {
+    "Pd": "-",
+    "Ps": "(",
+    "Pe": ")",
+    "Pi": "'",
+    "Pf": "'",
+    "Zs": " ",
+    "Zl": "\n",
+    "Zp": "\n",
+}
+_PUNCT_BY_CHAR = {
+    "«": '"',
+    "»": '"',
+    "„": '"',
+    "‚": "'",
+    "·": ".",
+    "•": "*",
+    "‧": ".",
+    "、": ",",
+    "。": ".",
+    "⁄": "/",
+    "∕": "/",
+    "′": "'",
+    "″": '"',
+}
 
 
 def _ascii_punctuation(ch: str) -> str | None:
@@ -169,6 +190,8 @@ def _may_be_encoded(text: str) -> bool:
     return (
         "%" in text or "&" in text or ("--" in text and ("xn--" in text or "XN--" in text))
     ) and bool(_ENCODED.search(text))
+
+
 WORD_RE = re.compile(r"[^\W_]+")
 #: characters that ``NORM_TABLE`` does not simply lowercase: non-ASCII and ASCII controls
 _SPECIAL_RUN = re.compile(r"[^\t-\r\x1c-\x7e]+")

@@ -129,7 +129,8 @@ def check_correlation(
             jac, cont = _similarity(mine, canon_tokens(r.text))
             if jac >= JACCARD_THRESHOLD or cont >= CONTAINMENT_THRESHOLD:
                 how = (
-                    f"{jac:.0%} similar" if jac >= JACCARD_THRESHOLD
+                    f"{jac:.0%} similar"
+                    if jac >= JACCARD_THRESHOLD
                     else f"{cont:.0%} contained in each other"
                 )
                 findings.append(
@@ -160,8 +161,9 @@ def check_correlation(
 
     gaps = {r.persona: required(r.persona) for r in others}
     conflicts = [
-        r for r in others if gaps[r.persona] > timedelta(0)
-        and abs(r.at - scheduled_at) < gaps[r.persona]
+        r
+        for r in others
+        if gaps[r.persona] > timedelta(0) and abs(r.at - scheduled_at) < gaps[r.persona]
     ]
     if not conflicts:
         return findings

@@ -78,9 +78,7 @@ class Report:
             return self
         out = []
         for f in self.findings:
-            reason = next(
-                (r for pat, r in allow.items() if rule_matches(pat, f.rule)), None
-            )
+            reason = next((r for pat, r in allow.items() if rule_matches(pat, f.rule)), None)
             if reason is not None and f.rule not in UNOVERRIDABLE and f.severity == "block":
                 f = replace(f, allowed_reason=reason)
             out.append(f)

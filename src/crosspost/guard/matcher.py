@@ -112,7 +112,13 @@ _GAP_PUNCT = re.compile(r"[.,;:!?#|\n*]")
 
 # Priority when several identifiers match the same span (most specific first).
 _KIND_ORDER = {
-    "email": 0, "domain": 1, "handle": 2, "phone": 3, "name": 4, "term": 5, "surname": 6,
+    "email": 0,
+    "domain": 1,
+    "handle": 2,
+    "phone": 3,
+    "name": 4,
+    "term": 5,
+    "surname": 6,
 }
 
 
@@ -129,7 +135,8 @@ def _has_split_run(canon: str) -> bool:
 #: hold. As keys of the identity automaton they detect split-letter runs in the same pass
 #: (``_has_split_run`` costs two slices and two searches per post).
 _SPLIT_KEYS = tuple(
-    f" {a} {b} " for a in string.ascii_letters + string.digits
+    f" {a} {b} "
+    for a in string.ascii_letters + string.digits
     for b in string.ascii_letters + string.digits
 )
 #: The probe the split keys carry: of no pack (``confirm_keyword_hits`` skips it).
@@ -280,9 +287,7 @@ def _url_identity(b: _Builder, url: str, owner: str) -> None:
         b.add(url_phrases(host, path), "identity", "domain", owner, f"{host}/{path}")
 
 
-def build_matcher(
-    profiles: Sequence[GuardProfile], *, secret: bytes | None = None
-) -> Matcher:
+def build_matcher(profiles: Sequence[GuardProfile], *, secret: bytes | None = None) -> Matcher:
     """Compile all personas' identities, guard terms and hashes (cache the result)."""
     names = [p.name for p in profiles]
     dupes = {n for n in names if names.count(n) > 1}
@@ -296,7 +301,8 @@ def build_matcher(
                 f"known packs: {', '.join(PACKS)}"
             )
         unknown_rules = [
-            r for r in p.severity
+            r
+            for r in p.severity
             if r not in RULES and r != "routing" and not any(k.startswith(r + ".") for k in RULES)
         ]
         if unknown_rules:
@@ -479,8 +485,15 @@ class _Scan:
 
     def add_key_hit(self, info: KeyInfo, nstart: int, nend: int) -> None:
         self.hits.append(
-            _Hit(info.rule, info.kind, info.owner, info.value, nstart, nend,
-                 _message(info, self.persona))
+            _Hit(
+                info.rule,
+                info.kind,
+                info.owner,
+                info.value,
+                nstart,
+                nend,
+                _message(info, self.persona),
+            )
         )
 
     def key_hits(self, end: int, klen: int, key: str, infos: tuple[KeyInfo, ...]) -> None:
@@ -531,14 +544,20 @@ class _Scan:
             if not hard or hard <= info.punct:
                 continue
             word = n.tokens[k]
-            if hard == {"."} and gap.lstrip(" ").startswith(".") and "\n" not in gap and (
-                len(word) == 1 or word in ANY_TITLES
+            if (
+                hard == {"."}
+                and gap.lstrip(" ").startswith(".")
+                and "\n" not in gap
+                and (len(word) == 1 or word in ANY_TITLES)
             ):
                 continue  # "Dr. Ana Reyes", "H. Marsh"
             return False
         forms = info.name
-        if not spaced or forms is None or not all_common(forms.given_words + forms.surname_words,
-                                                         self.lang):
+        if (
+            not spaced
+            or forms is None
+            or not all_common(forms.given_words + forms.surname_words, self.lang)
+        ):
             return True
         return not _prose(n, spans, first, last)
 
@@ -691,8 +710,15 @@ class _Scan:
                 if key.owner == self.persona or digits in own:
                     continue
                 self.hits.append(
-                    _Hit("identity", "phone", key.owner, key.value, start, end,
-                         f"phone '{key.value}' identifies persona '{key.owner}'")
+                    _Hit(
+                        "identity",
+                        "phone",
+                        key.owner,
+                        key.value,
+                        start,
+                        end,
+                        f"phone '{key.value}' identifies persona '{key.owner}'",
+                    )
                 )
                 break
 
@@ -734,9 +760,16 @@ class _Scan:
                 if owner is not None:
                     ns, ne = span(i, i + size)
                     self.hits.append(
-                        _Hit("confidential", "term", owner, "", ns, ne,
-                             f"matches a hashed confidential identifier (listed by persona "
-                             f"'{owner}'): client identifiers are never published")
+                        _Hit(
+                            "confidential",
+                            "term",
+                            owner,
+                            "",
+                            ns,
+                            ne,
+                            f"matches a hashed confidential identifier (listed by persona "
+                            f"'{owner}'): client identifiers are never published",
+                        )
                     )
 
 
@@ -804,7 +837,8 @@ def _dedupe(hits: list[_Hit], norm: str) -> list[_Hit]:
     for h in hits:
         if any(
             (k.rule == h.rule or (h.rule == SURNAME_RULE and k.rule in _NAME_RULES))
-            and k.nstart <= h.nstart and h.nend <= k.nend
+            and k.nstart <= h.nstart
+            and h.nend <= k.nend
             for k in kept
         ):
             continue
@@ -957,9 +991,9 @@ def check_content(matcher: Matcher, persona: str, fields: Sequence[TextField]) -
         if scan is not None and scan.own_spans:
             own = scan.own_spans
             hits = [
-                h for h in hits
-                if h.rule != "identity"
-                or not any(s <= h.nstart and h.nend <= e for s, e in own)
+                h
+                for h in hits
+                if h.rule != "identity" or not any(s <= h.nstart and h.nend <= e for s, e in own)
             ]
         for h in _dedupe(hits, n.norm):
             default = RULES[h.rule].severity if h.rule in RULES else h.severity

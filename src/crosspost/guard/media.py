@@ -182,9 +182,7 @@ def _dms(value: object, ref: object) -> str:
 
 
 _XMP_TAGS = "|".join(re.escape(t) for t in sorted(_XMP_FIELDS, key=len, reverse=True))
-_XMP_ELEMENT = re.compile(
-    rf"<(?P<tag>{_XMP_TAGS})(?:\s[^>]*)?>(?P<body>.*?)</(?P=tag)>", re.DOTALL
-)
+_XMP_ELEMENT = re.compile(rf"<(?P<tag>{_XMP_TAGS})(?:\s[^>]*)?>(?P<body>.*?)</(?P=tag)>", re.DOTALL)
 _XMP_ATTR = re.compile(
     rf"(?<![\w:])(?P<tag>{_XMP_TAGS})\s*=\s*(?P<q>[\"'])(?P<body>.*?)(?P=q)", re.DOTALL
 )
@@ -303,8 +301,7 @@ def strip_image(src: StrPath, dst: StrPath) -> None:
     left = inspect_image(dst_path)
     if left:
         raise RuntimeError(
-            f"metadata survived stripping {src} -> {dst}: "
-            + "; ".join(i.describe() for i in left)
+            f"metadata survived stripping {src} -> {dst}: " + "; ".join(i.describe() for i in left)
         )
 
 

@@ -128,9 +128,7 @@ class PackRule:
             s, e, kw = keyword_hits[0]
             for j in by_keyword.get(kw, unrestricted):
                 pat = patterns[j]
-                _search(
-                    pat, n, max(0, s - pat.before), min(size, e + pat.after), (s,), out, facts
-                )
+                _search(pat, n, max(0, s - pat.before), min(size, e + pat.after), (s,), out, facts)
             return out
         keyword_hits = sorted(keyword_hits)
         found = {kw for _, _, kw in keyword_hits}
@@ -183,8 +181,13 @@ def requires_met(n: Normalised, requires: tuple[str, ...], facts: Facts) -> bool
 
 
 def _search(
-    pat: Pattern, n: Normalised, lo: int, hi: int, starts: Iterable[int],
-    out: list[tuple[int, int]], facts: Facts | None = None,
+    pat: Pattern,
+    n: Normalised,
+    lo: int,
+    hi: int,
+    starts: Iterable[int],
+    out: list[tuple[int, int]],
+    facts: Facts | None = None,
 ) -> None:
     """Append the spans of ``pat``'s matches in ``norm[lo:hi]``: ``search`` from ``lo``, then
     after each match (after a rejected match's start), with ``hi`` as ``endpos``."""
@@ -273,8 +276,14 @@ def _c(
 ) -> Pattern:
     kws = frozenset(keywords.split()) if keywords else None
     return Pattern(
-        re.compile(pattern), validate, kws, before, after, anchored,
-        re.compile(first) if first else None, requires,
+        re.compile(pattern),
+        validate,
+        kws,
+        before,
+        after,
+        anchored,
+        re.compile(first) if first else None,
+        requires,
     )
 
 
@@ -288,8 +297,17 @@ _WHEN = (
 )
 _TIME = r"(?:\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.|o" + _APOS + r"clock)|\d{1,2}:\d\d)"
 #: literals every ``_WHEN`` contains (``tonight`` and ``last night`` contain ``night``…)
-_NEEDS_WHEN = ("today", "night", "morning", "afternoon", "evening", "week", "yesterday", "earlier",
-               "now")
+_NEEDS_WHEN = (
+    "today",
+    "night",
+    "morning",
+    "afternoon",
+    "evening",
+    "week",
+    "yesterday",
+    "earlier",
+    "now",
+)
 #: ``_TIME`` and ``_AGE`` contain a digit
 _NEEDS_DIGIT = tuple("0123456789")
 _AGE = r"\d{1,2}\s*[\-\u2010-\u2015 ]?\s*(?:year|yr)s?\s*[\-\u2010-\u2015 ]?\s*old"
@@ -347,14 +365,87 @@ def _capitalised(n: Normalised, m: re.Match[str], group: str = "cap") -> bool:
 
 _NOT_NAMES = frozenset(
     [
-        "a", "an", "the", "this", "that", "these", "those", "he", "she", "they", "it", "i", "we",
-        "you", "who", "which", "what", "someone", "somebody", "everyone", "everybody", "anyone",
-        "anybody", "nobody", "people", "person", "one", "each", "every", "no", "any", "some",
-        "being", "if", "when", "my", "your", "his", "her", "our", "their", "its", "there", "here",
-        "why", "how", "honestly", "clearly", "obviously", "maybe", "perhaps", "narcissism",
-        "narcissists", "narcissist", "mom", "dad", "mother", "father", "yes", "no", "so", "and",
-        "but", "today", "tonight", "yesterday", "sometimes", "often", "client", "patient",
-        "therapist", "being", "dr", "doctor", "prof", "professor", "mr", "mrs", "ms", "mx", "me",
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "he",
+        "she",
+        "they",
+        "it",
+        "i",
+        "we",
+        "you",
+        "who",
+        "which",
+        "what",
+        "someone",
+        "somebody",
+        "everyone",
+        "everybody",
+        "anyone",
+        "anybody",
+        "nobody",
+        "people",
+        "person",
+        "one",
+        "each",
+        "every",
+        "no",
+        "any",
+        "some",
+        "being",
+        "if",
+        "when",
+        "my",
+        "your",
+        "his",
+        "her",
+        "our",
+        "their",
+        "its",
+        "there",
+        "here",
+        "why",
+        "how",
+        "honestly",
+        "clearly",
+        "obviously",
+        "maybe",
+        "perhaps",
+        "narcissism",
+        "narcissists",
+        "narcissist",
+        "mom",
+        "dad",
+        "mother",
+        "father",
+        "yes",
+        "no",
+        "so",
+        "and",
+        "but",
+        "today",
+        "tonight",
+        "yesterday",
+        "sometimes",
+        "often",
+        "client",
+        "patient",
+        "therapist",
+        "being",
+        "dr",
+        "doctor",
+        "prof",
+        "professor",
+        "mr",
+        "mrs",
+        "ms",
+        "mx",
+        "me",
         "us",
     ]
 )
@@ -372,80 +463,177 @@ CLIENT_DISCLOSURE = PackRule(
         "vignettes belong in supervised teaching contexts with consent, not on social media."
     ),
     keywords=(
-        "client*", "patient*", "counselee*", "analysand*", "service", "young", "caseload",
-        "year", "years", "yr", "yrs", "*0s", "twenties", "thirties", "forties", "fifties",
-        "sixties", "seventies", "eighties", "nineties", "teens", "something", "regulars",
+        "client*",
+        "patient*",
+        "counselee*",
+        "analysand*",
+        "service",
+        "young",
+        "caseload",
+        "year",
+        "years",
+        "yr",
+        "yrs",
+        "*0s",
+        "twenties",
+        "thirties",
+        "forties",
+        "fifties",
+        "sixties",
+        "seventies",
+        "eighties",
+        "nineties",
+        "teens",
+        "something",
+        "regulars",
         *_KW_CARE.split(),
-        "came", "comes", "coming", "told", "confided", "confessed", "disclosed",
-        "explained", "described", "spoke", "speaking", "talked", "talking", "had", "got",
-        "monday", "tuesday",
-        "wednesday", "thursday", "friday", "saturday", "sunday",
+        "came",
+        "comes",
+        "coming",
+        "told",
+        "confided",
+        "confessed",
+        "disclosed",
+        "explained",
+        "described",
+        "spoke",
+        "speaking",
+        "talked",
+        "talking",
+        "had",
+        "got",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
     ),
     patterns=(
         # "one of my clients", "one of my young people"
-        _c(rf"\bone\s+of\s+(?:my|our)\s+(?:[\w'\-]+\s+)?{ROLES}\b", not_generic,
-           keywords=_KW_ROLE, first=r"one\s"),
+        _c(
+            rf"\bone\s+of\s+(?:my|our)\s+(?:[\w'\-]+\s+)?{ROLES}\b",
+            not_generic,
+            keywords=_KW_ROLE,
+            first=r"one\s",
+        ),
         # "a client of mine", "a client just told me", "had a client …", "a patient this morning"
-        _c(rf"\b(?:(?P<pre>{_PRE})\s+)?(?:a|an|one|another|this|that)\s+"
-           rf"(?:[\w'\-]+\s+){{0,2}}?{ROLE}(?![\w\-])", role_reference, keywords=_KW_ROLE),
+        _c(
+            rf"\b(?:(?P<pre>{_PRE})\s+)?(?:a|an|one|another|this|that)\s+"
+            rf"(?:[\w'\-]+\s+){{0,2}}?{ROLE}(?![\w\-])",
+            role_reference,
+            keywords=_KW_ROLE,
+        ),
         # "my client who…", "my Tuesday morning client brought…", "my last client of the day"
-        _c(rf"\b(?:my|our)\s+(?:[\w'\-:.]+\s+){{0,3}}?{ROLE}(?!\w)", my_role,
-           keywords=_KW_ROLE, first=r"(?:my|our)\s"),
+        _c(
+            rf"\b(?:my|our)\s+(?:[\w'\-:.]+\s+){{0,3}}?{ROLE}(?!\w)",
+            my_role,
+            keywords=_KW_ROLE,
+            first=r"(?:my|our)\s",
+        ),
         # "my Thursday couple", "my 3pm family": one of the writer's appointments
-        _c(rf"\bmy\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|morning|afternoon|evening|"
-           rf"{_TIME})\s+(?:[\w'\-]+\s+)?{_PERSON}(?!\w)", my_role,
-           keywords="monday tuesday wednesday thursday friday saturday sunday", first=r"my\s",
-           before=20, after=40),
+        _c(
+            rf"\bmy\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|morning|afternoon|evening|"
+            rf"{_TIME})\s+(?:[\w'\-]+\s+)?{_PERSON}(?!\w)",
+            my_role,
+            keywords="monday tuesday wednesday thursday friday saturday sunday",
+            first=r"my\s",
+            before=20,
+            after=40,
+        ),
         # "a 17 year old patient", "a client (40s, firefighter)"
-        _c(rf"\b{_AGE}\s+(?:[^\W\d_]+\s+){{0,2}}?{_CLIENT}\b", requires=_NEEDS_DIGIT,
-           keywords=_KW_ROLE),
-        _c(rf"\b{_CLIENT}\b[^.!?\n]{{0,40}}?\b{_AGE}\b", requires=_NEEDS_DIGIT,
-           keywords=_KW_ROLE),
+        _c(
+            rf"\b{_AGE}\s+(?:[^\W\d_]+\s+){{0,2}}?{_CLIENT}\b",
+            requires=_NEEDS_DIGIT,
+            keywords=_KW_ROLE,
+        ),
+        _c(rf"\b{_CLIENT}\b[^.!?\n]{{0,40}}?\b{_AGE}\b", requires=_NEEDS_DIGIT, keywords=_KW_ROLE),
         _c(rf"\b(?:my|a|one|this)\s+{_CLIENT}{_APOS}s\s+{_RELATIVE}\b", keywords=_KW_ROLE),
         _c(rf"\b{_CLIENT}s?\s+(?:named|called)\s+\w+", keywords=_KW_ROLE),
-        _c(rf"\b(?:a|one|this|my)\s+(?:\w+\s+)?{_CLIENT}\s*\(\s*(?:\d|[^\W\d_]+\s*,)",
-           keywords=_KW_ROLE),
-        _c(rf"\bmy\s+(?:(?:new|former|old|current)\s+)?{_CLIENT}\s+(?P<cap>[^\W\d_][\w'’\-]*)"
-           r"(?:\.|\b)", _capitalised, keywords=_KW_ROLE, first=r"my\s"),
+        _c(
+            rf"\b(?:a|one|this|my)\s+(?:\w+\s+)?{_CLIENT}\s*\(\s*(?:\d|[^\W\d_]+\s*,)",
+            keywords=_KW_ROLE,
+        ),
+        _c(
+            rf"\bmy\s+(?:(?:new|former|old|current)\s+)?{_CLIENT}\s+(?P<cap>[^\W\d_][\w'’\-]*)"
+            r"(?:\.|\b)",
+            _capitalised,
+            keywords=_KW_ROLE,
+            first=r"my\s",
+        ),
         # "a 15-year-old I work with", "the lady I visit on Tuesdays", "someone I work with"
-        _c(rf"\b(?P<det>a|an|one|this|that|the|another|someone|somebody)\b"
-           rf"(?P<np>(?:\s+[\w'\-]+){{0,5}}?)\s+(?:i|i'm|i've|i'd|i\s+am|i\s+have|i\s+had)\s+"
-           rf"(?:(?:been|just|now|currently|recently|also|still|regularly|first|once|used\s+to|"
-           rf"have|had|was|am)\s+){{0,3}}(?P<verb>{_CARE})\b", person_clause,
-           keywords=_KW_CARE, before=80, after=20),
+        _c(
+            rf"\b(?P<det>a|an|one|this|that|the|another|someone|somebody)\b"
+            rf"(?P<np>(?:\s+[\w'\-]+){{0,5}}?)\s+(?:i|i'm|i've|i'd|i\s+am|i\s+have|i\s+had)\s+"
+            rf"(?:(?:been|just|now|currently|recently|also|still|regularly|first|once|used\s+to|"
+            rf"have|had|was|am)\s+){{0,3}}(?P<verb>{_CARE})\b",
+            person_clause,
+            keywords=_KW_CARE,
+            before=80,
+            after=20,
+        ),
         # "I'm seeing a young woman who…", "working with a 7-year-old whose…"
-        _c(rf"\b(?P<verb>{_CARE}|spent\s+(?:[\w']+\s+){{1,6}}?with|"
-           r"(?:spoke|speaking|talked|talking)\s+(?:to|with))"
-           rf"\s+{_ONE_PERSON}",
-           verb_person,
-           keywords=_KW_CARE + " " + _KW_ROLE + " young year years yr yrs spoke speaking talked "
-           "talking",
-           before=40, after=120),
+        _c(
+            rf"\b(?P<verb>{_CARE}|spent\s+(?:[\w']+\s+){{1,6}}?with|"
+            r"(?:spoke|speaking|talked|talking)\s+(?:to|with))"
+            rf"\s+{_ONE_PERSON}",
+            verb_person,
+            keywords=_KW_CARE + " " + _KW_ROLE + " young year years yr yrs spoke speaking talked "
+            "talking",
+            before=40,
+            after=120,
+        ),
         # "had a young man in clinic who…", "I've got a client who…"
-        _c(rf"\b(?P<verb>had|got)\s+{_ONE_PERSON}", verb_person,
-           keywords="had got", anchored=True, after=120),
+        _c(
+            rf"\b(?P<verb>had|got)\s+{_ONE_PERSON}",
+            verb_person,
+            keywords="had got",
+            anchored=True,
+            after=120,
+        ),
         # "a 15-year-old …", "a man in his 40s …", "my 13-year-old client"
-        _c(rf"\b(?P<det>a|an|one|this|that|my|our)\s+(?:[\w'\-]+\s+){{0,2}}?"
-           rf"(?:{_ANY_AGE}|{_PERSON}\s+in\s+(?:his|her|their)\s+(?:early\s+|mid[\s\-]*|late\s+)?"
-           rf"(?:\d0s|twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties|"
-           rf"teens))(?![\w\-])", age_reference,
-           keywords="year years yr yrs *0s twenties thirties forties fifties sixties seventies "
-           "eighties nineties teens something", before=60, after=40),
+        _c(
+            rf"\b(?P<det>a|an|one|this|that|my|our)\s+(?:[\w'\-]+\s+){{0,2}}?"
+            rf"(?:{_ANY_AGE}|{_PERSON}\s+in\s+(?:his|her|their)\s+(?:early\s+|mid[\s\-]*|late\s+)?"
+            rf"(?:\d0s|twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties|"
+            rf"teens))(?![\w\-])",
+            age_reference,
+            keywords="year years yr yrs *0s twenties thirties forties fifties sixties seventies "
+            "eighties nineties teens something",
+            before=60,
+            after=40,
+        ),
         # "a teenager told me she…", "a widower confided in me that his…"
-        _c(rf"\b(?:a|an|one|this|that)\s+(?:[\w'\-]+\s+){{0,3}}?{_PERSON}\s+(?:just\s+|finally\s+|"
-           r"once\s+)?(?:told|confided\s+in|admitted\s+to|confessed\s+to|disclosed\s+to|"
-           r"explained\s+to|described\s+to)\s+me\s+(?:\w+\s+){0,3}?(?:that\s+)?"
-           r"(?:she|he|they|her|his|their|about)\b", not_generic,
-           keywords="told confided admitted confessed disclosed explained described", before=80,
-           after=60),
+        _c(
+            rf"\b(?:a|an|one|this|that)\s+(?:[\w'\-]+\s+){{0,3}}?{_PERSON}\s+(?:just\s+|finally\s+|"
+            r"once\s+)?(?:told|confided\s+in|admitted\s+to|confessed\s+to|disclosed\s+to|"
+            r"explained\s+to|described\s+to)\s+me\s+(?:\w+\s+){0,3}?(?:that\s+)?"
+            r"(?:she|he|they|her|his|their|about)\b",
+            not_generic,
+            keywords="told confided admitted confessed disclosed explained described",
+            before=80,
+            after=60,
+        ),
         # "a young person on my caseload"
-        _c(r"\b(?:a|an|one|this|the)\s+(?:[\w'\-]+\s+){0,3}?[\w'\-]+\s+(?:on|from|in)\s+"
-           r"(?:my|our)\s+caseload\b", not_generic, keywords="caseload", before=80, after=10),
+        _c(
+            r"\b(?:a|an|one|this|the)\s+(?:[\w'\-]+\s+){0,3}?[\w'\-]+\s+(?:on|from|in)\s+"
+            r"(?:my|our)\s+caseload\b",
+            not_generic,
+            keywords="caseload",
+            before=80,
+            after=10,
+        ),
         # "a young dad came to see me today", "the student who comes to me on Mondays"
-        _c(rf"\b(?:a|an|one|this|the)\s+(?:[\w'\-]+\s+){{0,3}}?(?:{_PERSON}|{_CLIENT})\s+"
-           r"(?:who\s+)?(?:came|comes|come|has\s+been\s+coming|had\s+been\s+coming|"
-           r"started\s+coming)\s+(?:in\s+)?to\s+(?:see\s+)?me\b", not_generic,
-           keywords="came comes coming", before=80, after=30),
+        _c(
+            rf"\b(?:a|an|one|this|the)\s+(?:[\w'\-]+\s+){{0,3}}?(?:{_PERSON}|{_CLIENT})\s+"
+            r"(?:who\s+)?(?:came|comes|come|has\s+been\s+coming|had\s+been\s+coming|"
+            r"started\s+coming)\s+(?:in\s+)?to\s+(?:see\s+)?me\b",
+            not_generic,
+            keywords="came comes coming",
+            before=80,
+            after=30,
+        ),
     ),
     message="discloses a client relationship with details (APA 4.01/4.07, ACA H.6.d)",
     true_positives=(
@@ -506,88 +694,203 @@ SESSION_CONTENT = PackRule(
         "or time marker ('today', 'my 3pm') narrows it to a person for anyone who knows the "
         "schedule (the client, their family, colleagues)."
     ),
-    keywords=("session*", "client*", "patient*", "therapy", "group", "*clock", "*am", "*pm",
-              "*a.m.", "*p.m.", "appointment*", "consult*", "counselling", "counseling",
-              "clinic", "room", "office", "surgery", "ward", "unit", "referral*", "bay", "bed",
-              "cubicle",
-              "admission*", "visit", "intake*", "assessment*", "told", "said", "admitted",
-              "confided", "confessed", "showed", "asked", "shared"),
+    keywords=(
+        "session*",
+        "client*",
+        "patient*",
+        "therapy",
+        "group",
+        "*clock",
+        "*am",
+        "*pm",
+        "*a.m.",
+        "*p.m.",
+        "appointment*",
+        "consult*",
+        "counselling",
+        "counseling",
+        "clinic",
+        "room",
+        "office",
+        "surgery",
+        "ward",
+        "unit",
+        "referral*",
+        "bay",
+        "bed",
+        "cubicle",
+        "admission*",
+        "visit",
+        "intake*",
+        "assessment*",
+        "told",
+        "said",
+        "admitted",
+        "confided",
+        "confessed",
+        "showed",
+        "asked",
+        "shared",
+    ),
     patterns=(
-        _c(rf"\b(?:in|during|after|from|before)\s+(?:a\s+|my\s+|our\s+|one\s+|this\s+|the\s+|"
-           rf"today{_APOS}s\s+)?(?:\w+\s+)?sessions?\s+{_WHEN}\b", keywords=_KW_SESSION,
-           first=r"(?:in|during|after|from|before)\s", requires=_NEEDS_WHEN),
-        _c(rf"\bin\s+session\s+{_WHEN}", keywords=_KW_SESSION, first=r"in\s",
-           requires=_NEEDS_WHEN),
-        _c(rf"\b{_WHEN}\b,?\s+(?:a|my|one|one\s+of\s+my|another)\s+(?:\w+\s+)?{_CLIENT}s?\b",
-           keywords=_KW_SESSION, requires=_NEEDS_WHEN),
-        _c(rf"\b(?:a|my|one)\s+(?:\w+\s+)?{_CLIENT}\s+(?:(?:just|once|recently|finally)\s+)?"
-           r"(?:told|said|asked|shared|"
-           r"admitted|confessed|cried|disclosed|revealed|texted|emailed|called|broke\s+down|"
-           r"yelled|screamed)\b", keywords=_KW_SESSION),
-        _c(rf"\bmy\s+{_TIME}\s+(?:{_CLIENT}|session|appointment)\b", keywords=_KW_SESSION,
-           first=r"my\s", requires=_NEEDS_DIGIT),
-        _c(rf"\bmy\s+{_TIME}\s+(?:(?:just|finally)\s+)?(?:told|said|asked|cried|cancell?ed|"
-           r"canceled|shared|admitted|brought)\b", keywords="*clock *am *pm *a.m. *p.m.", before=20,
-           after=60, first=r"my\s", requires=_NEEDS_DIGIT),
-        _c(rf"\b(?:in|during|after)\s+(?:therapy|group|couples\s+therapy)\s+{_WHEN}\b",
-           keywords="therapy group", before=40, after=60,
-           first=r"(?:in|during|after)\s+(?:therapy|group|couples)\s", requires=_NEEDS_WHEN),
-        _c(rf"\b{_WHEN}\s+in\s+(?:therapy|session|group)\b[^.!?\n]{{0,40}}?\b{_CLIENT}\b",
-           keywords=_KW_SESSION, requires=_NEEDS_WHEN),
-        _c(r"\bsession\s+with\s+(?P<cap>[^\W\d_][\w'’\-]*)", _capitalised, keywords="session*",
-           anchored=True),
+        _c(
+            rf"\b(?:in|during|after|from|before)\s+(?:a\s+|my\s+|our\s+|one\s+|this\s+|the\s+|"
+            rf"today{_APOS}s\s+)?(?:\w+\s+)?sessions?\s+{_WHEN}\b",
+            keywords=_KW_SESSION,
+            first=r"(?:in|during|after|from|before)\s",
+            requires=_NEEDS_WHEN,
+        ),
+        _c(rf"\bin\s+session\s+{_WHEN}", keywords=_KW_SESSION, first=r"in\s", requires=_NEEDS_WHEN),
+        _c(
+            rf"\b{_WHEN}\b,?\s+(?:a|my|one|one\s+of\s+my|another)\s+(?:\w+\s+)?{_CLIENT}s?\b",
+            keywords=_KW_SESSION,
+            requires=_NEEDS_WHEN,
+        ),
+        _c(
+            rf"\b(?:a|my|one)\s+(?:\w+\s+)?{_CLIENT}\s+(?:(?:just|once|recently|finally)\s+)?"
+            r"(?:told|said|asked|shared|"
+            r"admitted|confessed|cried|disclosed|revealed|texted|emailed|called|broke\s+down|"
+            r"yelled|screamed)\b",
+            keywords=_KW_SESSION,
+        ),
+        _c(
+            rf"\bmy\s+{_TIME}\s+(?:{_CLIENT}|session|appointment)\b",
+            keywords=_KW_SESSION,
+            first=r"my\s",
+            requires=_NEEDS_DIGIT,
+        ),
+        _c(
+            rf"\bmy\s+{_TIME}\s+(?:(?:just|finally)\s+)?(?:told|said|asked|cried|cancell?ed|"
+            r"canceled|shared|admitted|brought)\b",
+            keywords="*clock *am *pm *a.m. *p.m.",
+            before=20,
+            after=60,
+            first=r"my\s",
+            requires=_NEEDS_DIGIT,
+        ),
+        _c(
+            rf"\b(?:in|during|after)\s+(?:therapy|group|couples\s+therapy)\s+{_WHEN}\b",
+            keywords="therapy group",
+            before=40,
+            after=60,
+            first=r"(?:in|during|after)\s+(?:therapy|group|couples)\s",
+            requires=_NEEDS_WHEN,
+        ),
+        _c(
+            rf"\b{_WHEN}\s+in\s+(?:therapy|session|group)\b[^.!?\n]{{0,40}}?\b{_CLIENT}\b",
+            keywords=_KW_SESSION,
+            requires=_NEEDS_WHEN,
+        ),
+        _c(
+            r"\bsession\s+with\s+(?P<cap>[^\W\d_][\w'’\-]*)",
+            _capitalised,
+            keywords="session*",
+            anchored=True,
+        ),
         # "session with a widower who…", "session today with a chap who…"
-        _c(rf"\b(?:sessions?|intake|appointment|consultation|consult|assessment)\s+"
-           rf"(?:(?:on|over|via|by)\s+\w+\s+|{_WHEN}\s+)?with\s+"
-           rf"(?:a|an|my|this|one|another|the)\s+(?P<np>(?:[\w'\-]+\s+){{0,3}}?[\w'\-]+)",
-           session_with, keywords="session* intake* appointment* consult* assessment*",
-           anchored=True, after=100),
+        _c(
+            rf"\b(?:sessions?|intake|appointment|consultation|consult|assessment)\s+"
+            rf"(?:(?:on|over|via|by)\s+\w+\s+|{_WHEN}\s+)?with\s+"
+            rf"(?:a|an|my|this|one|another|the)\s+(?P<np>(?:[\w'\-]+\s+){{0,3}}?[\w'\-]+)",
+            session_with,
+            keywords="session* intake* appointment* consult* assessment*",
+            anchored=True,
+            after=100,
+        ),
         # "Tough session today. She…", "our 8am session … He…", "last night's group: a man…"
-        _c(rf"\b(?:{_WHEN}{_APOS}s|our|my)\s+(?:[\w\-:.]+\s+){{0,2}}?"
-           r"(?:session|group|appointment|consultation)(?![\w\-])", session_person,
-           keywords="session* group appointment* consult*", before=80, after=20),
-        _c(rf"\b(?:session|group)\s+{_WHEN}\b", session_person,
-           keywords="session* group", anchored=True, after=60),
-        _c(r"\b(?:tough|hard|difficult|heavy|tearful|emotional|intense|moving|powerful|rough|"
-           r"brilliant|funny|strange|weird|draining|lovely|beautiful|heartbreaking|"
-           r"heart-breaking|sad|breakthrough|exhausting|amazing)\s+session\b", session_person,
-           keywords="session*", before=30, after=20),
+        _c(
+            rf"\b(?:{_WHEN}{_APOS}s|our|my)\s+(?:[\w\-:.]+\s+){{0,2}}?"
+            r"(?:session|group|appointment|consultation)(?![\w\-])",
+            session_person,
+            keywords="session* group appointment* consult*",
+            before=80,
+            after=20,
+        ),
+        _c(
+            rf"\b(?:session|group)\s+{_WHEN}\b",
+            session_person,
+            keywords="session* group",
+            anchored=True,
+            after=60,
+        ),
+        _c(
+            r"\b(?:tough|hard|difficult|heavy|tearful|emotional|intense|moving|powerful|rough|"
+            r"brilliant|funny|strange|weird|draining|lovely|beautiful|heartbreaking|"
+            r"heart-breaking|sad|breakthrough|exhausting|amazing)\s+session\b",
+            session_person,
+            keywords="session*",
+            before=30,
+            after=20,
+        ),
         # "she told me in our session", "he admitted to me in therapy"
-        _c(r"\b(?:told|said\s+to|admitted\s+to|confided\s+in|confessed\s+to|showed|asked|"
-           r"shared\s+with)\s+me\s+(?:\w+\s+){0,2}?in\s+(?:our\s+|the\s+|my\s+|a\s+|"
-           r"today's\s+|this\s+\w+'s\s+|\w+'s\s+)?(?:session|appointment|therapy|counsell?ing|"
-           r"consultation|clinic|group)\b", told_me_in_session,
-           keywords="told said admitted confided confessed showed asked shared", anchored=True,
-           after=80),
+        _c(
+            r"\b(?:told|said\s+to|admitted\s+to|confided\s+in|confessed\s+to|showed|asked|"
+            r"shared\s+with)\s+me\s+(?:\w+\s+){0,2}?in\s+(?:our\s+|the\s+|my\s+|a\s+|"
+            r"today's\s+|this\s+\w+'s\s+|\w+'s\s+)?(?:session|appointment|therapy|counsell?ing|"
+            r"consultation|clinic|group)\b",
+            told_me_in_session,
+            keywords="told said admitted confided confessed showed asked shared",
+            anchored=True,
+            after=80,
+        ),
         # "in my therapy room", "in clinic today", "on the ward this morning"
-        _c(r"\bin\s+(?:my|the|our)\s+(?:[\w\-]+\s+){0,2}?(?:therapy|counsell?ing|consulting|"
-           r"consultation|treatment|play|clinic)\s+room\b|\b(?:in|at)\s+(?:my|our|the)\s+"
-           r"(?:office|clinic|surgery)\b|\bin\s+clinic\b|\bon\s+(?:the|my|our)\s+"
-           r"(?:ward|unit)\b", located_person,
-           keywords="room office clinic surgery ward unit", before=60, after=10,
-           first=r"(?:in|at|on)\s"),
+        _c(
+            r"\bin\s+(?:my|the|our)\s+(?:[\w\-]+\s+){0,2}?(?:therapy|counsell?ing|consulting|"
+            r"consultation|treatment|play|clinic)\s+room\b|\b(?:in|at)\s+(?:my|our|the)\s+"
+            r"(?:office|clinic|surgery)\b|\bin\s+clinic\b|\bon\s+(?:the|my|our)\s+"
+            r"(?:ward|unit)\b",
+            located_person,
+            keywords="room office clinic surgery ward unit",
+            before=60,
+            after=10,
+            first=r"(?:in|at|on)\s",
+        ),
         # "my Thursday 4pm is a Year 11 pupil", "my 4 o'clock is a dentist"
-        _c(rf"\bmy\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?"
-           rf"(?:(?:morning|afternoon|evening)\s+)?{_TIME}\s+(?:(?:client|patient|appointment|"
-           r"session)\s+)?(?:(?:just|finally|never|always|has\s+been|had\s+been)\s+)?"
-           r"(?:is|was|has|had|did|didn't|cancell?ed|canceled|brought|told|said|asked|arrived|"
-           r"turned|came|cried|texted|emailed|rang|called|left|showed|no-showed|wants|says|"
-           r"started|finished|coming|been)\b",
-           keywords="*clock *am *pm *a.m. *p.m.", before=50, after=60, first=r"my\s",
-           requires=_NEEDS_DIGIT),
+        _c(
+            rf"\bmy\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?"
+            rf"(?:(?:morning|afternoon|evening)\s+)?{_TIME}\s+(?:(?:client|patient|appointment|"
+            r"session)\s+)?(?:(?:just|finally|never|always|has\s+been|had\s+been)\s+)?"
+            r"(?:is|was|has|had|did|didn't|cancell?ed|canceled|brought|told|said|asked|arrived|"
+            r"turned|came|cried|texted|emailed|rang|called|left|showed|no-showed|wants|says|"
+            r"started|finished|coming|been)\b",
+            keywords="*clock *am *pm *a.m. *p.m.",
+            before=50,
+            after=60,
+            first=r"my\s",
+            requires=_NEEDS_DIGIT,
+        ),
         # "the woman in room 4", "the man in bed 12"
-        _c(r"\b(?:in|on)\s+(?:room|bay|bed|cubicle|side\s+room)\s+\d{1,3}\b", located_person,
-           keywords="room bay bed cubicle", before=60, after=10, first=r"(?:in|on)\s",
-           requires=_NEEDS_DIGIT),
+        _c(
+            r"\b(?:in|on)\s+(?:room|bay|bed|cubicle|side\s+room)\s+\d{1,3}\b",
+            located_person,
+            keywords="room bay bed cubicle",
+            before=60,
+            after=10,
+            first=r"(?:in|on)\s",
+            requires=_NEEDS_DIGIT,
+        ),
         # "Client this morning: …", "Client cancelled her 3pm", "Today's clients: …"
-        _c(rf"\b(?:(?:new|first|last|latest|newest|next|another)\s+)?(?:client|patient)\s+(?:{_WHEN}|update|cancell?ed|canceled|said|told|asked|"
-           r"emailed|texted|rang|called|cried|sent|wrote|brought|turned\s+up|didn't|no[\s\-]*"
-           r"show(?:ed)?)\b", sentence_start, keywords="client* patient*", before=20),
-        _c(rf"\b{_WHEN}{_APOS}s\s+(?:clients|patients)\s*(?::|included|were|ranged)",
-           keywords="client* patient*", before=40, after=20),
+        _c(
+            rf"\b(?:(?:new|first|last|latest|newest|next|another)\s+)?(?:client|patient)\s+(?:{_WHEN}|update|cancell?ed|canceled|said|told|asked|"
+            r"emailed|texted|rang|called|cried|sent|wrote|brought|turned\s+up|didn't|no[\s\-]*"
+            r"show(?:ed)?)\b",
+            sentence_start,
+            keywords="client* patient*",
+            before=20,
+        ),
+        _c(
+            rf"\b{_WHEN}{_APOS}s\s+(?:clients|patients)\s*(?::|included|were|ranged)",
+            keywords="client* patient*",
+            before=40,
+            after=20,
+        ),
         # "a new referral today", "home visit this morning"
-        _c(rf"\b(?:referral|admission|home\s+visit)\s+{_WHEN}\b",
-           keywords="referral* admission* visit", before=20, after=40),
+        _c(
+            rf"\b(?:referral|admission|home\s+visit)\s+{_WHEN}\b",
+            keywords="referral* admission* visit",
+            before=20,
+            after=40,
+        ),
     ),
     message="reports session content (APA 4.01/4.07, ACA H.6.d)",
     true_positives=(
@@ -636,23 +939,54 @@ TESTIMONIAL = PackRule(
         "others vulnerable to undue influence; a public request for reviews from a "
         "professional account reaches exactly those people."
     ),
-    keywords=("review*", "testimonial*", "rating*", "rate", "recommend*", "endorse*", "star*",
-              "5-star", "five-star", "client*", "patient*"),
+    keywords=(
+        "review*",
+        "testimonial*",
+        "rating*",
+        "rate",
+        "recommend*",
+        "endorse*",
+        "star*",
+        "5-star",
+        "five-star",
+        "client*",
+        "patient*",
+    ),
     patterns=(
-        _c(rf"\b(?:leave|write|post|give|submit|share|drop|send)\s+(?:me\s+|us\s+)?"
-           rf"(?:a\s+|an\s+|your\s+|some\s+)?(?:(?:quick|short|honest|positive|good|great|kind|"
-           rf"5[\s\-]*star|five[\s\-]*star)\s+)*(?:[\w\-]+\s+){{0,2}}?{_REVIEW}\b",
-           keywords=_KW_REVIEW, first=r"(?:leave|write|post|give|submit|share|drop|send)\s"),
-        _c(r"\b(?:review|rate|recommend|endorse)\s+(?:me|us|my\s+practice|our\s+practice)\s+"
-           r"(?:on|at)\s+\w+", keywords=_KW_REVIEW, anchored=True),
-        _c(rf"\b{_REVIEW}\s+(?:from|by)\s+(?:my\s+|our\s+|former\s+|current\s+|past\s+)*"
-           rf"{_CLIENT}s?\b", keywords=_KW_REVIEW, anchored=True),
-        _c(rf"\b{_CLIENT}s?\b[^.!?\n]{{0,60}}?\b(?:{_REVIEW}|5[\s\-]*stars?|five\s+stars?)\b",
-           keywords=_KW_REVIEW),
-        _c(rf"\b{_REVIEW}\s+(?:are\s+|is\s+)?(?:always\s+)?(?:welcome|appreciated|wanted|"
-           r"needed|helps?)\b", keywords=_KW_REVIEW, anchored=True),
-        _c(rf"\b{_CLIENT}s?\b[^.!?\n]{{0,60}}?\bshare\s+(?:your|their)\s+(?:experiences?|"
-           r"stor(?:y|ies)|feedback)\b", keywords="client* patient*"),
+        _c(
+            rf"\b(?:leave|write|post|give|submit|share|drop|send)\s+(?:me\s+|us\s+)?"
+            rf"(?:a\s+|an\s+|your\s+|some\s+)?(?:(?:quick|short|honest|positive|good|great|kind|"
+            rf"5[\s\-]*star|five[\s\-]*star)\s+)*(?:[\w\-]+\s+){{0,2}}?{_REVIEW}\b",
+            keywords=_KW_REVIEW,
+            first=r"(?:leave|write|post|give|submit|share|drop|send)\s",
+        ),
+        _c(
+            r"\b(?:review|rate|recommend|endorse)\s+(?:me|us|my\s+practice|our\s+practice)\s+"
+            r"(?:on|at)\s+\w+",
+            keywords=_KW_REVIEW,
+            anchored=True,
+        ),
+        _c(
+            rf"\b{_REVIEW}\s+(?:from|by)\s+(?:my\s+|our\s+|former\s+|current\s+|past\s+)*"
+            rf"{_CLIENT}s?\b",
+            keywords=_KW_REVIEW,
+            anchored=True,
+        ),
+        _c(
+            rf"\b{_CLIENT}s?\b[^.!?\n]{{0,60}}?\b(?:{_REVIEW}|5[\s\-]*stars?|five\s+stars?)\b",
+            keywords=_KW_REVIEW,
+        ),
+        _c(
+            rf"\b{_REVIEW}\s+(?:are\s+|is\s+)?(?:always\s+)?(?:welcome|appreciated|wanted|"
+            r"needed|helps?)\b",
+            keywords=_KW_REVIEW,
+            anchored=True,
+        ),
+        _c(
+            rf"\b{_CLIENT}s?\b[^.!?\n]{{0,60}}?\bshare\s+(?:your|their)\s+(?:experiences?|"
+            r"stor(?:y|ies)|feedback)\b",
+            keywords="client* patient*",
+        ),
     ),
     message="solicits testimonials/reviews (APA 5.05)",
     true_positives=(
@@ -707,22 +1041,60 @@ DIAGNOSIS = PackRule(
         "advises against it."
     ),
     keywords=(
-        "narcissis*", "psychopath*", "sociopath*", "bipolar", "schizo*", "borderline", "autis*",
-        "paranoi*", "delusion*", "histrionic", "manic", "psychotic", "depressed", "demen*",
-        "senile", "npd", "bpd", "aspd", "adhd", "ocd", "spectrum", "mentally", "sadist*",
+        "narcissis*",
+        "psychopath*",
+        "sociopath*",
+        "bipolar",
+        "schizo*",
+        "borderline",
+        "autis*",
+        "paranoi*",
+        "delusion*",
+        "histrionic",
+        "manic",
+        "psychotic",
+        "depressed",
+        "demen*",
+        "senile",
+        "npd",
+        "bpd",
+        "aspd",
+        "adhd",
+        "ocd",
+        "spectrum",
+        "mentally",
+        "sadist*",
         "diagnos*",
     ),
     patterns=(
-        _c(rf"(?P<cap>\b[^\W\d_][\w\-]*(?:\s+[^\W\d_][\w\-]*){{0,2}}?)\s*{_IS}\s+"
-           rf"(?:{_MOD}\s+)*{_LABEL}\b", _capitalised, before=140, after=60),
-        _c(rf"\b(?:my|his|her|their|your|our|the)\s+{_REL}\s+{_IS}\s+(?:{_MOD}\s+)*"
-           rf"(?:(?:a|an)\s+{_PEJORATIVE}|(?:clearly|obviously|definitely|textbook|classic|"
-           rf"totally|such\s+a)\s+(?:{_MOD}\s+)*{_LABEL})\b"),
-        _c(rf"\b{_LABEL}\s+(?:behaviou?rs?|traits?|tendencies|energy)\s+(?:from|by|of|in)\s+"
-           r"(?P<cap>[^\W\d_][\w\-]*(?:\s+[^\W\d_][\w\-]*)?)", _capitalised, before=0, after=120),
-        _c(r"\bdiagnos(?:e|ing)\s+(?P<cap>[^\W\d_][\w\-]*(?:\s+[^\W\d_][\w\-]*)?)\s+"
-           r"(?:with|as)\b", _capitalised, keywords="diagnos*", before=0, after=80,
-           anchored=True),
+        _c(
+            rf"(?P<cap>\b[^\W\d_][\w\-]*(?:\s+[^\W\d_][\w\-]*){{0,2}}?)\s*{_IS}\s+"
+            rf"(?:{_MOD}\s+)*{_LABEL}\b",
+            _capitalised,
+            before=140,
+            after=60,
+        ),
+        _c(
+            rf"\b(?:my|his|her|their|your|our|the)\s+{_REL}\s+{_IS}\s+(?:{_MOD}\s+)*"
+            rf"(?:(?:a|an)\s+{_PEJORATIVE}|(?:clearly|obviously|definitely|textbook|classic|"
+            rf"totally|such\s+a)\s+(?:{_MOD}\s+)*{_LABEL})\b"
+        ),
+        _c(
+            rf"\b{_LABEL}\s+(?:behaviou?rs?|traits?|tendencies|energy)\s+(?:from|by|of|in)\s+"
+            r"(?P<cap>[^\W\d_][\w\-]*(?:\s+[^\W\d_][\w\-]*)?)",
+            _capitalised,
+            before=0,
+            after=120,
+        ),
+        _c(
+            r"\bdiagnos(?:e|ing)\s+(?P<cap>[^\W\d_][\w\-]*(?:\s+[^\W\d_][\w\-]*)?)\s+"
+            r"(?:with|as)\b",
+            _capitalised,
+            keywords="diagnos*",
+            before=0,
+            after=80,
+            anchored=True,
+        ),
     ),
     message="diagnoses a specific person (Goldwater rule; ACA social media guidance)",
     true_positives=(
@@ -772,18 +1144,43 @@ CHECK_IN = PackRule(
         "and tie a personal account to the practice (ACA H.6.a separation; Kolmes' private "
         "practice social media policy advises against check-ins)."
     ),
-    keywords=("check*", "checked", "\U0001f4cd*", "office", "practice", "clinic", "studio",
-              *_STREET_WORDS.split()),
+    keywords=(
+        "check*",
+        "checked",
+        "\U0001f4cd*",
+        "office",
+        "practice",
+        "clinic",
+        "studio",
+        *_STREET_WORDS.split(),
+    ),
     patterns=(
-        _c(r"\b(?:checked|checking|just\s+checked|(?:i|we)\s+check)[\s\-]*in\s+(?:at|@|to)\s+"
-           r"[^.!?\n,;]{1,60}", keywords="check* checked", before=12, after=100),
+        _c(
+            r"\b(?:checked|checking|just\s+checked|(?:i|we)\s+check)[\s\-]*in\s+(?:at|@|to)\s+"
+            r"[^.!?\n,;]{1,60}",
+            keywords="check* checked",
+            before=12,
+            after=100,
+        ),
         _c(r"\U0001f4cd\s*[^.!?\n]{1,60}", keywords="\U0001f4cd*", before=0, after=70),
-        _c(r"\b(?:office|practice|clinic|studio)\s+(?:is\s+)?(?:located\s+)?(?:on|at|in|near|"
-           r"by|off)\s+(?:the\s+corner\s+of\s+)?(?:[\w'’.\-]+\s+){1,4}?" + _STREET,
-           keywords="office practice clinic studio", before=0, after=140, anchored=True),
-        _c(r"(?P<cap>\b\d{1,5}\s+(?:[nsew]\.?\s+)?[^\W\d_][\w'’.\-]*(?:\s+[^\W\d_][\w'’.\-]*)?)"
-           r"\s+" + _STREET, _checkin_validate, keywords=_STREET_WORDS, before=70, after=12,
-           first=r"\d{1,5}\s+(?:[nsew]\.?\s+)?[^\W\d_]", requires=_NEEDS_DIGIT),
+        _c(
+            r"\b(?:office|practice|clinic|studio)\s+(?:is\s+)?(?:located\s+)?(?:on|at|in|near|"
+            r"by|off)\s+(?:the\s+corner\s+of\s+)?(?:[\w'’.\-]+\s+){1,4}?" + _STREET,
+            keywords="office practice clinic studio",
+            before=0,
+            after=140,
+            anchored=True,
+        ),
+        _c(
+            r"(?P<cap>\b\d{1,5}\s+(?:[nsew]\.?\s+)?[^\W\d_][\w'’.\-]*(?:\s+[^\W\d_][\w'’.\-]*)?)"
+            r"\s+" + _STREET,
+            _checkin_validate,
+            keywords=_STREET_WORDS,
+            before=70,
+            after=12,
+            first=r"\d{1,5}\s+(?:[nsew]\.?\s+)?[^\W\d_]",
+            requires=_NEEDS_DIGIT,
+        ),
     ),
     message="reveals a location (check-in / street address)",
     true_positives=(

@@ -11,9 +11,7 @@ from collections.abc import Iterable, Mapping
 from .findings import Finding
 
 
-def check_routing(
-    persona: str, targets: Iterable[str], owners: Mapping[str, str]
-) -> list[Finding]:
+def check_routing(persona: str, targets: Iterable[str], owners: Mapping[str, str]) -> list[Finding]:
     """``owners`` maps every account name of every persona to its persona."""
     findings = []
     for target in targets:

@@ -214,8 +214,9 @@ class FeedAdapter:
         ET.SubElement(root, _q("updated")).text = rfc3339(now)
         if self.persona.blog is not None:
             ET.SubElement(
-                root, _q("link"), {"rel": "alternate", "type": "text/html",
-                                   "href": self.persona.blog.url + "/"},
+                root,
+                _q("link"),
+                {"rel": "alternate", "type": "text/html", "href": self.persona.blog.url + "/"},
             )
         author = ET.SubElement(root, _q("author"))
         ET.SubElement(author, _q("name")).text = name
@@ -230,8 +231,11 @@ class FeedAdapter:
         title = pub.title or first_words(text) or "(untitled)"
         ET.SubElement(entry, _q("title"), {"type": "text"}).text = _clean(" ".join(title.split()))
         if pub.canonical_url:
-            ET.SubElement(entry, _q("link"), {"rel": "alternate", "type": "text/html",
-                                              "href": _clean(pub.canonical_url)})
+            ET.SubElement(
+                entry,
+                _q("link"),
+                {"rel": "alternate", "type": "text/html", "href": _clean(pub.canonical_url)},
+            )
         stamp = rfc3339(now)
         ET.SubElement(entry, _q("published")).text = stamp
         ET.SubElement(entry, _q("updated")).text = stamp

@@ -227,7 +227,10 @@ def clear_instance_cache() -> None:
 
 
 def read_limits(
-    instance: str, *, timeout: float, cache_ttl: float = CACHE_TTL,
+    instance: str,
+    *,
+    timeout: float,
+    cache_ttl: float = CACHE_TTL,
     cache_dir: Path | None = None,
 ) -> tuple[InstanceLimits, bool]:
     """The limits of ``instance`` (``https://host``) and whether they came from a cache.
@@ -262,9 +265,7 @@ def read_limits(
     return limits, False
 
 
-def share_rules(
-    ctx: AdapterContext, *, timeout: float, cache_ttl: float = CACHE_TTL
-) -> ShareRules:
+def share_rules(ctx: AdapterContext, *, timeout: float, cache_ttl: float = CACHE_TTL) -> ShareRules:
     """The limit and counting to fit a share to this account, for the daemon and ``preview``.
 
     The account's ``limit`` and ``counting`` win; what they leave open comes from the instance
@@ -498,7 +499,9 @@ class MastodonAdapter:
     def instance_limits(self) -> InstanceLimits:
         """The instance's limits, cached for a day (defaults if it cannot be asked)."""
         return read_limits(
-            self.instance, timeout=min(self.timeout, 10.0), cache_ttl=self.cache_ttl,
+            self.instance,
+            timeout=min(self.timeout, 10.0),
+            cache_ttl=self.cache_ttl,
             cache_dir=self.ctx.cache_dir,
         )[0]
 

@@ -91,8 +91,18 @@ FORMATS = ("hugo", "jekyll", "pelican")
 _TRANSIENT_ERRNOS = {
     getattr(errno, name)
     for name in (
-        "ENOSPC", "EDQUOT", "EIO", "EAGAIN", "EBUSY", "EINTR", "ETIMEDOUT", "ESTALE",
-        "ENOLCK", "EMFILE", "ENFILE", "ENOMEM",
+        "ENOSPC",
+        "EDQUOT",
+        "EIO",
+        "EAGAIN",
+        "EBUSY",
+        "EINTR",
+        "ETIMEDOUT",
+        "ESTALE",
+        "ENOLCK",
+        "EMFILE",
+        "ENFILE",
+        "ENOMEM",
     )
     if hasattr(errno, name)
 }
@@ -275,8 +285,15 @@ def first_words(text: str, limit: int = 60) -> str:
 # Front matter writers and readers
 # --------------------------------------------------------------------------------------------
 
-_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n",
-                 "\f": "\\f", "\r": "\\r"}
+_TOML_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
 
 
 def toml_string(value: str) -> str:
@@ -350,8 +367,12 @@ def render_jekyll(meta: dict[str, Any]) -> str:
         fm["categories"] = list(meta["categories"])
     fm[MARKER_KEY] = meta["marker"]
     dumped = yaml.dump(
-        fm, Dumper=_FrontMatterDumper, allow_unicode=True, sort_keys=False,
-        default_flow_style=False, width=1_000_000,
+        fm,
+        Dumper=_FrontMatterDumper,
+        allow_unicode=True,
+        sort_keys=False,
+        default_flow_style=False,
+        width=1_000_000,
     )
     if any(line.rstrip() in ("---", "...") for line in dumped.splitlines()):
         # cannot happen with PyYAML's indented continuation lines; stay safe if it ever does
@@ -492,8 +513,10 @@ class StaticSiteAdapter:
                 hint="set content_dir to the generator's posts folder",
             )
         if blog.format not in FORMATS:
-            raise PermanentError(f"unknown static blog format {blog.format!r}",
-                                 hint=f"use one of {', '.join(FORMATS)}")
+            raise PermanentError(
+                f"unknown static blog format {blog.format!r}",
+                hint=f"use one of {', '.join(FORMATS)}",
+            )
         self.persona = ctx.persona
         self.blog = blog
         self.content_dir = Path(blog.content_dir)
@@ -767,8 +790,7 @@ class StaticSiteAdapter:
     def _media_name(item: MediaItem, used: set[str]) -> str:
         suffix = re.sub(r"[^a-z0-9.]", "", item.path.suffix.lower())
         # an image of the body keeps the name it has there (the snapshot is named by hash)
-        stem = slugify(PurePosixPath(image_ref_path(item.ref)).stem if item.ref else
-                       item.path.stem)
+        stem = slugify(PurePosixPath(image_ref_path(item.ref)).stem if item.ref else item.path.stem)
         if stem in ("index", "_index"):
             stem = "image"
         name, n = f"{stem}{suffix}", 1
@@ -794,8 +816,13 @@ class StaticSiteAdapter:
         try:
             return subprocess.run(
                 ["git", "--literal-pathspecs", *args],
-                cwd=cwd, capture_output=True, text=True, timeout=self.git_timeout,
-                env=env, stdin=subprocess.DEVNULL, check=False,
+                cwd=cwd,
+                capture_output=True,
+                text=True,
+                timeout=self.git_timeout,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                check=False,
             )
         except FileNotFoundError:
             raise PermanentError(
@@ -837,8 +864,7 @@ class StaticSiteAdapter:
         except ValueError:
             raise PermanentError(
                 f"{', '.join(map(str, paths))} is outside the git repository at {top}",
-                hint="keep the site (including assets) in one repository "
-                "or set git_commit = false",
+                hint="keep the site (including assets) in one repository or set git_commit = false",
             ) from None
         ident: list[str] = []
         for key, default in (("user.name", "crosspost"), ("user.email", "crosspost@localhost")):
@@ -852,18 +878,21 @@ class StaticSiteAdapter:
             self._check(staged, "diff", top)
         title = _one_line(pub.title or first_words(pub.body or pub.text)) or "entry"
         message = f"crosspost: {title}"
-        self._check(self._git([*ident, "commit", "-q", "-m", message, "--", *rel], top),
-                    "commit", top)
+        self._check(
+            self._git([*ident, "commit", "-q", "-m", message, "--", *rel], top), "commit", top
+        )
 
     @staticmethod
     def _check(cp: subprocess.CompletedProcess[str], what: str, top: Path) -> None:
         if cp.returncode == 0:
             return
-        msg = (cp.stderr.strip() or cp.stdout.strip() or f"exit status {cp.returncode}")
+        msg = cp.stderr.strip() or cp.stdout.strip() or f"exit status {cp.returncode}"
         if "index.lock" in msg:
-            raise TransientError(f"git {what} in {top}: {msg}",
-                                 hint="another git process is running there; crosspost will retry",
-                                 retry_after=60)
+            raise TransientError(
+                f"git {what} in {top}: {msg}",
+                hint="another git process is running there; crosspost will retry",
+                retry_after=60,
+            )
         raise PermanentError(
             f"git {what} failed in {top}: {msg}",
             hint=f"fix the repository (see 'git status' in {top}) and run 'crosspost retry', "

@@ -283,8 +283,12 @@ class WordPressAdapter:
         media_id = int(media["id"])
         if item.alt:
             self._request(c, "POST", f"/wp/v2/media/{media_id}", json={"alt_text": item.alt})
-        return {"id": media_id, "source_url": media.get("source_url", ""), "alt": item.alt,
-                "ref": item.ref}
+        return {
+            "id": media_id,
+            "source_url": media.get("source_url", ""),
+            "alt": item.alt,
+            "ref": item.ref,
+        }
 
     def _created(self, c: httpx.Client, resp: httpx.Response) -> dict[str, Any]:
         """The created post from a 201; the body can be spoiled by PHP notices or plugins."""

@@ -36,13 +36,18 @@ def upgrade() -> None:
     )
     bind = op.get_bind()
     records = bind.execute(sa.text("SELECT count(*) FROM auditrecord")).scalar() or 0
-    last = bind.execute(
-        sa.text("SELECT hash FROM auditrecord ORDER BY id DESC LIMIT 1")
-    ).scalar()
+    last = bind.execute(sa.text("SELECT hash FROM auditrecord ORDER BY id DESC LIMIT 1")).scalar()
     op.bulk_insert(
         head,
-        [{"id": 1, "records": records, "head_hash": last or GENESIS,
-          "updated_at": datetime.now(UTC), "mac": None}],
+        [
+            {
+                "id": 1,
+                "records": records,
+                "head_hash": last or GENESIS,
+                "updated_at": datetime.now(UTC),
+                "mac": None,
+            }
+        ],
     )
 
     if bind.dialect.name == "sqlite":
