@@ -35,6 +35,7 @@ from fakes.bluesky import FakeBlueskyPDS
 from fakes.mastodon import FakeMastodon
 from fakes.micropub import FakeMicropub
 from fakes.sockets import DroppingProxy, SilentServer
+from fakes.threads import FakeThreads
 from fakes.wordpress import FakeWordPress
 from fakes.x import FakeX
 
@@ -322,8 +323,63 @@ class MicropubCase(Case):
         pass  # a client per operation: publish's endpoint discovery comes before the post
 
 
+class ThreadsCase(Case):
+    platform = "threads"
+    create_path = "/threads_publish"
+    TOKEN = "th-long-Qw8Zr3Lp5Nv2Xc7Bm4Tg9Hs1JaYk"
+
+    def __init__(self, tmp_path: Path) -> None:
+        from crosspost.platforms import threads
+
+        threads._CONTAINERS.clear()
+        self.fake = FakeThreads(access_token=self.TOKEN).start()
+        credentials.store(
+            "professional",
+            "pro-threads",
+            {
+                "access_token": self.TOKEN,
+                "token_expires_at": str(int(time.time()) + 50 * 86400),
+                "user_id": self.fake.user_id,
+            },
+        )
+
+    def adapter(self, url: str) -> Any:
+        account = Account.model_construct(
+            name="pro-threads",
+            platform="threads",
+            handle="@dranareyes",
+            instance=None,
+            share=None,
+            path=None,
+            limit=None,
+            visibility=None,
+            counting=None,
+        )
+        ctx = AdapterContext(
+            persona=_persona("professional", account=account), account=account, timeout=TIMEOUT
+        )
+        return adapter_class("threads")(ctx, base_url=url)  # type: ignore[call-arg]
+
+    def pub(self) -> Publication:
+        return _pub("threads", "pro-threads")
+
+    def hang_create(self) -> None:
+        self.fake.hang("POST /v1.0/:id/threads_publish", after=False)
+
+    def created(self) -> int:
+        return len(self.fake.published())
+
+    def seed(self) -> None:
+        self.fake.add_post(TEXT)
+
+    def stop(self) -> None:
+        super().stop()
+        assert self.fake.problems == []
+
+
 CASES: dict[str, type[Case]] = {
-    c.platform: c for c in (XCase, MastodonCase, BlueskyCase, WordPressCase, MicropubCase)
+    c.platform: c
+    for c in (XCase, MastodonCase, BlueskyCase, WordPressCase, MicropubCase, ThreadsCase)
 }
 #: adapters that write local files and never open a connection
 LOCAL = {"static", "feed"}
@@ -423,7 +479,7 @@ def test_a_post_on_a_dropped_connection_is_not_sent_again(case: Case, reset: boo
     assert err.maybe_sent is True  # the publisher asks lookup before posting again
 
 
-@pytest.mark.parametrize("case", ["bluesky", "micropub", "wordpress"], indirect=True)
+@pytest.mark.parametrize("case", ["bluesky", "micropub", "threads", "wordpress"], indirect=True)
 def test_the_httpx_adapters_still_use_the_environments_proxy(
     case: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:
