@@ -61,6 +61,7 @@ Limits (see :func:`threads_length`): 500 characters, at most 5 distinct links pe
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 import re
 import secrets
@@ -127,13 +128,13 @@ def threads_length(text: str) -> int:
     or a keycap) counts its UTF-8 bytes (👍 4, 👩‍⚕️ 13); any other cluster counts its UTF-16 code
     units, which is never less than its graphemes or code points (é 1, 𝐀 2). URLs count in full.
     """
-    from grapheme.grapheme_property_group import GraphemePropertyGroup as G
-    from grapheme.grapheme_property_group import get_group
-
-    emoji = {G.EXTENDED_PICTOGRAPHIC, G.REGIONAL_INDICATOR}
+    clusters = graphemes(text)  # loads (and checks) graphemeu's tables
+    groups = importlib.import_module("grapheme.grapheme_property_group")
+    kinds = groups.GraphemePropertyGroup
+    emoji = {kinds.EXTENDED_PICTOGRAPHIC, kinds.REGIONAL_INDICATOR}
     total = 0
-    for cluster in graphemes(text):
-        if "\u20e3" in cluster or any(get_group(ch) in emoji for ch in cluster):
+    for cluster in clusters:
+        if "\u20e3" in cluster or any(groups.get_group(ch) in emoji for ch in cluster):
             total += len(cluster.encode("utf-8", "surrogatepass"))
         else:
             total += len(cluster.encode("utf-16-le", "surrogatepass")) // 2
@@ -783,7 +784,7 @@ def _code_from(answer: str, state: str) -> str:
     answer = answer.strip()
     if "://" in answer or answer.startswith("?") or "code=" in answer:
         query = parse_qs(urlsplit(answer).query or answer.lstrip("?"))
-        returned = (query.get("state") or [None])[0]
+        returned = (query.get("state") or [""])[0] or None
         if returned is not None and returned != state:
             raise UsageError(
                 "the pasted address is from another login attempt (its state differs); "
