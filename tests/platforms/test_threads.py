@@ -385,6 +385,15 @@ def test_a_server_error_while_publishing_may_have_posted(fake, login) -> None:
     assert e.value.maybe_sent is False  # a container is not a post
 
 
+def test_a_container_not_ready_yet_is_published_later(fake, login) -> None:
+    fake.fail("POST /v1.0/:id/threads_publish", 400, "The media is not ready", code=9007)
+    with pytest.raises(TransientError) as e:
+        adapter(fake).publish(pub())
+    assert e.value.maybe_sent is False
+    assert adapter(fake).publish(pub()).remote_id == fake.published()[0]["id"]
+    assert len(fake.containers) == 1
+
+
 def test_other_refusals_are_permanent_with_metas_message(fake, login) -> None:
     fake.fail("POST /v1.0/:id/threads", 400, "The parameter text is required", code=100)
     with pytest.raises(PermanentError, match="The parameter text is required"):

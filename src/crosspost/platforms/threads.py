@@ -47,6 +47,7 @@ What a failure means::
 
     failure                                         error            maybe_sent  retry_after
     429, Graph codes 4 / 17 / 32 / 613              TransientError   False       Retry-After/15 min
+    Graph code 9007 (container not ready)           TransientError   False       30 s
     5xx or is_transient to threads_publish          TransientError   True
     read time-out / dropped answer, threads_publish TransientError   True
     any failure before threads_publish              (as classified)  False
@@ -709,6 +710,8 @@ class ThreadsAdapter:
                 retry_after=wait if wait is not None else RATE_LIMIT_WAIT,
                 maybe_sent=False,
             )
+        if code == 9007:  # "the media is not ready for publishing": the container, not a post
+            return _http.transient(what, hint="will retry", retry_after=30.0, maybe_sent=False)
         if status >= 500 or err.get("is_transient") is True:
             return _http.transient(
                 what,
