@@ -316,6 +316,24 @@ def test_a_token_close_to_expiry_is_refreshed_and_stored(isolated, fake) -> None
     assert create.headers["Authorization"] == f"Bearer {new}"
 
 
+def test_a_token_stored_without_expiry_or_user_is_refreshed_and_completed(isolated, fake) -> None:
+    credentials.store("professional", "pro-threads", {"access_token": TOKEN})  # e.g. --stdin
+    adapter(fake).publish(pub())
+    assert _stored()["access_token"] == fake.refreshed[0]
+    assert float(_stored()["token_expires_at"] or 0) > time.time() + 59 * 86400
+    assert len(fake.seen("GET /v1.0/me")) == 1  # the user id, asked once
+    assert len(fake.published()) == 1
+
+
+def test_a_failed_early_refresh_does_not_stop_a_token_that_still_works(isolated, fake) -> None:
+    _store(fake, expires_in=2 * 86400)
+    fake.fail("GET /refresh_access_token", 503)
+    adapter(fake).publish(pub())
+    assert fake.refreshed == []
+    assert _stored()["access_token"] == TOKEN
+    assert len(fake.published()) == 1
+
+
 def test_a_fresh_token_is_not_refreshed(fake, login) -> None:
     adapter(fake).verify()
     assert fake.refreshed == []
