@@ -553,12 +553,12 @@ class Daemon:
         """Fill the caches every delivery uses before the first batch starts, so the worker
         threads do not all build them at once (the text-length rules of Mastodon are one big
         regular expression)."""
-        self._warm = True
-        if any(c.platform == "mastodon" for c in claims):
-            from .textlength import text_length
+        from .textlength import PLATFORMS, text_length
 
+        self._warm = True
+        for platform in sorted({c.platform for c in claims} & set(PLATFORMS)):
             with contextlib.suppress(Exception):
-                text_length("https://example.org @user@example.org", "mastodon")
+                text_length("https://example.org @user@example.org", platform)
 
     def _refresh_config(self) -> None:
         """Profiles edited while the daemon runs take effect (the guard uses them)."""
