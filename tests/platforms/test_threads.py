@@ -18,8 +18,9 @@ from crosspost import credentials
 from crosspost.errors import PermanentError, TransientError, UsageError
 from crosspost.platforms import threads as threads_module
 from crosspost.platforms.base import AdapterContext, MediaItem, Publication
-from crosspost.platforms.threads import ThreadsAdapter, links, same_text, threads_length
-from crosspost.profiles import Account, Persona
+from crosspost.platforms.specs.threads import SPEC, threads_length
+from crosspost.platforms.threads import ThreadsAdapter, links, same_text
+from crosspost.profiles import Account, Persona, make_account
 from fakes.threads import FakeThreads
 
 TOKEN = "th-long-Yc5Qv8Lp2Rz7Wk4Nb1Hx6Ds3Fg9JaQ"
@@ -61,17 +62,7 @@ def login(isolated, fake):
 
 
 def account(handle: str | None = "@dranareyes") -> Account:
-    return Account.model_construct(
-        name="pro-threads",
-        platform="threads",
-        handle=handle,
-        instance=None,
-        share=None,
-        path=None,
-        limit=None,
-        visibility=None,
-        counting=None,
-    )
+    return make_account(name="pro-threads", platform="threads", handle=handle)
 
 
 def ctx(handle: str | None = "@dranareyes", timeout: float | None = None) -> AdapterContext:
@@ -127,6 +118,31 @@ def test_length_counts_emoji_as_their_utf8_bytes_and_never_less_than_characters(
     assert threads_length("🇫🇷") == 8
     assert threads_length("𝐀") == 2  # outside the BMP: two UTF-16 units
     assert threads_length("a" * 496 + "👍") == 500
+
+
+def test_the_spec_makes_the_core_count_and_fit_as_threads_counts() -> None:
+    from crosspost.compose import ShareInput, compose_share
+    from crosspost.platforms.registry import spec
+    from crosspost.textlength import text_length
+
+    assert spec("threads") is SPEC and SPEC.limit == 500 and SPEC.role == "share"
+    assert text_length("🌙 sleep", "threads") == 10
+    url = "https://harborpsych.example/posts/sleep/"
+    summary = "Rest matters 🌙😴 " * 60  # 1080 characters, far more as Threads counts
+    text = compose_share(
+        "{title} {summary} {url}",
+        ShareInput(title="Sleep and anxiety", url=url, summary=summary),
+        "threads",
+    )
+    assert threads_length(text) <= 500 < len(text.encode())
+    assert text.endswith(url)
+
+
+def test_a_profile_account_on_threads_validates_against_its_own_model() -> None:
+    a = make_account(name="pro-threads", platform="threads", handle="@dranareyes")
+    assert type(a).__name__ == "ThreadsAccount"
+    with pytest.raises(ValueError, match="visibility"):
+        make_account(name="pro-threads", platform="threads", visibility="public")
 
 
 def test_links_are_counted_once_each() -> None:

@@ -62,14 +62,12 @@ Limits (see :func:`threads_length`): 500 characters, at most 5 distinct links pe
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 import re
 import secrets
 import threading
 import time
 import unicodedata
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any, ClassVar
@@ -79,9 +77,18 @@ import httpx
 
 from .. import credentials
 from ..errors import CrosspostError, PermanentError, TransientError, UsageError
-from ..textlength import graphemes
 from . import _http
-from .base import AdapterContext, CredentialField, MediaItem, Publication, Result
+from .base import (
+    AdapterContext,
+    Ask,
+    CredentialField,
+    MediaItem,
+    PlatformAdapter,
+    Publication,
+    Result,
+    Say,
+)
+from .specs.threads import SPEC, ThreadsAccount, threads_length
 
 log = logging.getLogger(__name__)
 
@@ -109,37 +116,12 @@ MAX_IMAGE_BYTES = 8 * 1024 * 1024
 _URL_RE = re.compile(r"https?://\S+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}'\""
 
-Ask = Callable[[str, bool], str]
-Say = Callable[[str], None]
-
 #: (persona, account, idempotency key) -> container id of an attempt not yet published
 _CONTAINERS: dict[tuple[str, str, str], str] = {}
 _CONTAINERS_LOCK = threading.Lock()
 
 
 # -- counting --------------------------------------------------------------------------------
-
-
-def threads_length(text: str) -> int:
-    """A post's length as Threads counts it against its 500, never less.
-
-    Meta's guide says "Text posts are limited to 500 characters" and "Emojis are counted as the
-    number of UTF-8 bytes" (developers.facebook.com/docs/threads/posts, Limitations). So an
-    emoji (a grapheme cluster with an Extended_Pictographic or Regional_Indicator code point,
-    or a keycap) counts its UTF-8 bytes (👍 4, 👩‍⚕️ 13); any other cluster counts its UTF-16 code
-    units, which is never less than its graphemes or code points (é 1, 𝐀 2). URLs count in full.
-    """
-    clusters = graphemes(text)  # loads (and checks) graphemeu's tables
-    groups = importlib.import_module("grapheme.grapheme_property_group")
-    kinds = groups.GraphemePropertyGroup
-    emoji = {kinds.EXTENDED_PICTOGRAPHIC, kinds.REGIONAL_INDICATOR}
-    total = 0
-    for cluster in clusters:
-        if "\u20e3" in cluster or any(groups.get_group(ch) in emoji for ch in cluster):
-            total += len(cluster.encode("utf-8", "surrogatepass"))
-        else:
-            total += len(cluster.encode("utf-16-le", "surrogatepass")) // 2
-    return total
 
 
 def links(text: str) -> list[str]:
@@ -153,17 +135,11 @@ def links(text: str) -> list[str]:
 # -- the adapter -----------------------------------------------------------------------------
 
 
-class ThreadsAdapter:
+class ThreadsAdapter(PlatformAdapter):
     """Posts to one Threads profile; see the module docstring."""
 
-    platform: ClassVar[str] = "threads"
-    credential_fields: ClassVar[tuple[CredentialField, ...]] = (
-        CredentialField("access_token", "Threads long-lived access token"),
-        CredentialField(
-            "token_expires_at", "When the token expires (Unix seconds; empty: unknown)", False
-        ),
-        CredentialField("user_id", "Threads user id (empty: asked with /me)", False),
-    )
+    platform: ClassVar[str] = SPEC.name
+    credential_fields: ClassVar[tuple[CredentialField, ...]] = SPEC.credential_fields
     scopes: ClassVar[tuple[str, ...]] = SCOPES
 
     def __init__(
@@ -179,13 +155,13 @@ class ThreadsAdapter:
         (a local fake). ``timeout`` is each request's time-out (default: the context's
         ``daemon.request_timeout``); ``poll_interval`` / ``processing_timeout`` pace the wait
         for an image container to be ready."""
-        if ctx.account is None:
-            raise PermanentError("the Threads adapter needs an account", hint="this is a bug")
-        self.ctx = ctx
-        self.persona = ctx.persona.name
+        if not isinstance(ctx.account, ThreadsAccount):
+            raise PermanentError(
+                "the Threads adapter needs a Threads account", hint="this is a bug"
+            )
+        super().__init__(ctx, base_url=base_url, timeout=timeout)
         self.account = ctx.account
-        self.base_url = (base_url or GRAPH).rstrip("/")
-        self.timeout = _http.request_timeout(timeout, ctx.timeout)
+        self.api_base = self.base_url or GRAPH
         self.poll_interval = poll_interval
         self.processing_timeout = processing_timeout
         self._client_obj: httpx.Client | None = None
@@ -195,7 +171,7 @@ class ThreadsAdapter:
         self._refreshed = False
 
     def __repr__(self) -> str:  # never the token
-        return f"ThreadsAdapter(persona={self.persona!r}, account={self.account.name!r})"
+        return f"ThreadsAdapter(persona={self.persona.name!r}, account={self.account.name!r})"
 
     # -- the Adapter protocol ---------------------------------------------------------------
 
@@ -206,7 +182,7 @@ class ThreadsAdapter:
             user = self._user()
         except TransientError as e:
             raise _http.not_sent(e) from None
-        key = (self.persona, self.account.name, pub.idempotency_key)
+        key = (self.persona.name, self.account.name, pub.idempotency_key)
         with _CONTAINERS_LOCK:
             container = _CONTAINERS.get(key)
         try:
@@ -250,7 +226,7 @@ class ThreadsAdapter:
             found = self._find(user, pub.text, start)
             if found is not None:
                 return found
-            key = (self.persona, self.account.name, pub.idempotency_key)
+            key = (self.persona.name, self.account.name, pub.idempotency_key)
             with _CONTAINERS_LOCK:
                 container = _CONTAINERS.get(key)
             if container is not None and self._container_status(container)[0] == "PUBLISHED":
@@ -528,7 +504,7 @@ class ThreadsAdapter:
                 retry_after=600.0,
                 maybe_sent=False,
             )
-        _http.raise_for(resp, self.account.name, persona=self.persona)
+        _http.raise_for(resp, self.account.name, persona=self.persona.name)
         finder = _Images()
         finder.feed(resp.text)
         base = str(resp.url)
@@ -574,9 +550,9 @@ class ThreadsAdapter:
 
             _guard_library_logs()
             target = credentials.target_name(self.account.name)
-            token = credentials.load(self.persona, target, ("access_token",))["access_token"]
-            service = credentials.service_name(self.persona, target)
-            self._token = token.strip()
+            token = credentials.load(self.persona.name, target, ("access_token",))
+            service = credentials.service_name(self.persona.name, target)
+            self._token = token["access_token"].strip()
             register_secret(self._token)
             self._expires_at = _float(credentials.get_secret(service, "token_expires_at"))
             self._user_id = (credentials.get_secret(service, "user_id") or "").strip() or None
@@ -609,7 +585,7 @@ class ThreadsAdapter:
         self._token = token
         self._expires_at = time.time() + _seconds(data.get("expires_in"), 60 * 86400)
         credentials.store(
-            self.persona,
+            self.persona.name,
             credentials.target_name(self.account.name),
             {"access_token": token, "token_expires_at": str(int(self._expires_at))},
         )
@@ -619,7 +595,7 @@ class ThreadsAdapter:
 
     def _client(self) -> httpx.Client:
         if self._client_obj is None:
-            self._client_obj = _http.client(timeout=self.timeout)
+            self._client_obj = self.http_client()
         return self._client_obj
 
     def _api(
@@ -683,7 +659,7 @@ class ThreadsAdapter:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
             return self._client().request(
-                method, self.base_url + path, params=params, data=data, headers=headers
+                method, self.api_base + path, params=params, data=data, headers=headers
             )
         except httpx.TransportError as e:
             err = _http.from_transport_error(e, method=method)
