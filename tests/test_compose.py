@@ -209,9 +209,9 @@ def test_fit_normalises_line_endings_only_when_needed() -> None:
 
 def test_fit_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError, match="'x', 'mastodon', 'bluesky'"):
-        fit("hi", "threads")
+        fit("hi", "myspace")
     with pytest.raises(ValueError, match="'x', 'mastodon', 'bluesky'"):
-        compose_share("{title}", share(), "threads")
+        compose_share("{title}", share(), "myspace")
     with pytest.raises(ValueError, match="non-negative"):
         fit("hi", "x", -1)
     with pytest.raises(TypeError):

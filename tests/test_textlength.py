@@ -239,7 +239,7 @@ def test_limits() -> None:
     assert LIMITS == {"x": 280, "mastodon": 500, "bluesky": 300}
 
 
-@pytest.mark.parametrize("platform", ["X", "twitter", "threads", ""])
+@pytest.mark.parametrize("platform", ["X", "twitter", "myspace", ""])
 def test_unknown_platform(platform: str) -> None:
     with pytest.raises(ValueError, match="'x', 'mastodon', 'bluesky'"):
         text_length("hi", platform)
