@@ -236,7 +236,7 @@ def test_bluesky_bytes_and_byte_cap() -> None:
 
 
 def test_limits() -> None:
-    assert LIMITS == {"x": 280, "mastodon": 500, "bluesky": 300}
+    assert LIMITS == {"x": 280, "mastodon": 500, "bluesky": 300, "threads": 500}
 
 
 @pytest.mark.parametrize("platform", ["X", "twitter", "myspace", ""])
