@@ -166,6 +166,23 @@ def test_the_package_has_no_import_cycle() -> None:
     assert not found, "import cycles:\n" + "\n".join(f"  {c}" for c in found)
 
 
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(graph[module])
+    return seen
+
+
+def test_publishing_needs_neither_preview_nor_the_command_line() -> None:
+    publishing = reachable(import_graph(), "crosspost.daemon")
+    assert "crosspost.publisher" in publishing
+    assert not {m for m in publishing if m == "crosspost.preview" or m.startswith("crosspost.cli")}
+
+
 def test_the_graph_sees_relative_local_and_parent_imports() -> None:
     graph = import_graph()
     # a relative import at the top of a module

@@ -13,23 +13,11 @@ from typing import Any
 
 from .entries import Entry
 from .profiles import Account, Persona
-from .sharetext import COUNTED, ShareSource, canonical_url, length_for, limit_for, render_for
+from .sharetext import COUNTED, canonical_url, length_for, limit_for, render_for, share_source
 from .store import Target
 
 #: seconds to wait for a Mastodon instance's limits: a preview must not hang on a slow one
 INSTANCE_TIMEOUT = 3.0
-
-
-def share_source(entry: Entry) -> ShareSource:
-    return ShareSource(
-        kind=entry.kind,
-        title=entry.title,
-        body=entry.body,
-        summary=entry.summary,
-        tags=tuple(entry.tags),
-        slug=entry.effective_slug(),
-        share=dict(entry.share),
-    )
 
 
 def build_preview(

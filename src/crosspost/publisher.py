@@ -195,8 +195,7 @@ class Publisher:
                 timeout=self.timeout,
                 cache_dir=self.app.cache_dir,
             )
-            from .preview import share_source
-            from .sharetext import render_for
+            from .sharetext import render_for, share_source
 
             limit = counting = None
             if account.platform == "mastodon":
