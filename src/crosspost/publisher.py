@@ -25,7 +25,7 @@ from . import credentials
 from .app import App
 from .auditlog import finding_detail, finding_summary
 from .claims import Claim, OtherPublication, others_recent, record, unclaim
-from .entries import Entry, Media
+from .entries import Entry, Media, first_words
 from .errors import ConfigError, CrosspostError, PermanentError, TransientError
 from .models import FAILED, PUBLISHED, QUEUED, UNKNOWN, Delivery, Post, utcnow
 from .platforms import make_adapter
@@ -75,8 +75,6 @@ def describe(app: App, post_id: int, post: Any | None, target: str) -> str:
     scheduled time in the persona's own timezone, and the target(s)."""
     if post is None:
         return f"post {post_id} to {target}"
-    from .platforms.static import first_words
-
     label = post.title or first_words(post.body)
     when = format_local(post.scheduled_at, persona_tz(app, post.persona))
     return (

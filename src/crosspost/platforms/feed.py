@@ -37,9 +37,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
+from ..entries import first_words
 from ..errors import PermanentError
 from .base import AdapterContext, CredentialField, Publication, Result
-from .static import atomic_write, ensure_dir, first_words, locked_dir, publish_error, writable_probe
+from .static_files import atomic_write, ensure_dir, locked_dir, publish_error, writable_probe
 
 ATOM = "http://www.w3.org/2005/Atom"
 MAX_ENTRIES = 50
