@@ -1,4 +1,7 @@
-"""Commands around the queue: credentials (``accounts``), ``doctor`` and ``guard`` upkeep."""
+"""Commands around the queue: credentials (``accounts``), ``doctor`` and ``guard`` upkeep.
+
+``cli`` registers ``accounts``, ``doctor`` and ``guard`` on the main group.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cli import app_of, cli, emit_json, format_option
+from .cli_common import app_of, emit_json, format_option
 from .errors import ConfigError, CrosspostError, UsageError
 
 if TYPE_CHECKING:
@@ -54,7 +57,7 @@ def _context(app: Any, p: Persona, target: str) -> Any:
     )
 
 
-@cli.group()
+@click.group()
 def accounts() -> None:
     """Credentials in the OS keyring, per persona and account."""
 
@@ -131,7 +134,7 @@ def accounts_test(ctx: click.Context, name: str, persona: str | None) -> None:
     click.echo(f"ok: {desc}")
 
 
-@cli.command()
+@click.command()
 @format_option
 @click.pass_context
 def doctor(ctx: click.Context, fmt: str) -> None:
@@ -372,7 +375,7 @@ def _require_folder(p: Persona, target: str) -> None:
         )
 
 
-@cli.group()
+@click.group()
 def guard() -> None:
     """Leak guard upkeep: hashed confidential identifiers."""
 
