@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from support.memkeyring import MemoryKeyring
+from tests.support.memkeyring import MemoryKeyring
 
 PROFESSIONAL = """
 display_name = "Dr. Ana Reyes"

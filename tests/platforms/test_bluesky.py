@@ -24,7 +24,7 @@ from crosspost.platforms.bluesky import (
     tid_encode,
 )
 from crosspost.profiles import Account, Persona
-from fakes.bluesky import TID_RE, FakeBlueskyPDS
+from tests.fakes.bluesky import TID_RE, FakeBlueskyPDS
 
 APP_PASSWORD = "abcd-efgh-ijkl-mnop"
 HANDLE = "anabee.bsky.social"

@@ -31,12 +31,12 @@ from crosspost.platforms import ADAPTERS, adapter_class, make_adapter
 from crosspost.platforms import mastodon as mastodon_module
 from crosspost.platforms.base import AdapterContext, Publication
 from crosspost.profiles import Account, Blog, Persona
-from fakes.bluesky import FakeBlueskyPDS
-from fakes.mastodon import FakeMastodon
-from fakes.micropub import FakeMicropub
-from fakes.sockets import DroppingProxy, SilentServer
-from fakes.wordpress import FakeWordPress
-from fakes.x import FakeX
+from tests.fakes.bluesky import FakeBlueskyPDS
+from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.micropub import FakeMicropub
+from tests.fakes.sockets import DroppingProxy, SilentServer
+from tests.fakes.wordpress import FakeWordPress
+from tests.fakes.x import FakeX
 
 from .localfiles import blog, feed_ctx, static_ctx
 from .localfiles import pub as local_pub

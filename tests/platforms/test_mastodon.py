@@ -32,7 +32,7 @@ from crosspost.platforms.mastodon import (
     status_text,
 )
 from crosspost.profiles import Account, Persona
-from fakes.mastodon import FakeAccount, FakeMastodon, query_of, render
+from tests.fakes.mastodon import FakeAccount, FakeMastodon, query_of, render
 
 TOKEN = "mt-Yc5Qv8Lp2Rz7Wk4Nb1Hx6Ds3Fg9Ja"
 TEXT = "New on the blog: Burnout is not a character flaw https://harborpsych.example/posts/burnout/"

@@ -18,7 +18,7 @@ from crosspost.platforms import adapter_class
 from crosspost.platforms.base import AdapterContext, LookupUnsupported, MediaItem, Publication
 from crosspost.platforms.micropub import MicropubAdapter, link_header_rel
 from crosspost.profiles import Blog, Persona
-from fakes.micropub import FakeMicropub
+from tests.fakes.micropub import FakeMicropub
 
 TOKEN = "mp-token-0123456789"
 FAST = httpx.Timeout(3.0, connect=1.0)

@@ -23,7 +23,7 @@ from crosspost.platforms import _http, adapter_class
 from crosspost.platforms.base import AdapterContext, LookupUnsupported, MediaItem, Publication
 from crosspost.platforms.wordpress import WordPressAdapter, api_root, marker, route_url
 from crosspost.profiles import Blog, Persona
-from fakes.wordpress import FakeWordPress
+from tests.fakes.wordpress import FakeWordPress
 
 PASSWORD = "abcd EFGH 1234 ijkl MNOP 5678"
 FAST = httpx.Timeout(3.0, connect=1.0)

@@ -26,7 +26,7 @@ from crosspost.platforms.base import (
 )
 from crosspost.platforms.x import XAdapter, same_post
 from crosspost.profiles import Account, Persona
-from fakes.x import FakeX
+from tests.fakes.x import FakeX
 
 CK = "ck-Hq3x8PzY1wRdK2"
 CS = "cs-9TnVf2LkQ8sWm4ZbXc7Jd0RuEy"
@@ -494,7 +494,7 @@ def test_login_flow_bad_consumer_key(fake: FakeX, isolated: object) -> None:
 
 
 def test_login_flow_refuses_the_wrong_account(fake: FakeX, isolated: object) -> None:
-    from fakes.x import FakeUser
+    from tests.fakes.x import FakeUser
 
     fake.login_user = FakeUser("99", "AnaBeeHome", "Ana Bee")  # the browser's signed-in user
     t = Terminal(fake)
