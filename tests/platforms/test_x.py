@@ -367,8 +367,8 @@ def test_lookup_ignores_other_and_older_posts(fake: FakeX, login: None) -> None:
     fake.add_tweet("Something else entirely")
     assert adapter(fake).lookup(p) is None
     [read] = fake.seen("GET /2/users/:id/tweets")
-    assert read.query["max_results"] == "20"
-    assert read.query["start_time"] == (p.scheduled_at - timedelta(minutes=1)).strftime(
+    assert read.args["max_results"] == "20"
+    assert read.args["start_time"] == (p.scheduled_at - timedelta(minutes=1)).strftime(
         "%Y-%m-%dT%H:%M:%SZ"
     )
 
