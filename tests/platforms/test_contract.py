@@ -37,6 +37,7 @@ from tests.fakes.micropub import FakeMicropub
 from tests.fakes.sockets import DroppingProxy, SilentServer
 from tests.fakes.wordpress import FakeWordPress
 from tests.fakes.x import FakeX
+from tests.support.publications import make_publication
 
 from .localfiles import blog, feed_ctx, static_ctx
 from .localfiles import pub as local_pub
@@ -53,7 +54,7 @@ WHEN = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
 
 
 def _pub(platform: str, target: str, **kw: Any) -> Publication:
-    values: dict[str, Any] = dict(
+    defaults = dict(
         post_id=7,
         persona="professional",
         target=target,
@@ -71,8 +72,7 @@ def _pub(platform: str, target: str, **kw: Any) -> Publication:
         text=TEXT,
         canonical_url="https://harborpsych.example/posts/sleep/",
     )
-    values.update(kw)
-    return Publication(**values)
+    return make_publication(**{**defaults, **kw})
 
 
 def _persona(name: str, *, account: Account | None = None, blog: Blog | None = None) -> Persona:

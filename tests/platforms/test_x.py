@@ -27,6 +27,7 @@ from crosspost.platforms.base import (
 from crosspost.platforms.x import XAdapter, same_post
 from crosspost.profiles import Account, Persona
 from tests.fakes.x import FakeX
+from tests.support.publications import make_publication
 
 CK = "ck-Hq3x8PzY1wRdK2"
 CS = "cs-9TnVf2LkQ8sWm4ZbXc7Jd0RuEy"
@@ -67,7 +68,7 @@ def adapter(fake: FakeX, *, handle: str | None = "@DrAnaReyes", timeout: float =
 
 
 def pub(text: str = TEXT, **kw: object) -> Publication:
-    values: dict[str, object] = dict(
+    defaults = dict(
         post_id=7,
         persona="professional",
         target="pro-x",
@@ -85,8 +86,7 @@ def pub(text: str = TEXT, **kw: object) -> Publication:
         text=text,
         canonical_url="https://harborpsych.example/posts/burnout/",
     )
-    values.update(kw)
-    return Publication(**values)  # type: ignore[arg-type]
+    return make_publication(**{**defaults, **kw})
 
 
 def image(tmp_path: Path, name: str, data: bytes = PNG, alt: str = "") -> MediaItem:
