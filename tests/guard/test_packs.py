@@ -143,7 +143,7 @@ def test_unknown_pack_or_rule_is_a_configuration_error() -> None:
 def _reference_scan_pack(n: Normalised) -> list[tuple[str, int, int]]:
     import ahocorasick
 
-    from crosspost.guard.packs import _keyword_ok
+    from crosspost.guard.packs.engine import keyword_ok as _keyword_ok
 
     rules = PACKS["clinician"]
     kw: dict[str, list[tuple[int, str]]] = {}
