@@ -100,7 +100,7 @@ class PackRule:
         """
         norm = n.norm
         if keyword_hits is None:
-            keyword_hits = keyword_hits(norm, self.keywords)
+            keyword_hits = find_keyword_hits(norm, self.keywords)
         if not keyword_hits:
             return []
         by_keyword, unrestricted = self._patterns_by_keyword
@@ -233,7 +233,7 @@ def keyword_ok(norm: str, start: int, end: int, kw: str) -> bool:
     return kw.endswith("*") or end >= len(norm) or not norm[end].isalnum()
 
 
-def keyword_hits(norm: str, keywords: tuple[str, ...]) -> list[tuple[int, int, str]]:
+def find_keyword_hits(norm: str, keywords: tuple[str, ...]) -> list[tuple[int, int, str]]:
     """Fallback without the pack automaton (a single rule scanned on its own, and keywords
     with non-ASCII punctuation, which the automaton does not key)."""
     out = []

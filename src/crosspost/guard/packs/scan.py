@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import ahocorasick
 
 from .._text import CANON_TABLE, Normalised
-from .engine import Facts, Gate, PackRule, keyword_hits, keyword_ok, requires_met
+from .engine import Facts, Gate, PackRule, find_keyword_hits, keyword_ok, requires_met
 from .registry import PACKS
 
 #: ``norm`` character → itself if alphanumeric, else a space (1:1): keyword boundaries become
@@ -100,7 +100,7 @@ def _build_pack_index(name: str) -> _PackIndex:
 
 
 def pack_keyword_hits(name: str, norm: str) -> dict[int, list[tuple[int, int, str]]]:
-    """Keyword hits per rule index, same as :func:`.engine.keyword_hits` for every rule of the pack.
+    """Keyword hits per rule index: :func:`.engine.find_keyword_hits` of every rule of the pack.
 
     Rules are ordered by their first hit (end position, longer keyword first), as a scan of
     ``norm`` with an automaton of the bare keywords would report them.
@@ -113,7 +113,7 @@ def pack_keyword_hits(name: str, norm: str) -> dict[int, list[tuple[int, int, st
         masked = " " + norm.translate(_MASK_TABLE) + " "
         for word, k, i in index.literal:
             if word in norm:
-                for s, e, _ in keyword_hits(norm, (k,)):
+                for s, e, _ in find_keyword_hits(norm, (k,)):
                     found.append((e, s - e, i, s, k))
     for end, (back, length, verify, entries) in index.automaton.iter(masked):
         start = end - back
@@ -198,7 +198,7 @@ def confirm_keyword_hits(
         index = _PACK_INDEX.get(name) or _pack_index(name)
         for word, k, i in index.literal:
             if word in norm:
-                for s, e, _ in keyword_hits(norm, (k,)):
+                for s, e, _ in find_keyword_hits(norm, (k,)):
                     found.append((e, s - e, i, s, k))
                     live.add(i)
     for probes in candidates:
