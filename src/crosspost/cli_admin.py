@@ -222,13 +222,13 @@ def _check_keyring(out: _Checks) -> CrosspostError | None:
 
         kr = keyring.get_keyring()
     except Exception as e:  # noqa: BLE001 - report whatever the backend raised
-        problem = ConfigError(
+        broken = ConfigError(
             f"the keyring cannot be loaded ({type(e).__name__}: {e})", hint=HEADLESS_HINT
         )
-        out.error("keyring", problem)
-        return problem
+        out.error("keyring", broken)
+        return broken
     name = type(kr).__module__ + "." + type(kr).__name__
-    problem = None
+    problem: CrosspostError | None = None
     if isinstance(kr, fail.Keyring | null.Keyring):
         problem = ConfigError(f"no usable keyring backend ({name})", hint=HEADLESS_HINT)
     elif _would_prompt(kr):
