@@ -24,29 +24,25 @@ token needs the scope of the endpoint (``threads_basic`` to read, ``threads_cont
 to post; 403 code 10 otherwise). Anything malformed goes to ``problems``; tests assert it
 stays empty.
 
-Failure injection (routes are ``METHOD path`` with numeric ids written ``:id``):
-``fail(route, status, code=, headers=)`` answers a Graph error; ``hang(route)`` does the work
-and never answers; ``hang(route, after=False)`` hangs first; ``drop(route)`` does the work and
-closes the connection unanswered (a lost answer).
+Built on the shared framework (``tests/fakes/server.py``). Routes are ``METHOD path`` with
+numeric ids written ``:id``; ``create`` is ``threads_publish``. Failure injection as every fake
+has it (``hang``, ``drop``, ``fail_next``, ``inject``), plus ``fail(route, status, message,
+code=, headers=, times=)``, which answers a Graph error body with Meta's error code.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import secrets
-import threading
 import time
 import urllib.request
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from ._threaded import ThreadedFake
+from .failures import Failure
+from .server import FakeServer, Request, Response, json_response
 
 _ids = itertools.count(17_890_000_000_000_000)
 _ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
@@ -63,25 +59,6 @@ class Token:
     scopes: set[str]
     expires_at: float
     long_lived: bool = True
-
-
-@dataclass
-class Seen:
-    method: str
-    route: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-    form: dict[str, list[str]] = field(default_factory=dict)
-
-
-@dataclass
-class Injection:
-    kind: str
-    status: int = 0
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class GraphError(Exception):
@@ -123,8 +100,9 @@ def threads_count(text: str) -> int:
     return n
 
 
-class FakeThreads(ThreadedFake):
-    protocol_version = "HTTP/1.1"
+class FakeThreads(FakeServer):
+    name = "threads"
+    create = ("POST", "POST /v1.0/:id/threads_publish")
 
     def __init__(
         self,
@@ -135,6 +113,7 @@ class FakeThreads(ThreadedFake):
         app_secret: str = "app-secret-5b1f0c9e7d",
         redirect_uri: str = "https://harborpsych.example/threads-callback",
     ) -> None:
+        super().__init__()
         self.user_id = str(next(_ids))
         self.username = username
         self.app_id = app_id
@@ -149,13 +128,7 @@ class FakeThreads(ThreadedFake):
         self.refreshed: list[str] = []
         #: status reads an image container stays IN_PROGRESS
         self.processing_polls = 0
-        self.requests: list[Seen] = []
         self.problems: list[str] = []
-        self.calls: Counter[str] = Counter()
-        self._injections: dict[str, list[Injection]] = {}
-        self._lock = threading.RLock()
-        self._release = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
 
     # -- test controls -----------------------------------------------------------------------
 
@@ -178,26 +151,15 @@ class FakeThreads(ThreadedFake):
         }
         dcode, dmessage = defaults.get(status, (1, "Error"))
         e = GraphError(status, message or dmessage, code=code if code is not None else dcode)
-        for _ in range(times):
-            self._injections.setdefault(route, []).append(
-                Injection("fail", status, e.body, headers or {})
-            )
-
-    def hang(self, route: str, *, after: bool = True) -> None:
-        self._injections.setdefault(route, []).append(
-            Injection("hang_after" if after else "hang_before")
-        )
-
-    def drop(self, route: str) -> None:
-        """The next request to ``route`` is carried out, then the connection closes unanswered."""
-        self._injections.setdefault(route, []).append(Injection("drop_after"))
+        hdrs = list((headers or {}).items())
+        self.inject(Failure(status, hdrs, e.body, route=route, times=times))
 
     def expire(self, token: str) -> None:
         self.tokens[token].expires_at = time.time() - 1
 
     def add_post(self, text: str, *, at: datetime | None = None) -> dict[str, Any]:
         """A post made outside the adapter (by hand, or long ago)."""
-        with self._lock:
+        with self.lock:
             return self._store_post(text, None, None, at)
 
     def authorize(self, redirect_uri: str, state: str) -> str:
@@ -206,66 +168,34 @@ class FakeThreads(ThreadedFake):
         self.codes[code] = self.user_id
         return f"{redirect_uri}?code={code}&state={state}#_"
 
-    def seen(self, route: str) -> list[Seen]:
-        return [r for r in self.requests if r.route == route]
-
     def published(self) -> list[dict[str, Any]]:
         return [p for p in self.posts if p["container"] is not None]
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
-        parts = urlsplit(h.path)
-        path = parts.path
-        route = f"{method} {_ID_SEGMENT.sub('/:id', path)}"
-        length = int(h.headers.get("content-length") or 0)
-        body = h.rfile.read(length) if length else b""
-        seen = Seen(method, route, path, parse_qs(parts.query), dict(h.headers.items()), body)
-        if "application/x-www-form-urlencoded" in h.headers.get("Content-Type", ""):
-            seen.form = parse_qs(body.decode(), keep_blank_values=True)
-        elif body:
-            self.problems.append(f"{route}: a body that is not form-encoded")
-        with self._lock:
-            self.requests.append(seen)
-            self.calls[route] += 1
-            queue = self._injections.get(route)
-            injection = queue.pop(0) if queue else None
-        base = f"http://{h.headers.get('Host')}"
-        headers: dict[str, str] = {}
+    def route(self, req: Request) -> str:
+        return f"{req.method} {_ID_SEGMENT.sub('/:id', req.path)}"
+
+    def handle(self, req: Request) -> Response:
+        base = f"http://{req.headers.get('Host')}"
+        if req.body and req.content_type != "application/x-www-form-urlencoded":
+            self.problems.append(f"{req.route}: a body that is not form-encoded")
         try:
-            if injection is not None and injection.kind == "fail":
-                e = GraphError(injection.status, "")
-                e.body, e.headers = injection.body, injection.headers
-                raise e
-            if injection is not None and injection.kind == "hang_before":
-                self._release.wait(30)
-                return
-            handler = self._route(route)
+            handler = self._route(req.route)
             if handler is None:
                 raise GraphError(
-                    400, "Unsupported request - method type: " + method.lower(), code=100
+                    400, "Unsupported request - method type: " + req.method.lower(), code=100
                 )
-            with self._lock:
-                status, payload = handler(seen, base)
+            with self.lock:
+                status, payload = handler(req, base)
         except GraphError as e:
-            status, payload, headers = e.status, e.body, e.headers
-        if injection is not None and injection.kind == "hang_after":
-            self._release.wait(30)
-            return
-        if injection is not None and injection.kind == "drop_after":
-            h.close_connection = True
-            return
-        data = json.dumps(payload).encode()
-        try:
-            h.send_response(status)
-            h.send_header("Content-Type", "application/json; charset=UTF-8")
-            h.send_header("Content-Length", str(len(data)))
-            for k, v in headers.items():
-                h.send_header(k, v)
-            h.end_headers()
-            h.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+            return json_response(e.status, e.body, list(e.headers.items()))
+        return json_response(status, payload)
+
+    def error(self, status: int, body: Any = None) -> Response:
+        if body is None:
+            body = GraphError(status, f"HTTP {status}", code=1 if status >= 500 else 100).body
+        return json_response(status, body)
 
     def _route(self, route: str) -> Any:
         return {
@@ -279,8 +209,8 @@ class FakeThreads(ThreadedFake):
             "GET /refresh_access_token": self._refresh,
         }.get(route)
 
-    def _params(self, seen: Seen) -> dict[str, str]:
-        merged = {k: v[-1] for k, v in seen.query.items()}
+    def _params(self, seen: Request) -> dict[str, str]:
+        merged = {k: v[-1] for k, v in seen.query.items() if v}
         merged.update({k: v[-1] for k, v in seen.form.items()})
         return merged
 
@@ -288,7 +218,7 @@ class FakeThreads(ThreadedFake):
         self.problems.append(text)
         return GraphError(status, f"fake Threads: {text}", code=100)
 
-    def _auth(self, seen: Seen, scope: str) -> Token:
+    def _auth(self, seen: Request, scope: str) -> Token:
         header = seen.headers.get("Authorization", "")
         value = header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
         value = value or self._params(seen).get("access_token")
@@ -312,7 +242,7 @@ class FakeThreads(ThreadedFake):
             )
         return token
 
-    def _fields(self, seen: Seen, allowed: set[str]) -> list[str]:
+    def _fields(self, seen: Request, allowed: set[str]) -> list[str]:
         fields = [f for f in self._params(seen).get("fields", "id").split(",") if f]
         unknown = set(fields) - allowed
         if unknown:
@@ -321,13 +251,13 @@ class FakeThreads(ThreadedFake):
 
     # -- profile and tokens ------------------------------------------------------------------
 
-    def _me(self, seen: Seen, base: str) -> tuple[int, Any]:
+    def _me(self, seen: Request, base: str) -> tuple[int, Any]:
         token = self._auth(seen, "threads_basic")
         values = {"id": token.user, "username": self.username, "name": "Dr. Ana Reyes"}
         fields = self._fields(seen, set(values) | {"threads_profile_picture_url"})
         return 200, {f: values.get(f) for f in fields if f in values}
 
-    def _code_token(self, seen: Seen, base: str) -> tuple[int, Any]:
+    def _code_token(self, seen: Request, base: str) -> tuple[int, Any]:
         p = {k: v[-1] for k, v in seen.form.items()}
         if p.get("client_id") != self.app_id or p.get("client_secret") != self.app_secret:
             raise GraphError(400, "Error validating client secret.", code=1)
@@ -342,7 +272,7 @@ class FakeThreads(ThreadedFake):
         self.tokens[token] = Token(user, set(SCOPES), time.time() + 3600, long_lived=False)
         return 200, {"access_token": token, "user_id": int(user)}
 
-    def _exchange(self, seen: Seen, base: str) -> tuple[int, Any]:
+    def _exchange(self, seen: Request, base: str) -> tuple[int, Any]:
         p = self._params(seen)
         if p.get("grant_type") != "th_exchange_token":
             raise self._bad(f"access_token: grant_type {p.get('grant_type')!r}")
@@ -355,7 +285,7 @@ class FakeThreads(ThreadedFake):
         self.tokens[token] = Token(short.user, set(short.scopes), time.time() + LONG_LIVED)
         return 200, {"access_token": token, "token_type": "bearer", "expires_in": LONG_LIVED}
 
-    def _refresh(self, seen: Seen, base: str) -> tuple[int, Any]:
+    def _refresh(self, seen: Request, base: str) -> tuple[int, Any]:
         p = self._params(seen)
         if p.get("grant_type") != "th_refresh_token":
             raise self._bad(f"refresh: grant_type {p.get('grant_type')!r}")
@@ -371,7 +301,7 @@ class FakeThreads(ThreadedFake):
 
     # -- containers and posts ----------------------------------------------------------------
 
-    def _create_container(self, seen: Seen, base: str) -> tuple[int, Any]:
+    def _create_container(self, seen: Request, base: str) -> tuple[int, Any]:
         token = self._auth(seen, "threads_content_publish")
         if seen.path.split("/")[2] != token.user:
             raise self._bad("a container for another user")
@@ -420,7 +350,7 @@ class FakeThreads(ThreadedFake):
         self.containers[container["id"]] = container
         return 200, {"id": container["id"]}
 
-    def _publish(self, seen: Seen, base: str) -> tuple[int, Any]:
+    def _publish(self, seen: Request, base: str) -> tuple[int, Any]:
         token = self._auth(seen, "threads_content_publish")
         if seen.path.split("/")[2] != token.user:
             raise self._bad("publishing for another user")
@@ -468,7 +398,7 @@ class FakeThreads(ThreadedFake):
         out["id"] = post["id"]
         return out
 
-    def _object(self, seen: Seen, base: str) -> tuple[int, Any]:
+    def _object(self, seen: Request, base: str) -> tuple[int, Any]:
         token = self._auth(seen, "threads_basic")
         oid = seen.path.split("/")[2]
         c = self.containers.get(oid)
@@ -491,7 +421,7 @@ class FakeThreads(ThreadedFake):
             )
         return 200, self._post_json(post, self._fields(seen, _POST_FIELDS))
 
-    def _list_threads(self, seen: Seen, base: str) -> tuple[int, Any]:
+    def _list_threads(self, seen: Request, base: str) -> tuple[int, Any]:
         token = self._auth(seen, "threads_basic")
         if seen.path.split("/")[2] != token.user:
             raise self._bad("threads of another user")

@@ -8,11 +8,10 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 from crosspost import credentials
 from crosspost.errors import PermanentError, TransientError, UsageError
@@ -21,7 +20,9 @@ from crosspost.platforms.base import AdapterContext, MediaItem, Publication
 from crosspost.platforms.specs.threads import SPEC, threads_length
 from crosspost.platforms.threads import ThreadsAdapter, links, same_text
 from crosspost.profiles import Account, Persona, make_account
-from fakes.threads import FakeThreads
+from tests.fakes.server import FakeServer, Request, Response
+from tests.fakes.threads import FakeThreads
+from tests.support.publications import make_publication
 
 TOKEN = "th-long-Yc5Qv8Lp2Rz7Wk4Nb1Hx6Ds3Fg9JaQ"
 TEXT = "New on the blog: Sleep and anxiety https://harborpsych.example/posts/sleep/"
@@ -79,24 +80,13 @@ def adapter(fake: FakeThreads, *, timeout: float = 5.0, **kw: Any) -> ThreadsAda
 def pub(text: str = TEXT, **kw: Any) -> Publication:
     values: dict[str, Any] = dict(
         post_id=7,
-        persona="professional",
         target="pro-threads",
         platform="threads",
-        idempotency_key="post-7/pro-threads",
-        kind="entry",
-        title="Sleep and anxiety",
-        body="Some thoughts on sleep.",
-        summary=None,
-        tags=(),
-        categories=(),
-        slug="sleep",
-        lang="en",
         scheduled_at=WHEN,
         text=text,
         canonical_url="https://harborpsych.example/posts/sleep/",
     )
-    values.update(kw)
-    return Publication(**values)
+    return make_publication(**{**values, **kw})
 
 
 def _bearer_only(fake: FakeThreads) -> None:
@@ -183,20 +173,35 @@ def test_too_many_links_or_characters_are_refused_before_any_request(fake, login
     assert fake.requests == []
 
 
-@pytest.fixture
-def blog(httpserver: HTTPServer) -> HTTPServer:
-    page = (
+class Blog(FakeServer):
+    """The published blog: an entry page showing its image, and the site's logo."""
+
+    name = "blog"
+    PAGE = (
         "<html><head><meta property='og:image' content='/img/site-logo.png'></head><body>"
         "<p>Some thoughts on sleep.</p><img src='moon.png' alt='A crescent moon'></body></html>"
     )
-    httpserver.expect_request("/posts/sleep/").respond_with_data(page, content_type="text/html")
-    httpserver.expect_request("/posts/sleep/moon.png").respond_with_data(
-        PNG, content_type="image/png"
-    )
-    httpserver.expect_request("/img/site-logo.png").respond_with_data(
-        b"\x89PNG\r\n\x1a\nlogo", content_type="image/png"
-    )
-    return httpserver
+    FILES: ClassVar[dict[str, tuple[str, bytes]]] = {
+        "/posts/sleep/": ("text/html", PAGE.encode()),
+        "/posts/sleep/moon.png": ("image/png", PNG),
+        "/img/site-logo.png": ("image/png", b"\x89PNG\r\n\x1a\nlogo"),
+    }
+
+    def handle(self, req: Request) -> Response:
+        found = self.FILES.get(req.path)
+        if req.method != "GET" or found is None:
+            return Response(404, b"not found", [("Content-Type", "text/plain")])
+        return Response(200, found[1], [("Content-Type", found[0])])
+
+    def url_for(self, path: str) -> str:
+        return self.url + path
+
+
+@pytest.fixture
+def blog():
+    b = Blog().start()
+    yield b
+    b.stop()
 
 
 def _image(tmp_path: Path, data: bytes = PNG) -> MediaItem:
@@ -218,7 +223,8 @@ def test_publish_image_points_threads_at_the_blogs_copy(fake, login, blog, tmp_p
     assert create.form["alt_text"] == ["A crescent moon over a dark sea"]
     assert len(fake.seen("GET /v1.0/:id")) >= 3  # polled until FINISHED, then the permalink
     # the blog saw no token
-    for req, _ in blog.log:
+    assert blog.requests
+    for req in blog.requests:
         assert "Authorization" not in req.headers
     _bearer_only(fake)
 

@@ -160,6 +160,7 @@ class ThreadsAdapter(PlatformAdapter):
                 "the Threads adapter needs a Threads account", hint="this is a bug"
             )
         super().__init__(ctx, base_url=base_url, timeout=timeout)
+        self.persona = ctx.persona
         self.account = ctx.account
         self.api_base = self.base_url or GRAPH
         self.poll_interval = poll_interval
