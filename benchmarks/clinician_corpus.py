@@ -77,6 +77,28 @@ def figures(split: str = "all") -> Figures:
     return Figures(len(dis), sum(warns(p) for p in dis), len(inn), sum(warns(p) for p in inn))
 
 
+def rules_warning(text: str) -> set[str]:
+    findings = check_content(_MATCHER, "clinician", [TextField("body", text)])
+    return {f.rule for f in findings if f.rule.startswith("clinician.")}
+
+
+def per_rule() -> dict[str, tuple[int, int]]:
+    """``rule -> (disclosures it warns, innocent posts it warns)`` over the whole corpus; every
+    rule of the pack is listed, also one that never fires."""
+    from crosspost.guard.packs import PACKS
+
+    out = {r.id: (0, 0) for r in PACKS["clinician"]}
+    for post in load("disclosures.txt"):
+        for rule in rules_warning(post):
+            hits, fa = out.get(rule, (0, 0))
+            out[rule] = (hits + 1, fa)
+    for post in load("innocent.txt"):
+        for rule in rules_warning(post):
+            hits, fa = out.get(rule, (0, 0))
+            out[rule] = (hits, fa + 1)
+    return out
+
+
 def main() -> None:
     print("| split | disclosures warned (recall) | innocent posts warned | precision |")
     print("|---|---:|---:|---:|")
@@ -87,6 +109,14 @@ def main() -> None:
             f"| {f.warned_innocent}/{f.innocent} ({f.false_alarm_rate:.1%}) "
             f"| {f.precision:.1%} |"
         )
+    print("\nper rule (all posts; a post may be warned by several rules):\n")
+    print("| rule | disclosures it warns | innocent posts it warns | precision |")
+    print("|---|---:|---:|---:|")
+    for rule, (hits, false_alarms) in sorted(per_rule().items()):
+        fired = hits + false_alarms
+        precision = f"{hits / fired:.1%}" if fired else "—"
+        total = len(load("disclosures.txt"))
+        print(f"| `{rule}` | {hits}/{total} ({hits / total:.1%}) | {false_alarms} | {precision} |")
     if "--show" in sys.argv:  # development split only: the held-out posts stay unseen
         dis = [p for i, p in enumerate(load("disclosures.txt")) if not held_out(i)]
         inn = [p for i, p in enumerate(load("innocent.txt")) if not held_out(i)]

@@ -3,7 +3,8 @@
 Two personas hold 10,000 identity terms in all (names, multi-word terms, handles, domains,
 emails, a few phones). Measured in one run:
 
-* short posts (~30 words) checked per second, and ms per 2,000-word entry, for
+* short posts (~30 words; plain words, and realistic ones with links, hashtags, mentions,
+  emoji, numbers and non-ASCII text) checked per second, and ms per 2,000-word entry, for
   ``check_content`` (the whole guard: normalisation, automaton, split letters, mentions, phones,
   clinician pack) — with ASCII text and with typographic (non-ASCII) text;
 * the same with 20 hashed confidential identifiers (keyed hashes of every word window);
@@ -237,6 +238,51 @@ def make_text(words: int, *, typographic: bool = False) -> str:
     return text
 
 
+REAL_PIECES = (
+    "https://example.org/posts/{w}-{n}/",
+    "#{w}",
+    "#MentalHealthAwareness",
+    "@{w}@social.example",
+    "@{w}{n}",
+    "{n} min",
+    "{n}%",
+    "on {d}.{m}.2026 at {h}:30",
+    "📚",
+    "🧠✨",
+    "👩‍⚕️",
+    "“{w}”",
+    "— {w}",
+    "naïve",
+    "café",
+    "Zürich",
+    "résumé",
+    "señora",
+    "睡眠",
+)
+
+
+def make_realistic_post(words: int = 30) -> str:
+    """A share-like post: words with links, hashtags, mentions, emoji, numbers and non-ASCII
+    text mixed in, the way people write them (the guard's fast paths see plain words)."""
+    out = []
+    for i in range(words):
+        out.append(RNG.choice(VOCAB).capitalize() if i % 11 == 0 else RNG.choice(VOCAB))
+        if i % 4 == 3:
+            piece = RNG.choice(REAL_PIECES)
+            out.append(
+                piece.format(
+                    w=fake_word(),
+                    n=RNG.randint(2, 999),
+                    d=RNG.randint(1, 28),
+                    m=RNG.randint(1, 12),
+                    h=RNG.randint(7, 20),
+                )
+            )
+        if i % 13 == 12:
+            out[-1] += "."
+    return " ".join(out)
+
+
 #: the clock of every measurement (see the module docstring)
 clock = time.perf_counter if "--wall" in sys.argv else time.process_time
 
@@ -289,6 +335,7 @@ def main() -> None:
     print(f"build_matcher: {build_s * 1000:.0f} ms (once per configuration)\n")
 
     short = [make_text(30) for _ in range(200)]
+    realistic = [make_realistic_post() for _ in range(200)]
     entry = make_text(2000)
     entry_typo = make_text(2000, typographic=True)
     # a few real leaks so the finding path is exercised
@@ -301,6 +348,14 @@ def main() -> None:
 
     def bare_short() -> None:
         for s in short:
+            list(bare.iter(s.lower()))
+
+    def run_real() -> None:
+        for s in realistic:
+            check_content(matcher, "professional", [TextField("body", s)])
+
+    def bare_real() -> None:
+        for s in realistic:
             list(bare.iter(s.lower()))
 
     nopack = build_matcher(
@@ -321,6 +376,8 @@ def main() -> None:
             "short": (run_short, 1),
             "short_np": (run_short_nopack, 1),
             "bare_short": (bare_short, 1),
+            "real": (run_real, 1),
+            "bare_real": (bare_real, 1),
             "entry": (check(matcher, entry), 5),
             "entry_np": (check(nopack, entry), 5),
             "typo": (check(matcher, entry_typo), 5),
@@ -332,6 +389,8 @@ def main() -> None:
     short_s = t["short"] / len(short)
     short_np_s = t["short_np"] / len(short)
     bare_short_s = t["bare_short"] / len(short)
+    real_s = t["real"] / len(realistic)
+    bare_real_s = t["bare_real"] / len(realistic)
     entry_s, entry_np_s, typo_s, leaky_s = t["entry"], t["entry_np"], t["typo"], t["leaky"]
     bare_entry_s = t["bare_entry"]
     n_findings = len(check_content(matcher, "professional", [TextField("body", entry_leaky)]))
@@ -341,6 +400,10 @@ def main() -> None:
     print(
         f"| short posts (30 words) per second | {1 / short_s:,.0f} | {1 / bare_short_s:,.0f} "
         f"| {short_s / bare_short_s:.1f}x |"
+    )
+    print(
+        f"| realistic short posts (links, #tags, @mentions, emoji, digits, non-ASCII) per second "
+        f"| {1 / real_s:,.0f} | {1 / bare_real_s:,.0f} | {real_s / bare_real_s:.1f}x |"
     )
     print(
         f"| short posts/s, no rule pack | {1 / short_np_s:,.0f} | {1 / bare_short_s:,.0f} "
@@ -421,6 +484,7 @@ def main() -> None:
 
     ratios = {
         "short posts": short_s / bare_short_s,
+        "realistic short posts": real_s / bare_real_s,
         "2,000-word entry": entry_s / bare_entry_s,
         "typographic entry": typo_s / bare_entry_s,
     }
