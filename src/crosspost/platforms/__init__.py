@@ -19,6 +19,7 @@ ADAPTERS: dict[str, str] = {
     "x": "crosspost.platforms.x:XAdapter",
     "mastodon": "crosspost.platforms.mastodon:MastodonAdapter",
     "bluesky": "crosspost.platforms.bluesky:BlueskyAdapter",
+    "linkedin": "crosspost.platforms.linkedin:LinkedInAdapter",
 }
 
 
