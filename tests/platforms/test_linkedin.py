@@ -463,6 +463,17 @@ def test_lookup_finds_nothing_for_other_or_older_posts(fake: FakeLinkedIn, login
     assert adapter(fake).lookup(pub()) is None
 
 
+def test_lookup_pages_back_past_newer_posts(fake: FakeLinkedIn, login: None) -> None:
+    reader(fake)
+    made = adapter(fake).publish(pub())
+    for n in range(25):
+        fake.add_post(little_text(f"Later post {n}"), created=time.time() + n)
+    old = fake.add_post(little_text("An old post, edited today"), created=time.time() - 86400)
+    old["lastModifiedAt"] = int(time.time() * 1000) + 100_000
+    assert adapter(fake).lookup(pub()) == made
+    assert [r.query["start"] for r in fake.seen("GET /rest/posts")] == ["0", "20"]
+
+
 def test_lookup_on_403_is_unsupported(fake: FakeLinkedIn, login: None) -> None:
     # a self-serve app has no r_member_social
     with pytest.raises(LookupUnsupported, match="r_member_social"):

@@ -271,6 +271,7 @@ class LinkedInAdapter:
             m = _DUPLICATE_RE.search(detail)
             if m is None:
                 self._raise_for(resp)
+                raise AssertionError("a 422 always raises")
             raise PermanentError(
                 f"LinkedIn refused the post as a duplicate of {post_url(m.group(1))}",
                 hint="LinkedIn refuses the same text twice in a short time; if that post is the "
@@ -319,10 +320,9 @@ class LinkedInAdapter:
                     )
                 elements = _elements(resp)
                 found.extend(elements)
-                if len(elements) < LOOKUP_PAGE or any(
-                    _created(p) is not None and _created(p) < start  # type: ignore[operator]
-                    for p in elements
-                ):
+                # newest change first: past a post last changed before the window, no post
+                # of ours (never changed) can follow
+                if len(elements) < LOOKUP_PAGE or any(_modified(p) < start for p in elements):
                     break
         except TransientError as e:
             e.maybe_sent = True  # the question is still open: ask again next time
@@ -837,6 +837,14 @@ def _elements(resp: httpx.Response) -> list[dict[str, Any]]:
 def _created(post: Mapping[str, Any]) -> datetime | None:
     ms = post.get("createdAt") or post.get("publishedAt")
     return datetime.fromtimestamp(ms / 1000, UTC) if isinstance(ms, int | float) else None
+
+
+def _modified(post: Mapping[str, Any]) -> datetime:
+    ms = post.get("lastModifiedAt") or post.get("createdAt")
+    return datetime.fromtimestamp(ms / 1000, UTC) if isinstance(ms, int | float) else _FAR
+
+
+_FAR = datetime.max.replace(tzinfo=UTC)
 
 
 def _same_post(ours: str, post: Mapping[str, Any]) -> bool:
