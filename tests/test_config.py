@@ -85,7 +85,7 @@ def test_personas_listed(ws):
         (('name = "pro-x"', 'name = "Pro X"'), "lowercase"),
         (
             ('platform = "x"', 'platform = "x"\nvisibility = "unlisted"'),
-            "visibility is a Mastodon setting",
+            "visibility is a mastodon setting; remove it for x",
         ),
         (
             ('platform = "mastodon"', 'platform = "mastodon"\nvisibility = "secret"'),
@@ -97,7 +97,7 @@ def test_personas_listed(ws):
         ),
         (
             ('platform = "x"', 'platform = "x"\ncounting = "codepoints"'),
-            "counting is a Mastodon setting; remove it for x",
+            "counting is a mastodon setting; remove it for x",
         ),
     ],
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import logging
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -108,6 +109,31 @@ def test_lost_answer_on_gotosocial_is_found_and_published_once(ws, monkeypatch, 
     assert len(gts.statuses) == 2  # yesterday's and this one
 
     assert ws.run("daemon", "--once").code == 0  # nothing left to do
+    assert gts.calls["POST /api/v1/statuses"] == 1
+
+
+def test_once_retries_a_quick_failure_even_when_it_finished_before_the_loop_looked(
+    ws, monkeypatch, gts
+):
+    """``daemon --once`` must not stop while a retry is due: the worker may finish (and
+    queue the retry) before the loop collects what is in flight. Each dispatch here waits
+    until its deliveries have finished, which made the loop see nothing and stop."""
+    from crosspost.daemon import Daemon
+
+    setup(ws, monkeypatch, gts)
+    post_id = queue_due_now(ws, "Sleep and anxiety: three small habits that help.")
+    gts.drop("POST /api/v1/statuses")
+    dispatch = Daemon.dispatch
+
+    def dispatch_then_let_the_workers_finish(self: Daemon) -> None:
+        dispatch(self)
+        deadline = time.monotonic() + 30
+        while self.inflight and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    monkeypatch.setattr(Daemon, "dispatch", dispatch_then_let_the_workers_finish)
+    assert ws.run("daemon", "--once").code == 0
+    assert target(ws, post_id)["state"] == "published"
     assert gts.calls["POST /api/v1/statuses"] == 1
 
 

@@ -162,11 +162,11 @@ def test_a_broken_stored_template_fails_the_delivery_instead_of_unknown(ws):
 
 
 def test_sharetext_render_raises_config_error():
-    from crosspost.profiles import Account, Persona
+    from crosspost.profiles import Persona, make_account
     from crosspost.sharetext import ShareSource, render_for
 
     persona = Persona(display_name="P")
-    account = Account(name="a", platform="feed")
+    account = make_account(name="a", platform="feed", path="feed.xml")
     src = ShareSource("entry", "T", "Body", None, (), "t", {"a": "{titel}"})
     with pytest.raises(ConfigError, match="unknown placeholder"):
         render_for(src, persona, account, "https://example.org/t")

@@ -49,7 +49,7 @@ def _region(p: Persona) -> str | None:
 
 def guard_profile(p: Persona) -> guard.GuardProfile:
     accounts = tuple(
-        guard.AccountRef(name=a.name, platform=a.platform, handle=a.handle, url=a.instance)
+        guard.AccountRef(name=a.name, platform=a.platform, handle=a.handle, url=a.server())
         for a in p.accounts
     )
     return guard.GuardProfile(

@@ -72,25 +72,22 @@ def accounts() -> None:
 def accounts_login(ctx: click.Context, name: str, persona: str | None, from_stdin: bool) -> None:
     """Store the credentials of account NAME (or P:blog) in the keyring."""
     from . import credentials
-    from .platforms import adapter_class
+    from .platforms.registry import adapter_class, spec
 
     app = app_of(ctx)
     p, target, platform = _resolve_target(app, name, persona)
-    cls = adapter_class(platform)
-    fields = tuple(getattr(cls, "credential_fields", ()))
+    fields = spec(platform).credential_fields
     if not fields:
         click.echo(f"{platform} needs no credentials")
         return
     if from_stdin:
         values = _read_stdin(fields)
-    elif hasattr(cls, "login_flow"):
-        values = cls.login_flow(
+    else:
+        values = adapter_class(platform).login_flow(  # type: ignore[attr-defined]
             _context(app, p, target),
             lambda prompt, secret=True: click.prompt(prompt, hide_input=secret),
             click.echo,
         )
-    else:
-        values = {f.name: click.prompt(f.prompt, hide_input=f.secret) for f in fields}
     credentials.store(p.name, target, values)
     click.echo(
         f"stored {', '.join(sorted(values))} for {target} of persona '{p.name}' in the keyring "
@@ -126,7 +123,7 @@ def _read_stdin(fields: tuple[Any, ...]) -> dict[str, str]:
 @click.pass_context
 def accounts_test(ctx: click.Context, name: str, persona: str | None) -> None:
     """Check the credentials of account NAME against its platform."""
-    from .platforms import make_adapter
+    from .platforms.registry import make_adapter
 
     app = app_of(ctx)
     p, target, _ = _resolve_target(app, name, persona)
@@ -321,10 +318,6 @@ def _check_database(out: _Checks, s: Any) -> None:
         out.ok("database", f"{db.url} (schema {db.revision}, current)")
 
 
-#: platforms that publish into local files; their ``verify`` looks at folders only
-_LOCAL = ("static", "feed")
-
-
 def _check_target(
     out: _Checks,
     app: Any,
@@ -336,14 +329,12 @@ def _check_target(
     """A blog folder or feed file that exists and can be written; credentials that are in
     the keyring (not that the platform accepts them: 'crosspost accounts test' asks it)."""
     from . import credentials
-    from .platforms import adapter_class, make_adapter
+    from .platforms.registry import make_adapter, spec
 
     check = f"{p.name}/{target}"
     try:
-        fields = tuple(
-            f.name for f in getattr(adapter_class(platform), "credential_fields", ()) if f.secret
-        )
-        if platform in _LOCAL:
+        fields = tuple(f.name for f in spec(platform).credential_fields if f.secret)
+        if spec(platform).local:  # publishes into local files: verify looks at folders only
             _require_folder(p, target)
             out.ok(check, f"{platform}: {make_adapter(_context(app, p, target)).verify()}")
             return
@@ -369,13 +360,11 @@ def _check_target(
 def _require_folder(p: Persona, target: str) -> None:
     """The folder must be there: publishing would create a missing last folder, and a typo in
     the profile would then go unnoticed while the site generator never sees the posts."""
-    if target == "blog":
-        assert p.blog is not None and p.blog.content_dir is not None
-        folder, key = p.blog.content_dir, "content_dir"
-    else:
-        account = p.account(target)
-        assert account is not None and account.path is not None
-        folder, key = account.path.parent, f"path of account '{target}'"
+    config = p.blog if target == "blog" else p.account(target)
+    local = config.local_folder() if config is not None else None
+    if local is None:
+        return
+    folder, key = local
     if not folder.is_dir():
         raise ConfigError(
             f"folder {folder} does not exist",

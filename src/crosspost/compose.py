@@ -20,15 +20,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from crosspost.placeholders import PLACEHOLDERS, template_problem
+from crosspost.platforms.spec import resolve
 from crosspost.textlength import (
     LIMITS,
-    PLATFORMS,
+    counting_of,
     fits,
     grapheme_boundaries,
     graphemes,
-    mastodon_url_spans,
     text_length,
-    x_url_spans,
 )
 
 __all__ = [
@@ -265,11 +264,12 @@ def _required_url_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _platform_url_spans(text: str, platform: str) -> list[tuple[int, int]]:
-    if platform == "x":
-        return x_url_spans(text)
-    if platform == "mastodon":
-        return mastodon_url_spans(text)
-    return []
+    """Links the platform counts at a fixed length: kept whole, like http(s) links."""
+    rule = counting_of(platform)
+    if rule.url_spans is None:
+        return []
+    spans: list[tuple[int, int]] = resolve(rule.url_spans)(text)
+    return spans
 
 
 def _hashtag_spans(text: str, blocked: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -453,9 +453,7 @@ def _separator_before(text: str, start: int, prefix_end: int) -> str:
 
 
 def _check(platform: str, limit: int | None) -> tuple[str, int]:
-    if platform not in LIMITS:
-        valid = ", ".join(repr(p) for p in PLATFORMS)
-        raise ValueError(f"unknown platform {platform!r}; valid platforms are {valid}")
+    counting_of(platform)  # ValueError naming the valid platforms
     if limit is None:
         return platform, LIMITS[platform]
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:

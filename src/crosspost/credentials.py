@@ -161,16 +161,12 @@ def missing_logins(persona: str, targets: list[tuple[str, str]]) -> list[str]:
     Best effort, for a friendly warning at queue time: a keyring that cannot be read here
     reports nothing, and the daemon says it again when it publishes.
     """
-    from .platforms import adapter_class
+    from .platforms.registry import spec
 
     out = []
     for target, platform in targets:
         try:
-            fields = [
-                f.name
-                for f in getattr(adapter_class(platform), "credential_fields", ())
-                if f.secret
-            ]
+            fields = [f.name for f in spec(platform).credential_fields if f.secret]
             if fields and any(get_secret(service_name(persona, target), f) is None for f in fields):
                 out.append(target)
         except CrosspostError:

@@ -158,6 +158,8 @@ class Daemon:
         self.outcomes: list[Outcome] = []
         #: targets of posts this process held for being too late
         self.held = 0
+        #: deliveries claimed so far (``--once`` runs until a dispatch finds nothing to claim)
+        self.claimed = 0
         self._lockfile: IO[str] | None = None
         self._last_hold: datetime | None = None
         self._warm = False
@@ -211,12 +213,16 @@ class Daemon:
     def _run_once(self) -> int:
         """Publish what is due now, including shares unlocked by their blog, then exit."""
         while True:
+            claimed = self.claimed
             self.dispatch()
             with self.lock:
                 pending = list(self.inflight)
-            if not pending:
-                break
-            wait(pending)
+            if pending:
+                wait(pending)
+            elif self.claimed == claimed:
+                break  # nothing was due, nothing runs
+            # else: what this dispatch claimed has finished already (a quick failure may have
+            # queued a retry due now): look again
         self.pool.shutdown(wait=True)
         return 0 if self.summary().ok else 1
 
@@ -479,6 +485,7 @@ class Daemon:
         if claims and not self._warm:
             self._warm_up(claims)
         snapshots = self.store.snapshots([c.post_id for c in claims])
+        self.claimed += len(claims)
         for c in claims:
             with self.lock:
                 self.busy[c.platform] += 1
@@ -553,12 +560,12 @@ class Daemon:
         """Fill the caches every delivery uses before the first batch starts, so the worker
         threads do not all build them at once (the text-length rules of Mastodon are one big
         regular expression)."""
-        self._warm = True
-        if any(c.platform == "mastodon" for c in claims):
-            from .textlength import text_length
+        from .textlength import PLATFORMS, text_length
 
+        self._warm = True
+        for platform in sorted({c.platform for c in claims} & set(PLATFORMS)):
             with contextlib.suppress(Exception):
-                text_length("https://example.org @user@example.org", "mastodon")
+                text_length("https://example.org @user@example.org", platform)
 
     def _refresh_config(self) -> None:
         """Profiles edited while the daemon runs take effect (the guard uses them)."""

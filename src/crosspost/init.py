@@ -64,7 +64,7 @@ def _make_site_folders(base: Path, profiles: list[Path]) -> None:
 
     for path in profiles:
         persona = load_persona(path, base)
-        folders = [persona.blog.content_dir] if persona.blog and persona.blog.content_dir else []
-        folders += [a.path.parent for a in persona.accounts if a.path is not None]
-        for folder in folders:
-            folder.mkdir(parents=True, exist_ok=True)
+        for config in [persona.blog, *persona.accounts]:
+            local = config.local_folder() if config is not None else None
+            if local is not None:
+                local[0].mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,9 @@
 """``crosspost preview``: the exact text each target would get, with its length and limit.
 
-A Mastodon account's limit and counting are the instance's, as the daemon uses them: read
-from its public instance API with a short time-out and cached on disk (see
-:func:`crosspost.platforms.mastodon.share_rules`), so preview shows what the daemon will send.
+An account whose server announces its own limit and counting (a Mastodon instance: its spec's
+``live_rules``) is previewed with them, as the daemon uses them: read with a short time-out and
+cached on disk (see :func:`crosspost.platforms.mastodon.share_rules`), so preview shows what
+the daemon will send.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from .entries import Entry
+from .platforms import registry
+from .platforms.spec import ShareRules, resolve
 from .profiles import Account, Persona
-from .sharetext import COUNTED, ShareSource, canonical_url, length_for, limit_for, render_for
+from .sharetext import ShareSource, canonical_url, length_for, limit_for, render_for
 from .store import Target
 
 #: seconds to wait for a Mastodon instance's limits: a preview must not hang on a slow one
@@ -66,7 +69,6 @@ def build_preview(
         limit, counting, source, note = _rules(persona, account, cache_dir)
         text = render_for(src, persona, account, url, limit, counting)
         length = length_for(text, account.platform, counting)
-        unit = {"x": "weighted characters", "bluesky": "graphemes", "codepoints": "code points"}
         items.append(
             {
                 "target": t.name,
@@ -75,7 +77,7 @@ def build_preview(
                 "url": url,
                 "length": length,
                 "limit": limit,
-                "unit": unit.get(counting or account.platform, "characters"),
+                "unit": _unit(account.platform, counting),
                 "over": bool(limit and length > limit),
                 "limit_source": source,
                 "limit_note": note,
@@ -89,15 +91,21 @@ def _rules(
     persona: Persona, account: Account, cache_dir: Path | None
 ) -> tuple[int | None, str | None, str | None, str | None]:
     """(limit, counting, where the limit came from, a note for people) for one account."""
-    if account.platform == "mastodon":
+    spec = registry.spec(account.platform)
+    if spec.live_rules is not None:
+        # the server announces its own limit (cached for a day; a default when unreachable)
         from .platforms.base import AdapterContext
-        from .platforms.mastodon import share_rules
 
         ctx = AdapterContext(persona=persona, account=account, cache_dir=cache_dir)
-        rules = share_rules(ctx, timeout=INSTANCE_TIMEOUT)
+        rules: ShareRules = resolve(spec.live_rules)(ctx, timeout=INSTANCE_TIMEOUT)
         return rules.limit, rules.counting, rules.source, rules.note
-    if account.platform not in COUNTED:
+    if spec.counting is None:
         return None, None, None, None
     if account.limit:
         return account.limit, account.platform, "account", "the account's limit"
     return limit_for(account), account.platform, "platform", None
+
+
+def _unit(platform: str, counting: str | None) -> str:
+    rule = registry.spec(platform).counting_for(counting)
+    return rule.unit if rule is not None else "characters"

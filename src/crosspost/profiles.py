@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -18,20 +18,19 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 from .durations import Duration
 from .errors import ConfigError, UsageError
+from .platforms import registry
+from .platforms.spec import NAME_RE, AccountConfig, BlogConfig
 from .slots import parse_slot
 from .validation import describe_validation_error, timezone_name
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
-SOCIAL_PLATFORMS = ("x", "mastodon", "bluesky", "feed")
-BLOG_PLATFORMS = ("static", "wordpress", "micropub")
 DEFAULT_SHARE = "{title} {url}"
 
 
@@ -60,95 +59,24 @@ class GuardConfig(_Strict):
     strip_metadata: bool = False
 
 
-class Blog(_Strict):
-    platform: Literal["static", "wordpress", "micropub"]
-    #: public base URL of the blog; canonical URLs of entries start with it
-    url: str
-    #: static: folder the entries are written to (relative to the config's folder)
-    content_dir: Path | None = None
-    #: static: front matter flavour of the generator
-    format: Literal["hugo", "jekyll", "pelican"] = "hugo"
-    #: static: URL path pattern of an entry below ``url``
-    permalink: str = "/posts/{slug}/"
-    #: static: commit each written entry if the folder is a git repository
-    git_commit: bool = False
-    #: wordpress / micropub: API endpoint (defaults: url + /wp-json/, the site's micropub link)
-    endpoint: str | None = None
-    #: wordpress: user the application password belongs to
-    username: str | None = None
-    categories: list[str] = []
-
-    @field_validator("permalink")
-    @classmethod
-    def _permalink(cls, v: str) -> str:
-        try:
-            v.format_map({"slug": "s", "year": "2026", "month": "01", "day": "01"})
-        except (KeyError, ValueError, IndexError, AttributeError) as e:
-            raise ValueError(
-                f"permalink {v!r} is not a valid pattern ({e}); use {{slug}}, {{year}}, "
-                "{month} and {day}, like '/posts/{slug}/'"
-            ) from None
-        return v
-
-    @field_validator("url", "endpoint")
-    @classmethod
-    def _http_url(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"{v!r} is not an http(s) URL; write it like 'https://example.org'")
-        return v.rstrip("/")
+#: ``[blog]`` and ``[[accounts]]`` entries are each platform's own model (platforms/specs/),
+#: chosen by their ``platform``; code that works with any platform uses these base types
+Blog = BlogConfig
+Account = AccountConfig
+_AnyBlog = registry.blog_model()
+_AnyAccount = registry.account_model()
 
 
-class Account(_Strict):
-    name: str
-    platform: Literal["x", "mastodon", "bluesky", "feed"]
-    handle: str | None = None
-    #: mastodon: instance URL; bluesky: PDS URL (default https://bsky.social)
-    instance: str | None = None
-    #: share template; placeholders: compose.PLACEHOLDERS ({title} {url} {summary} {tags} {body})
-    share: str | None = None
-    #: feed: the Atom file to keep up to date (relative to the config's folder)
-    path: Path | None = None
-    #: character limit override (e.g. a Mastodon instance with a larger limit)
-    limit: int | None = Field(default=None, gt=0)
-    #: mastodon: who sees the share ("unlisted" keeps it off the public timelines)
-    visibility: Literal["public", "unlisted", "private"] | None = None
-    #: mastodon: how the server counts a status; None: detected from the instance's software
-    counting: str | None = None
+def make_account(**data: Any) -> Account:
+    """An ``[[accounts]]`` entry as its platform's model (chosen by ``platform``)."""
+    account: Account = TypeAdapter(_AnyAccount).validate_python(data)
+    return account
 
-    @model_validator(mode="after")
-    def _mastodon_only(self) -> Account:
-        for name in ("visibility", "counting"):
-            if getattr(self, name) is not None and self.platform != "mastodon":
-                raise ValueError(
-                    f"account '{self.name}': {name} is a Mastodon setting; remove it for "
-                    f"{self.platform}"
-                )
-        return self
 
-    @field_validator("counting")
-    @classmethod
-    def _counting(cls, v: str | None) -> str | None:
-        if v is not None and v not in ("mastodon", "codepoints"):
-            raise ValueError(
-                f'counting {v!r} is not known; use "mastodon" (Mastodon: 23 per URL) or '
-                '"codepoints" (GoToSocial and others: URLs at full length), or leave it out '
-                "to detect it from the instance"
-            )
-        return v
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not NAME_RE.match(v):
-            raise ValueError(
-                f"account name {v!r} must be lowercase letters, digits, '-' or '_' (like 'pro-x')"
-            )
-        if v == "blog":
-            raise ValueError("'blog' is reserved for the persona's blog; pick another name")
-        return v
+def make_blog(**data: Any) -> Blog:
+    """A ``[blog]`` as its platform's model (chosen by ``platform``)."""
+    blog: Blog = TypeAdapter(_AnyBlog).validate_python(data)
+    return blog
 
 
 class Persona(_Strict):
@@ -169,8 +97,8 @@ class Persona(_Strict):
     strip_metadata: bool = False
     identity: Identity = Field(default_factory=Identity)
     guard: GuardConfig = Field(default_factory=GuardConfig)
-    blog: Blog | None = None
-    accounts: list[Account] = []
+    blog: _AnyBlog | None = None
+    accounts: list[_AnyAccount] = []
 
     @field_validator("timezone")
     @classmethod
@@ -255,12 +183,6 @@ def load_persona(path: Path, base_dir: Path) -> Persona:
         if a.name in seen:
             raise ConfigError(f"{path}: account name '{a.name}' is used twice")
         seen.add(a.name)
-        if a.platform == "feed" and a.path is None:
-            raise ConfigError(
-                f"{path}: account '{a.name}' (feed) needs 'path', the Atom file to write"
-            )
-    if persona.blog and persona.blog.platform == "static" and persona.blog.content_dir is None:
-        raise ConfigError(f"{path}: [blog] platform 'static' needs 'content_dir'")
     return persona
 
 
@@ -276,11 +198,9 @@ def _template_problems(persona: Persona, path: Path) -> list[str]:
 
 
 def _resolve_paths(persona: Persona, base_dir: Path) -> None:
-    if persona.blog and persona.blog.content_dir and not persona.blog.content_dir.is_absolute():
-        persona.blog.content_dir = base_dir / persona.blog.content_dir
-    for a in persona.accounts:
-        if a.path is not None and not a.path.is_absolute():
-            a.path = base_dir / a.path
+    for config in [persona.blog, *persona.accounts]:
+        if config is not None:
+            config.resolve_paths(base_dir)
 
 
 class Personas:

@@ -28,7 +28,7 @@ from .claims import Claim, OtherPublication, others_recent, record, unclaim
 from .entries import Entry, Media
 from .errors import ConfigError, CrosspostError, PermanentError, TransientError
 from .models import FAILED, PUBLISHED, QUEUED, UNKNOWN, Delivery, Post, utcnow
-from .platforms import make_adapter
+from .platforms import registry
 from .platforms.base import (
     Adapter,
     AdapterContext,
@@ -37,6 +37,7 @@ from .platforms.base import (
     Publication,
     Result,
 )
+from .platforms.registry import make_adapter
 from .store import AuditEntry
 from .when import format_local
 
@@ -75,7 +76,7 @@ def describe(app: App, post_id: int, post: Any | None, target: str) -> str:
     scheduled time in the persona's own timezone, and the target(s)."""
     if post is None:
         return f"post {post_id} to {target}"
-    from .platforms.static import first_words
+    from .labels import first_words
 
     label = post.title or first_words(post.body)
     when = format_local(post.scheduled_at, persona_tz(app, post.persona))
@@ -199,12 +200,13 @@ class Publisher:
             from .sharetext import render_for
 
             limit = counting = None
-            if account.platform == "mastodon":
-                # the instance's own limit and counting (read from its API, cached for a day);
-                # the same adapter publishes below
+            if registry.spec(account.platform).live_rules is not None:
+                # the server's own limit and counting (a Mastodon instance's, read from its
+                # API and cached for a day); the same adapter publishes below
                 adapter = make_adapter(ctx)
                 rules = adapter.share_rules()  # type: ignore[attr-defined]
-                limit, counting = rules.limit, rules.counting
+                if rules is not None:
+                    limit, counting = rules.limit, rules.counting
             # shares of a post without a blog target have no URL to link to
             text = render_for(share_source(entry), persona, account, blog_url, limit, counting)
             entry.share = {**entry.share, c.target: text}

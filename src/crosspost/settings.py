@@ -28,36 +28,91 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _about(text: str, example: Any = None) -> dict[str, Any]:
+    """``description`` (the comment above the key in config.example.toml, which is generated
+    from these models) and, for keys left out by default, the value the example shows."""
+    out: dict[str, Any] = {"description": " ".join(text.split())}
+    if example is not None:
+        out["json_schema_extra"] = {"example": example}
+    return out
+
+
 class RetrySettings(_Strict):
-    max_attempts: int = Field(8, ge=1, description="attempts per target before it fails")
-    base_delay: Duration = timedelta(seconds=30)
-    max_delay: Duration = timedelta(hours=1)
+    """Transient errors (timeouts, 5xx, 429) are retried with exponential backoff and jitter."""
+
+    max_attempts: int = Field(8, ge=1, **_about("Attempts per target before it fails."))
+    base_delay: Duration = Field(
+        timedelta(seconds=30), **_about("Wait before the first retry; it doubles each time.")
+    )
+    max_delay: Duration = Field(timedelta(hours=1), **_about("The longest wait between retries."))
 
 
 class DaemonSettings(_Strict):
-    #: longest sleep when nothing is due; new posts wake the daemon sooner via change detection
-    wake_interval: Duration = timedelta(minutes=5)
-    #: how often the daemon looks for CLI changes (SQLite data_version is a cheap read)
-    change_check: Duration = timedelta(seconds=1)
-    #: how long a claim is valid before another worker may take the delivery over
-    lease: Duration = timedelta(minutes=2)
-    #: how long to wait for a platform's answer before the outcome counts as unclear
-    request_timeout: Duration = timedelta(seconds=30)
-    #: how long SIGTERM waits for in-flight deliveries before abandoning them
-    shutdown_grace: Duration = timedelta(seconds=20)
-    #: deliveries in flight at once per platform ("default" covers the rest)
-    concurrency: dict[str, int] = Field(default_factory=lambda: {"default": 4})
-    #: processes publishing in parallel (one daemon; raise towards the number of cores when
-    #: bursts of thousands of deliveries must go out fast); concurrency is shared among them
-    workers: int = Field(default=1, ge=1, le=64)
-    #: how long the daemon keeps a secret read from the keyring before reading it again
-    credentials_ttl: Duration = timedelta(minutes=5)
+    wake_interval: Duration = Field(
+        timedelta(minutes=5),
+        **_about(
+            """Longest sleep when nothing is due. The daemon also wakes at the next due time,
+            and within about `change_check` when the CLI queues or reschedules something."""
+        ),
+    )
+    change_check: Duration = Field(
+        timedelta(seconds=1),
+        **_about("How often the daemon looks for changes the CLI made (a cheap read)."),
+    )
+    request_timeout: Duration = Field(
+        timedelta(seconds=30),
+        **_about(
+            """How long to wait for a platform's answer (each request of every adapter, and of
+            `crosspost accounts test`); after that the outcome is unclear and the next attempt
+            first asks the platform whether the post exists."""
+        ),
+    )
+    lease: Duration = Field(
+        timedelta(minutes=2),
+        **_about(
+            "How long a claimed delivery stays claimed; a crashed worker's claims expire "
+            "after this."
+        ),
+    )
+    shutdown_grace: Duration = Field(
+        timedelta(seconds=20),
+        **_about(
+            "On SIGTERM/SIGINT: how long in-flight deliveries may finish before they are abandoned."
+        ),
+    )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        **_about(
+            """Processes publishing in parallel (one daemon, one lock). One is plenty for a
+            person's queue; on a busy queue, raise it towards the number of cores: one Python
+            process publishes on one core. The concurrency below is shared among them."""
+        ),
+    )
+    credentials_ttl: Duration = Field(
+        timedelta(minutes=5),
+        **_about(
+            """How long the daemon keeps a secret read from the keyring before reading it
+            again (a new `crosspost accounts login` is read at once after a failure of that
+            account)."""
+        ),
+    )
+    concurrency: dict[str, int] = Field(
+        default_factory=lambda: {"default": 4},
+        **_about(
+            'Requests in flight at once, per platform; "default" applies to the others.',
+            example={"x": 2, "mastodon": 8},
+        ),
+    )
     retry: RetrySettings = Field(default_factory=RetrySettings)
 
 
 class GuardSettings(_Strict):
-    #: how far back near-duplicate detection looks at other personas' posts
-    correlation_window: Duration = timedelta(days=30)
+    correlation_window: Duration = Field(
+        timedelta(days=30),
+        **_about("How far back near-duplicate detection compares with other personas' posts."),
+    )
 
 
 class Settings(BaseSettings):
@@ -65,14 +120,52 @@ class Settings(BaseSettings):
         env_prefix="CROSSPOST_", env_nested_delimiter="__", extra="forbid"
     )
 
-    database_url: str | None = None
-    profiles_dir: Path | None = None
-    data_dir: Path | None = None
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    #: timezone of times typed without a persona (``list --from/--to``); default: the one
-    #: all personas share
-    timezone: str | None = None
-    max_lateness: Duration = timedelta(hours=6)
+    database_url: str | None = Field(
+        None,
+        **_about(
+            """Where the queue lives. Default: crosspost.db in data_dir. A relative SQLite path
+            is resolved against the folder this file is in (sqlite:////abs/path.db is
+            absolute); its folder must exist. `crosspost init DIR` sets this and data_dir
+            inside DIR, so two configurations never share a queue unless their database_url
+            says so. For several daemons sharing one queue, use PostgreSQL:
+            "postgresql://user@host/dbname" (psycopg 3).""",
+            example="sqlite:///data/crosspost.db",
+        ),
+    )
+    profiles_dir: Path | None = Field(
+        None,
+        **_about(
+            "One TOML file per persona; the file name (without .toml) is the persona's name.",
+            example="profiles",
+        ),
+    )
+    data_dir: Path | None = Field(
+        None,
+        **_about(
+            """Where media snapshots and the default database go. Default: the user data
+            folder (~/.local/share/crosspost on Linux).""",
+            example="data",
+        ),
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", **_about("DEBUG, INFO, WARNING or ERROR. Secrets are never logged at any level.")
+    )
+    timezone: str | None = Field(
+        None,
+        **_about(
+            """Timezone of times typed without a persona (`crosspost list --from/--to`).
+            Default: the timezone all personas share; with --persona, the persona's own.""",
+            example="America/Chicago",
+        ),
+    )
+    max_lateness: Duration = Field(
+        timedelta(hours=6),
+        **_about(
+            """A post found overdue by more than this after downtime is held (not published
+            late, not dropped): `crosspost list --state held`, then `crosspost release ID` or
+            `reschedule`."""
+        ),
+    )
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     guard: GuardSettings = Field(default_factory=GuardSettings)
 

@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from datetime import date as _date
 
 from .errors import ConfigError
+from .platforms import registry
 from .profiles import Account, Blog, Persona
 
-#: platforms whose text length is counted exactly (the others have no practical limit)
-COUNTED = ("x", "mastodon", "bluesky")
+
+def counted(platform: str) -> bool:
+    """Whether the platform's length is counted exactly (the others have no practical limit)."""
+    return registry.spec(platform).counting is not None
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,7 @@ def template_for(src: ShareSource, persona: Persona, account: Account) -> str | 
 
 
 def limit_for(account: Account) -> int | None:
-    from .textlength import LIMITS
-
-    return account.limit or LIMITS.get(account.platform)
+    return account.limit or registry.spec(account.platform).limit
 
 
 def render_for(
@@ -95,7 +96,7 @@ def render_for(
 
     template = template_for(src, persona, account)
     limit = limit or limit_for(account)
-    counting = counting or account.counting
+    counting = counting or account.chosen_counting()
     if template is not None:
         # profiles and entries are checked on load; this catches posts queued before that
         problem = template_problem(template, f"the share template for account '{account.name}'")
@@ -103,11 +104,11 @@ def render_for(
             raise ConfigError(problem)
     if template is None:
         text = src.body
-        if account.platform in COUNTED:
+        if counted(account.platform):
             text = fit(text, account.platform, limit, counting=counting)
         return text
     data = ShareInput(title=src.title, url=url, summary=src.summary, tags=src.tags, body=src.body)
-    if account.platform in COUNTED:
+    if counted(account.platform):
         return compose_share(template, data, account.platform, limit, counting=counting)
     from .compose import render_share
 
@@ -115,7 +116,7 @@ def render_for(
 
 
 def length_for(text: str, platform: str, counting: str | None = None) -> int:
-    if platform in COUNTED:
+    if counted(platform):
         from .textlength import text_length
 
         return text_length(text, platform, counting=counting)

@@ -35,6 +35,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from .platforms import registry
+from .platforms.spec import Counting, resolve
+
 __all__ = [
     "BLUESKY_MAX_BYTES",
     "COUNTINGS",
@@ -45,6 +48,7 @@ __all__ = [
     "bluesky_bytes",
     "bluesky_length",
     "codepoint_length",
+    "counting_of",
     "fits",
     "grapheme_boundaries",
     "graphemes",
@@ -55,8 +59,12 @@ __all__ = [
     "x_url_spans",
 ]
 
-#: Default character limit of a post per platform.
-LIMITS: dict[str, int] = {"x": 280, "mastodon": 500, "bluesky": 300}
+#: Default character limit of a post per counted platform (from the platforms' specs).
+LIMITS: dict[str, int] = {
+    name: spec.limit
+    for name, spec in registry.specs().items()
+    if spec.counting is not None and spec.limit is not None
+}
 PLATFORMS: tuple[str, ...] = tuple(LIMITS)
 
 #: Bluesky's second limit on ``app.bsky.feed.post`` text: ``maxLength`` in UTF-8 bytes.
@@ -75,41 +83,32 @@ def _check_text(text: object) -> str:
     return text
 
 
-def _check_platform(platform: object) -> str:
-    if platform not in LIMITS:
+def counting_of(platform: object, counting: object = None) -> Counting:
+    """The counting ``platform`` applies (``counting``: one of the alternatives its spec
+    offers, e.g. ``"codepoints"`` for Mastodon); ValueError for anything else."""
+    spec = registry.specs().get(platform) if isinstance(platform, str) else None
+    if spec is None or spec.counting is None:
         valid = ", ".join(repr(p) for p in PLATFORMS)
         raise ValueError(f"unknown platform {platform!r}; valid platforms are {valid}")
-    return str(platform)
-
-
-def _check_counting(platform: str, counting: object) -> str | None:
-    """``"codepoints"``, or None for the platform's own rule (None, or the platform's name)."""
-    if counting is None or counting == platform:
-        return None
-    if counting != "codepoints":
-        valid = ", ".join(repr(c) for c in (None, platform, "codepoints"))
-        raise ValueError(f"unknown counting {counting!r} for {platform}; valid: {valid}")
-    return "codepoints"
+    if counting is not None and not isinstance(counting, str):
+        raise ValueError(f"unknown counting {counting!r} for {platform}")
+    found = spec.counting_for(counting)
+    assert found is not None
+    return found
 
 
 def text_length(text: str, platform: str, *, counting: str | None = None) -> int:
     """Length of ``text`` as ``platform`` counts it against its limit (see the module docstring).
 
-    ``platform`` is one of ``"x"``, ``"mastodon"``, ``"bluesky"``; anything else is a
+    ``platform`` is one whose spec counts length (:data:`PLATFORMS`); anything else is a
     ``ValueError``. Mastodon is counted with the default 23 characters per URL; use
     :func:`mastodon_length` for instances that configure ``characters_reserved_per_url``.
     ``counting="codepoints"`` counts code points instead, for a server that counts that way
     (GoToSocial).
     """
     text = _check_text(text)
-    platform = _check_platform(platform)
-    if _check_counting(platform, counting) == "codepoints":
-        return codepoint_length(text)
-    if platform == "x":
-        return x_length(text)
-    if platform == "mastodon":
-        return mastodon_length(text)
-    return bluesky_length(text)
+    length: int = resolve(counting_of(platform, counting).length)(text)
+    return length
 
 
 def fits(
@@ -118,15 +117,16 @@ def fits(
     """Whether ``text`` is within ``limit`` (default: :data:`LIMITS` of the platform), counted
     as ``platform`` counts, or by ``counting`` (see :func:`text_length`).
 
-    For Bluesky the 3000-byte UTF-8 cap is checked too, because a post under 300 graphemes
-    can still be rejected for its size (e.g. long runs of ZWJ emoji sequences).
+    A platform with a second cap on the UTF-8 size (Bluesky: 3000 bytes) is checked against
+    it too, because a post under 300 graphemes can still be rejected for its size (e.g. long
+    runs of ZWJ emoji sequences).
     """
-    platform = _check_platform(platform)
+    rule = counting_of(platform, counting)
     if limit is None:
         limit = LIMITS[platform]
     if text_length(text, platform, counting=counting) > limit:
         return False
-    return not (platform == "bluesky" and bluesky_bytes(text) > BLUESKY_MAX_BYTES)
+    return rule.max_bytes is None or bluesky_bytes(text) <= rule.max_bytes
 
 
 # --------------------------------------------------------------------------------------------
@@ -323,7 +323,8 @@ def bluesky_length(text: str) -> int:
 
 
 def bluesky_bytes(text: str) -> int:
-    """UTF-8 size of the text (lexicon ``maxLength`` 3000); lone surrogates count 3."""
+    """UTF-8 size of the text (Bluesky's lexicon ``maxLength`` 3000, and any other byte cap);
+    lone surrogates count 3."""
     return len(_check_text(text).encode("utf-8", "surrogatepass"))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -21,45 +21,70 @@ def timezone_name(v: str) -> str:
     return v
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
+def _walk(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> tuple[str, Any]:
+    """The location as a person writes it, and the (sub)model found there.
+
+    A ``platform``-tagged union (a blog or an account) puts the tag into pydantic's location
+    (``accounts.0.x.visibility``); the tag chooses the model and is left out of the text.
+    """
     out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _fields_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:
-    """Known field names of the (sub)model at ``loc``, for "did you mean" suggestions."""
-    if model is None:
-        return []
     current: Any = model
     for part in loc:
-        if isinstance(part, int):
+        members = _tagged_members(current)
+        if members is not None and part in members:
+            current = members[part]
             continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
-        field = current.model_fields.get(str(part))
-        if field is None:
-            return []
-        current = _inner_model(field.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        out += ("." if out else "") + str(part)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            current = None if field is None else _inner(field.annotation)
+        else:
+            current = None
+    return out, current
 
 
-def _inner_model(annotation: Any) -> Any:
-    from typing import get_args
-
+def _inner(annotation: Any) -> Any:
+    """A model, or a tagged union of models, inside ``annotation`` (lists, Optional)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
+    if _tagged_members(annotation) is not None:
+        return annotation
     for arg in get_args(annotation):
-        found = _inner_model(arg)
+        found = _inner(arg)
         if found is not None:
             return found
     return None
+
+
+def _tagged_members(annotation: Any) -> dict[str, type[BaseModel]] | None:
+    """``{tag: model}`` of an ``Annotated[Union[...], Field(discriminator=...)]``."""
+    if get_origin(annotation) is not Annotated:
+        return None
+    union, *extras = get_args(annotation)
+    key = next((getattr(e, "discriminator", None) for e in extras), None)
+    if not isinstance(key, str):
+        return None
+    members = {}
+    for m in get_args(union):
+        for tag in get_args(m.model_fields[key].annotation):
+            members[tag] = m
+    return members
+
+
+def _fields(found: Any) -> list[str]:
+    if isinstance(found, type) and issubclass(found, BaseModel):
+        return list(found.model_fields)
+    return []
+
+
+def _elsewhere(name: str, parent: tuple[Any, ...], model: type[BaseModel] | None) -> list[str]:
+    """Other members of the tagged union at ``parent`` that have a field ``name``."""
+    _, tagged_at = _walk(model, parent[:-1]) if parent else ("", None)
+    members = _tagged_members(tagged_at) or {}
+    return [tag for tag, m in members.items() if name in m.model_fields]
 
 
 def describe_validation_error(
@@ -68,18 +93,37 @@ def describe_validation_error(
     lines = []
     for item in error.errors():
         loc = tuple(item.get("loc", ()))
-        where = _loc(loc) or "(top level)"
+        where, _ = _walk(model, loc)
+        where = where or "(top level)"
         kind = item.get("type", "")
         if kind == "extra_forbidden":
             name = str(loc[-1]) if loc else "?"
-            known = _fields_at(model, loc[:-1])
+            parent = loc[:-1]
+            _, found = _walk(model, parent)
+            known = _fields(found)
+            owners = _elsewhere(name, parent, model)
             close = difflib.get_close_matches(name, known, n=1)
             tip = f" (did you mean '{close[0]}'?)" if close else ""
-            if known and not close:
+            if owners and parent:
+                tip = f": {name} is a {' or '.join(owners)} setting; remove it for {parent[-1]}"
+            elif known and not close:
                 tip = f" (known fields: {', '.join(known)})"
             lines.append(f"{source}: unknown field '{where}'{tip}")
         elif kind == "missing":
-            lines.append(f"{source}: missing required field '{where}'")
+            _, found = _walk(model, loc[:-1])
+            field = found.model_fields.get(str(loc[-1])) if _fields(found) else None
+            about = f" ({field.description})" if field is not None and field.description else ""
+            lines.append(f"{source}: missing required field '{where}'{about}")
+        elif kind == "union_tag_invalid":
+            ctx = item.get("ctx") or {}
+            lines.append(
+                f"{source}: {where}.platform: unknown platform {ctx.get('tag', '?')!r}; "
+                f"use one of {ctx.get('expected_tags', '')}"
+            )
+        elif kind == "union_tag_not_found":
+            _, found = _walk(model, loc)
+            tags = ", ".join(repr(t) for t in _tagged_members(found) or {})
+            lines.append(f"{source}: {where}: missing 'platform' (one of {tags})")
         else:
             msg = str(item.get("msg", "invalid value"))
             msg = msg.removeprefix("Value error, ")

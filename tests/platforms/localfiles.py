@@ -12,7 +12,7 @@ import yaml
 
 from crosspost.platforms.base import AdapterContext, MediaItem, Publication
 from crosspost.platforms.static import parse_pelican_meta
-from crosspost.profiles import Account, Blog, Persona
+from crosspost.profiles import Blog, Persona, make_account, make_blog
 
 WHEN = datetime(2024, 5, 1, 14, 30, tzinfo=UTC)  # 09:30 in Chicago
 
@@ -25,7 +25,7 @@ def blog(
     permalink: str = "/posts/{slug}/",
     git_commit: bool = False,
 ) -> Blog:
-    return Blog(
+    return make_blog(
         platform="static",
         url=url,
         content_dir=content_dir,
@@ -38,7 +38,7 @@ def blog(
 def persona(
     b: Blog | None = None, *, feed: Path | None = None, display_name: str = "Dr. Nora Lindqvist"
 ) -> Persona:
-    accounts = [Account(name="pro-feed", platform="feed", path=feed)] if feed else []
+    accounts = [make_account(name="pro-feed", platform="feed", path=feed)] if feed else []
     p = Persona(display_name=display_name, timezone="America/Chicago", blog=b, accounts=accounts)
     p.name = "professional"
     return p

@@ -23,7 +23,7 @@ from crosspost.platforms.bluesky import (
     record_key,
     tid_encode,
 )
-from crosspost.profiles import Account, Persona
+from crosspost.profiles import Persona, make_account
 from fakes.bluesky import TID_RE, FakeBlueskyPDS
 
 APP_PASSWORD = "abcd-efgh-ijkl-mnop"
@@ -43,7 +43,7 @@ def pds():
 
 
 def _ctx(instance: str | None = None) -> AdapterContext:
-    account = Account(name="home-bsky", platform="bluesky", handle=HANDLE, instance=instance)
+    account = make_account(name="home-bsky", platform="bluesky", handle=HANDLE, instance=instance)
     persona = Persona(name="personal", display_name="Ana Bee", accounts=[account])
     return AdapterContext(persona=persona, account=account)
 

@@ -33,7 +33,7 @@ from crosspost import credentials
 from crosspost.errors import PermanentError
 from crosspost.platforms.base import AdapterContext, MediaItem, Publication
 from crosspost.platforms.bluesky import BlueskyAdapter, record_key
-from crosspost.profiles import Account, Persona
+from crosspost.profiles import Persona, make_account
 
 START_PDS = os.environ.get("CROSSPOST_TEST_BLUESKY_PDS") == "1"
 PDS_URL = os.environ.get("CROSSPOST_TEST_BLUESKY_URL")
@@ -134,7 +134,9 @@ def friend(pds_url: str) -> RealAccount:
 
 
 def _ctx(acct: RealAccount) -> AdapterContext:
-    account = Account(name="home-bsky", platform="bluesky", handle=acct.handle, instance=acct.url)
+    account = make_account(
+        name="home-bsky", platform="bluesky", handle=acct.handle, instance=acct.url
+    )
     persona = Persona(name="personal", display_name="Ana Bee", accounts=[account])
     return AdapterContext(persona=persona, account=account)
 

@@ -31,7 +31,7 @@ from crosspost.platforms import ADAPTERS, adapter_class, make_adapter
 from crosspost.platforms import mastodon as mastodon_module
 from crosspost.platforms.base import AdapterContext, Publication
 from crosspost.platforms.linkedin import little_text
-from crosspost.profiles import Account, Blog, Persona
+from crosspost.profiles import Account, Blog, Persona, make_account, make_blog
 from fakes.bluesky import FakeBlueskyPDS
 from fakes.linkedin import FakeLinkedIn
 from fakes.mastodon import FakeMastodon
@@ -147,7 +147,7 @@ class XCase(Case):
         credentials.store("professional", "pro-x", self.KEYS)
 
     def adapter(self, url: str) -> Any:
-        account = Account(name="pro-x", platform="x", handle="@DrAnaReyes")
+        account = make_account(name="pro-x", platform="x", handle="@DrAnaReyes")
         ctx = AdapterContext(
             persona=_persona("professional", account=account), account=account, timeout=TIMEOUT
         )
@@ -181,7 +181,7 @@ class MastodonCase(Case):
         credentials.store("professional", "pro-mastodon", {"access_token": self.TOKEN})
 
     def adapter(self, url: str) -> Any:
-        account = Account(
+        account = make_account(
             name="pro-mastodon", platform="mastodon", handle="@anareyes@psych.social", instance=url
         )
         return make_adapter(
@@ -219,7 +219,9 @@ class BlueskyCase(Case):
         credentials.store("personal", "home-bsky", {"app_password": self.PASSWORD})
 
     def adapter(self, url: str) -> Any:
-        account = Account(name="home-bsky", platform="bluesky", handle=self.HANDLE, instance=url)
+        account = make_account(
+            name="home-bsky", platform="bluesky", handle=self.HANDLE, instance=url
+        )
         return make_adapter(
             AdapterContext(
                 persona=_persona("personal", account=account), account=account, timeout=TIMEOUT
@@ -264,7 +266,7 @@ class WordPressCase(Case):
         credentials.store("professional", "blog", {"app_password": self.PASSWORD})
 
     def adapter(self, url: str) -> Any:
-        b = Blog(platform="wordpress", url=url, username="admin")
+        b = make_blog(platform="wordpress", url=url, username="admin")
         return make_adapter(
             AdapterContext(persona=_persona("professional", blog=b), blog=b, timeout=TIMEOUT)
         )
@@ -306,7 +308,7 @@ class MicropubCase(Case):
 
     def adapter(self, url: str) -> Any:
         # no endpoint: it is discovered from the home page first, on the same connection
-        b = Blog(platform="micropub", url=url)
+        b = make_blog(platform="micropub", url=url)
         return make_adapter(
             AdapterContext(persona=_persona("personal", blog=b), blog=b, timeout=TIMEOUT)
         )
@@ -348,10 +350,10 @@ class LinkedInCase(Case):
         )
 
     def adapter(self, url: str) -> Any:
-        from .test_linkedin import LinkedInAccount
-
-        account = LinkedInAccount(name="pro-linkedin", platform="linkedin")
-        ctx = AdapterContext(persona=_persona("professional"), account=account, timeout=TIMEOUT)
+        account = make_account(name="pro-linkedin", platform="linkedin")
+        ctx = AdapterContext(
+            persona=_persona("professional", account=account), account=account, timeout=TIMEOUT
+        )
         return adapter_class("linkedin")(ctx, base_url=url)  # type: ignore[call-arg]
 
     def pub(self) -> Publication:

@@ -4,6 +4,7 @@ request against LinkedIn's documented API: headers, scopes, post fields, images,
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,8 @@ from crosspost.platforms.linkedin import (
     little_text,
     plain_text,
 )
-from crosspost.profiles import Account, Persona
+from crosspost.platforms.specs.linkedin import LinkedInAccount
+from crosspost.profiles import Persona, make_account
 from fakes.linkedin import FakeLinkedIn, little_to_text
 from fakes.sockets import SilentServer
 
@@ -34,19 +36,6 @@ MEMBER = "aB3xY9kLmQ"
 ORG = "urn:li:organization:5515715"
 TEXT = "New on the blog: Burnout is not a character flaw https://harborpsych.example/posts/burnout/"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-class LinkedInAccount(Account):
-    """The account fields the LinkedIn spec adds (until the registry's model is on main)."""
-
-    platform: str  # type: ignore[assignment]
-    author: str | None = None
-    api_version: str | None = None
-    redirect_uri: str | None = None
-    visibility: str | None = None  # type: ignore[assignment]
-
-    def _mastodon_only(self) -> LinkedInAccount:  # type: ignore[override]
-        return self
 
 
 @pytest.fixture
@@ -73,9 +62,8 @@ def login(isolated: Any) -> None:
 
 
 def ctx(**kw: Any) -> AdapterContext:
-    account = LinkedInAccount(name="pro-linkedin", platform="linkedin", **kw)
-    # the account is not in the persona: a Persona validates its accounts as today's Account
-    persona = Persona(name="professional", display_name="Dr. Ana Reyes", accounts=[])
+    account = make_account(name="pro-linkedin", platform="linkedin", **kw)
+    persona = Persona(name="professional", display_name="Dr. Ana Reyes", accounts=[account])
     return AdapterContext(persona=persona, account=account)
 
 
@@ -221,10 +209,34 @@ def test_the_member_is_asked_when_the_login_did_not_store_it(
     assert fake.posts[0]["author"] == f"urn:li:person:{MEMBER}"
 
 
-def test_a_bad_author_is_a_config_error(fake: FakeLinkedIn, login: None) -> None:
-    with pytest.raises(PermanentError, match="is not a LinkedIn URN"):
-        adapter(fake, author="ana-reyes").publish(pub())
-    assert fake.requests == []
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("author", "ana-reyes", "is not a LinkedIn URN"),
+        ("author", "urn:li:organization:acme", "is not a LinkedIn URN"),
+        ("api_version", "2026-10", "write it as YYYYMM"),
+        ("visibility", "unlisted", "'public' or 'connections'"),
+        ("redirect_uri", "localhost:8765", "not an http(s) address"),
+        ("instance", "https://psych.social", "Extra inputs are not permitted"),
+    ],
+)
+def test_account_settings_are_checked_in_the_profile(key: str, value: str, says: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(says)):
+        make_account(name="pro-linkedin", platform="linkedin", **{key: value})
+
+
+def test_a_profile_with_a_linkedin_account(tmp_path: Path) -> None:
+    p = Persona.model_validate(
+        {
+            "display_name": "Dr. Ana Reyes",
+            "accounts": [
+                {"name": "pro-linkedin", "platform": "linkedin", "author": ORG, "limit": 1300}
+            ],
+        }
+    )
+    [account] = p.accounts
+    assert type(account) is LinkedInAccount
+    assert account.author == ORG and account.limit == 1300
 
 
 def test_a_retired_api_version_says_what_to_set(fake: FakeLinkedIn, login: None) -> None:

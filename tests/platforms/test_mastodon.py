@@ -31,7 +31,7 @@ from crosspost.platforms.mastodon import (
     same_text,
     status_text,
 )
-from crosspost.profiles import Account, Persona
+from crosspost.profiles import Persona, make_account
 from fakes.mastodon import FakeAccount, FakeMastodon, query_of, render
 
 TOKEN = "mt-Yc5Qv8Lp2Rz7Wk4Nb1Hx6Ds3Fg9Ja"
@@ -65,7 +65,7 @@ def _ctx(
     limit: int | None = None,
     visibility: str | None = None,
 ) -> AdapterContext:
-    account = Account(
+    account = make_account(
         name="pro-mastodon",
         platform="mastodon",
         handle=handle,
@@ -147,8 +147,8 @@ def test_visibility_of_the_account(fake: FakeMastodon, login: None) -> None:
 
 
 def test_visibility_is_for_mastodon_accounts_only() -> None:
-    with pytest.raises(ValueError, match="visibility is a Mastodon setting"):
-        Account(name="pro-x", platform="x", visibility="unlisted")
+    with pytest.raises(ValueError, match="visibility"):
+        make_account(name="pro-x", platform="x", visibility="unlisted")
 
 
 def test_a_repeat_with_the_same_key_returns_the_original(fake: FakeMastodon, login: None) -> None:
@@ -573,7 +573,7 @@ def test_the_account_settings_win(fake: FakeMastodon) -> None:
     fake.software = "gotosocial"
     a = MastodonAdapter(_ctx(fake.url, limit=800), timeout=5)
     assert a.share_rules() == ShareRules(800, "codepoints", "account", "the account's limit")
-    account = Account(
+    account = make_account(
         name="pro-mastodon", platform="mastodon", instance=fake.url, counting="mastodon"
     )
     ctx = AdapterContext(

@@ -11,7 +11,7 @@ from crosspost.errors import TransientError
 from crosspost.platforms import mastodon as mastodon_module
 from crosspost.platforms.base import AdapterContext
 from crosspost.platforms.mastodon import MastodonAdapter
-from crosspost.profiles import Account, Persona
+from crosspost.profiles import Persona, make_account
 from fakes.mastodon import FakeMastodon
 
 from .test_mastodon import TOKEN, pub
@@ -42,7 +42,7 @@ def logins(isolated):
 
 def make(fake: FakeMastodon, persona: str = "professional") -> MastodonAdapter:
     name = "pro-mastodon" if persona == "professional" else "pers-mastodon"
-    account = Account(
+    account = make_account(
         name=name, platform="mastodon", handle="@anareyes@psych.social", instance=fake.url
     )
     ctx = AdapterContext(

@@ -17,7 +17,7 @@ from crosspost.errors import PermanentError, TransientError
 from crosspost.platforms import adapter_class
 from crosspost.platforms.base import AdapterContext, LookupUnsupported, MediaItem, Publication
 from crosspost.platforms.micropub import MicropubAdapter, link_header_rel
-from crosspost.profiles import Blog, Persona
+from crosspost.profiles import Persona, make_blog
 from fakes.micropub import FakeMicropub
 
 TOKEN = "mp-token-0123456789"
@@ -39,7 +39,9 @@ def ring(isolated):  # type: ignore[no-untyped-def]
 def make(
     url: str, *, endpoint: str | None = None, timeout: httpx.Timeout = FAST
 ) -> MicropubAdapter:
-    p = Persona(display_name="Ana Bee", blog=Blog(platform="micropub", url=url, endpoint=endpoint))
+    p = Persona(
+        display_name="Ana Bee", blog=make_blog(platform="micropub", url=url, endpoint=endpoint)
+    )
     p.name = "personal"
     return MicropubAdapter(AdapterContext(persona=p, blog=p.blog), timeout=timeout)
 

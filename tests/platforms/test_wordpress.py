@@ -22,7 +22,7 @@ from crosspost.errors import PermanentError, TransientError
 from crosspost.platforms import _http, adapter_class
 from crosspost.platforms.base import AdapterContext, LookupUnsupported, MediaItem, Publication
 from crosspost.platforms.wordpress import WordPressAdapter, api_root, marker, route_url
-from crosspost.profiles import Blog, Persona
+from crosspost.profiles import Persona, make_blog
 from fakes.wordpress import FakeWordPress
 
 PASSWORD = "abcd EFGH 1234 ijkl MNOP 5678"
@@ -52,7 +52,7 @@ def ring(isolated):  # type: ignore[no-untyped-def]
 def persona(url: str, **blog: object) -> Persona:
     fields: dict[str, object] = {"platform": "wordpress", "url": url, "username": "admin"}
     fields.update(blog)
-    p = Persona(display_name="Dr. Ana Reyes", blog=Blog(**fields))  # type: ignore[arg-type]
+    p = Persona(display_name="Dr. Ana Reyes", blog=make_blog(**fields))  # type: ignore[arg-type]
     p.name = "professional"
     return p
 

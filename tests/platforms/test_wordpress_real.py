@@ -20,7 +20,7 @@ import pytest
 from crosspost.errors import PermanentError
 from crosspost.platforms.base import AdapterContext, MediaItem, Publication
 from crosspost.platforms.wordpress import WordPressAdapter
-from crosspost.profiles import Blog, Persona
+from crosspost.profiles import Persona, make_blog
 
 URL = os.environ.get("CROSSPOST_TEST_WORDPRESS_URL", "")
 USER = os.environ.get("CROSSPOST_TEST_WORDPRESS_USER", "")
@@ -43,7 +43,7 @@ def adapter(isolated) -> WordPressAdapter:  # type: ignore[no-untyped-def]
 def make(**kw: object) -> WordPressAdapter:
     p = Persona(
         display_name="Dr. Ana Reyes",
-        blog=Blog(platform="wordpress", url=URL, username=USER),
+        blog=make_blog(platform="wordpress", url=URL, username=USER),
     )
     p.name = "professional"
     return WordPressAdapter(

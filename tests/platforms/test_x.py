@@ -25,7 +25,7 @@ from crosspost.platforms.base import (
     Result,
 )
 from crosspost.platforms.x import XAdapter, same_post
-from crosspost.profiles import Account, Persona
+from crosspost.profiles import Persona, make_account
 from fakes.x import FakeX
 
 CK = "ck-Hq3x8PzY1wRdK2"
@@ -39,7 +39,7 @@ GIF = b"GIF89a" + bytes(range(256)) * 4
 
 
 def _ctx(handle: str | None = "@DrAnaReyes") -> AdapterContext:
-    account = Account(name="pro-x", platform="x", handle=handle)
+    account = make_account(name="pro-x", platform="x", handle=handle)
     persona = Persona(name="professional", display_name="Dr. Ana Reyes", accounts=[account])
     return AdapterContext(persona=persona, account=account)
 

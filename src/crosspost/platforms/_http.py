@@ -113,9 +113,11 @@ def client(
     headers: Mapping[str, str] | None = None,
     timeout: httpx.Timeout | float | None = None,
     transport: httpx.BaseTransport | None = None,
+    proxy: str | None = None,
 ) -> httpx.Client:
     """An ``httpx.Client`` with crosspost's timeouts and User-Agent; redirects not followed;
-    read-only requests resent once on a dropped connection (``ResendReadsClient``)."""
+    read-only requests resent once on a dropped connection (``ResendReadsClient``).
+    ``proxy``: every request through it (None: the environment's proxy settings)."""
     hdrs = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     hdrs.update(headers or {})
     if timeout is None:
@@ -127,6 +129,7 @@ def client(
         headers=hdrs,
         timeout=timeout,
         transport=transport,
+        proxy=proxy,
         follow_redirects=False,
         verify=_ssl_context(),
     )

@@ -10,12 +10,35 @@ the user can do). It never sees the database: the publisher records results.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from ..profiles import Account, Blog, Persona
+from .spec import AccountConfig, BlogConfig, CredentialField, ShareRules
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ..profiles import Persona
+
+__all__ = [
+    "Adapter",
+    "AdapterContext",
+    "Ask",
+    "CredentialField",
+    "LookupUnsupported",
+    "MediaItem",
+    "PlatformAdapter",
+    "Publication",
+    "Result",
+    "Say",
+]
+
+#: ``ask(prompt, secret) -> answer`` and ``say(text)``: how a login flow talks to the user
+Ask = Callable[[str, bool], str]
+Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -59,15 +82,6 @@ class Result:
     url: str | None = None
 
 
-@dataclass(frozen=True)
-class CredentialField:
-    """One thing ``crosspost accounts login`` asks for and stores in the keyring."""
-
-    name: str  # keyring username under the service ``crosspost/<persona>/<account>``
-    prompt: str
-    secret: bool = True
-
-
 class Adapter(Protocol):
     platform: ClassVar[str]
     #: what a login stores; adapters read them with ``credentials.load(ctx, fields)``
@@ -99,11 +113,96 @@ class AdapterContext:
     """What an adapter is built from: its persona, and either the blog or one account."""
 
     persona: Persona
-    blog: Blog | None = None
-    account: Account | None = None
+    blog: BlogConfig | None = None
+    account: AccountConfig | None = None
     #: seconds to wait for a platform's answer (``daemon.request_timeout``); None: the default
     timeout: float | None = None
     #: where an adapter keeps what it learned about servers (a Mastodon instance's limits):
     #: the configuration's data folder, so ``crosspost init DIR`` keeps it in DIR; None: the
     #: user's cache folder
     cache_dir: Path | None = None
+    #: the User-Agent of every request; None: crosspost's own
+    user_agent: str | None = None
+    #: proxy URL for every request of this target (``http://``, ``socks5://``); None: the
+    #: environment's (``HTTPS_PROXY``)
+    proxy: str | None = None
+
+    @property
+    def target(self) -> str:
+        """The account's name, or ``"blog"``."""
+        return self.account.name if self.account is not None else "blog"
+
+    @property
+    def platform(self) -> str:
+        config = self.account if self.account is not None else self.blog
+        if config is None:
+            raise ValueError("an adapter context needs a blog or an account")
+        return config.platform
+
+
+class PlatformAdapter:
+    """What every adapter shares: its construction from a context, its time-out, User-Agent
+    and proxy, and the defaults of the optional parts of the interface.
+
+    Subclasses set ``platform`` and ``credential_fields`` (from their spec) and write
+    ``publish``, ``lookup`` and ``verify``.
+    """
+
+    platform: ClassVar[str]
+    credential_fields: ClassVar[tuple[CredentialField, ...]] = ()
+
+    def __init__(
+        self, ctx: AdapterContext, *, base_url: str | None = None, timeout: float | None = None
+    ) -> None:
+        """``base_url`` is for tests only: the origin of a local fake that stands in for the
+        platform's servers. ``timeout``: seconds to wait for each answer (default: the
+        context's ``daemon.request_timeout``)."""
+        from ._http import USER_AGENT, request_timeout
+
+        self.ctx = ctx
+        self.persona = ctx.persona
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.timeout = request_timeout(timeout, ctx.timeout)
+        self.user_agent = ctx.user_agent or USER_AGENT
+        self.proxy = ctx.proxy
+
+    @property
+    def target(self) -> str:
+        return self.ctx.target
+
+    def http_client(self, *, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Client:
+        """An httpx client with this adapter's time-out, User-Agent and proxy (see
+        :func:`crosspost.platforms._http.client`: reads resent once, creates never)."""
+        from ._http import client
+
+        kwargs.setdefault("timeout", self.timeout)
+        return client(
+            headers={"User-Agent": self.user_agent, **(headers or {})},
+            proxy=self.proxy,
+            **kwargs,
+        )
+
+    def share_rules(self) -> ShareRules | None:
+        """The limit and counting shares are fitted to; None: the spec's (see registry)."""
+        return None
+
+    def close(self) -> None:
+        """Let go of connections; an adapter is not used after this."""
+
+    @classmethod
+    def login_flow(
+        cls, ctx: AdapterContext, ask: Ask, say: Say, *, timeout: float | None = None
+    ) -> dict[str, str]:
+        """Ask for each credential field; platforms with an OAuth flow override this."""
+        from ..errors import UsageError
+        from ..logs import register_secret
+
+        values: dict[str, str] = {}
+        for f in cls.credential_fields:
+            value = ask(f.prompt, f.secret).strip()
+            if not value:
+                raise UsageError(f"no {f.prompt} given; nothing was stored")
+            if f.secret:
+                register_secret(value)
+            values[f.name] = value
+        return values

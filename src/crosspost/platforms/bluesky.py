@@ -39,8 +39,15 @@ from typing import Any, ClassVar
 
 from .. import credentials
 from ..errors import ConfigError, PermanentError, TransientError
-from ._http import request_timeout, resend_read_once
-from .base import AdapterContext, CredentialField, Publication, Result
+from ._http import resend_read_once
+from .base import (
+    AdapterContext,
+    CredentialField,
+    PlatformAdapter,
+    Publication,
+    Result,
+)
+from .specs.bluesky import SPEC, BlueskyAccount
 
 log = logging.getLogger(__name__)
 
@@ -283,14 +290,9 @@ def _field(value: Any, name: str) -> Any:
 # The adapter
 
 
-class BlueskyAdapter:
-    platform: ClassVar[str] = "bluesky"
-    credential_fields: ClassVar[tuple[CredentialField, ...]] = (
-        CredentialField(
-            APP_PASSWORD_FIELD,
-            "Bluesky app password (Settings → Privacy and security → App passwords)",
-        ),
-    )
+class BlueskyAdapter(PlatformAdapter):
+    platform: ClassVar[str] = SPEC.name
+    credential_fields: ClassVar[tuple[CredentialField, ...]] = SPEC.credential_fields
 
     def __init__(
         self, ctx: AdapterContext, *, base_url: str | None = None, timeout: float | None = None
@@ -298,18 +300,17 @@ class BlueskyAdapter:
         """``timeout`` (default: the context's ``daemon.request_timeout``) bounds each request;
         ``base_url`` overrides the account's PDS."""
         account = ctx.account
-        if account is None or account.platform != "bluesky":
+        if not isinstance(account, BlueskyAccount):
             raise PermanentError("the Bluesky adapter needs a bluesky account")
         if not account.handle:
             raise PermanentError(
                 f"account '{account.name}' has no handle",
                 hint='set handle = "you.bsky.social" in the persona\'s [[accounts]] entry',
             )
-        self.ctx = ctx
+        super().__init__(ctx, base_url=base_url or account.instance or DEFAULT_PDS, timeout=timeout)
         self.account = account
         self.handle = account.handle.lstrip("@")
-        self.base_url = (base_url or account.instance or DEFAULT_PDS).rstrip("/")
-        self.timeout = request_timeout(timeout, ctx.timeout)
+        self.base_url: str = (base_url or account.instance or DEFAULT_PDS).rstrip("/")
         self._service = credentials.service_name(ctx.persona.name, account.name)
         self._client: Any = None
         self._did: str | None = None

@@ -38,8 +38,16 @@ from pathlib import Path
 from typing import ClassVar
 
 from ..errors import PermanentError
-from .base import AdapterContext, CredentialField, Publication, Result
-from .static import atomic_write, ensure_dir, first_words, locked_dir, publish_error, writable_probe
+from ..labels import first_words
+from .base import (
+    AdapterContext,
+    CredentialField,
+    PlatformAdapter,
+    Publication,
+    Result,
+)
+from .specs.feed import SPEC, FeedAccount
+from .static import atomic_write, ensure_dir, locked_dir, publish_error, writable_probe
 
 ATOM = "http://www.w3.org/2005/Atom"
 MAX_ENTRIES = 50
@@ -68,10 +76,10 @@ def entry_id(idempotency_key: str) -> str:
     return f"urn:uuid:{uuid.uuid5(ENTRY_NAMESPACE, idempotency_key)}"
 
 
-class FeedAdapter:
+class FeedAdapter(PlatformAdapter):
     """Adds each share to the persona's Atom file; see the module docstring."""
 
-    platform: ClassVar[str] = "feed"
+    platform: ClassVar[str] = SPEC.name
     #: a local file needs no login
     credential_fields: ClassVar[tuple[CredentialField, ...]] = ()
 
@@ -84,8 +92,9 @@ class FeedAdapter:
         lock_timeout: float = 30.0,
     ) -> None:
         account = ctx.account
-        if account is None or account.platform != "feed":
+        if not isinstance(account, FeedAccount):
             raise ValueError("FeedAdapter needs a context with a feed account")
+        super().__init__(ctx)
         if account.path is None:
             raise PermanentError(
                 f"account '{account.name}' (feed) has no path",

@@ -57,7 +57,7 @@ Mastodon adapter. Reading a member's posts needs ``r_member_social``, which Link
 approved partners: a 403 there raises ``LookupUnsupported`` so the delivery waits for
 ``crosspost retry`` instead of risking a second post.
 
-Length: see :func:`linkedin_length`.
+Length: see :func:`crosspost.platforms.specs.linkedin.linkedin_length`.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
@@ -78,25 +78,31 @@ from ..errors import PermanentError, TransientError, UsageError
 from . import _http
 from .base import (
     AdapterContext,
+    Ask,
     CredentialField,
     LookupUnsupported,
     MediaItem,
+    PlatformAdapter,
     Publication,
     Result,
+    Say,
 )
 from .mastodon import same_text
+from .specs.linkedin import (
+    DEFAULT_REDIRECT,
+    DEFAULT_VERSION,
+    SPEC,
+    LinkedInAccount,
+    linkedin_length,
+)
+from .specs.linkedin import ORGANIZATION_RE as _ORG_RE
+from .specs.linkedin import PERSON_RE as _PERSON_RE
 
 API = "https://api.linkedin.com"
 WWW = "https://www.linkedin.com"
-#: the LinkedIn-Version sent when the account names none (YYYYMM; LinkedIn serves a version
-#: for about a year after its release)
-DEFAULT_VERSION = "202610"
-LIMIT = 3000
+LIMIT = SPEC.limit
 MEMBER_SCOPES = ("openid", "profile", "w_member_social")
 ORGANIZATION_SCOPES = ("w_organization_social", "r_organization_social")
-#: where LinkedIn sends the browser after the user approves; it must be one of the app's
-#: "Authorized redirect URLs". Nothing needs to listen there: the user copies the address.
-DEFAULT_REDIRECT = "http://localhost:8765/linkedin"
 MAX_IMAGES = 20
 MAX_ALT = 4086
 IMAGE_MAGIC = {
@@ -119,11 +125,6 @@ _HASHTAG_RE = re.compile(r"(?<![\w#&/])#(\w+)")
 _LITTLE_HASHTAG_RE = re.compile(r"\{hashtag\|\\?[#＃]\|([^{}|]*)\}")
 _LITTLE_MENTION_RE = re.compile(r"@\[((?:\\.|[^\]\\])*)\]\((urn:li:[^)]*)\)")
 _DUPLICATE_RE = re.compile(r"duplicate of (urn:li:\w+:\d+)", re.IGNORECASE)
-_PERSON_RE = re.compile(r"^urn:li:person:[A-Za-z0-9_-]+$")
-_ORG_RE = re.compile(r"^urn:li:organization:\d+$")
-
-Ask = Callable[[str, bool], str]
-Say = Callable[[str], None]
 
 #: (persona, account) -> lock: one refresh at a time per account in this process
 _REFRESH_LOCKS: dict[tuple[str, str], threading.Lock] = {}
@@ -131,19 +132,6 @@ _LOCKS_LOCK = threading.Lock()
 
 
 # -- text ------------------------------------------------------------------------------------
-
-
-def linkedin_length(text: str) -> int:
-    """The length LinkedIn holds a commentary to (3,000): UTF-16 code units of the text shown.
-
-    LinkedIn does not document its unit. Its API is Java (Rest.li), where a string's length is
-    its UTF-16 code units, and third-party tools disagree (graphemes, "characters"). UTF-16
-    units are never fewer than code points or graphemes, so a text that fits this count fits
-    whichever LinkedIn uses; the price is that an emoji outside the BMP costs 2. The escaping
-    backslashes and hashtag templates of the little format are not counted: the limit is
-    on what members see.
-    """
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _escape(text: str) -> str:
@@ -190,15 +178,11 @@ def post_url(urn: str) -> str:
 # -- the adapter ------------------------------------------------------------------------------
 
 
-class LinkedInAdapter:
+class LinkedInAdapter(PlatformAdapter):
     """Posts to one LinkedIn member or organisation page; see the module docstring."""
 
-    platform: ClassVar[str] = "linkedin"
-    credential_fields: ClassVar[tuple[CredentialField, ...]] = (
-        CredentialField("client_id", "Client ID of your LinkedIn app", secret=False),
-        CredentialField("client_secret", "Client secret of your LinkedIn app"),
-        CredentialField("access_token", "Access token"),
-    )
+    platform: ClassVar[str] = SPEC.name
+    credential_fields: ClassVar[tuple[CredentialField, ...]] = SPEC.credential_fields
     #: also stored by the login and each refresh when LinkedIn gives them; not required
     oauth_fields: ClassVar[tuple[str, ...]] = (
         "refresh_token",
@@ -216,21 +200,20 @@ class LinkedInAdapter:
     ) -> None:
         """``base_url`` is for tests only: every LinkedIn address (api.linkedin.com,
         www.linkedin.com/oauth) goes to this origin instead (a local fake)."""
-        if ctx.account is None:
-            raise PermanentError("the LinkedIn adapter needs an account", hint="this is a bug")
-        self.ctx = ctx
-        self.persona = ctx.persona.name
-        self.account = ctx.account
-        self.base_url = base_url.rstrip("/") if base_url else None
-        self.timeout = _http.request_timeout(timeout, ctx.timeout)
+        if not isinstance(ctx.account, LinkedInAccount):
+            raise PermanentError(
+                "the LinkedIn adapter needs a LinkedIn account", hint="this is a bug"
+            )
+        super().__init__(ctx, base_url=base_url, timeout=timeout)
+        self.account: LinkedInAccount = ctx.account
         self.api = self.base_url or API
         self.oauth = f"{self.base_url or WWW}/oauth/v2"
-        self.version = _version(self.account)
+        self.version = self.account.api_version or DEFAULT_VERSION
         self._client_obj: httpx.Client | None = None
         self._creds: dict[str, str] | None = None
 
     def __repr__(self) -> str:  # never a token
-        return f"LinkedInAdapter(persona={self.persona!r}, account={self.account.name!r})"
+        return f"LinkedInAdapter(persona={self.persona.name!r}, account={self.account.name!r})"
 
     def close(self) -> None:
         if self._client_obj is not None:
@@ -376,7 +359,7 @@ class LinkedInAdapter:
         self = cls(ctx, base_url=base_url, timeout=timeout)
         author = self._configured_author()
         scopes = MEMBER_SCOPES + (ORGANIZATION_SCOPES if author and _ORG_RE.match(author) else ())
-        redirect = getattr(account, "redirect_uri", None) or DEFAULT_REDIRECT
+        redirect = self.account.redirect_uri or DEFAULT_REDIRECT
         say(
             f"Logging in '{account.name}' on LinkedIn. You need an app at "
             "https://www.linkedin.com/developers/apps with the products 'Sign In with LinkedIn "
@@ -454,7 +437,7 @@ class LinkedInAdapter:
 
     def _client(self) -> httpx.Client:
         if self._client_obj is None:
-            self._client_obj = _http.client(timeout=self.timeout)
+            self._client_obj = self.http_client()
         return self._client_obj
 
     def _secrets(self) -> tuple[str, ...]:
@@ -522,8 +505,8 @@ class LinkedInAdapter:
 
     def _load(self) -> dict[str, str]:
         names = tuple(f.name for f in self.credential_fields)
-        creds = credentials.load(self.persona, self.account.name, names)
-        service = credentials.service_name(self.persona, self.account.name)
+        creds = credentials.load(self.persona.name, self.account.name, names)
+        service = credentials.service_name(self.persona.name, self.account.name)
         for name in self.oauth_fields:
             value = credentials.get_secret(service, name)
             if value:
@@ -545,7 +528,7 @@ class LinkedInAdapter:
         token that failed (another delivery may have refreshed it already)."""
         from ..logs import register_secret
 
-        with _refresh_lock(self.persona, self.account.name):
+        with _refresh_lock(self.persona.name, self.account.name):
             creds = self._load()
             if creds["access_token"] != stale:
                 return creds["access_token"]
@@ -589,7 +572,7 @@ class LinkedInAdapter:
                 values["refresh_expires_at"] = creds.get("refresh_expires_at", "")
             for key in ("access_token", "refresh_token"):
                 register_secret(values[key])
-            credentials.store(self.persona, self.account.name, values)
+            credentials.store(self.persona.name, self.account.name, values)
             creds.update(values)
             self._creds = creds
             return values["access_token"]
@@ -597,19 +580,11 @@ class LinkedInAdapter:
     # -- who posts -----------------------------------------------------------------------------
 
     def _configured_author(self) -> str | None:
-        author = getattr(self.account, "author", None)
-        return author.strip() if isinstance(author, str) and author.strip() else None
+        return self.account.author
 
     def _author(self) -> str:
         author = self._configured_author()
         if author:
-            if not (_PERSON_RE.match(author) or _ORG_RE.match(author)):
-                raise PermanentError(
-                    f"account '{self.account.name}': author {author!r} is not a LinkedIn URN",
-                    hint='write it like "urn:li:person:AbC123xYz" or "urn:li:organization:'
-                    f'12345" in {self.ctx.persona.source}, or leave it out to post as the '
-                    "member who logged in",
-                )
             return author
         creds = self._creds or self._load()
         member = creds.get("member_id")
@@ -618,7 +593,7 @@ class LinkedInAdapter:
         return f"urn:li:person:{member}"
 
     def _visibility(self, author: str) -> str:
-        wanted = (getattr(self.account, "visibility", None) or "public").upper()
+        wanted = (self.account.visibility or "public").upper()
         if wanted == "CONNECTIONS" and _ORG_RE.match(author):
             return "PUBLIC"  # a page has followers, not connections
         return wanted
@@ -676,16 +651,6 @@ class LinkedInAdapter:
 def _refresh_lock(persona: str, account: str) -> threading.Lock:
     with _LOCKS_LOCK:
         return _REFRESH_LOCKS.setdefault((persona, account), threading.Lock())
-
-
-def _version(account: Any) -> str:
-    version = getattr(account, "api_version", None) or DEFAULT_VERSION
-    if not re.fullmatch(r"20\d{4}", str(version)):
-        raise PermanentError(
-            f"account '{account.name}': api_version {version!r} is not a LinkedIn API version",
-            hint='write it as YYYYMM, e.g. "' + DEFAULT_VERSION + '"',
-        )
-    return str(version)
 
 
 def _check_media(media: Iterable[MediaItem]) -> list[tuple[MediaItem, str]]:
@@ -790,11 +755,11 @@ def _code_from(answer: str, state: str) -> str:
     return code
 
 
-def _check_identity(account: Any, who: Mapping[str, Any]) -> None:
+def _check_identity(account: LinkedInAccount, who: Mapping[str, Any]) -> None:
     """The token must be the configured member's: posting as the wrong person is exactly what
     crosspost exists to prevent. A page (organisation author) is checked by LinkedIn."""
     member = f"urn:li:person:{who['sub']}"
-    author = getattr(account, "author", None)
+    author = account.author
     handle = (account.handle or "").strip()
     want = (
         author

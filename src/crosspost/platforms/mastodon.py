@@ -69,7 +69,7 @@ import tempfile
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -88,7 +88,18 @@ from ._http import (
     resend_reads_adapter_class,
     steady_session_class,
 )
-from .base import AdapterContext, CredentialField, MediaItem, Publication, Result
+from .base import (
+    AdapterContext,
+    Ask,
+    CredentialField,
+    MediaItem,
+    PlatformAdapter,
+    Publication,
+    Result,
+    Say,
+)
+from .spec import ShareRules
+from .specs.mastodon import SPEC, MastodonAccount
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +114,6 @@ _URL_RE = re.compile(r"https?://\S+", re.IGNORECASE)
 #: ``@user@domain`` (not an e-mail address): Mastodon shows a resolved mention as ``@user``
 _MENTION_RE = re.compile(r"(?<![\w@/.])(@\w+)@[\w-]+(?:\.[\w-]+)+")
 _TRAILING = ".,;:!?)]}'\""
-
-Ask = Callable[[str, bool], str]
-Say = Callable[[str], None]
-
 
 #: servers whose API says what they are (``source_url``, ``version``), in the order to look
 KNOWN_SOFTWARE = ("gotosocial", "akkoma", "pleroma", "snac", "mastodon")
@@ -133,20 +140,6 @@ class InstanceLimits:
     def counting(self) -> str:
         """How this server counts a status: ``"codepoints"`` or ``"mastodon"``."""
         return "codepoints" if self.software in CODEPOINT_SOFTWARE else "mastodon"
-
-
-@dataclass(frozen=True)
-class ShareRules:
-    """The limit and counting a share is fitted to, and where the limit came from."""
-
-    limit: int
-    #: ``"mastodon"`` (23 per URL, graphemes) or ``"codepoints"`` (URLs at full length)
-    counting: str
-    #: ``"account"`` (its ``limit``), ``"instance"`` (asked now), ``"cache"`` (asked
-    #: earlier) or ``"default"`` (500: the instance could not be asked)
-    source: str
-    #: for people: "from psych.social, cached", "default; psych.social not reachable"
-    note: str
 
 
 DEFAULT_LIMITS = InstanceLimits(known=False)
@@ -380,16 +373,11 @@ def _write_cache_file(path: Path, instance: str, now: float, limits: InstanceLim
         log.debug("could not write %s: %s", path, e)
 
 
-class MastodonAdapter:
+class MastodonAdapter(PlatformAdapter):
     """Posts to one Mastodon account; see the module docstring."""
 
-    platform: ClassVar[str] = "mastodon"
-    credential_fields: ClassVar[tuple[CredentialField, ...]] = (
-        CredentialField(
-            "access_token",
-            "Access token (Preferences → Development → your application)",
-        ),
-    )
+    platform: ClassVar[str] = SPEC.name
+    credential_fields: ClassVar[tuple[CredentialField, ...]] = SPEC.credential_fields
     #: also stored by the browser login (to revoke the token later); not needed to post
     oauth_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret")
     scopes: ClassVar[tuple[str, ...]] = SCOPES
@@ -407,13 +395,12 @@ class MastodonAdapter:
         the context's ``daemon.request_timeout``);
         ``poll_interval`` / ``processing_timeout`` pace the wait for an image to be processed;
         ``cache_ttl`` is how long the instance's limits are reused."""
-        if ctx.account is None:
+        if not isinstance(ctx.account, MastodonAccount):
             raise PermanentError("the Mastodon adapter needs an account", hint="this is a bug")
-        self.ctx = ctx
+        super().__init__(ctx, timeout=timeout)
         self.account = ctx.account
         self.instance = instance_url(ctx)
         self.host = urlsplit(self.instance).netloc
-        self.timeout = request_timeout(timeout, ctx.timeout)
         self.poll_interval = poll_interval
         self.processing_timeout = processing_timeout
         self.cache_ttl = cache_ttl

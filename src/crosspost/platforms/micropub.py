@@ -46,9 +46,11 @@ from .base import (
     CredentialField,
     LookupUnsupported,
     MediaItem,
+    PlatformAdapter,
     Publication,
     Result,
 )
+from .specs.micropub import SPEC, MicropubBlog
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +62,9 @@ _LINK_RE = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]+)*)")
 _REL_RE = re.compile(r"""rel\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s;,"']+))""", re.I)
 
 
-class MicropubAdapter:
-    platform: ClassVar[str] = "micropub"
-    credential_fields: ClassVar[tuple[CredentialField, ...]] = (
-        CredentialField("token", "Micropub access token (scope 'create', plus 'media' for images)"),
-    )
+class MicropubAdapter(PlatformAdapter):
+    platform: ClassVar[str] = SPEC.name
+    credential_fields: ClassVar[tuple[CredentialField, ...]] = SPEC.credential_fields
 
     def __init__(
         self,
@@ -73,12 +73,12 @@ class MicropubAdapter:
         timeout: httpx.Timeout | float | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if ctx.blog is None:
-            raise PermanentError(f"persona '{ctx.persona.name}' has no [blog]")
+        if not isinstance(ctx.blog, MicropubBlog):
+            raise PermanentError(f"persona '{ctx.persona.name}' has no Micropub [blog]")
+        super().__init__(ctx, timeout=timeout if isinstance(timeout, int | float) else None)
         self.blog = ctx.blog
         self.persona = ctx.persona.name
         self.source = ctx.persona.source
-        self.target = credentials.target_name(None)
         self._endpoint: str | None = self.blog.endpoint
         self._config: dict[str, Any] | None = None
         self._timeout = timeout if timeout is not None else ctx.timeout

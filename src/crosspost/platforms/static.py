@@ -74,8 +74,17 @@ import yaml
 
 from ..entries import image_ref_path, rewrite_image_refs, slugify
 from ..errors import PermanentError, PublishError, TransientError
+from ..labels import first_words
 from ..sharetext import canonical_url
-from .base import AdapterContext, CredentialField, MediaItem, Publication, Result
+from .base import (
+    AdapterContext,
+    CredentialField,
+    MediaItem,
+    PlatformAdapter,
+    Publication,
+    Result,
+)
+from .specs.static import SPEC, StaticBlog
 
 MARKER_KEY = "crosspost_id"
 #: files that may be entries (Jekyll posts can be HTML)
@@ -267,18 +276,6 @@ def writable_probe(directory: Path) -> None:
     fd, name = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".probe")
     os.close(fd)
     os.unlink(name)
-
-
-def first_words(text: str, limit: int = 60) -> str:
-    """A one-line label from free text (short posts have no title)."""
-    words = text.split()
-    out = ""
-    for w in words:
-        candidate = f"{out} {w}" if out else w
-        if len(candidate) > limit:
-            return (out or w[:limit]) + "…"
-        out = candidate
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -494,10 +491,10 @@ _SAFE_KEY = re.compile(r"^[A-Za-z0-9._:-]+$")
 _MD_ESCAPE = re.compile(r"([\\`*_\[\]()!])")
 
 
-class StaticSiteAdapter:
+class StaticSiteAdapter(PlatformAdapter):
     """Writes entries into a Hugo/Jekyll/Pelican content folder; see the module docstring."""
 
-    platform: ClassVar[str] = "static"
+    platform: ClassVar[str] = SPEC.name
     #: nothing to log in to: the folder's file permissions are the credentials
     credential_fields: ClassVar[tuple[CredentialField, ...]] = ()
 
@@ -505,8 +502,9 @@ class StaticSiteAdapter:
         self, ctx: AdapterContext, *, git_timeout: float = 60.0, lock_timeout: float = 30.0
     ) -> None:
         blog = ctx.blog
-        if blog is None or blog.platform != "static":
+        if not isinstance(blog, StaticBlog):
             raise ValueError("StaticSiteAdapter needs a context with a static blog")
+        super().__init__(ctx)
         if blog.content_dir is None:
             raise PermanentError(
                 f"persona '{ctx.persona.name}': [blog] has no content_dir",

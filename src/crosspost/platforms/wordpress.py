@@ -34,7 +34,15 @@ from .. import credentials
 from ..entries import rewrite_image_refs
 from ..errors import PermanentError, TransientError
 from . import _http
-from .base import AdapterContext, CredentialField, MediaItem, Publication, Result
+from .base import (
+    AdapterContext,
+    CredentialField,
+    MediaItem,
+    PlatformAdapter,
+    Publication,
+    Result,
+)
+from .specs.wordpress import SPEC, WordPressBlog
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +76,9 @@ def marker(key: str) -> str:
     return f"<!-- crosspost:{safe_key(key)} -->"
 
 
-class WordPressAdapter:
-    platform: ClassVar[str] = "wordpress"
-    credential_fields: ClassVar[tuple[CredentialField, ...]] = (
-        CredentialField(
-            "app_password",
-            "WordPress application password (Users → Profile → Application Passwords)",
-        ),
-    )
+class WordPressAdapter(PlatformAdapter):
+    platform: ClassVar[str] = SPEC.name
+    credential_fields: ClassVar[tuple[CredentialField, ...]] = SPEC.credential_fields
 
     def __init__(
         self,
@@ -85,12 +88,12 @@ class WordPressAdapter:
         transport: httpx.BaseTransport | None = None,
         schedule_on_server: bool = False,
     ) -> None:
-        if ctx.blog is None:
-            raise PermanentError(f"persona '{ctx.persona.name}' has no [blog]")
+        if not isinstance(ctx.blog, WordPressBlog):
+            raise PermanentError(f"persona '{ctx.persona.name}' has no WordPress [blog]")
+        super().__init__(ctx, timeout=timeout if isinstance(timeout, int | float) else None)
         self.blog = ctx.blog
         self.persona = ctx.persona.name
         self.source = ctx.persona.source
-        self.target = credentials.target_name(None)
         self.root = api_root(self.blog.endpoint or f"{self.blog.url}/wp-json")
         #: hand future publication times to WordPress (status ``future``) instead of
         #: publishing now; the daemon normally publishes when due, so this is off

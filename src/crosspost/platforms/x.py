@@ -79,12 +79,16 @@ from ._http import (
 )
 from .base import (
     AdapterContext,
+    Ask,
     CredentialField,
     LookupUnsupported,
     MediaItem,
+    PlatformAdapter,
     Publication,
     Result,
+    Say,
 )
+from .specs.x import SPEC
 
 if TYPE_CHECKING:
     import requests
@@ -121,20 +125,12 @@ _LIBRARY_LOGGERS = (
     "urllib3.connectionpool",
 )
 
-Ask = Callable[[str, bool], str]
-Say = Callable[[str], None]
 
-
-class XAdapter:
+class XAdapter(PlatformAdapter):
     """Posts to one X account; see the module docstring."""
 
-    platform: ClassVar[str] = "x"
-    credential_fields: ClassVar[tuple[CredentialField, ...]] = (
-        CredentialField("consumer_key", "API key (consumer key) of your X app", secret=False),
-        CredentialField("consumer_secret", "API key secret (consumer secret)"),
-        CredentialField("access_token", "Access token"),
-        CredentialField("access_token_secret", "Access token secret"),
-    )
+    platform: ClassVar[str] = SPEC.name
+    credential_fields: ClassVar[tuple[CredentialField, ...]] = SPEC.credential_fields
     #: images up to this size use the one-request upload, larger ones (and GIFs) the chunked one
     simple_upload_max: ClassVar[int] = 5 * 1024 * 1024
     chunk_size: ClassVar[int] = 4 * 1024 * 1024
@@ -155,10 +151,9 @@ class XAdapter:
         wait for X to process a chunked upload."""
         if ctx.account is None:
             raise PermanentError("the X adapter needs an account", hint="this is a bug")
-        self.ctx = ctx
+        super().__init__(ctx, base_url=base_url, timeout=timeout)
         self.account = ctx.account
-        self.base_url = base_url.rstrip("/") if base_url else None
-        read = request_timeout(timeout, ctx.timeout)
+        read = self.timeout
         self.timeouts = (connect_timeout if connect_timeout is not None else min(10.0, read), read)
         self.processing_timeout = processing_timeout
         self._client_obj: tweepy.Client | None = None
