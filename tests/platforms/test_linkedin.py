@@ -673,3 +673,43 @@ def test_no_token_in_logs_or_errors(
     for text in texts:
         for secret in secrets:
             assert secret not in text
+
+
+# --------------------------------------------------------------------------------------------
+# Through the core: the registry's spec
+
+
+def test_preview_fits_a_share_in_utf16_units(ws: Any) -> None:
+    ws.write(
+        "profiles/professional.toml",
+        """
+        display_name = "Dr. Ana Reyes"
+        timezone = "America/Chicago"
+        share = "{title}\\n\\n{body}\\n\\n{url}"
+        [blog]
+        platform = "static"
+        url = "https://harborpsych.example"
+        content_dir = "site"
+        [[accounts]]
+        name = "pro-linkedin"
+        platform = "linkedin"
+        author = "urn:li:organization:5515715"
+        """,
+    )
+    entry = ws.write("entry.md", "---\ntitle: Sleep\n---\n" + "Sleep matters 🧠 (a lot). " * 200)
+    r = ws.run(
+        "preview",
+        str(entry),
+        "--persona",
+        "professional",
+        "--to",
+        "pro-linkedin",
+        "--format",
+        "json",
+    )
+    assert r.code == 0, r.err
+    [it] = r.json()["targets"]
+    assert (it["limit"], it["unit"], it["over"]) == (3000, "UTF-16 units", False)
+    assert it["length"] == linkedin_length(it["text"]) <= 3000
+    assert len(it["text"]) < it["length"]  # each 🧠 counted twice: not code points
+    assert it["text"].endswith("\n\nhttps://harborpsych.example/posts/sleep/")
