@@ -353,10 +353,10 @@ class LinkedInAdapter(PlatformAdapter):
         """
         from ..logs import register_secret
 
-        account = ctx.account
-        if account is None:
-            raise UsageError("logging in to LinkedIn needs an account")
+        if not isinstance(ctx.account, LinkedInAccount):
+            raise UsageError("logging in to LinkedIn needs a LinkedIn account")
         self = cls(ctx, base_url=base_url, timeout=timeout)
+        account = self.account
         author = self._configured_author()
         scopes = MEMBER_SCOPES + (ORGANIZATION_SCOPES if author and _ORG_RE.match(author) else ())
         redirect = self.account.redirect_uri or DEFAULT_REDIRECT
