@@ -33,9 +33,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "src"), str(REPO / "tests")]
+sys.path[:0] = [str(REPO / "src"), str(REPO)]
 
-from fakes.mastodon import FakeAccount, FakeMastodon  # noqa: E402
+from tests.fakes.mastodon import FakeAccount, FakeMastodon  # noqa: E402
 
 LATENCY = 0.05
 
@@ -163,8 +163,8 @@ def _max_id(model):  # type: ignore[no-untyped-def]
 def start_daemon(config: Path, root: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSPOST_")}
     env.update(
-        PYTHONPATH=str(REPO / "tests"),
-        PYTHON_KEYRING_BACKEND="support.filekeyring.FileKeyring",
+        PYTHONPATH=str(REPO),
+        PYTHON_KEYRING_BACKEND="tests.support.filekeyring.FileKeyring",
         CROSSPOST_TEST_KEYRING_FILE=str(root / "keyring.json"),
         XDG_CACHE_HOME=str(root / "cache"),
     )

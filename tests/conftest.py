@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import os
-import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+from tests.support.memkeyring import MemoryKeyring
 
-from support.memkeyring import MemoryKeyring
+if TYPE_CHECKING:
+    from crosspost.platforms.base import Publication
 
 PROFESSIONAL = """
 display_name = "Dr. Ana Reyes"
@@ -166,3 +167,11 @@ def ws(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Workspace:
     w.write("profiles/professional.toml", PROFESSIONAL)
     w.write("profiles/personal.toml", PERSONAL)
     return w
+
+
+@pytest.fixture
+def make_publication() -> Callable[..., Publication]:
+    """``make_publication(**overrides)``: a Publication with ordinary defaults."""
+    from tests.support.publications import make_publication
+
+    return make_publication

@@ -208,7 +208,7 @@ def test_blocked_post_leaves_no_plain_text_in_the_database(ws, monkeypatch):
 
 
 def test_publish_time_block_stores_no_matched_text(ws):
-    from test_daemon import queue_json, set_due_now
+    from .test_daemon import queue_json, set_due_now
 
     q = queue_json(
         ws,

@@ -14,8 +14,8 @@ import pytest
 from sqlmodel import select
 
 from crosspost.when import format_local
-from fakes.wordpress import FakeWordPress
-from support.procs import crosspost, env_for, start_daemon, wait_for
+from tests.fakes.wordpress import FakeWordPress
+from tests.support.procs import crosspost, env_for, start_daemon, wait_for
 
 ENTRY = """---
 title: Boundaries Online

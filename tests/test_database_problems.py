@@ -17,7 +17,7 @@ import pytest
 
 from crosspost.errors import StoreError
 from crosspost.store import Store, known_revisions
-from support.readonly import read_only
+from tests.support.readonly import read_only
 
 
 def one_line_error(r, code: int = 2) -> str:

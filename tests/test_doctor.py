@@ -14,7 +14,7 @@ import pytest
 from keyring.backend import KeyringBackend
 
 from crosspost.credentials import service_name
-from support.readonly import read_only
+from tests.support.readonly import read_only
 
 SITE_FOLDERS = ("site-pro/content/posts", "site-home/content/posts")
 

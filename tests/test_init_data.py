@@ -122,7 +122,7 @@ def test_a_relative_sqlite_path_is_relative_to_the_config_file(tmp_path, monkeyp
 def test_what_adapters_learn_about_servers_stays_in_the_folder(tmp_path, capsys):
     """A Mastodon instance's limits, cached by preview (and the daemon), go to DIR/data."""
     from crosspost.platforms import mastodon as mastodon_module
-    from fakes.mastodon import FakeMastodon
+    from tests.fakes.mastodon import FakeMastodon
 
     a = tmp_path / "A"
     assert run(["init", str(a)]) == 0

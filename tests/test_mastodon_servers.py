@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import select
 
 from crosspost.platforms import mastodon as mastodon_module
-from fakes.mastodon import FakeMastodon
+from tests.fakes.mastodon import FakeMastodon
 
 TOKEN = "gts-token-5d4c3b2a19f8e7d6c5b4"
 

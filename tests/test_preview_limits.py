@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from crosspost.platforms import mastodon as mastodon_module
-from fakes.mastodon import FakeMastodon
+from tests.fakes.mastodon import FakeMastodon
 
 PROFESSIONAL = """
 display_name = "Dr. Ana Reyes"

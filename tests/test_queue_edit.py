@@ -392,7 +392,7 @@ def test_body_image_is_stripped_snapshotted_and_published_next_to_the_entry(ws):
     assert shown["body"].endswith("![remote](https://x.example/a.jpg)")
     shutil.rmtree(ws.root / "photos")  # the snapshot is what gets published
 
-    from test_daemon import set_due_now
+    from .test_daemon import set_due_now
 
     (ws.root / "site-home" / "content" / "posts").mkdir(parents=True)
     set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(seconds=5))
@@ -429,8 +429,8 @@ def test_body_images_go_to_the_blog_and_not_to_the_shares(ws, monkeypatch):
     import io
     import sys
 
-    from fakes.mastodon import FakeMastodon
-    from fakes.wordpress import FakeWordPress
+    from tests.fakes.mastodon import FakeMastodon
+    from tests.fakes.wordpress import FakeWordPress
 
     wp = FakeWordPress(app_password="wpAp pPas s123 4567 89ab cdef").start()
     masto = FakeMastodon(access_token="mastodon-token-1").start()
@@ -449,7 +449,7 @@ def test_body_images_go_to_the_blog_and_not_to_the_shares(ws, monkeypatch):
         )
         q = queue_json(ws, str(e), "--persona", "professional", "--at", "+1h")
 
-        from test_daemon import set_due_now
+        from .test_daemon import set_due_now
 
         set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(seconds=5))
         for _ in range(2):  # the blog first, then the share that links to it

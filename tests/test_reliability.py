@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from fakes.wordpress import FakeWordPress
-from support.procs import crosspost, env_for, wait_for
+from tests.fakes.wordpress import FakeWordPress
+from tests.support.procs import crosspost, env_for, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 

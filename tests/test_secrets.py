@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from fakes.bluesky import FakeBlueskyPDS
-from fakes.mastodon import FakeMastodon
-from fakes.wordpress import FakeWordPress
+from tests.fakes.bluesky import FakeBlueskyPDS
+from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.wordpress import FakeWordPress
 
 WP_PASSWORD = "wpAp pPas s123 4567 89ab cdef"
 MASTODON_TOKEN = "mastodon-token-9f8e7d6c5b4a39281706"

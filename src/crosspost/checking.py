@@ -91,16 +91,23 @@ def matcher_for(personas: Personas, secret: bytes | None = None) -> guard.Matche
     The loaded ``Personas`` also remember their matcher, so a daemon publishing thousands of
     posts does not even rebuild the (hashable) profiles each time.
     """
-    cached = personas.guard_cache.get(secret)
+    cached = _cached(personas, secret)
     if cached is None:
         # the daemon's worker threads all miss at once after a (re)load: one builds, the
         # others wait for it instead of each compiling the same matcher
         with _building:
-            cached = personas.guard_cache.get(secret)
+            cached = _cached(personas, secret)
             if cached is None:
                 cached = _matcher(tuple(guard_profile(p) for p in personas), secret)
                 personas.guard_cache[secret] = cached
     return cached
+
+
+def _cached(personas: Personas, secret: bytes | None) -> guard.Matcher | None:
+    """The matcher ``personas`` remember for ``secret`` (their cache holds ``object``s: the
+    configuration module does not import the guard)."""
+    cached = personas.guard_cache.get(secret)
+    return cached if isinstance(cached, guard.Matcher) else None
 
 
 _building = threading.Lock()

@@ -63,8 +63,8 @@ def hold_overdue(store: Store, now: datetime, max_lateness: timedelta) -> list[i
             Post.scheduled_at < cutoff,
             ~exists().where(
                 and_(
-                    started.post_id == Post.id,
-                    or_(started.state != QUEUED, started.attempts > 0),
+                    col(started.post_id) == Post.id,
+                    or_(col(started.state) != QUEUED, col(started.attempts) > 0),
                 )
             ),
         )

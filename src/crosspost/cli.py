@@ -9,41 +9,18 @@ them, because ``crosspost --help`` and ``crosspost list`` run many times a day.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import sys
-from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from .app import App
+from .cli_admin import accounts, doctor, guard
+from .cli_common import F, app_of, console, emit_json, format_option
 from .errors import CrosspostError, Refused, UsageError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def format_option(f: F) -> F:
-    return click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(["text", "json"]),
-        default="text",
-        show_default=True,
-        help="Output for people (text) or scripts (json).",
-    )(f)
-
-
-def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-def console() -> Any:
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,8 +36,10 @@ def cli(ctx: click.Context, config: Path | None) -> None:
     ctx.obj = App(config)
 
 
-def app_of(ctx: click.Context) -> App:
-    return ctx.ensure_object(App)
+# commands of their own modules, registered here so that those modules never import this one
+cli.add_command(accounts)
+cli.add_command(doctor)
+cli.add_command(guard)
 
 
 # -- init / personas ---------------------------------------------------------------------------
@@ -658,7 +637,7 @@ def demo(directory: Path | None, delay: int) -> None:
     """Try crosspost offline: two personas, a blocked leak, the daemon publishing."""
     from .demo import run_demo
 
-    run_demo(directory, delay)
+    run_demo(directory, delay, run)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -749,7 +728,3 @@ def _escaped(arg: str) -> str:
 
 def main() -> None:
     sys.exit(run())
-
-
-# commands defined elsewhere register themselves on ``cli``
-from . import cli_admin  # noqa: E402, F401

@@ -1,4 +1,7 @@
-"""Commands around the queue: credentials (``accounts``), ``doctor`` and ``guard`` upkeep."""
+"""Commands around the queue: credentials (``accounts``), ``doctor`` and ``guard`` upkeep.
+
+``cli`` registers ``accounts``, ``doctor`` and ``guard`` on the main group.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cli import app_of, cli, emit_json, format_option
+from .cli_common import app_of, emit_json, format_option
 from .errors import ConfigError, CrosspostError, UsageError
 
 if TYPE_CHECKING:
@@ -54,7 +57,7 @@ def _context(app: Any, p: Persona, target: str) -> Any:
     )
 
 
-@cli.group()
+@click.group()
 def accounts() -> None:
     """Credentials in the OS keyring, per persona and account."""
 
@@ -131,7 +134,7 @@ def accounts_test(ctx: click.Context, name: str, persona: str | None) -> None:
     click.echo(f"ok: {desc}")
 
 
-@cli.command()
+@click.command()
 @format_option
 @click.pass_context
 def doctor(ctx: click.Context, fmt: str) -> None:
@@ -219,13 +222,13 @@ def _check_keyring(out: _Checks) -> CrosspostError | None:
 
         kr = keyring.get_keyring()
     except Exception as e:  # noqa: BLE001 - report whatever the backend raised
-        problem = ConfigError(
+        broken = ConfigError(
             f"the keyring cannot be loaded ({type(e).__name__}: {e})", hint=HEADLESS_HINT
         )
-        out.error("keyring", problem)
-        return problem
+        out.error("keyring", broken)
+        return broken
     name = type(kr).__module__ + "." + type(kr).__name__
-    problem = None
+    problem: CrosspostError | None = None
     if isinstance(kr, fail.Keyring | null.Keyring):
         problem = ConfigError(f"no usable keyring backend ({name})", hint=HEADLESS_HINT)
     elif _would_prompt(kr):
@@ -372,7 +375,7 @@ def _require_folder(p: Persona, target: str) -> None:
         )
 
 
-@cli.group()
+@click.group()
 def guard() -> None:
     """Leak guard upkeep: hashed confidential identifiers."""
 

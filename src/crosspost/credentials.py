@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from typing import Any
 
 from .errors import ConfigError, CrosspostError
 
@@ -24,7 +25,7 @@ def service_name(persona: str, account: str) -> str:
     return f"crosspost/{persona}/{account}"
 
 
-def _keyring():  # type: ignore[no-untyped-def]
+def _keyring() -> Any:
     import keyring
     from keyring.backends import fail
 
@@ -96,7 +97,7 @@ def get_secret(service: str, username: str) -> str | None:
 def _read_secret(service: str, username: str) -> str | None:
     kr = _keyring()
     try:
-        value = kr.get_password(service, username)
+        value: str | None = kr.get_password(service, username)
     except Exception as e:  # noqa: BLE001 - any backend failure is the same problem to the user
         raise ConfigError(
             f"the keyring could not be read ({type(e).__name__})", hint=HEADLESS_HINT

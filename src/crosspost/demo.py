@@ -4,6 +4,9 @@ Two personas with static-site blogs and Atom feeds (no network, no credentials),
 the practice and a personal post queued a few seconds ahead, a personal post that would leak
 the practice (blocked, with the guard's explanation), then the real daemon in its own process
 until both posts are published. Every step prints the command a user would type.
+
+The demo runs the commands through the ``run`` it is given (``crosspost.cli.run``), so it does
+not import the command line that starts it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import click
@@ -97,7 +102,11 @@ LEAKY_POST = (
 )
 
 
-def run_demo(directory: Path | None, delay: int) -> None:
+#: runs one command line (without the program name) and returns its exit code
+Runner = Callable[[list[str]], int]
+
+
+def run_demo(directory: Path | None, delay: int, run: Runner) -> None:
     root = Path(directory or tempfile.mkdtemp(prefix="crosspost-demo-")).resolve()
     root.mkdir(parents=True, exist_ok=True)
     config = root / "config.toml"
@@ -117,21 +126,21 @@ def run_demo(directory: Path | None, delay: int) -> None:
     entry = root / "therapy-and-social-networking.md"
     entry.write_text(ENTRY, encoding="utf-8")
 
+    crosspost = partial(step, run, config)
     say(f"crosspost demo in {root}")
     say("Two personas: 'professional' (the practice) and 'personal' (private life).")
-    step(config, "personas")
+    crosspost("personas")
 
     say("\n1. A personal post that names the practice and links its site is refused:")
-    leak = step(config, "check", "--persona", "personal", "--text", LEAKY_POST, check=False)
+    leak = crosspost("check", "--persona", "personal", "--text", LEAKY_POST, check=False)
     if leak != 1:
         raise click.ClickException("the leak guard did not block the leaky post")
 
     say(f"\n2. Queue the practice's entry, due in {delay} s (blog first, then its feed):")
     # --again: a demo run again in the same folder queues its posts once more
-    step(config, "queue", str(entry), "--persona", "professional", "--at", f"+{delay}s", "--again")
+    crosspost("queue", str(entry), "--persona", "professional", "--at", f"+{delay}s", "--again")
     say("\n3. Queue a personal post a little later (outside the separation window):")
-    step(
-        config,
+    crosspost(
         "queue",
         "--persona",
         "personal",
@@ -141,7 +150,7 @@ def run_demo(directory: Path | None, delay: int) -> None:
         f"+{delay + 3}s",
         "--again",
     )
-    step(config, "list")
+    crosspost("list")
 
     say("\n4. Start the daemon and wait until both posts are published:")
     say(f"$ crosspost --config {shlex.quote(str(config))} daemon")
@@ -157,7 +166,7 @@ def run_demo(directory: Path | None, delay: int) -> None:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-    step(config, "list", "--history")
+    crosspost("list", "--history")
     say("\nResults:")
     for p in sorted((root / "sites").rglob("*")):
         if p.is_file():
@@ -169,9 +178,7 @@ def say(text: str) -> None:
     click.echo(text)
 
 
-def step(config: Path, *args: str, check: bool = True) -> int:
-    from .cli import run
-
+def step(run: Runner, config: Path, *args: str, check: bool = True) -> int:
     say(f"$ crosspost {' '.join(shlex.quote(a) for a in args)}")
     code = run(["--config", str(config), *args])
     if check and code != 0:

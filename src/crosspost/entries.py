@@ -134,6 +134,18 @@ def slugify(text: str) -> str:
     return slug[:80].rstrip("-") or "post"
 
 
+def first_words(text: str, limit: int = 60) -> str:
+    """A one-line label from free text (short posts have no title)."""
+    words = text.split()
+    out = ""
+    for w in words:
+        candidate = f"{out} {w}" if out else w
+        if len(candidate) > limit:
+            return (out or w[:limit]) + "…"
+        out = candidate
+    return out
+
+
 def read_entry(path: Path) -> Entry:
     try:
         data = path.read_bytes()

@@ -132,7 +132,7 @@ class AuditHead(SQLModel, table=True):
     ``records``.
     """
 
-    __tablename__ = "audit_head"  # type: ignore[assignment]
+    __tablename__ = "audit_head"
 
     id: int | None = Field(default=None, primary_key=True)
     records: int

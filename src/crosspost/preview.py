@@ -16,23 +16,11 @@ from .entries import Entry
 from .platforms import registry
 from .platforms.spec import ShareRules, resolve
 from .profiles import Account, Persona
-from .sharetext import ShareSource, canonical_url, length_for, limit_for, render_for
+from .sharetext import canonical_url, length_for, limit_for, render_for, share_source
 from .store import Target
 
 #: seconds to wait for a Mastodon instance's limits: a preview must not hang on a slow one
 INSTANCE_TIMEOUT = 3.0
-
-
-def share_source(entry: Entry) -> ShareSource:
-    return ShareSource(
-        kind=entry.kind,
-        title=entry.title,
-        body=entry.body,
-        summary=entry.summary,
-        tags=tuple(entry.tags),
-        slug=entry.effective_slug(),
-        share=dict(entry.share),
-    )
 
 
 def build_preview(

@@ -7,10 +7,11 @@ claimed by two personas is an error naming both files), and reports all problems
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -63,8 +64,12 @@ class GuardConfig(_Strict):
 #: chosen by their ``platform``; code that works with any platform uses these base types
 Blog = BlogConfig
 Account = AccountConfig
-_AnyBlog = registry.blog_model()
-_AnyAccount = registry.account_model()
+if TYPE_CHECKING:  # each is one of the platforms' models, all subclasses of these
+    _AnyBlog = BlogConfig
+    _AnyAccount = AccountConfig
+else:
+    _AnyBlog = registry.blog_model()
+    _AnyAccount = registry.account_model()
 
 
 def make_account(**data: Any) -> Account:
@@ -212,7 +217,7 @@ class Personas:
         #: the leak guard's matcher for this exact set of profiles, by secret (see checking)
         self.guard_cache: dict[bytes | None, object] = {}
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Persona]:
         return iter(self.by_name.values())
 
     def __len__(self) -> int:

@@ -25,7 +25,7 @@ from . import credentials
 from .app import App
 from .auditlog import finding_detail, finding_summary
 from .claims import Claim, OtherPublication, others_recent, record, unclaim
-from .entries import Entry, Media
+from .entries import Entry, Media, first_words
 from .errors import ConfigError, CrosspostError, PermanentError, TransientError
 from .models import FAILED, PUBLISHED, QUEUED, UNKNOWN, Delivery, Post, utcnow
 from .platforms import registry
@@ -76,8 +76,6 @@ def describe(app: App, post_id: int, post: Any | None, target: str) -> str:
     scheduled time in the persona's own timezone, and the target(s)."""
     if post is None:
         return f"post {post_id} to {target}"
-    from .labels import first_words
-
     label = post.title or first_words(post.body)
     when = format_local(post.scheduled_at, persona_tz(app, post.persona))
     return (
@@ -196,8 +194,7 @@ class Publisher:
                 timeout=self.timeout,
                 cache_dir=self.app.cache_dir,
             )
-            from .preview import share_source
-            from .sharetext import render_for
+            from .sharetext import render_for, share_source
 
             limit = counting = None
             if registry.spec(account.platform).live_rules is not None:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date as _date
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 from .platforms import registry
 from .profiles import Account, Blog, Persona
+
+if TYPE_CHECKING:
+    from .entries import Entry
 
 
 def counted(platform: str) -> bool:
@@ -29,6 +33,20 @@ class ShareSource:
     tags: tuple[str, ...]
     slug: str
     share: dict[str, str]
+
+
+def share_source(entry: Entry) -> ShareSource:
+    """What the share texts of ``entry`` are made from: the same for preview and publishing,
+    so preview shows what the daemon sends."""
+    return ShareSource(
+        kind=entry.kind,
+        title=entry.title,
+        body=entry.body,
+        summary=entry.summary,
+        tags=tuple(entry.tags),
+        slug=entry.effective_slug(),
+        share=dict(entry.share),
+    )
 
 
 def canonical_url(blog: Blog, slug: str, date: _date | None = None) -> str:

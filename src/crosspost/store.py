@@ -903,7 +903,10 @@ class Store:
                     cur = raw.cursor()
                     cur.execute("VACUUM")
                     cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                    busy = cur.fetchone()[0]
+                    # (busy, log pages, checkpointed pages); no row would be a checkpoint that
+                    # did not run
+                    row = cur.fetchone()
+                    busy = row is None or bool(row[0])
                 finally:
                     raw.close()
                 return not busy

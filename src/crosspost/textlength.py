@@ -424,8 +424,8 @@ class _MastodonRegexes:
 def _mastodon_regexes() -> _MastodonRegexes:
     _twitter_text()  # the package must import first (pkg_resources shim), then its submodules
     # the TLD lists of twitter-text 3.1.0, which the Mastodon server's gem uses too
-    from twitter_text.regexp.valid_cctld import valid_cctld  # type: ignore[import-untyped]
-    from twitter_text.regexp.valid_gtld import valid_gtld  # type: ignore[import-untyped]
+    from twitter_text.regexp.valid_cctld import valid_cctld
+    from twitter_text.regexp.valid_gtld import valid_gtld
 
     word, pd = _ruby_classes()
     d = f"[^{_DIRECTIONAL}{_PUNCTUATION}{_CTRL}{_INVALID}{_UNICODE_SPACES}]"

@@ -12,10 +12,11 @@ Like the real PDS, a record key that is already taken answers HTTP 500 ``Interna
 ``exp`` claim (the SDK decodes it to decide when to refresh) and no ``didDoc`` (which would make
 the SDK switch to another host).
 
-Failure injection: ``fail(nsid, status, ...)`` answers the next call(s) with an error;
-``hang(nsid, after=True)`` accepts the next call, does its work and never answers (the client
-times out), ``after=False`` hangs before doing anything; ``revoke_sessions()`` makes every issued
-token invalid, as an expired or revoked session would be.
+Failure injection is the framework's (``tests/fakes/failures.py``), routed by NSID: ``fail(nsid,
+status, ...)`` answers the next call(s) with an XRPC error; ``hang(nsid, after=True)`` accepts
+the next call, does its work and never answers (the client times out), ``after=False`` hangs
+before doing anything; ``revoke_sessions()`` makes every issued token invalid, as an expired or
+revoked session would be.
 """
 
 from __future__ import annotations
@@ -25,18 +26,15 @@ import hashlib
 import json
 import re
 import secrets
-import threading
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import grapheme
 
-from ._threaded import ThreadedFake
+from .failures import Failure
+from .server import FakeServer, Request, Response, json_response
 
 TID_RE = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 POST = "app.bsky.feed.post"
@@ -98,14 +96,6 @@ class FakeAccount:
     password: str
 
 
-@dataclass
-class Injection:
-    kind: str  # "fail" | "hang_before" | "hang_after"
-    status: int = 500
-    body: dict[str, Any] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 class XrpcError(Exception):
     def __init__(self, status: int, error: str, message: str) -> None:
         super().__init__(message)
@@ -114,7 +104,12 @@ class XrpcError(Exception):
         self.message = message
 
 
-class FakeBlueskyPDS(ThreadedFake):
+class FakeBlueskyPDS(FakeServer):
+    name = "fake-pds"
+    #: the reference PDS behind its proxy; HTTP/1.0 makes the client open a connection a call
+    protocol_version = "HTTP/1.0"
+    create = ("POST", "com.atproto.repo.createRecord")
+
     def __init__(
         self,
         handle: str = "anabee.bsky.social",
@@ -123,6 +118,7 @@ class FakeBlueskyPDS(ThreadedFake):
         *,
         access_ttl: float = 7200,
     ) -> None:
+        super().__init__()
         self.account = FakeAccount(handle, did, password)
         self.accounts = {handle: self.account}
         #: handles resolveHandle knows (besides the account's own)
@@ -130,19 +126,10 @@ class FakeBlueskyPDS(ThreadedFake):
         self.access_ttl = access_ttl
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
         self.blobs: dict[str, tuple[str, int]] = {}
-        self.calls: Counter[str] = Counter()
-        self.log: list[str] = []
         self.problems: list[str] = []
         self.access_tokens: set[str] = set()
         self.refresh_tokens: set[str] = set()
         self.issued: list[str] = []  # every token ever handed out (for "no secret in logs")
-        self._injections: dict[str, list[Injection]] = {}
-        self._lock = threading.Lock()
-        self._release = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ----------------------------------------------------------------------------
 
     # -- test controls ------------------------------------------------------------------------
 
@@ -157,18 +144,10 @@ class FakeBlueskyPDS(ThreadedFake):
         times: int = 1,
     ) -> None:
         body = {"error": error or _default_error(status), "message": message or "injected"}
-        for _ in range(times):
-            self._injections.setdefault(nsid, []).append(
-                Injection("fail", status, body, headers or {})
-            )
-
-    def hang(self, nsid: str, *, after: bool = True, times: int = 1) -> None:
-        for _ in range(times):
-            kind = "hang_after" if after else "hang_before"
-            self._injections.setdefault(nsid, []).append(Injection(kind))
+        self.inject(Failure(status, list((headers or {}).items()), body, route=nsid, times=times))
 
     def revoke_sessions(self) -> None:
-        with self._lock:
+        with self.lock:
             self.access_tokens.clear()
             self.refresh_tokens.clear()
 
@@ -177,61 +156,28 @@ class FakeBlueskyPDS(ThreadedFake):
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
-        parts = urlsplit(h.path)
-        nsid = parts.path.removeprefix("/xrpc/")
-        params = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        length = int(h.headers.get("content-length") or 0)
-        body = h.rfile.read(length) if length else b""
-        with self._lock:
-            self.calls[nsid] += 1
-            self.log.append(nsid)
-            queue = self._injections.get(nsid)
-            injection = queue.pop(0) if queue else None
+    def route(self, req: Request) -> str:
+        return req.path.removeprefix("/xrpc/")
 
-        if injection is not None and injection.kind == "fail":
-            self._send(h, injection.status, injection.body, injection.headers)
-            return
-        if injection is not None and injection.kind == "hang_before":
-            self._release.wait(30)
-            return
+    def handle(self, req: Request) -> Response:
         try:
-            handler = getattr(self, "x_" + nsid.replace(".", "_"), None)
+            handler = getattr(self, "x_" + req.route.replace(".", "_"), None)
             if handler is None:
-                raise XrpcError(501, "MethodNotImplemented", f"{nsid} not served by the fake")
-            status, payload = handler(h, method, params, body)
+                raise XrpcError(501, "MethodNotImplemented", f"{req.route} not served by the fake")
+            status, payload = handler(req, req.method, req.args, req.body)
         except XrpcError as e:
             status, payload = e.status, {"error": e.error, "message": e.message}
-        if injection is not None and injection.kind == "hang_after":
-            self._release.wait(30)  # the work is done; the answer never comes
-            return
-        self._send(h, status, payload)
+        return self.error(status, payload)
 
-    def _send(
-        self,
-        h: BaseHTTPRequestHandler,
-        status: int,
-        payload: dict[str, Any] | None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        data = json.dumps(payload or {}).encode()
-        try:
-            h.send_response(status)
-            h.send_header("Content-Type", "application/json; charset=utf-8")
-            h.send_header("Content-Length", str(len(data)))
-            for k, v in (headers or {}).items():
-                h.send_header(k, v)
-            h.end_headers()
-            h.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+    def error(self, status: int, body: Any = None) -> Response:
+        return json_response(status, body or {}, content_type="application/json; charset=utf-8")
 
     def _problem(self, text: str) -> XrpcError:
         self.problems.append(text)
         return XrpcError(400, "InvalidRequest", f"fake PDS: {text}")
 
-    def _auth(self, h: BaseHTTPRequestHandler, *, refresh: bool = False) -> FakeAccount:
-        value = h.headers.get("Authorization") or ""
+    def _auth(self, req: Request, *, refresh: bool = False) -> FakeAccount:
+        value = req.headers.get("Authorization") or ""
         if not value.startswith("Bearer "):
             raise XrpcError(401, "AuthenticationRequired", "Authentication Required")
         token = value.removeprefix("Bearer ")
@@ -251,7 +197,7 @@ class FakeBlueskyPDS(ThreadedFake):
     def _session(self, account: FakeAccount) -> dict[str, Any]:
         access = make_jwt(account.did, "com.atproto.appPass", self.access_ttl)
         refresh = make_jwt(account.did, "com.atproto.refresh", 90 * 86400)
-        with self._lock:
+        with self.lock:
             self.access_tokens.add(access)
             self.refresh_tokens.add(refresh)
             self.issued += [access, refresh]
@@ -281,35 +227,35 @@ class FakeBlueskyPDS(ThreadedFake):
 
     # -- com.atproto.server -------------------------------------------------------------------
 
-    def x_com_atproto_server_createSession(self, h, method, params, body):  # type: ignore[no-untyped-def]
+    def x_com_atproto_server_createSession(self, req, method, params, body):  # type: ignore[no-untyped-def]
         data = self._json(body)
         account = self.accounts.get(str(data.get("identifier", "")).lower())
         if account is None or data.get("password") != account.password:
             raise XrpcError(401, "AuthenticationRequired", "Invalid identifier or password")
         return 200, self._session(account)
 
-    def x_com_atproto_server_refreshSession(self, h, method, params, body):  # type: ignore[no-untyped-def]
-        account = self._auth(h, refresh=True)
-        old = h.headers["Authorization"].removeprefix("Bearer ")
-        with self._lock:
+    def x_com_atproto_server_refreshSession(self, req, method, params, body):  # type: ignore[no-untyped-def]
+        account = self._auth(req, refresh=True)
+        old = req.headers["Authorization"].removeprefix("Bearer ")
+        with self.lock:
             self.refresh_tokens.discard(old)
         return 200, self._session(account)
 
-    def x_com_atproto_server_getSession(self, h, method, params, body):  # type: ignore[no-untyped-def]
-        account = self._auth(h)
+    def x_com_atproto_server_getSession(self, req, method, params, body):  # type: ignore[no-untyped-def]
+        account = self._auth(req)
         return 200, {"handle": account.handle, "did": account.did, "active": True}
 
     # -- app.bsky / identity ------------------------------------------------------------------
 
-    def x_app_bsky_actor_getProfile(self, h, method, params, body):  # type: ignore[no-untyped-def]
-        self._auth(h)
+    def x_app_bsky_actor_getProfile(self, req, method, params, body):  # type: ignore[no-untyped-def]
+        self._auth(req)
         actor = params.get("actor", "")
         for a in self.accounts.values():
             if actor in (a.did, a.handle):
                 return 200, {"did": a.did, "handle": a.handle, "displayName": "Ana Bee"}
         raise XrpcError(400, "InvalidRequest", "Profile not found")
 
-    def x_com_atproto_identity_resolveHandle(self, h, method, params, body):  # type: ignore[no-untyped-def]
+    def x_com_atproto_identity_resolveHandle(self, req, method, params, body):  # type: ignore[no-untyped-def]
         did = self.known_handles.get(params.get("handle", "").lower())
         if did is None:
             raise XrpcError(400, "InvalidRequest", "Unable to resolve handle")
@@ -317,9 +263,9 @@ class FakeBlueskyPDS(ThreadedFake):
 
     # -- com.atproto.repo ---------------------------------------------------------------------
 
-    def x_com_atproto_repo_uploadBlob(self, h, method, params, body):  # type: ignore[no-untyped-def]
-        self._auth(h)
-        mime = (h.headers.get("Content-Type") or "").split(";")[0].strip()
+    def x_com_atproto_repo_uploadBlob(self, req, method, params, body):  # type: ignore[no-untyped-def]
+        self._auth(req)
+        mime = (req.headers.get("Content-Type") or "").split(";")[0].strip()
         if not mime.startswith("image/"):
             raise self._problem(f"uploadBlob with Content-Type {mime!r}, not an image type")
         magic = IMAGE_MAGIC.get(mime)
@@ -333,8 +279,8 @@ class FakeBlueskyPDS(ThreadedFake):
             "blob": {"$type": "blob", "ref": {"$link": cid}, "mimeType": mime, "size": len(body)}
         }
 
-    def x_com_atproto_repo_createRecord(self, h, method, params, body):  # type: ignore[no-untyped-def]
-        account = self._auth(h)
+    def x_com_atproto_repo_createRecord(self, req, method, params, body):  # type: ignore[no-untyped-def]
+        account = self._auth(req)
         data = self._json(body)
         if self._repo_did(data.get("repo")) != account.did:
             raise XrpcError(403, "InvalidRequest", "Cannot write to another repo")
@@ -348,7 +294,7 @@ class FakeBlueskyPDS(ThreadedFake):
             raise self._problem("record is not an object")
         self._check_post(record)
         key = (account.did, rkey)
-        with self._lock:
+        with self.lock:
             if key in self.records:
                 # what the reference PDS answers (log: "There is already a value at key")
                 raise XrpcError(500, "InternalServerError", "Internal Server Error")
@@ -362,7 +308,7 @@ class FakeBlueskyPDS(ThreadedFake):
             "validationStatus": "valid",
         }
 
-    def x_com_atproto_repo_getRecord(self, h, method, params, body):  # type: ignore[no-untyped-def]
+    def x_com_atproto_repo_getRecord(self, req, method, params, body):  # type: ignore[no-untyped-def]
         did = self._repo_did(params.get("repo"))
         rkey = params.get("rkey", "")
         if params.get("collection") != POST:

@@ -27,27 +27,25 @@ Reading posts needs ``r_member_social`` (a member) or ``r_organization_social`` 
 LinkedIn grants the first only to approved partners, so a token without it gets 403 like a
 self-serve app does.
 
-Failure injection as in the other fakes: ``fail(route, status, headers=...)``,
-``hang(route)`` (the work is done, the answer never comes), ``hang(route, after=False)``,
-``drop(route)`` (the work is done, the connection closes unanswered). Routes are
-``METHOD path`` with an id segment written ``:id`` (``PUT /dms-uploads/:id``).
+Failure injection is the framework's (``tests/fakes/failures.py``): ``fail(route, status,
+headers=...)`` answers with LinkedIn's error body, ``hang(route)`` (the work is done, the answer
+never comes), ``hang(route, after=False)``, ``drop(route)`` (the work is done, the connection
+closes unanswered). Routes are ``METHOD path`` with an upload id written ``:id``
+(``PUT /dms-uploads/:id``); ``create`` is ``POST /rest/posts``.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import secrets
-import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
-from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ._threaded import ThreadedFake
+from .failures import Failure
+from .server import FakeServer, Request, Response, json_response
 
 RESERVED = set("\\|{}@[]()<>#*_~")
 LIMIT = 3000
@@ -86,30 +84,8 @@ class Token:
     expires_at: float
 
 
-@dataclass
-class Seen:
-    method: str
-    route: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-    #: path and query as sent (the query not decoded)
-    target: str = ""
-
-    def json(self) -> Any:
-        return json.loads(self.body or b"null")
-
-    def form(self) -> dict[str, list[str]]:
-        return parse_qs(self.body.decode(), keep_blank_values=True)
-
-
-@dataclass
-class Injection:
-    kind: str
-    status: int = 0
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+#: one request as the fake received it
+Seen = Request
 
 
 class LinkedInError(Exception):
@@ -162,8 +138,9 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-class FakeLinkedIn(ThreadedFake):
-    protocol_version = "HTTP/1.1"
+class FakeLinkedIn(FakeServer):
+    name = "fake-linkedin"
+    create = ("POST", "POST /rest/posts")
 
     def __init__(
         self,
@@ -178,6 +155,7 @@ class FakeLinkedIn(ThreadedFake):
         refresh_tokens: bool = True,
         versions: tuple[str, str] = ("202511", "202612"),
     ) -> None:
+        super().__init__()
         self.member = Member(member_id, name)
         #: token -> Token
         self.tokens: dict[str, Token] = {
@@ -196,20 +174,7 @@ class FakeLinkedIn(ThreadedFake):
         self.codes: dict[str, dict[str, Any]] = {}
         self.posts: list[dict[str, Any]] = []
         self.images: dict[str, dict[str, Any]] = {}
-        self.requests: list[Seen] = []
         self.problems: list[str] = []
-        self.calls: Counter[str] = Counter()
-        self._injections: dict[str, list[Injection]] = {}
-        self._lock = threading.Lock()
-        self._release = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-
-    def start(self) -> Self:
-        super().start()
-        assert self._server is not None
-        handler = self._server.RequestHandlerClass
-        handler.do_PUT = lambda h: self._handle(h, "PUT")  # type: ignore[attr-defined]
-        return self
 
     # -- test controls -------------------------------------------------------------------------
 
@@ -230,18 +195,7 @@ class FakeLinkedIn(ThreadedFake):
             503: "Service Unavailable",
         }
         body = {"status": status, "message": message or defaults.get(status, "Error")}
-        for _ in range(times):
-            self._injections.setdefault(route, []).append(
-                Injection("fail", status, body, headers or {})
-            )
-
-    def hang(self, route: str, *, after: bool = True) -> None:
-        self._injections.setdefault(route, []).append(
-            Injection("hang_after" if after else "hang_before")
-        )
-
-    def drop(self, route: str) -> None:
-        self._injections.setdefault(route, []).append(Injection("drop_after"))
+        self.inject(Failure(status, list((headers or {}).items()), body, route=route, times=times))
 
     def expire(self, token: str) -> None:
         self.tokens[token].expires_at = time.time() - 1
@@ -253,7 +207,7 @@ class FakeLinkedIn(ThreadedFake):
         self, commentary: str, *, author: str | None = None, created: float | None = None
     ) -> dict[str, Any]:
         """A post made outside the adapter (by hand, or long ago); ``commentary`` is little text."""
-        with self._lock:
+        with self.lock:
             return self._store(
                 {
                     "author": author or f"urn:li:person:{self.member.id}",
@@ -295,67 +249,41 @@ class FakeLinkedIn(ThreadedFake):
         }
         return redirect + "?" + urlencode({"code": code, "state": q.get("state", "")})
 
-    def seen(self, route: str) -> list[Seen]:
-        return [r for r in self.requests if r.route == route]
-
     def text_of(self, post: dict[str, Any]) -> str:
         return post["text"]
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
-        parts = urlsplit(h.path)
-        route = f"{method} {_ID_SEGMENT.sub('/dms-uploads/:id', parts.path)}"
-        length = int(h.headers.get("content-length") or 0)
-        body = h.rfile.read(length) if length else b""
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        seen = Seen(method, route, parts.path, query, dict(h.headers.items()), body, h.path)
-        with self._lock:
-            self.requests.append(seen)
-            self.calls[route] += 1
-            queue = self._injections.get(route)
-            injection = queue.pop(0) if queue else None
-        base = f"http://{h.headers.get('Host')}"
-        headers: dict[str, str] = {}
+    def route(self, req: Request) -> str:
+        return f"{req.method} {_ID_SEGMENT.sub('/dms-uploads/:id', req.path)}"
+
+    def handle(self, req: Request) -> Response:
+        base = f"http://{req.headers.get('Host')}"
         try:
-            if injection is not None and injection.kind == "fail":
-                e = LinkedInError(injection.status, "")
-                e.body, e.headers = injection.body, injection.headers
-                raise e
-            if injection is not None and injection.kind == "hang_before":
-                self._release.wait(30)
-                return
-            handler = self._routes().get(route)
+            handler = self._routes().get(req.route)
             if handler is None:
-                raise LinkedInError(404, f"No virtual resource found for {route}", "NOT_FOUND")
-            with self._lock:
-                status, payload, headers = handler(seen, base)
+                raise LinkedInError(404, f"No virtual resource found for {req.route}", "NOT_FOUND")
+            with self.lock:
+                status, payload, headers = handler(req, base)
         except LinkedInError as e:
             status, payload, headers = e.status, e.body, e.headers
-        if injection is not None and injection.kind == "hang_after":
-            self._release.wait(30)
-            return
-        if injection is not None and injection.kind == "drop_after":
-            h.close_connection = True
-            return
-        self._send(h, status, payload, headers)
+        return self._response(status, payload, headers)
 
-    def _send(
-        self, h: BaseHTTPRequestHandler, status: int, payload: Any, headers: dict[str, str]
-    ) -> None:
-        data = b"" if payload is None else json.dumps(payload).encode()
-        try:
-            h.send_response(status)
-            if payload is not None:
-                h.send_header("Content-Type", "application/json")
-            h.send_header("Content-Length", str(len(data)))
-            h.send_header("X-RestLi-Protocol-Version", "2.0.0")
-            for k, v in headers.items():
-                h.send_header(k, v)
-            h.end_headers()
-            h.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+    def error(self, status: int, body: Any = None) -> Response:
+        return self._response(
+            status, body if body is not None else {"status": status, "message": "Error"}
+        )
+
+    def finish(self, req: Request, resp: Response) -> Response:
+        if not resp.has_header("X-RestLi-Protocol-Version"):
+            resp.headers.append(("X-RestLi-Protocol-Version", "2.0.0"))
+        return resp
+
+    @staticmethod
+    def _response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+        if payload is None:  # LinkedIn's 201 to a created post has no body
+            return Response(status, b"", list((headers or {}).items()))
+        return json_response(status, payload, list((headers or {}).items()))
 
     def _bad(self, text: str, status: int = 422) -> LinkedInError:
         self.problems.append(text)
@@ -371,6 +299,12 @@ class FakeLinkedIn(ThreadedFake):
             "POST /rest/posts": self._create_post,
             "GET /rest/posts": self._find_posts,
         }
+
+    def _json(self, seen: Seen) -> Any:
+        try:
+            return seen.json() if seen.body else None
+        except ValueError:
+            raise self._bad(f"{seen.route}: body is not JSON", 400) from None
 
     def _auth(self, seen: Seen, scope: str | None) -> Token:
         header = seen.headers.get("Authorization", "")
@@ -429,7 +363,7 @@ class FakeLinkedIn(ThreadedFake):
     def _access_token(self, seen: Seen, base: str) -> tuple[int, Any, dict[str, str]]:
         if "application/x-www-form-urlencoded" not in seen.headers.get("Content-Type", ""):
             raise self._bad("accessToken must be form encoded", 400)
-        form = {k: v[0] for k, v in seen.form().items()}
+        form = {k: v[0] for k, v in seen.form.items()}
         if (
             form.get("client_id") != self.client_id
             or form.get("client_secret") != self.client_secret
@@ -516,9 +450,9 @@ class FakeLinkedIn(ThreadedFake):
     def _initialize_upload(self, seen: Seen, base: str) -> tuple[int, Any, dict[str, str]]:
         self._rest(seen)
         token = self._auth(seen, None)
-        if seen.query.get("action") != "initializeUpload":
-            raise self._bad(f"POST /rest/images with action={seen.query.get('action')!r}", 400)
-        data = seen.json()
+        if seen.args.get("action") != "initializeUpload":
+            raise self._bad(f"POST /rest/images with action={seen.args.get('action')!r}", 400)
+        data = self._json(seen)
         owner = (data or {}).get("initializeUploadRequest", {}).get("owner")
         if not isinstance(owner, str):
             raise self._bad("initializeUpload without initializeUploadRequest.owner")
@@ -554,7 +488,7 @@ class FakeLinkedIn(ThreadedFake):
     def _create_post(self, seen: Seen, base: str) -> tuple[int, Any, dict[str, str]]:
         self._rest(seen)
         token = self._auth(seen, None)
-        data = seen.json()
+        data = self._json(seen)
         if not isinstance(data, dict):
             raise self._bad("post body is not an object")
         unknown = set(data) - POST_FIELDS
@@ -650,14 +584,14 @@ class FakeLinkedIn(ThreadedFake):
     def _find_posts(self, seen: Seen, base: str) -> tuple[int, Any, dict[str, str]]:
         self._rest(seen)
         token = self._auth(seen, None)
-        if seen.query.get("q") != "author":
-            raise self._bad(f"GET /rest/posts with q={seen.query.get('q')!r}", 400)
-        author = seen.query.get("author", "")
+        if seen.args.get("q") != "author":
+            raise self._bad(f"GET /rest/posts with q={seen.args.get('q')!r}", 400)
+        author = seen.args.get("author", "")
         if "author=urn:" in seen.target:
             raise self._bad("author URN not URL-encoded (Rest.li 2.0 wants urn%3Ali%3A...)", 400)
         self._may_act_as(token, author, write=False)
-        start = int(seen.query.get("start", "0"))
-        count = int(seen.query.get("count", "10"))
+        start = int(seen.args.get("start", "0"))
+        count = int(seen.args.get("count", "10"))
         mine = sorted(
             (p for p in self.posts if p["author"] == author),
             key=lambda p: p["lastModifiedAt"],

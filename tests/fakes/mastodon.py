@@ -23,8 +23,9 @@ Mastodon renders it: links shortened with ``invisible``/``ellipsis`` spans, reso
 ``@user`` h-cards, hashtags, ``<p>``/``<br />``. Every answer has ``X-RateLimit-*`` headers
 (the reset as an ISO 8601 time) and a ``Date``.
 
-Failure injection: ``fail("POST /api/v1/statuses", 429, headers=...)``; ``hang(route)`` does the
-work and never answers (the client times out); ``hang(route, after=False)`` hangs first;
+Failure injection is the framework's (``tests/fakes/failures.py``): ``fail("POST
+/api/v1/statuses", 429, headers=...)`` answers with Mastodon's error body; ``hang(route)`` does
+the work and never answers (the client times out); ``hang(route, after=False)`` hangs first;
 ``drop(route)`` does the work and closes the connection without an answer (a lost answer).
 Routes are ``METHOD path`` with id path segments (numeric or ULID) written ``:id``.
 """
@@ -33,24 +34,22 @@ from __future__ import annotations
 
 import html
 import itertools
-import json
 import re
 import secrets
-import threading
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from mastodon import Mastodon
 
-from ._threaded import ThreadedFake, parse_multipart
-from ._threaded import utc_millis as iso
+from .failures import Failure
+from .server import FakeServer, Request, Response, json_response
+from .server import utc_millis as iso
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
+JSON = "application/json; charset=utf-8"
 KNOWN_SCOPES = {
     "read",
     "write",
@@ -84,23 +83,8 @@ class FakeAccount:
     display_name: str
 
 
-@dataclass
-class Seen:
-    method: str
-    route: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-    form: dict[str, list[str]] = field(default_factory=dict)
-
-
-@dataclass
-class Injection:
-    kind: str
-    status: int = 0
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+#: one request as the fake received it
+Seen = Request
 
 
 def ulid() -> str:
@@ -173,8 +157,9 @@ def _words(segment: str, base: str) -> str:
     )
 
 
-class FakeMastodon(ThreadedFake):
-    protocol_version = "HTTP/1.1"
+class FakeMastodon(FakeServer):
+    name = "fake-mastodon"
+    create = ("POST", "POST /api/v1/statuses")
 
     def __init__(
         self,
@@ -196,6 +181,7 @@ class FakeMastodon(ThreadedFake):
     ) -> None:
         if ids not in ("snowflake", "ulid") or counting not in ("mastodon", "codepoints"):
             raise ValueError(f"ids={ids!r}, counting={counting!r}")
+        super().__init__()
         #: "snowflake" (Mastodon's numeric ids) or "ulid" (GoToSocial's)
         self.ids = ids
         #: whether a repeated Idempotency-Key answers the original status
@@ -217,18 +203,10 @@ class FakeMastodon(ThreadedFake):
         self.media: dict[str, dict[str, Any]] = {}
         self.apps: dict[str, dict[str, Any]] = {}
         self.codes: dict[str, dict[str, Any]] = {}
-        self.requests: list[Seen] = []
         self.problems: list[str] = []
-        self.calls: Counter[str] = Counter()
         #: GET /api/v1/media/:id polls that answer 206 before the upload is processed
         self.processing_polls = 0
         self._keys: dict[tuple[str, str], str] = {}
-        self._injections: dict[str, list[Injection]] = {}
-        self._lock = threading.Lock()
-        self._release = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- lifecycle -----------------------------------------------------------------------------
 
     # -- test controls -------------------------------------------------------------------------
 
@@ -250,23 +228,11 @@ class FakeMastodon(ThreadedFake):
             503: "Service Unavailable",
         }
         body = {"error": error or defaults.get(status, "Error")}
-        for _ in range(times):
-            self._injections.setdefault(route, []).append(
-                Injection("fail", status, body, headers or {})
-            )
-
-    def drop(self, route: str) -> None:
-        """The next request to ``route`` is carried out, then the connection closes unanswered."""
-        self._injections.setdefault(route, []).append(Injection("drop_after"))
-
-    def hang(self, route: str, *, after: bool = True) -> None:
-        self._injections.setdefault(route, []).append(
-            Injection("hang_after" if after else "hang_before")
-        )
+        self.inject(Failure(status, list((headers or {}).items()), body, route=route, times=times))
 
     def add_status(self, text: str, *, created_at: datetime | None = None) -> dict[str, Any]:
         """A status made outside the adapter (by hand, or long ago)."""
-        with self._lock:
+        with self.lock:
             return self._store_status(self.account, text, [], None, "en", created_at)
 
     def authorize(self, client_id: str, scope: str) -> str:
@@ -275,72 +241,38 @@ class FakeMastodon(ThreadedFake):
         self.codes[code] = {"client_id": client_id, "scope": scope, "account": self.login_account}
         return code
 
-    def seen(self, route: str) -> list[Seen]:
-        return [r for r in self.requests if r.route == route]
-
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
-        parts = urlsplit(h.path)
-        route = f"{method} {_ID_SEGMENT.sub('/:id', parts.path)}"
-        length = int(h.headers.get("content-length") or 0)
-        body = h.rfile.read(length) if length else b""
-        seen = Seen(method, route, parts.path, parse_qs(parts.query), dict(h.headers.items()), body)
-        ctype = h.headers.get("Content-Type", "")
-        if "application/x-www-form-urlencoded" in ctype:
-            seen.form = parse_qs(body.decode(), keep_blank_values=True)
-        with self._lock:
-            self.requests.append(seen)
-            self.calls[route] += 1
-            queue = self._injections.get(route)
-            injection = queue.pop(0) if queue else None
-        base = f"http://{h.headers.get('Host')}"
+    def route(self, req: Request) -> str:
+        return f"{req.method} {_ID_SEGMENT.sub('/:id', req.path)}"
+
+    def handle(self, req: Request) -> Response:
+        base = f"http://{req.headers.get('Host')}"
         try:
-            if injection is not None and injection.kind == "fail":
-                e = MastoError(injection.status, "")
-                e.body, e.headers = injection.body, injection.headers
-                raise e
-            if injection is not None and injection.kind == "hang_before":
-                self._release.wait(30)
-                return
-            handler = self._routes().get(route)
+            handler = self._routes().get(req.route)
             if handler is None:
                 raise MastoError(404, "Record not found")
-            with self._lock:
-                status, payload = handler(seen, base)
+            with self.lock:
+                status, payload = handler(req, base)
         except MastoError as e:
-            status, payload, headers = e.status, e.body, e.headers
-        else:
-            headers = {}
-        if injection is not None and injection.kind == "hang_after":
-            self._release.wait(30)  # the work is done; the answer never comes
-            return
-        if injection is not None and injection.kind == "drop_after":
-            h.close_connection = True  # the work is done; the connection closes unanswered
-            return
-        self._send(h, status, payload, headers)
+            return json_response(e.status, e.body, list(e.headers.items()), content_type=JSON)
+        return json_response(status, payload, content_type=JSON)
 
-    def _send(
-        self, h: BaseHTTPRequestHandler, status: int, payload: Any, headers: dict[str, str]
-    ) -> None:
-        data = json.dumps(payload).encode()
+    def error(self, status: int, body: Any = None) -> Response:
+        return json_response(
+            status, body if body is not None else {"error": "Error"}, content_type=JSON
+        )
+
+    def finish(self, req: Request, resp: Response) -> Response:
         reset = datetime.now(UTC) + timedelta(minutes=5)
-        base = {
-            "Content-Type": "application/json; charset=utf-8",
-            "Content-Length": str(len(data)),
-            "X-RateLimit-Limit": "300",
-            "X-RateLimit-Remaining": "299",
-            "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        }
-        base.update(headers)
-        try:
-            h.send_response(status)  # adds Date
-            for k, v in base.items():
-                h.send_header(k, v)
-            h.end_headers()
-            h.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        for k, v in (
+            ("X-RateLimit-Limit", "300"),
+            ("X-RateLimit-Remaining", "299"),
+            ("X-RateLimit-Reset", reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ")),
+        ):
+            if not resp.has_header(k):
+                resp.headers.append((k, v))
+        return resp
 
     def _bad(self, text: str, status: int = 422) -> MastoError:
         self.problems.append(text)
@@ -652,7 +584,7 @@ class FakeMastodon(ThreadedFake):
         ctype = seen.headers.get("Content-Type", "")
         if not ctype.startswith("multipart/form-data"):
             raise self._bad("POST /api/v2/media must be multipart/form-data")
-        parts = parse_multipart(ctype, seen.body)
+        parts = seen.parts()
         if "file" not in parts:
             raise self._bad("POST /api/v2/media without a 'file' part")
         filename, mime, data = parts["file"]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from . import FakeServer, Request, Response, json_response
+from .server import FakeServer, Request, Response, json_response
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Post:
 
 class FakeMicropub(FakeServer):
     name = "fake-micropub"
+    create = ("POST", "/micropub")
 
     def __init__(
         self,
@@ -213,7 +214,7 @@ class FakeMicropub(FakeServer):
                 form, files = req.multipart()
                 syntax = "multipart"
             elif req.content_type == "application/x-www-form-urlencoded":
-                form = req.form()
+                form = req.form_pairs()
                 syntax = "form"
             else:
                 return json_response(
@@ -247,7 +248,6 @@ class FakeMicropub(FakeServer):
         with self.lock:
             self.posts.append(Post(url, props, syntax, files))
         resp = Response(self.accept_status, b"", [("Location", url)])
-        resp.before_send = self.take_hang()
         return resp
 
     def _media(self, req: Request) -> Response:

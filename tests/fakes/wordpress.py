@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import FakeServer, Request, Response, json_response
+from .server import FakeServer, Request, Response, json_response
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS posts (
@@ -119,6 +119,7 @@ def _fmt(dt: datetime) -> str:
 
 class FakeWordPress(FakeServer):
     name = "fake-wordpress"
+    create = ("POST", "/wp/v2/posts")
 
     def __init__(
         self,
@@ -380,7 +381,7 @@ class FakeWordPress(FakeServer):
                 "rest_cannot_create",
                 "Sorry, you are not allowed to create posts as this user.",
             )
-        data = req.json() if req.content_type == "application/json" else dict(req.form())
+        data = req.json() if req.content_type == "application/json" else dict(req.form_pairs())
         if "id" in data:
             return _err(400, "rest_post_exists", "Cannot create existing post.")
         status = data.get("status", "draft")
@@ -457,7 +458,6 @@ class FakeWordPress(FakeServer):
                 ("Link", f'<{self.url}/wp-json/wp/v2/posts/{row["id"]}>; rel="self"'),
             ],
         )
-        resp.before_send = self.take_hang()
         return resp
 
     def _unique_slug(self, slug: str) -> str:
@@ -584,7 +584,7 @@ class FakeWordPress(FakeServer):
                 "rest_cannot_create",
                 "Sorry, you are not allowed to create terms in this taxonomy.",
             )
-        data = req.json() if req.content_type == "application/json" else dict(req.form())
+        data = req.json() if req.content_type == "application/json" else dict(req.form_pairs())
         name = " ".join(str(data.get("name") or "").split())
         if not name:
             return _err(
@@ -681,7 +681,7 @@ class FakeWordPress(FakeServer):
     def _update_media(self, req: Request, user: str | None, media_id: int) -> Response:
         if user is None:
             return _err(401, "rest_cannot_edit", "Sorry, you are not allowed to edit this post.")
-        data = req.json() if req.content_type == "application/json" else dict(req.form())
+        data = req.json() if req.content_type == "application/json" else dict(req.form_pairs())
         with self.lock:
             if "alt_text" in data:
                 self.db.execute(

@@ -16,10 +16,10 @@ such as ``example.com``, found with twitter-text's rules), ``& < >`` escaped, an
 link appended per attached image; ``entities.urls`` keeps the expanded URLs. Posting the same
 text twice is answered 403 "You are not allowed to create a Tweet with duplicate content."
 
-Failure injection: ``fail("POST /2/tweets", 429, headers=...)`` answers the next call(s) of a
-route with an error; ``hang(route)`` does the work and then never answers (the client times
-out); ``hang(route, after=False)`` hangs before doing anything. Routes are ``METHOD path`` with
-numeric path segments written ``:id``.
+Failure injection is the framework's (``tests/fakes/failures.py``): ``fail("POST /2/tweets",
+429, headers=...)`` answers the next call(s) of a route with X's error body; ``hang(route)`` does
+the work and then never answers (the client times out); ``hang(route, after=False)`` hangs
+before doing anything. Routes are ``METHOD path`` with numeric path segments written ``:id``.
 """
 
 from __future__ import annotations
@@ -29,21 +29,19 @@ import itertools
 import json
 import re
 import secrets
-import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from oauthlib.oauth1.rfc5849 import signature, utils
 from twitter_text import extract_urls_with_indices
 
-from ._threaded import ThreadedFake, parse_multipart
-from ._threaded import utc_millis as x_time
+from .failures import Failure
+from .server import FakeServer, Request, Response
+from .server import utc_millis as x_time
 
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 IMAGE_MAGIC = {
@@ -64,27 +62,10 @@ class FakeUser:
 
 
 @dataclass
-class Seen:
-    """One request as the fake received it."""
+class Seen(Request):
+    """One request as the fake received it, with the OAuth parameters it verified."""
 
-    method: str
-    route: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
     oauth: dict[str, str] = field(default_factory=dict)
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Injection:
-    kind: str  # fail, hang_after, hang_before
-    status: int = 0
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class XError(Exception):
@@ -100,8 +81,10 @@ def problem(status: int, title: str, detail: str) -> dict[str, Any]:
     return {"title": title, "detail": detail, "type": "about:blank", "status": status}
 
 
-class FakeX(ThreadedFake):
-    protocol_version = "HTTP/1.1"
+class FakeX(FakeServer):
+    name = "fake-x"
+    create = ("POST", "POST /2/tweets")
+    request_type = Seen
 
     def __init__(
         self,
@@ -113,6 +96,7 @@ class FakeX(ThreadedFake):
         username: str = "DrAnaReyes",
         user_id: str = "1512345678901234567",
     ) -> None:
+        super().__init__()
         self.user = FakeUser(user_id, username, "Dr. Ana Reyes")
         self.apps = {consumer_key: consumer_secret}
         #: access token -> (secret, user)
@@ -123,21 +107,13 @@ class FakeX(ThreadedFake):
         self.login_user = self.user
         self.tweets: list[dict[str, Any]] = []
         self.media: dict[str, dict[str, Any]] = {}
-        self.requests: list[Seen] = []
         self.problems: list[str] = []
-        self.calls: Counter[str] = Counter()
         #: "current": POST /2/media/metadata; "legacy": only /2/media/metadata/create
         self.metadata_endpoint = "current"
         #: STATUS polls a finalized chunked upload answers "in_progress" before "succeeded"
         self.processing_polls = 0
         self._request_tokens: dict[str, dict[str, str]] = {}
         self._nonces: set[str] = set()
-        self._injections: dict[str, list[Injection]] = {}
-        self._lock = threading.Lock()
-        self._release = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- lifecycle -----------------------------------------------------------------------------
 
     # -- test controls -------------------------------------------------------------------------
 
@@ -161,21 +137,15 @@ class FakeX(ThreadedFake):
         }
         title = titles.get(status, "Error")
         payload = body if body is not None else problem(status, title, detail or title)
-        for _ in range(times):
-            self._injections.setdefault(route, []).append(
-                Injection("fail", status, payload, headers or {})
-            )
-
-    def hang(self, route: str, *, after: bool = True) -> None:
-        self._injections.setdefault(route, []).append(
-            Injection("hang_after" if after else "hang_before")
+        self.inject(
+            Failure(status, list((headers or {}).items()), payload, route=route, times=times)
         )
 
     def add_tweet(
         self, text: str, *, created_at: datetime | None = None, media_ids: list[str] | None = None
     ) -> dict[str, Any]:
         """A post made outside the adapter (by hand, or long ago)."""
-        with self._lock:
+        with self.lock:
             return self._store_tweet(self.user, text, media_ids or [], created_at)
 
     def authorize(self, request_token: str) -> str:
@@ -184,83 +154,64 @@ class FakeX(ThreadedFake):
         entry["authorized"] = "yes"
         return entry["pin"]
 
-    def seen(self, route: str) -> list[Seen]:
-        return [r for r in self.requests if r.route == route]
-
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
-        parts = urlsplit(h.path)
-        path = parts.path
-        route = f"{method} {_ID_SEGMENT.sub('/:id', path)}"
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        length = int(h.headers.get("content-length") or 0)
-        body = h.rfile.read(length) if length else b""
-        seen = Seen(method, route, path, query, dict(h.headers.items()), body)
-        with self._lock:
-            self.requests.append(seen)
-            self.calls[route] += 1
-            queue = self._injections.get(route)
-            injection = queue.pop(0) if queue else None
+    def route(self, req: Request) -> str:
+        return f"{req.method} {_ID_SEGMENT.sub('/:id', req.path)}"
+
+    def admit(self, req: Request) -> Response | None:
+        assert isinstance(req, Seen)
         try:
-            seen.oauth = self._verify_oauth(h, method, parts.path, parts.query, body)
-            if injection is not None and injection.kind == "fail":
-                raise XError(injection.status, injection.body, injection.headers)
-            if injection is not None and injection.kind == "hang_before":
-                self._release.wait(30)
-                return
-            handler = self._routes().get(route)
+            req.oauth = self._verify_oauth(req)
+        except XError as e:
+            return self._response(e.status, e.body, e.headers)
+        return None
+
+    def handle(self, req: Request) -> Response:
+        assert isinstance(req, Seen)
+        try:
+            handler = self._routes().get(req.route)
             if handler is None:
-                raise XError(404, problem(404, "Not Found Error", f"no route {route}"))
-            with self._lock:
-                status, payload, headers = handler(seen)
+                raise XError(404, problem(404, "Not Found Error", f"no route {req.route}"))
+            with self.lock:
+                status, payload, headers = handler(req)
         except XError as e:
             status, payload, headers = e.status, e.body, e.headers
-        if injection is not None and injection.kind == "hang_after":
-            self._release.wait(30)  # the work is done; the answer never comes
-            return
-        self._send(h, status, payload, headers)
+        return self._response(status, payload, headers)
 
-    def _send(
-        self,
-        h: BaseHTTPRequestHandler,
-        status: int,
-        payload: Any,
-        headers: dict[str, str] | None = None,
-    ) -> None:
+    def error(self, status: int, body: Any = None) -> Response:
+        return self._response(status, body if body is not None else problem(status, "Error", ""))
+
+    def finish(self, req: Request, resp: Response) -> Response:
+        reset = str(int(time.time()) + 900)
+        for k, v in (
+            ("x-rate-limit-limit", "100"),
+            ("x-rate-limit-remaining", "99"),
+            ("x-rate-limit-reset", reset),
+        ):
+            if not resp.has_header(k):
+                resp.headers.append((k, v))
+        return resp
+
+    @staticmethod
+    def _response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
         if isinstance(payload, str):
             data, ctype = payload.encode(), "text/html;charset=utf-8"
         else:
             data = json.dumps(payload).encode()
             ctype = "application/problem+json" if status >= 400 else "application/json"
             ctype += "; charset=utf-8"
-        reset = str(int(time.time()) + 900)
-        try:
-            h.send_response(status)
-            h.send_header("Content-Type", ctype)
-            h.send_header("Content-Length", str(len(data)))
-            base = {
-                "x-rate-limit-limit": "100",
-                "x-rate-limit-remaining": "99",
-                "x-rate-limit-reset": reset,
-            }
-            base.update(headers or {})
-            for k, v in base.items():
-                h.send_header(k, v)
-            h.end_headers()
-            h.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        return Response(status, data, [("Content-Type", ctype), *(headers or {}).items()])
 
     def _bad(self, text: str, status: int = 400) -> XError:
         self.problems.append(text)
         title = "Invalid Request" if status == 400 else "Unauthorized"
         return XError(status, problem(status, title, f"fake X: {text}"))
 
-    def _verify_oauth(
-        self, h: BaseHTTPRequestHandler, method: str, path: str, query: str, body: bytes
-    ) -> dict[str, str]:
-        header = h.headers.get("Authorization", "")
+    def _verify_oauth(self, req: Request) -> dict[str, str]:
+        method, path, body = req.method, req.path, req.body
+        query = urlsplit(req.target).query
+        header = req.headers.get("Authorization", "")
         if not header.startswith("OAuth "):
             raise self._bad(f"{method} {path} without an OAuth 1.0a Authorization header", 401)
         try:
@@ -281,7 +232,7 @@ class FakeX(ThreadedFake):
             raise self._bad(f"unexpected OAuth method/version on {path}", 401)
         if abs(time.time() - int(oauth["oauth_timestamp"])) > 300:
             raise self._bad("oauth_timestamp is off by more than 5 minutes", 401)
-        with self._lock:
+        with self.lock:
             if oauth["oauth_nonce"] in self._nonces:
                 raise self._bad("oauth_nonce reused", 401)
             self._nonces.add(oauth["oauth_nonce"])
@@ -305,7 +256,7 @@ class FakeX(ThreadedFake):
             token_secret = known[0]
         host = "https://api.x.com" if path.startswith("/2/media") else "https://api.twitter.com"
         uri = host + path + (f"?{query}" if query else "")
-        ctype = h.headers.get("Content-Type", "")
+        ctype = req.headers.get("Content-Type", "")
         form = body.decode() if "application/x-www-form-urlencoded" in ctype else None
         params = signature.collect_parameters(
             uri_query=query,
@@ -400,7 +351,7 @@ class FakeX(ThreadedFake):
         wanted = seen.path.split("/")[3]
         if wanted != user.id:
             raise self._bad("reading another user's posts")
-        q = seen.query
+        q = seen.args
         unknown = set(q) - {
             "max_results",
             "start_time",
@@ -577,7 +528,7 @@ class FakeX(ThreadedFake):
         ctype = seen.headers.get("Content-Type", "")
         if not ctype.startswith("multipart/form-data"):
             raise self._bad("POST /2/media/upload must be multipart/form-data")
-        parts = parse_multipart(ctype, seen.body)
+        parts = seen.parts()
         if "media" not in parts or not parts["media"][2]:
             raise self._bad("POST /2/media/upload without a 'media' file part")
         category = parts.get("media_category", (None, "", b""))[2].decode()
@@ -623,7 +574,7 @@ class FakeX(ThreadedFake):
         m = self.media.get(seen.path.split("/")[4])
         if m is None or m["complete"]:
             raise self._bad("append to an unknown or finalized upload")
-        parts = parse_multipart(seen.headers.get("Content-Type", ""), seen.body)
+        parts = seen.parts()
         if "media" not in parts or "segment_index" not in parts:
             raise self._bad("append needs 'media' and 'segment_index'")
         m["segments"][int(parts["segment_index"][2])] = parts["media"][2]
@@ -654,9 +605,9 @@ class FakeX(ThreadedFake):
         return 200, {"data": data}, {}
 
     def _status(self, seen: Seen) -> tuple[int, Any, dict[str, str]]:
-        if seen.query.get("command") != "STATUS":
+        if seen.arg("command") != "STATUS":
             raise self._bad("GET /2/media/upload needs command=STATUS")
-        m = self.media.get(seen.query.get("media_id", ""))
+        m = self.media.get(seen.arg("media_id", "") or "")
         if m is None:
             raise self._bad("STATUS of an unknown upload")
         m["polls"] += 1

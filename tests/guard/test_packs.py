@@ -51,6 +51,16 @@ def test_every_pack_rule_has_fixtures() -> None:
     assert [r.id for r in PACKS["clinician"]] == list(PACK_RULES)
 
 
+@pytest.mark.parametrize("rule", list(PACK_RULES.values()), ids=list(PACK_RULES))
+def test_a_rule_scanned_alone_finds_what_the_pack_scan_finds(rule) -> None:
+    """``PackRule.scan`` without keyword hits looks for the rule's keywords itself."""
+    for text in (*rule.true_positives, *rule.false_positives):
+        n = Normalised(text)
+        in_pack = [(s, e) for r, s, e in scan_pack("clinician", n) if r is rule]
+        assert sorted(rule.scan(n)) == sorted(in_pack), text
+        assert bool(in_pack) == (text in rule.true_positives), text
+
+
 EXTRA_TP = [
     ("clinician.client-disclosure", "my patient K. made progress"),
     ("clinician.session-content", "іn ѕеssіоn tоdау she finally cried"),  # Cyrillic look-alikes
@@ -143,7 +153,7 @@ def test_unknown_pack_or_rule_is_a_configuration_error() -> None:
 def _reference_scan_pack(n: Normalised) -> list[tuple[str, int, int]]:
     import ahocorasick
 
-    from crosspost.guard.packs import _keyword_ok
+    from crosspost.guard.packs.engine import keyword_ok as _keyword_ok
 
     rules = PACKS["clinician"]
     kw: dict[str, list[tuple[int, str]]] = {}

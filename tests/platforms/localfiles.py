@@ -13,6 +13,7 @@ import yaml
 from crosspost.platforms.base import AdapterContext, MediaItem, Publication
 from crosspost.platforms.static import parse_pelican_meta
 from crosspost.profiles import Blog, Persona, make_account, make_blog
+from tests.support.publications import make_publication
 
 WHEN = datetime(2024, 5, 1, 14, 30, tzinfo=UTC)  # 09:30 in Chicago
 
@@ -56,7 +57,7 @@ def feed_ctx(
     return AdapterContext(persona=p, account=p.accounts[0])
 
 
-_BASE = Publication(
+_BASE = make_publication(
     post_id=1,
     persona="professional",
     target="blog",

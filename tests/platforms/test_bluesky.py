@@ -24,7 +24,8 @@ from crosspost.platforms.bluesky import (
     tid_encode,
 )
 from crosspost.profiles import Persona, make_account
-from fakes.bluesky import TID_RE, FakeBlueskyPDS
+from tests.fakes.bluesky import TID_RE, FakeBlueskyPDS
+from tests.support.publications import make_publication
 
 APP_PASSWORD = "abcd-efgh-ijkl-mnop"
 HANDLE = "anabee.bsky.social"
@@ -60,7 +61,7 @@ def adapter(pds: FakeBlueskyPDS, *, timeout: float = 5.0) -> BlueskyAdapter:
 def pub(
     text: str = "New on the blog: Spring hive check https://anabee.example/posts/hives/", **kw
 ) -> Publication:
-    values = dict(
+    defaults = dict(
         post_id=1,
         persona="personal",
         target="home-bsky",
@@ -78,8 +79,7 @@ def pub(
         text=text,
         canonical_url="https://anabee.example/posts/hives/",
     )
-    values.update(kw)
-    return Publication(**values)  # type: ignore[arg-type]
+    return make_publication(**{**defaults, **kw})
 
 
 def covered(text: str, facets: list[dict]) -> list[tuple[str, str, str]]:

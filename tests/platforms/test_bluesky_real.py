@@ -34,6 +34,7 @@ from crosspost.errors import PermanentError
 from crosspost.platforms.base import AdapterContext, MediaItem, Publication
 from crosspost.platforms.bluesky import BlueskyAdapter, record_key
 from crosspost.profiles import Persona, make_account
+from tests.support.publications import make_publication
 
 START_PDS = os.environ.get("CROSSPOST_TEST_BLUESKY_PDS") == "1"
 PDS_URL = os.environ.get("CROSSPOST_TEST_BLUESKY_URL")
@@ -148,7 +149,7 @@ def adapter(account: RealAccount) -> BlueskyAdapter:
 
 
 def _pub(text: str, key: str, **kw) -> Publication:  # type: ignore[no-untyped-def]
-    values = dict(
+    defaults = dict(
         post_id=1,
         persona="personal",
         target="home-bsky",
@@ -166,8 +167,7 @@ def _pub(text: str, key: str, **kw) -> Publication:  # type: ignore[no-untyped-d
         text=text,
         canonical_url="https://anabee.example/posts/hives/",
     )
-    values.update(kw)
-    return Publication(**values)  # type: ignore[arg-type]
+    return make_publication(**{**defaults, **kw})
 
 
 def _get_record(acct: RealAccount, rkey: str) -> httpx.Response:

@@ -7,13 +7,23 @@
 - A read-only request whose kept-alive connection the server dropped is sent once more, and
   the operation succeeds; a creating request on such a connection is never sent again by the
   adapter: the error is ``maybe_sent``.
-- The adapters that write local files open no connection at all.
+- What each adapter promises its caller: a post it published, ``lookup`` finds; HTTP 429 with
+  ``Retry-After`` is a ``TransientError`` with ``retry_after``; 401 is a ``PermanentError`` whose
+  hint says to log in again (``crosspost accounts login …``); no secret stored through the
+  keyring (nor a token the platform handed out) appears in any log record, at DEBUG and from
+  every logger (the SDKs' too), or in an error's message or hint.
+- The adapters that write local files open no connection at all, and find what they wrote.
 
 The adapters come from the registry (``platforms.ADAPTERS``): one without a case here fails.
+Covering a new network adapter is one ``Case`` subclass in ``CASES``: how to build its context
+and credentials, its fake (a ``tests.fakes.server.FakeServer`` naming its creating request in
+``create``), and how to count what it created.
 """
 
 from __future__ import annotations
 
+import base64
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -26,19 +36,21 @@ import keyring
 import pytest
 
 from crosspost import credentials
-from crosspost.errors import TransientError
+from crosspost.errors import PermanentError, PublishError, TransientError
 from crosspost.platforms import ADAPTERS, adapter_class, make_adapter
 from crosspost.platforms import mastodon as mastodon_module
 from crosspost.platforms.base import AdapterContext, Publication
 from crosspost.platforms.linkedin import little_text
 from crosspost.profiles import Account, Blog, Persona, make_account, make_blog
-from fakes.bluesky import FakeBlueskyPDS
-from fakes.linkedin import FakeLinkedIn
-from fakes.mastodon import FakeMastodon
-from fakes.micropub import FakeMicropub
-from fakes.sockets import DroppingProxy, SilentServer
-from fakes.wordpress import FakeWordPress
-from fakes.x import FakeX
+from tests.fakes.bluesky import FakeBlueskyPDS
+from tests.fakes.failures import Failure
+from tests.fakes.linkedin import FakeLinkedIn
+from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.micropub import FakeMicropub
+from tests.fakes.sockets import DroppingProxy, SilentServer
+from tests.fakes.wordpress import FakeWordPress
+from tests.fakes.x import FakeX
+from tests.support.publications import make_publication
 
 from .localfiles import blog, feed_ctx, static_ctx
 from .localfiles import pub as local_pub
@@ -55,7 +67,7 @@ WHEN = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
 
 
 def _pub(platform: str, target: str, **kw: Any) -> Publication:
-    values: dict[str, Any] = dict(
+    defaults: dict[str, Any] = dict(
         post_id=7,
         persona="professional",
         target=target,
@@ -73,8 +85,7 @@ def _pub(platform: str, target: str, **kw: Any) -> Publication:
         text=TEXT,
         canonical_url="https://harborpsych.example/posts/sleep/",
     )
-    values.update(kw)
-    return Publication(**values)
+    return make_publication(**{**defaults, **kw})
 
 
 def _persona(name: str, *, account: Account | None = None, blog: Blog | None = None) -> Persona:
@@ -96,6 +107,20 @@ class Case:
     @property
     def fake_url(self) -> str:
         return str(self.fake.url)
+
+    def secrets(self) -> list[str]:
+        """Every secret the adapter holds: what was stored through the keyring, and what the
+        platform handed out since (sessions)."""
+        raise NotImplementedError
+
+    def rate_limited(self, seconds: int) -> list[tuple[str, str]]:
+        """The headers of the platform's 429 that asks for a wait of ``seconds``."""
+        return [("Retry-After", str(seconds))]
+
+    def fail_create(self, status: int, headers: list[tuple[str, str]] | None = None) -> None:
+        """The requests that create the post answer ``status`` (every retry too)."""
+        method, route = self.fake.create
+        self.fake.inject(Failure(status, headers or [], method=method, route=route, times=5))
 
     def adapter(self, url: str) -> Any:
         raise NotImplementedError
@@ -146,6 +171,13 @@ class XCase(Case):
         self.fake = FakeX(**self.KEYS).start()
         credentials.store("professional", "pro-x", self.KEYS)
 
+    def secrets(self) -> list[str]:
+        return list(self.KEYS.values())
+
+    def rate_limited(self, seconds: int) -> list[tuple[str, str]]:
+        reset = str(int(time.time()) + seconds)
+        return [("x-rate-limit-remaining", "0"), ("x-rate-limit-reset", reset)]
+
     def adapter(self, url: str) -> Any:
         account = make_account(name="pro-x", platform="x", handle="@DrAnaReyes")
         ctx = AdapterContext(
@@ -179,6 +211,13 @@ class MastodonCase(Case):
         mastodon_module.clear_instance_cache()
         self.fake = FakeMastodon(access_token=self.TOKEN).start()
         credentials.store("professional", "pro-mastodon", {"access_token": self.TOKEN})
+
+    def secrets(self) -> list[str]:
+        return [self.TOKEN]
+
+    def rate_limited(self, seconds: int) -> list[tuple[str, str]]:
+        reset = (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return [("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", reset)]
 
     def adapter(self, url: str) -> Any:
         account = make_account(
@@ -217,6 +256,9 @@ class BlueskyCase(Case):
     def __init__(self, tmp_path: Path) -> None:
         self.fake = FakeBlueskyPDS(handle=self.HANDLE, password=self.PASSWORD).start()
         credentials.store("personal", "home-bsky", {"app_password": self.PASSWORD})
+
+    def secrets(self) -> list[str]:
+        return [self.PASSWORD, *self.fake.issued]
 
     def adapter(self, url: str) -> Any:
         account = make_account(
@@ -265,6 +307,10 @@ class WordPressCase(Case):
         self.fake.add_term("tags", "anxiety")
         credentials.store("professional", "blog", {"app_password": self.PASSWORD})
 
+    def secrets(self) -> list[str]:
+        basic = base64.b64encode(f"admin:{self.PASSWORD}".encode()).decode()
+        return [self.PASSWORD, self.PASSWORD.replace(" ", ""), basic]
+
     def adapter(self, url: str) -> Any:
         b = make_blog(platform="wordpress", url=url, username="admin")
         return make_adapter(
@@ -305,6 +351,9 @@ class MicropubCase(Case):
     def __init__(self, tmp_path: Path) -> None:
         self.fake = FakeMicropub(token=self.TOKEN, post_list=True).start()
         credentials.store("personal", "blog", {"token": self.TOKEN})
+
+    def secrets(self) -> list[str]:
+        return [self.TOKEN]
 
     def adapter(self, url: str) -> Any:
         # no endpoint: it is discovered from the home page first, on the same connection
@@ -348,6 +397,10 @@ class LinkedInCase(Case):
                 "member_id": self.fake.member.id,
             },
         )
+
+    def secrets(self) -> list[str]:
+        # and every access or refresh token the fake handed out since (a refreshed login)
+        return [self.TOKEN, self.SECRET, *self.fake.tokens, *self.fake.refresh]
 
     def adapter(self, url: str) -> Any:
         account = make_account(name="pro-linkedin", platform="linkedin")
@@ -422,6 +475,7 @@ def test_a_silent_server_is_given_up_on_after_request_timeout(case: Case) -> Non
         for name, op in (
             ("verify", adapter.verify),
             ("lookup", lambda: adapter.lookup(case.pub())),
+            ("publish", lambda: adapter.publish(case.pub())),
         ):
             err, elapsed = _timed(op)
             assert isinstance(err, TransientError), f"{name}: {err!r}"
@@ -437,6 +491,78 @@ def test_a_post_without_answer_times_out_and_may_have_been_sent(case: Case) -> N
     assert isinstance(err, TransientError), repr(err)
     assert err.maybe_sent is True  # the publisher asks lookup before posting again
     assert elapsed < BOUND, f"publish waited {elapsed:.1f} s for a {TIMEOUT} s time-out"
+
+
+# -- what every adapter promises its caller -----------------------------------------------------
+
+
+@pytest.mark.parametrize("case", NETWORK, indirect=True)
+def test_a_published_post_is_found_by_lookup(case: Case) -> None:
+    p = case.pub()
+    made = case.adapter(case.fake_url).publish(p)
+    assert case.created() == 1
+    # a fresh adapter, as after a restart: only the platform knows of the post
+    assert case.adapter(case.fake_url).lookup(p) == made
+
+
+@pytest.mark.parametrize("case", NETWORK, indirect=True)
+def test_too_many_requests_waits_as_long_as_the_platform_says(case: Case) -> None:
+    case.fail_create(429, case.rate_limited(120))
+    with pytest.raises(TransientError) as e:
+        case.adapter(case.fake_url).publish(case.pub())
+    assert e.value.retry_after is not None
+    assert 118 <= e.value.retry_after <= 121, e.value.retry_after
+    assert case.created() == 0
+
+
+@pytest.mark.parametrize("case", NETWORK, indirect=True)
+def test_unauthorized_is_permanent_and_says_to_log_in_again(case: Case) -> None:
+    case.fail_create(401)
+    with pytest.raises(PermanentError) as e:
+        case.adapter(case.fake_url).publish(case.pub())
+    assert "crosspost accounts login" in (e.value.hint or ""), str(e.value)
+    assert case.created() == 0
+
+
+def _capture_every_logger(caplog: pytest.LogCaptureFixture) -> None:
+    """Every record at DEBUG from every logger there is, the SDKs' included, whatever level
+    or propagation they were given."""
+    caplog.set_level(logging.DEBUG)
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger):
+            caplog.set_level(logging.DEBUG, logger=name)
+            if not logger.propagate and caplog.handler not in logger.handlers:
+                logger.addHandler(caplog.handler)
+
+
+@pytest.mark.parametrize("case", NETWORK, indirect=True)
+def test_no_secret_in_any_log_record_or_error(case: Case, caplog: pytest.LogCaptureFixture) -> None:
+    case.warm_up()  # the SDKs are imported and their loggers exist
+    _capture_every_logger(caplog)
+    adapter = case.adapter(case.fake_url)
+    p = case.pub()
+    adapter.verify()
+    made = adapter.publish(p)
+    assert case.adapter(case.fake_url).lookup(p) == made
+    errors: list[PublishError] = []
+    for status in (429, 401, 500):
+        case.fail_create(status, [("Retry-After", "1")])
+        other = replace(
+            p, idempotency_key=f"{p.idempotency_key}-{status}", text=f"{p.text} {status}"
+        )
+        with pytest.raises(PublishError) as e:
+            case.adapter(case.fake_url).publish(other)
+        errors.append(e.value)
+        case.fake.clear_failures()
+    assert caplog.records, "nothing was logged: the capture does not work"
+    said = [f"{r.name}: {r.getMessage()}" for r in caplog.records]
+    said += [r.exc_text or "" for r in caplog.records]
+    said += [text for err in errors for text in (str(err), err.hint or "", repr(err))]
+    secrets = case.secrets()
+    assert secrets and all(secrets)
+    for secret in secrets:
+        leaks = [line for line in said if secret in line]
+        assert not leaks, f"a secret ({secret[:4]}…) is in: {leaks[:3]}"
 
 
 # -- dropped keep-alive connections ---------------------------------------------------------------

@@ -12,7 +12,7 @@ import feedparser
 import pytest
 
 from crosspost.errors import PermanentError, TransientError
-from crosspost.platforms import static as static_mod
+from crosspost.platforms import static_files
 from crosspost.platforms.feed import FeedAdapter, entry_id
 
 from .localfiles import feed_ctx, pub, short
@@ -236,7 +236,7 @@ def test_no_temp_files_and_failed_write_keeps_the_old_file(
     def full(src: object, dst: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(static_mod.os, "replace", full)
+    monkeypatch.setattr(static_files.os, "replace", full)
     with pytest.raises(TransientError) as e:
         a.publish(share(2))  # type: ignore[arg-type]
     assert e.value.maybe_sent is False

@@ -7,7 +7,6 @@ import logging
 import re
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -25,8 +24,9 @@ from crosspost.platforms.linkedin import (
 )
 from crosspost.platforms.specs.linkedin import LinkedInAccount
 from crosspost.profiles import Persona, make_account
-from fakes.linkedin import FakeLinkedIn, little_to_text
-from fakes.sockets import SilentServer
+from tests.fakes.linkedin import FakeLinkedIn, little_to_text
+from tests.fakes.sockets import SilentServer
+from tests.support.publications import make_publication
 
 TOKEN = "AQVt0k3n-Hq3x8PzY1wRdK2mN5bV7cX9"
 REFRESH = "AQXr3fr3sh-Lp2Rz7Wk4Nb1Hx6Ds3Fg9"
@@ -73,9 +73,8 @@ def adapter(fake: FakeLinkedIn | str, *, timeout: float = 5.0, **kw: Any) -> Lin
 
 
 def pub(text: str = TEXT, **kw: Any) -> Publication:
-    values: dict[str, Any] = dict(
+    defaults: dict[str, Any] = dict(
         post_id=7,
-        persona="professional",
         target="pro-linkedin",
         platform="linkedin",
         idempotency_key="post-7/pro-linkedin/9f86d081",
@@ -83,16 +82,11 @@ def pub(text: str = TEXT, **kw: Any) -> Publication:
         title="Burnout is not a character flaw",
         body="Some thoughts.",
         summary="What burnout is, and what it is not.",
-        tags=(),
-        categories=(),
         slug="burnout",
-        lang="en",
-        scheduled_at=datetime.now(UTC) - timedelta(minutes=3),
         text=text,
         canonical_url="https://harborpsych.example/posts/burnout/",
     )
-    values.update(kw)
-    return Publication(**values)
+    return make_publication(**{**defaults, **kw})
 
 
 def short(text: str) -> Publication:
@@ -320,7 +314,7 @@ def test_an_expired_token_is_refreshed_and_stored(fake: FakeLinkedIn, isolated: 
     store(member_id=MEMBER, refresh_token=REFRESH, expires_at=str(int(time.time()) - 10))
     adapter(fake).publish(pub())
     [grant] = fake.seen("POST /oauth/v2/accessToken")
-    form = {k: v[0] for k, v in grant.form().items()}
+    form = {k: v[0] for k, v in grant.form.items()}
     assert form == {
         "grant_type": "refresh_token",
         "refresh_token": REFRESH,
@@ -464,7 +458,7 @@ def test_lookup_after_a_lost_answer_finds_the_post(fake: FakeLinkedIn, login: No
     assert found.url == f"https://www.linkedin.com/feed/update/{post['id']}/"
     [seen] = fake.seen("GET /rest/posts")
     assert "author=urn%3Ali%3Aperson%3A" + MEMBER in seen.target
-    assert seen.query["q"] == "author" and seen.query["sortBy"] == "LAST_MODIFIED"
+    assert seen.arg("q") == "author" and seen.arg("sortBy") == "LAST_MODIFIED"
     assert len(fake.posts) == 1
 
 
@@ -483,7 +477,7 @@ def test_lookup_pages_back_past_newer_posts(fake: FakeLinkedIn, login: None) -> 
     old = fake.add_post(little_text("An old post, edited today"), created=time.time() - 86400)
     old["lastModifiedAt"] = int(time.time() * 1000) + 100_000
     assert adapter(fake).lookup(pub()) == made
-    assert [r.query["start"] for r in fake.seen("GET /rest/posts")] == ["0", "20"]
+    assert [r.arg("start") for r in fake.seen("GET /rest/posts")] == ["0", "20"]
 
 
 def test_lookup_on_403_is_unsupported(fake: FakeLinkedIn, login: None) -> None:
@@ -566,7 +560,7 @@ def test_login_end_to_end(fake: FakeLinkedIn, isolated: Any) -> None:
     assert q["scope"] == "openid profile w_member_social"
     assert q["redirect_uri"] == "http://localhost:8765/linkedin"
     [grant] = fake.seen("POST /oauth/v2/accessToken")
-    assert grant.form()["grant_type"] == ["authorization_code"]
+    assert grant.form["grant_type"] == ["authorization_code"]
     assert "Authorised as Ana Reyes" in t.said[-1]
     # what the login returns is what the adapter posts with
     credentials.store("professional", "pro-linkedin", values)

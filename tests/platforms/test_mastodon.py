@@ -32,7 +32,8 @@ from crosspost.platforms.mastodon import (
     status_text,
 )
 from crosspost.profiles import Persona, make_account
-from fakes.mastodon import FakeAccount, FakeMastodon, query_of, render
+from tests.fakes.mastodon import FakeAccount, FakeMastodon, query_of, render
+from tests.support.publications import make_publication
 
 TOKEN = "mt-Yc5Qv8Lp2Rz7Wk4Nb1Hx6Ds3Fg9Ja"
 TEXT = "New on the blog: Burnout is not a character flaw https://harborpsych.example/posts/burnout/"
@@ -86,7 +87,7 @@ def adapter(fake: FakeMastodon, *, timeout: float = 5.0, **kw: object) -> Mastod
 
 
 def pub(text: str = TEXT, **kw: object) -> Publication:
-    values: dict[str, object] = dict(
+    defaults = dict(
         post_id=7,
         persona="professional",
         target="pro-mastodon",
@@ -104,8 +105,7 @@ def pub(text: str = TEXT, **kw: object) -> Publication:
         text=text,
         canonical_url="https://harborpsych.example/posts/burnout/",
     )
-    values.update(kw)
-    return Publication(**values)  # type: ignore[arg-type]
+    return make_publication(**{**defaults, **kw})
 
 
 def image(tmp_path: Path, name: str, data: bytes = PNG, alt: str = "") -> MediaItem:

@@ -12,7 +12,7 @@ from crosspost.platforms import mastodon as mastodon_module
 from crosspost.platforms.base import AdapterContext
 from crosspost.platforms.mastodon import MastodonAdapter
 from crosspost.profiles import Persona, make_account
-from fakes.mastodon import FakeMastodon
+from tests.fakes.mastodon import FakeMastodon
 
 from .test_mastodon import TOKEN, pub
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -18,7 +17,8 @@ from crosspost.platforms import adapter_class
 from crosspost.platforms.base import AdapterContext, LookupUnsupported, MediaItem, Publication
 from crosspost.platforms.micropub import MicropubAdapter, link_header_rel
 from crosspost.profiles import Persona, make_blog
-from fakes.micropub import FakeMicropub
+from tests.fakes.micropub import FakeMicropub
+from tests.support.publications import make_publication
 
 TOKEN = "mp-token-0123456789"
 FAST = httpx.Timeout(3.0, connect=1.0)
@@ -47,7 +47,7 @@ def make(
 
 
 def pub(**kw: object) -> Publication:
-    base = Publication(
+    defaults = dict(
         post_id=3,
         persona="personal",
         target="blog",
@@ -64,7 +64,7 @@ def pub(**kw: object) -> Publication:
         scheduled_at=datetime.now(UTC),
         text="",
     )
-    return replace(base, **kw)  # type: ignore[arg-type]
+    return make_publication(**{**defaults, **kw})
 
 
 def creates(mp: FakeMicropub) -> list:  # type: ignore[type-arg]

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crosspost.errors import PermanentError, TransientError
-from crosspost.platforms import static as static_mod
+from crosspost.platforms import static_files
 from crosspost.platforms.base import MediaItem
 from crosspost.platforms.static import (
     StaticSiteAdapter,
@@ -388,7 +388,7 @@ def test_crash_during_write_leaves_no_entry_and_no_temp_file(
     def boom(fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(static_mod.os, "fsync", boom)
+    monkeypatch.setattr(static_files.os, "fsync", boom)
     with pytest.raises(TransientError) as e:
         adapter(tmp_path).publish(pub())
     assert e.value.maybe_sent is False
@@ -404,7 +404,7 @@ def test_permission_error_is_permanent_and_names_the_folder(
     def denied(*args: object, **kw: object) -> None:
         raise PermissionError(errno.EACCES, "Permission denied", str(d))
 
-    monkeypatch.setattr(static_mod.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(static_files.tempfile, "mkstemp", denied)
     with pytest.raises(PermanentError) as e:
         adapter(tmp_path).publish(pub())
     assert str(d) in (e.value.hint or "")

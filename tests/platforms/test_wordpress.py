@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +22,8 @@ from crosspost.platforms import _http, adapter_class
 from crosspost.platforms.base import AdapterContext, LookupUnsupported, MediaItem, Publication
 from crosspost.platforms.wordpress import WordPressAdapter, api_root, marker, route_url
 from crosspost.profiles import Persona, make_blog
-from fakes.wordpress import FakeWordPress
+from tests.fakes.wordpress import FakeWordPress
+from tests.support.publications import make_publication
 
 PASSWORD = "abcd EFGH 1234 ijkl MNOP 5678"
 FAST = httpx.Timeout(3.0, connect=1.0)
@@ -64,7 +64,7 @@ def make(url: str, *, timeout: httpx.Timeout = FAST, **kw: object) -> WordPressA
 
 
 def pub(**kw: object) -> Publication:
-    base = Publication(
+    defaults = dict(
         post_id=7,
         persona="professional",
         target="blog",
@@ -81,7 +81,7 @@ def pub(**kw: object) -> Publication:
         scheduled_at=datetime.now(UTC),
         text="",
     )
-    return replace(base, **kw)  # type: ignore[arg-type]
+    return make_publication(**{**defaults, **kw})
 
 
 def basic(user: str, password: str) -> str:

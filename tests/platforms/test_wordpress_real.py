@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from crosspost.errors import PermanentError
 from crosspost.platforms.base import AdapterContext, MediaItem, Publication
 from crosspost.platforms.wordpress import WordPressAdapter
 from crosspost.profiles import Persona, make_blog
+from tests.support.publications import make_publication
 
 URL = os.environ.get("CROSSPOST_TEST_WORDPRESS_URL", "")
 USER = os.environ.get("CROSSPOST_TEST_WORDPRESS_USER", "")
@@ -54,7 +54,7 @@ def make(**kw: object) -> WordPressAdapter:
 
 
 def pub(name: str, **kw: object) -> Publication:
-    base = Publication(
+    defaults = dict(
         post_id=1,
         persona="professional",
         target="blog",
@@ -71,7 +71,7 @@ def pub(name: str, **kw: object) -> Publication:
         scheduled_at=datetime.now(UTC),
         text="",
     )
-    return replace(base, **kw)  # type: ignore[arg-type]
+    return make_publication(**{**defaults, **kw})
 
 
 def api(path: str, **params: str) -> httpx.Response:

@@ -26,7 +26,8 @@ from crosspost.platforms.base import (
 )
 from crosspost.platforms.x import XAdapter, same_post
 from crosspost.profiles import Persona, make_account
-from fakes.x import FakeX
+from tests.fakes.x import FakeX
+from tests.support.publications import make_publication
 
 CK = "ck-Hq3x8PzY1wRdK2"
 CS = "cs-9TnVf2LkQ8sWm4ZbXc7Jd0RuEy"
@@ -67,7 +68,7 @@ def adapter(fake: FakeX, *, handle: str | None = "@DrAnaReyes", timeout: float =
 
 
 def pub(text: str = TEXT, **kw: object) -> Publication:
-    values: dict[str, object] = dict(
+    defaults = dict(
         post_id=7,
         persona="professional",
         target="pro-x",
@@ -85,8 +86,7 @@ def pub(text: str = TEXT, **kw: object) -> Publication:
         text=text,
         canonical_url="https://harborpsych.example/posts/burnout/",
     )
-    values.update(kw)
-    return Publication(**values)  # type: ignore[arg-type]
+    return make_publication(**{**defaults, **kw})
 
 
 def image(tmp_path: Path, name: str, data: bytes = PNG, alt: str = "") -> MediaItem:
@@ -367,8 +367,8 @@ def test_lookup_ignores_other_and_older_posts(fake: FakeX, login: None) -> None:
     fake.add_tweet("Something else entirely")
     assert adapter(fake).lookup(p) is None
     [read] = fake.seen("GET /2/users/:id/tweets")
-    assert read.query["max_results"] == "20"
-    assert read.query["start_time"] == (p.scheduled_at - timedelta(minutes=1)).strftime(
+    assert read.args["max_results"] == "20"
+    assert read.args["start_time"] == (p.scheduled_at - timedelta(minutes=1)).strftime(
         "%Y-%m-%dT%H:%M:%SZ"
     )
 
@@ -494,7 +494,7 @@ def test_login_flow_bad_consumer_key(fake: FakeX, isolated: object) -> None:
 
 
 def test_login_flow_refuses_the_wrong_account(fake: FakeX, isolated: object) -> None:
-    from fakes.x import FakeUser
+    from tests.fakes.x import FakeUser
 
     fake.login_user = FakeUser("99", "AnaBeeHome", "Ana Bee")  # the browser's signed-in user
     t = Terminal(fake)

@@ -1,6 +1,6 @@
 """A keyring backend in a JSON file, for tests that start crosspost in another process.
 
-Selected with ``PYTHON_KEYRING_BACKEND=support.filekeyring.FileKeyring`` and
+Selected with ``PYTHON_KEYRING_BACKEND=tests.support.filekeyring.FileKeyring`` and
 ``CROSSPOST_TEST_KEYRING_FILE``; never used outside the test suite.
 """
 

@@ -8,14 +8,15 @@ import sys
 import time
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parents[1]
+#: the repository root: the tests package imports from there
+REPO = Path(__file__).resolve().parents[2]
 
 
 def env_for(tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSPOST_")}
     env.update(
-        PYTHONPATH=str(TESTS),
-        PYTHON_KEYRING_BACKEND="support.filekeyring.FileKeyring",
+        PYTHONPATH=str(REPO),
+        PYTHON_KEYRING_BACKEND="tests.support.filekeyring.FileKeyring",
         CROSSPOST_TEST_KEYRING_FILE=str(tmp / "keyring.json"),
         XDG_DATA_HOME=str(tmp / "xdg-data"),
         XDG_CONFIG_HOME=str(tmp / "xdg-config"),

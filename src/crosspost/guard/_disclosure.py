@@ -188,8 +188,8 @@ def sentence(norm: str, start: int, end: int) -> tuple[int, int]:
     s = lo
     for m in _SENTENCE_END.finditer(norm, lo, start):
         s = m.end()
-    m = _SENTENCE_END.search(norm, end, min(len(norm), end + 300))
-    e = m.start() if m else min(len(norm), end + 300)
+    after = _SENTENCE_END.search(norm, end, min(len(norm), end + 300))
+    e = after.start() if after else min(len(norm), end + 300)
     return s, e
 
 

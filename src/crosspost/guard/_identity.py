@@ -19,9 +19,13 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from itertools import product
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from ._text import FUZZY_FOLD, WORD_RE, norm_string
+
+if TYPE_CHECKING:
+    import tldextract
 
 #: Key kinds, as named in messages ("domain 'anabee.example' identifies persona 'personal'").
 KINDS = ("name", "handle", "domain", "email", "phone", "term")
@@ -369,7 +373,7 @@ def genitive_phrases(phrases: list[Phrase]) -> list[Phrase]:
 
 
 @cache
-def _extractor():  # pragma: no cover - trivial
+def _extractor() -> tldextract.TLDExtract:  # pragma: no cover - trivial
     import tldextract
 
     # Offline: bundled public-suffix snapshot only, no HTTP, no cache directory.
@@ -533,7 +537,6 @@ def handle_keys(raw: str, platform: str | None = None, url: str | None = None) -
             instance = instance or host
         h = user
     h = h.lstrip("@")
-    user: str | None
     if "@" in h:
         user, _, inst = h.partition("@")
         instance = host_of(inst)[0] or instance

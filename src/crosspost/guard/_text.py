@@ -314,14 +314,14 @@ class Normalised:
         if _may_be_encoded(orig):
             self.norm = self._build_with_escapes(orig)
         else:
-            raw = orig.encode("ascii") if orig.isascii() else _ascii_form(orig)
-            if raw is not None:
-                folded = raw.translate(_CANON_FROM_ASCII)
+            form = orig.encode("ascii") if orig.isascii() else _ascii_form(orig)
+            if form is not None:
+                folded = form.translate(_CANON_FROM_ASCII)
                 if 0 not in folded:  # no ASCII control (NORM_TABLE deletes those)
                     # The common case: every character normalises to one ASCII character
                     # (plain ASCII, or typographic quotes/dashes, accented letters…): offsets
                     # are 1:1 and ``canon`` comes straight from the bytes.
-                    self.norm = raw.lower().decode("ascii")
+                    self.norm = form.lower().decode("ascii")
                     self.canon = _collapse_bytes(folded)
                     return
             self.norm = self._normalise_special(orig)

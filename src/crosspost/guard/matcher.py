@@ -353,9 +353,9 @@ def build_matcher(profiles: Sequence[GuardProfile], *, secret: bytes | None = No
                     "crisis line, too short, or unparsable)"
                 )
                 continue
-            key = PhoneKey(o, value, e164)
+            phone = PhoneKey(o, value, e164)
             for v in variants:
-                phones.setdefault(v, []).append(key)
+                phones.setdefault(v, []).append(phone)
                 own_phones.setdefault(o, set()).add(v)
         for value in p.never_mention:
             b.add(term_phrases(value), "never-mention", "term", o, value)

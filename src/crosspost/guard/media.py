@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import SupportsFloat
 
 from PIL import ExifTags, Image, ImageOps, IptcImagePlugin
 
@@ -173,8 +174,11 @@ def _exif_items(exif: Image.Exif) -> list[MediaMetadata]:
 
 
 def _dms(value: object, ref: object) -> str:
+    """Decimal degrees from EXIF's (degrees, minutes, seconds) rationals; a malformed value is
+    shown as it is (it is reported either way: its presence is the finding)."""
+    parts = tuple(value) if isinstance(value, Iterable) else ()
     try:
-        d, m, s = (float(x) for x in value)  # type: ignore[union-attr]
+        d, m, s = (float(x) for x in parts if isinstance(x, SupportsFloat))
         deg = d + m / 60 + s / 3600
     except (TypeError, ValueError):
         return str(value)

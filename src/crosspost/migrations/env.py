@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlmodel import SQLModel
 
-from crosspost.models import SQLModel
+# imported for its effect: the models register their tables on SQLModel.metadata
+import crosspost.models  # noqa: F401
 
 connection = context.config.attributes["connection"]
 context.configure(

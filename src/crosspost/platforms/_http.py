@@ -493,7 +493,7 @@ def steady_session_class() -> type:
             super().__init__()
             self._env: dict[tuple[str, str], tuple[dict[str, str], str | None]] = {}
 
-        def merge_environment_settings(  # type: ignore[override]
+        def merge_environment_settings(
             self,
             url: str,
             proxies: dict[str, str] | None,

@@ -160,7 +160,6 @@ class PlatformAdapter:
         from ._http import USER_AGENT, request_timeout
 
         self.ctx = ctx
-        self.persona = ctx.persona
         self.base_url = base_url.rstrip("/") if base_url else None
         self.timeout = request_timeout(timeout, ctx.timeout)
         self.user_agent = ctx.user_agent or USER_AGENT
@@ -190,10 +189,9 @@ class PlatformAdapter:
         """Let go of connections; an adapter is not used after this."""
 
     @classmethod
-    def login_flow(
-        cls, ctx: AdapterContext, ask: Ask, say: Say, *, timeout: float | None = None
-    ) -> dict[str, str]:
-        """Ask for each credential field; platforms with an OAuth flow override this."""
+    def login_flow(cls, ctx: AdapterContext, ask: Ask, say: Say) -> dict[str, str]:
+        """Ask for each credential field; platforms with an OAuth flow override this (and
+        may take more keyword arguments: ``timeout``, ``base_url`` for tests)."""
         from ..errors import UsageError
         from ..logs import register_secret
 

@@ -698,7 +698,7 @@ def _request_class() -> type:
     XRPC call goes through; should the SDK rename it, nothing is resent, as before)."""
     from atproto_client.request import Request
 
-    class _Request(Request):  # type: ignore[misc]
+    class _Request(Request):
         def _send_request(self, method: str, url: str, **kwargs: Any) -> Any:
             send = super()._send_request
             return resend_read_once(method, lambda: send(method, url, **kwargs), where=url)

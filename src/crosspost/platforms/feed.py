@@ -37,8 +37,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
+from ..entries import first_words
 from ..errors import PermanentError
-from ..labels import first_words
 from .base import (
     AdapterContext,
     CredentialField,
@@ -47,7 +47,7 @@ from .base import (
     Result,
 )
 from .specs.feed import SPEC, FeedAccount
-from .static import atomic_write, ensure_dir, locked_dir, publish_error, writable_probe
+from .static_files import atomic_write, ensure_dir, locked_dir, publish_error, writable_probe
 
 ATOM = "http://www.w3.org/2005/Atom"
 MAX_ENTRIES = 50

@@ -213,7 +213,7 @@ class LinkedInAdapter(PlatformAdapter):
         self._creds: dict[str, str] | None = None
 
     def __repr__(self) -> str:  # never a token
-        return f"LinkedInAdapter(persona={self.persona.name!r}, account={self.account.name!r})"
+        return f"LinkedInAdapter(persona={self.ctx.persona.name!r}, account={self.account.name!r})"
 
     def close(self) -> None:
         if self._client_obj is not None:
@@ -505,8 +505,8 @@ class LinkedInAdapter(PlatformAdapter):
 
     def _load(self) -> dict[str, str]:
         names = tuple(f.name for f in self.credential_fields)
-        creds = credentials.load(self.persona.name, self.account.name, names)
-        service = credentials.service_name(self.persona.name, self.account.name)
+        creds = credentials.load(self.ctx.persona.name, self.account.name, names)
+        service = credentials.service_name(self.ctx.persona.name, self.account.name)
         for name in self.oauth_fields:
             value = credentials.get_secret(service, name)
             if value:
@@ -528,7 +528,7 @@ class LinkedInAdapter(PlatformAdapter):
         token that failed (another delivery may have refreshed it already)."""
         from ..logs import register_secret
 
-        with _refresh_lock(self.persona.name, self.account.name):
+        with _refresh_lock(self.ctx.persona.name, self.account.name):
             creds = self._load()
             if creds["access_token"] != stale:
                 return creds["access_token"]
@@ -572,7 +572,7 @@ class LinkedInAdapter(PlatformAdapter):
                 values["refresh_expires_at"] = creds.get("refresh_expires_at", "")
             for key in ("access_token", "refresh_token"):
                 register_secret(values[key])
-            credentials.store(self.persona.name, self.account.name, values)
+            credentials.store(self.ctx.persona.name, self.account.name, values)
             creds.update(values)
             self._creds = creds
             return values["access_token"]

@@ -265,7 +265,7 @@ def share_rules(ctx: AdapterContext, *, timeout: float, cache_ttl: float = CACHE
     (its ``max_characters``; its software decides the counting), else Mastodon's 500 and rule.
     """
     account = ctx.account
-    assert account is not None
+    assert isinstance(account, MastodonAccount)
     try:
         instance = instance_url(ctx)
     except PermanentError:
@@ -658,7 +658,7 @@ class MastodonAdapter(PlatformAdapter):
 def instance_url(ctx: AdapterContext) -> str:
     """``https://host`` of the account's instance: ``instance``, else the handle's domain."""
     account = ctx.account
-    assert account is not None
+    assert isinstance(account, MastodonAccount)
     if account.instance:
         url = account.instance.strip().rstrip("/")
         return url if "://" in url else f"https://{url}"

@@ -526,7 +526,7 @@ class XAdapter(PlatformAdapter):
 
 def _tweepy() -> Any:
     try:
-        import tweepy  # type: ignore[import-untyped]
+        import tweepy
     except ImportError:
         raise PermanentError(
             "the X adapter needs the 'tweepy' package, which is not installed",
@@ -613,7 +613,7 @@ def _pin_handler(tweepy: Any, key: str, secret: str, mount: Callable[[Any], None
     """tweepy's OAuth1UserHandler whose every session (it makes a new one for the access
     token) gets crosspost's transport: time-outs, and the test origin."""
 
-    class _Handler(tweepy.OAuth1UserHandler):  # type: ignore[misc, name-defined]
+    class _Handler(tweepy.OAuth1UserHandler):
         @property
         def oauth(self) -> Any:
             return self._oauth
@@ -796,7 +796,7 @@ def same_post(ours: str, theirs: str, expanded_urls: Iterable[str] = ()) -> bool
     URL removed and whitespace collapsed; each link of ours must then be among the post's
     expanded URLs, or, when X did not make it a link, in its text.
     """
-    from twitter_text import extract_urls_with_indices  # type: ignore[import-untyped]
+    from twitter_text import extract_urls_with_indices
 
     ours = unicodedata.normalize("NFC", ours)
     theirs = unicodedata.normalize("NFC", html.unescape(theirs))

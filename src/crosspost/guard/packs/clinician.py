@@ -1,15 +1,6 @@
-"""Rule packs: heuristic phrase rules a persona opts into (``packs = ["clinician"]``).
+"""The ``clinician`` pack: what a therapist or counsellor should not post.
 
-Each rule is data, in the style of gitleaks/detect-secrets: an id, a default severity, cheap
-keywords that must occur before any regex runs, the regexes, an optional validator that looks at
-the original text (capitalisation is gone in the normalised copy), and inline true-positive and
-false-positive fixtures that ``tests/guard/test_packs.py`` validates.
-
-The patterns run over the ``norm`` view (lowercase, compatibility forms, confusables and invisible
-characters folded, punctuation kept), so they are not fooled by ``іn ѕession`` or zero-width
-characters, and report offsets into the original text.
-
-``clinician`` is grounded in the APA Ethics Code (4.01 maintaining confidentiality, 4.07 use of
+The rules are grounded in the APA Ethics Code (4.01 maintaining confidentiality, 4.07 use of
 confidential information for didactic or other purposes, 5.05 testimonials) and the ACA Code of
 Ethics H.6 (social media: separate professional/personal presence, H.6.d confidentiality), plus
 the common advice not to diagnose people one has not examined (the "Goldwater rule", section 7.3
@@ -17,18 +8,17 @@ of the American Psychiatric Association's ethics annotations; APA Ethics Code 9.
 psychologists) and not to broadcast the office location from personal accounts. These are
 phrase heuristics: they default to ``warn`` and can be raised to ``block`` (or set ``off``) per
 persona with ``[guard] rules = {"clinician.testimonial" = "block"}``.
+
+Patterns whose every match holds a digit (``_TIME``, ``_AGE``, a house number) say so with
+``requires=NEEDS_DIGIT``; the others name the literals they need (``_NEEDS_WHEN``), so a window
+without them is skipped before any regex runs.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from functools import cached_property
 
-import ahocorasick
-
-from ._disclosure import (
+from .._disclosure import (
     PERSON_WORDS,
     ROLE,
     ROLES,
@@ -44,250 +34,11 @@ from ._disclosure import (
     told_me_in_session,
     verb_person,
 )
-from ._text import CANON_TABLE, Normalised
+from .._text import Normalised
+from .engine import NEEDS_DIGIT, PackRule
+from .engine import compile_pattern as _c
 
-Validator = Callable[[Normalised, "re.Match[str]"], bool]
-
-
-@dataclass(frozen=True)
-class Pattern:
-    regex: re.Pattern[str]
-    validate: Validator | None = None
-    #: keywords (of the rule's) that anchor this pattern; ``None``: all of the rule's
-    keywords: frozenset[str] | None = None
-    #: the pattern runs in ``[keyword - before, keyword + after]``
-    before: int = 200
-    after: int = 160
-    #: every match starts where one of the pattern's keywords starts (a keyword hit): the regex
-    #: is tried there only (``match``), instead of ``search``-ing the whole window
-    anchored: bool = False
-    #: a regex that matches wherever a match of ``regex`` can start (a necessary condition with
-    #: a literal or character-set prefix the ``re`` engine skips to quickly); ``regex`` is only
-    #: tried at its matches. Same results as searching the window, fewer positions tried.
-    first: re.Pattern[str] | None = None
-    #: every match contains one of these strings: a window without any of them is skipped
-    requires: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
-class PackRule:
-    id: str
-    severity: str
-    summary: str
-    rationale: str
-    keywords: tuple[str, ...]
-    patterns: tuple[Pattern, ...]
-    message: str
-    true_positives: tuple[str, ...]
-    false_positives: tuple[str, ...]
-    notes: str = ""
-
-    @cached_property
-    def _patterns_by_keyword(self) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
-        """Indices of the patterns each keyword anchors (and of those all keywords anchor)."""
-        unrestricted = tuple(j for j, p in enumerate(self.patterns) if p.keywords is None)
-        by_keyword = {
-            kw: tuple(
-                j for j, p in enumerate(self.patterns) if p.keywords is None or kw in p.keywords
-            )
-            for kw in self.keywords
-        }
-        return by_keyword, unrestricted
-
-    def gate(self, keyword: str) -> Gate:
-        """What a text must contain for a hit of ``keyword`` to matter (see ``Gate``)."""
-        by_keyword, unrestricted = self._patterns_by_keyword
-        patterns = [self.patterns[j] for j in by_keyword.get(keyword, unrestricted)]
-        if any(p.requires is None for p in patterns):
-            return None
-        return tuple({p.requires: None for p in patterns if p.requires is not None})
-
-    def scan(
-        self,
-        n: Normalised,
-        keyword_hits: list[tuple[int, int, str]] | None = None,
-        facts: Facts | None = None,
-    ) -> list[tuple[int, int]]:
-        """``norm`` spans of matches; patterns only run in windows around keyword hits.
-
-        Within a window the result is exactly that of ``regex.search`` from the window's start
-        (then after each match), with the window's end as ``endpos``; ``anchored`` and
-        ``first`` only skip positions where no match can start. ``facts`` carries what is
-        already known about the whole text's ``requires`` literals (see ``requires_met``).
-        """
-        norm = n.norm
-        if keyword_hits is None:
-            keyword_hits = _keyword_hits(norm, self.keywords)
-        if not keyword_hits:
-            return []
-        by_keyword, unrestricted = self._patterns_by_keyword
-        patterns = self.patterns
-        size = len(norm)
-        out: list[tuple[int, int]] = []
-        if len(keyword_hits) == 1:  # the usual case: one window per pattern
-            s, e, kw = keyword_hits[0]
-            for j in by_keyword.get(kw, unrestricted):
-                pat = patterns[j]
-                _search(pat, n, max(0, s - pat.before), min(size, e + pat.after), (s,), out, facts)
-            return out
-        keyword_hits = sorted(keyword_hits)
-        found = {kw for _, _, kw in keyword_hits}
-        if len(found) == 1:
-            active: Iterable[int] = by_keyword.get(found.pop(), unrestricted)
-        else:
-            active = sorted({j for kw in found for j in by_keyword.get(kw, unrestricted)})
-        for j in active:
-            pat = patterns[j]
-            kws = pat.keywords
-            windows: list[list[int]] = []
-            starts: list[int] = []
-            for s, e, kw in keyword_hits:
-                if kws is not None and kw not in kws:
-                    continue
-                starts.append(s)
-                lo, hi = max(0, s - pat.before), min(size, e + pat.after)
-                if windows and lo <= windows[-1][1]:
-                    windows[-1][1] = max(windows[-1][1], hi)
-                else:
-                    windows.append([lo, hi])
-            for lo, hi in windows:
-                _search(pat, n, lo, hi, starts, out, facts)
-        return out
-
-
-#: ``requires`` tuple (by ``id``) → whether the whole ``norm`` holds one of its literals.
-Facts = dict[int, bool]
-#: The ``requires`` tuples of the patterns a keyword anchors, when each of them has one: a text
-#: holding none of their literals gets nothing from that keyword. ``None``: some pattern has
-#: no ``requires``, so every hit of the keyword counts.
-Gate = tuple[tuple[str, ...], ...] | None
-
-
-def requires_met(n: Normalised, requires: tuple[str, ...], facts: Facts) -> bool:
-    """Whether ``norm`` holds one of ``requires`` (each tuple looked at once per text)."""
-    met = facts.get(id(requires))
-    if met is None:
-        if requires is _NEEDS_DIGIT:
-            met = bool(n.digits)  # shared with the phone scan
-        else:
-            norm = n.norm
-            met = False
-            for literal in requires:
-                if literal in norm:
-                    met = True
-                    break
-        facts[id(requires)] = met
-    return met
-
-
-def _search(
-    pat: Pattern,
-    n: Normalised,
-    lo: int,
-    hi: int,
-    starts: Iterable[int],
-    out: list[tuple[int, int]],
-    facts: Facts | None = None,
-) -> None:
-    """Append the spans of ``pat``'s matches in ``norm[lo:hi]``: ``search`` from ``lo``, then
-    after each match (after a rejected match's start), with ``hi`` as ``endpos``."""
-    norm = n.norm
-    requires = pat.requires
-    if requires is not None:
-        # what is known of the whole text settles it when the text lacks every literal, or
-        # when the window is the whole text (a short post)
-        met = facts.get(id(requires)) if facts is not None else None
-        if met is None or (met and (lo > 0 or hi < len(norm))):
-            window = norm[lo:hi]
-            for literal in requires:
-                if literal in window:
-                    break
-            else:
-                return
-        elif not met:
-            return
-    regex, validate, first = pat.regex, pat.validate, pat.first
-    pos = lo
-    if pat.anchored:  # matches start at keyword hits (sorted): try only those
-        for c in starts:
-            if c < pos:
-                continue
-            if c >= hi:
-                break
-            m = regex.match(norm, c, hi)
-            if m is None:
-                continue
-            if validate is None or validate(n, m):
-                out.append(m.span())
-                pos = max(m.end(), m.start() + 1)
-            else:
-                pos = m.start() + 1
-        return
-    while True:
-        if first is None:
-            m = regex.search(norm, pos, hi)
-            if m is None:
-                return
-        else:  # matches start where `first` matches: try only there
-            f = first.search(norm, pos, hi)
-            if f is None:
-                return
-            m = regex.match(norm, f.start(), hi)
-            if m is None:
-                pos = f.start() + 1
-                continue
-        if validate is None or validate(n, m):
-            out.append(m.span())
-            pos = max(m.end(), m.start() + 1)
-        else:
-            pos = m.start() + 1  # a rejected match may hide a later valid one
-
-
-def _keyword_ok(norm: str, start: int, end: int, kw: str) -> bool:
-    """Keywords match whole words; ``word*`` also as a prefix, ``*word`` also as a suffix."""
-    if not kw.startswith("*") and start > 0 and norm[start - 1].isalnum():
-        return False
-    return kw.endswith("*") or end >= len(norm) or not norm[end].isalnum()
-
-
-def _keyword_hits(norm: str, keywords: tuple[str, ...]) -> list[tuple[int, int, str]]:
-    """Fallback without the pack automaton (used by tests of single rules)."""
-    out = []
-    for kw in keywords:
-        word = kw.strip("*")
-        pos = norm.find(word)
-        while pos >= 0:
-            if _keyword_ok(norm, pos, pos + len(word), kw):
-                out.append((pos, pos + len(word), kw))
-            pos = norm.find(word, pos + 1)
-    return out
-
-
-def _c(
-    pattern: str,
-    validate: Validator | None = None,
-    *,
-    keywords: str | None = None,
-    before: int = 200,
-    after: int = 160,
-    anchored: bool = False,
-    first: str | None = None,
-    requires: tuple[str, ...] | None = None,
-) -> Pattern:
-    kws = frozenset(keywords.split()) if keywords else None
-    return Pattern(
-        re.compile(pattern),
-        validate,
-        kws,
-        before,
-        after,
-        anchored,
-        re.compile(first) if first else None,
-        requires,
-    )
-
-
-# -- shared vocabulary ------------------------------------------------------------------------
+# -- vocabulary shared by the rules ----------------------------------------------------------------
 
 _APOS = r"['’]"
 _CLIENT = r"(?:client|patient|counselee|analysand|therapy\s+client)"
@@ -308,14 +59,11 @@ _NEEDS_WHEN = (
     "earlier",
     "now",
 )
-#: ``_TIME`` and ``_AGE`` contain a digit
-_NEEDS_DIGIT = tuple("0123456789")
 _AGE = r"\d{1,2}\s*[\-\u2010-\u2015 ]?\s*(?:year|yr)s?\s*[\-\u2010-\u2015 ]?\s*old"
 _RELATIVE = (
     r"(?:husband|wife|partner|spouse|mother|mom|mum|father|dad|son|daughter|kids?|children|"
     r"boss|name|job|employer|diagnosis|affair|divorce|boyfriend|girlfriend|ex)"
 )
-_WORD = r"[^\W\d_][\w" + _APOS + r"\-]*"
 
 #: Keywords of the references to a client by role ("client", "service user", "young people").
 _KW_ROLE = "client* patient* counselee* analysand* service young caseload regulars"
@@ -545,10 +293,10 @@ CLIENT_DISCLOSURE = PackRule(
         # "a 17 year old patient", "a client (40s, firefighter)"
         _c(
             rf"\b{_AGE}\s+(?:[^\W\d_]+\s+){{0,2}}?{_CLIENT}\b",
-            requires=_NEEDS_DIGIT,
+            requires=NEEDS_DIGIT,
             keywords=_KW_ROLE,
         ),
-        _c(rf"\b{_CLIENT}\b[^.!?\n]{{0,40}}?\b{_AGE}\b", requires=_NEEDS_DIGIT, keywords=_KW_ROLE),
+        _c(rf"\b{_CLIENT}\b[^.!?\n]{{0,40}}?\b{_AGE}\b", requires=NEEDS_DIGIT, keywords=_KW_ROLE),
         _c(rf"\b(?:my|a|one|this)\s+{_CLIENT}{_APOS}s\s+{_RELATIVE}\b", keywords=_KW_ROLE),
         _c(rf"\b{_CLIENT}s?\s+(?:named|called)\s+\w+", keywords=_KW_ROLE),
         _c(
@@ -757,7 +505,7 @@ SESSION_CONTENT = PackRule(
             rf"\bmy\s+{_TIME}\s+(?:{_CLIENT}|session|appointment)\b",
             keywords=_KW_SESSION,
             first=r"my\s",
-            requires=_NEEDS_DIGIT,
+            requires=NEEDS_DIGIT,
         ),
         _c(
             rf"\bmy\s+{_TIME}\s+(?:(?:just|finally)\s+)?(?:told|said|asked|cried|cancell?ed|"
@@ -766,7 +514,7 @@ SESSION_CONTENT = PackRule(
             before=20,
             after=60,
             first=r"my\s",
-            requires=_NEEDS_DIGIT,
+            requires=NEEDS_DIGIT,
         ),
         _c(
             rf"\b(?:in|during|after)\s+(?:therapy|group|couples\s+therapy)\s+{_WHEN}\b",
@@ -857,7 +605,7 @@ SESSION_CONTENT = PackRule(
             before=50,
             after=60,
             first=r"my\s",
-            requires=_NEEDS_DIGIT,
+            requires=NEEDS_DIGIT,
         ),
         # "the woman in room 4", "the man in bed 12"
         _c(
@@ -867,7 +615,7 @@ SESSION_CONTENT = PackRule(
             before=60,
             after=10,
             first=r"(?:in|on)\s",
-            requires=_NEEDS_DIGIT,
+            requires=NEEDS_DIGIT,
         ),
         # "Client this morning: …", "Client cancelled her 3pm", "Today's clients: …"
         _c(
@@ -1179,7 +927,7 @@ CHECK_IN = PackRule(
             before=70,
             after=12,
             first=r"\d{1,5}\s+(?:[nsew]\.?\s+)?[^\W\d_]",
-            requires=_NEEDS_DIGIT,
+            requires=NEEDS_DIGIT,
         ),
     ),
     message="reveals a location (check-in / street address)",
@@ -1198,243 +946,11 @@ CHECK_IN = PackRule(
 )
 
 
-# -- packs -------------------------------------------------------------------------------------
-
-#: The rules of each pack, in reporting order.
-PACKS: dict[str, tuple[PackRule, ...]] = {
-    "clinician": (
-        CLIENT_DISCLOSURE,
-        SESSION_CONTENT,
-        TESTIMONIAL,
-        DIAGNOSIS,
-        CHECK_IN,
-    ),
-}
-
-#: Documented rules (one entry per id).
-PACK_RULES: dict[str, PackRule] = {r.id: r for rules in PACKS.values() for r in rules}
-
-
-#: ``norm`` character → itself if alphanumeric, else a space (1:1): keyword boundaries become
-#: spaces, so whole-word / prefix / suffix keywords are plain automaton keys (`` st ``,
-#: `` client``, ``am ``) and the automaton reports only real keyword hits.
-_MASK_ASCII = bytes(b if b < 128 and chr(b).isalnum() else 32 for b in range(256))
-
-
-class _MaskTable(dict[int, str]):
-    def __missing__(self, cp: int) -> str:
-        ch = chr(cp)
-        value = ch if ch.isalnum() else " "
-        self[cp] = value
-        return value
-
-
-_MASK_TABLE = _MaskTable()
-
-
-def _masked(norm: str) -> str:
-    """`` `` + ``norm`` with every non-alphanumeric character a space + `` ``."""
-    if norm.isascii():
-        return " " + norm.encode("ascii").translate(_MASK_ASCII).decode("ascii") + " "
-    return " " + norm.translate(_MASK_TABLE) + " "
-
-
-@dataclass(frozen=True)
-class _PackIndex:
-    #: masked keys → (offset of the keyword's start from the key's end, keyword length,
-    #: keyword to verify in ``norm`` or ``None``, ((rule index, keyword), ...))
-    automaton: ahocorasick.Automaton
-    #: keywords with non-ASCII punctuation (``📍*``), found with ``in``: (word, keyword, rule)
-    literal: tuple[tuple[str, str, int], ...]
-
-
-_PACK_INDEX: dict[str, _PackIndex] = {}
-
-
-def _pack_index(name: str) -> _PackIndex:
-    index = _PACK_INDEX.get(name)
-    if index is None:
-        index = _PACK_INDEX[name] = _build_pack_index(name)
-    return index
-
-
-def _build_pack_index(name: str) -> _PackIndex:
-    """One keyword automaton per pack: a text is scanned once for all its rules' keywords.
-
-    Alphanumeric keywords are keys of the masked text with their boundaries (`` st `` for
-    ``st``, `` client`` for ``client*``, ``am `` for ``*am``): every automaton hit is a keyword
-    hit. Keywords with ASCII punctuation (``5-star``, ``*a.m.``) are keyed by their masked core
-    (``5 star``, ``a m``) and verified in ``norm``.
-    """
-    kw: dict[str, list[tuple[int, str]]] = {}
-    literal: list[tuple[str, str, int]] = []
-    for i, rule in enumerate(PACKS[name]):
-        for k in rule.keywords:
-            word = k.strip("*")
-            if word.isalnum():
-                key = ("" if k.startswith("*") else " ") + word + ("" if k.endswith("*") else " ")
-            elif word.isascii() and any(ch.isalnum() for ch in word):
-                key = "\0" + word  # verified in norm; the masked core is the automaton key
-            else:
-                literal.append((word, k, i))
-                continue
-            kw.setdefault(key, []).append((i, k))
-    auto = ahocorasick.Automaton()
-    for key, entries in kw.items():
-        if key.startswith("\0"):
-            word = key[1:]
-            masked = _masked(word)[1:-1]
-            core = masked.strip(" ")
-            lead = len(masked) - len(masked.lstrip(" "))
-            # start of the word = end of the core - len(core) + 1 - 1 (padding) - lead
-            auto.add_word(core, (len(core) + lead, len(word), word, tuple(entries)))
-        else:
-            lead = 1 if key.startswith(" ") else 0
-            auto.add_word(key, (len(key) - lead, len(key.strip(" ")), None, tuple(entries)))
-    auto.make_automaton()
-    return _PackIndex(auto, tuple(literal))
-
-
-def pack_keyword_hits(name: str, norm: str) -> dict[int, list[tuple[int, int, str]]]:
-    """Keyword hits per rule index, same as ``_keyword_hits`` for every rule of the pack.
-
-    Rules are ordered by their first hit (end position, longer keyword first), as a scan of
-    ``norm`` with an automaton of the bare keywords would report them.
-    """
-    index = _PACK_INDEX.get(name) or _pack_index(name)
-    found: list[tuple[int, int, int, int, str]] = []  # (end, -length, rule, start, keyword)
-    if norm.isascii():
-        masked = " " + norm.encode("ascii").translate(_MASK_ASCII).decode("ascii") + " "
-    else:
-        masked = " " + norm.translate(_MASK_TABLE) + " "
-        for word, k, i in index.literal:
-            if word in norm:
-                for s, e, _ in _keyword_hits(norm, (k,)):
-                    found.append((e, s - e, i, s, k))
-    for end, (back, length, verify, entries) in index.automaton.iter(masked):
-        start = end - back
-        for i, k in entries:
-            if verify is not None and not (
-                norm.startswith(verify, start) and _keyword_ok(norm, start, start + length, k)
-            ):
-                continue
-            found.append((start + length, -length, i, start, k))
-    return _by_rule(found)
-
-
-def _by_rule(
-    found: list[tuple[int, int, int, int, str]],
-) -> dict[int, list[tuple[int, int, str]]]:
-    """Keyword hits ``(end, -length, rule, start, keyword)`` grouped by rule, in text order."""
-    if not found:
-        return {}
-    if len(found) == 1:
-        end, _, i, start, k = found[0]
-        return {i: [(start, end, k)]}
-    found.sort()
-    hits: dict[int, list[tuple[int, int, str]]] = {}
-    for end, _, i, start, k in found:
-        hits.setdefault(i, []).append((start, end, k))
-    return hits
-
-
-#: One keyword of one rule, as the identity automaton carries it: ``(pack, rule index, the
-#: keyword's ``Gate`` in that rule, keyword, word, needs a boundary before, needs a boundary
-#: after)``.
-KeywordProbe = tuple[str, int, Gate, str, str, bool, bool]
-#: The probes of one canon key (a keyword listed by several rules has one probe per rule).
-KeywordCandidates = tuple[KeywordProbe, ...]
-
-
-def canon_keyword_keys(name: str) -> dict[str, KeywordCandidates]:
-    """The pack's keywords as keys of the ``canon`` view, for the identity automaton.
-
-    ``canon`` is the masked copy of ``norm`` with the digit/letter fold and runs of spaces
-    collapsed, so wherever a keyword's masked key occurs in the masked copy, its folded and
-    collapsed form occurs in ``canon``: the identity scan, which reads ``canon`` anyway, finds
-    every keyword that may occur (and a few that do not: ``c1ient``, ``in`` for ``ln``), and a
-    post without any needs no pack pass of its own. :func:`confirm_keyword_hits` then finds
-    the real hits in ``norm``. Keywords with non-ASCII punctuation (``📍*``) have no ``canon``
-    form; they stay on the ``in`` test of :func:`confirm_keyword_hits`.
-    """
-    keys: dict[str, list[KeywordProbe]] = {}
-    for i, rule in enumerate(PACKS[name]):
-        for k in rule.keywords:
-            word = k.strip("*")
-            if not (word.isalnum() or (word.isascii() and any(ch.isalnum() for ch in word))):
-                continue
-            masked = _masked(word)  # padded: the boundaries, unless a prefix/suffix keyword
-            if k.startswith("*"):
-                masked = masked.lstrip(" ")
-            if k.endswith("*"):
-                masked = masked.rstrip(" ")
-            key = re.sub(" +", " ", masked.translate(CANON_TABLE))
-            probe = (name, i, rule.gate(k), k, word, not k.startswith("*"), not k.endswith("*"))
-            keys.setdefault(key, []).append(probe)
-    return {key: tuple(probes) for key, probes in keys.items()}
-
-
-def confirm_keyword_hits(
-    name: str, n: Normalised, candidates: Iterable[KeywordCandidates], facts: Facts
-) -> dict[int, list[tuple[int, int, str]]]:
-    """:func:`pack_keyword_hits`, given the keywords the ``canon`` scan found (each canon key
-    once), leaving out the rules that cannot match.
-
-    Only the candidates are looked for in ``norm`` (C-level ``find``, the check of
-    ``_keyword_ok`` inline) instead of a second automaton pass over a masked copy of the whole
-    text. A rule all of whose candidate keywords are gated (every pattern they anchor
-    ``requires`` a literal, and the text holds none: "street" but no digit for a street
-    address) would match nothing, so it is left out before any ``find``. The other rules get
-    exactly their hits of :func:`pack_keyword_hits`, in the same order (rules by first hit).
-    """
-    norm = n.norm
-    found: list[tuple[int, int, int, int, str]] = []  # (end, -length, rule, start, keyword)
-    live: set[int] = set()
-    if not norm.isascii():
-        index = _PACK_INDEX.get(name) or _pack_index(name)
-        for word, k, i in index.literal:
-            if word in norm:
-                for s, e, _ in _keyword_hits(norm, (k,)):
-                    found.append((e, s - e, i, s, k))
-                    live.add(i)
-    for probes in candidates:
-        for pack, i, gate, _, _, _, _ in probes:
-            if i in live or pack != name:
-                continue
-            if gate is None:
-                live.add(i)
-                continue
-            for requires in gate:
-                met = facts.get(id(requires))
-                if met if met is not None else requires_met(n, requires, facts):
-                    live.add(i)
-                    break
-    if not live:
-        return {}
-    size = len(norm)
-    for probes in candidates:
-        for pack, i, _, k, word, left, right in probes:
-            if i not in live or pack != name:
-                continue
-            pos = norm.find(word)
-            while pos >= 0:
-                end = pos + len(word)
-                if not (left and pos > 0 and norm[pos - 1].isalnum()) and not (
-                    right and end < size and norm[end].isalnum()
-                ):
-                    found.append((end, pos - end, i, pos, k))
-                pos = norm.find(word, pos + 1)
-    return _by_rule(found)
-
-
-def scan_pack(name: str, n: Normalised) -> list[tuple[PackRule, int, int]]:
-    hits = pack_keyword_hits(name, n.norm)
-    if not hits:
-        return []
-    rules = PACKS[name]
-    out = []
-    for i, kw_hits in hits.items():
-        rule = rules[i]
-        for s, e in rule.scan(n, kw_hits):
-            out.append((rule, s, e))
-    return out
+#: The pack's rules, in reporting order.
+RULES: tuple[PackRule, ...] = (
+    CLIENT_DISCLOSURE,
+    SESSION_CONTENT,
+    TESTIMONIAL,
+    DIAGNOSIS,
+    CHECK_IN,
+)
