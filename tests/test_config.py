@@ -85,7 +85,7 @@ def test_personas_listed(ws):
         (('name = "pro-x"', 'name = "Pro X"'), "lowercase"),
         (
             ('platform = "x"', 'platform = "x"\nvisibility = "unlisted"'),
-            "visibility is a mastodon setting; remove it for x",
+            "visibility is a mastodon or linkedin setting; remove it for x",
         ),
         (
             ('platform = "mastodon"', 'platform = "mastodon"\nvisibility = "secret"'),

@@ -236,7 +236,8 @@ def test_bluesky_bytes_and_byte_cap() -> None:
 
 
 def test_limits() -> None:
-    assert LIMITS == {"x": 280, "mastodon": 500, "bluesky": 300, "threads": 500}
+    # every counted platform has its limit here; a new platform adds its own
+    assert LIMITS.items() >= {"x": 280, "mastodon": 500, "bluesky": 300, "threads": 500}.items()
 
 
 @pytest.mark.parametrize("platform", ["X", "twitter", "myspace", ""])

@@ -40,9 +40,11 @@ from crosspost.errors import PermanentError, PublishError, TransientError
 from crosspost.platforms import ADAPTERS, adapter_class, make_adapter
 from crosspost.platforms import mastodon as mastodon_module
 from crosspost.platforms.base import AdapterContext, Publication
+from crosspost.platforms.linkedin import little_text
 from crosspost.profiles import Account, Blog, Persona, make_account, make_blog
 from tests.fakes.bluesky import FakeBlueskyPDS
 from tests.fakes.failures import Failure
+from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.micropub import FakeMicropub
 from tests.fakes.sockets import DroppingProxy, SilentServer
@@ -374,6 +376,57 @@ class MicropubCase(Case):
         pass  # a client per operation: publish's endpoint discovery comes before the post
 
 
+class LinkedInCase(Case):
+    platform = "linkedin"
+    create_path = "/rest/posts"
+    TOKEN = "AQVt0k3n-Hq3x8PzY1wRdK2mN5bV7cX9"
+    SECRET = "WPL_AP1.cs-Zk3Lq9Vr2Tx8"
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.fake = FakeLinkedIn(
+            access_token=self.TOKEN,
+            client_secret=self.SECRET,
+            scopes=("openid", "profile", "w_member_social", "r_member_social"),
+        ).start()
+        credentials.store(
+            "professional",
+            "pro-linkedin",
+            {
+                "client_id": self.fake.client_id,
+                "client_secret": self.SECRET,
+                "access_token": self.TOKEN,
+                "member_id": self.fake.member.id,
+            },
+        )
+
+    def secrets(self) -> list[str]:
+        # and every access or refresh token the fake handed out since (a refreshed login)
+        return [self.TOKEN, self.SECRET, *self.fake.tokens, *self.fake.refresh]
+
+    def adapter(self, url: str) -> Any:
+        account = make_account(name="pro-linkedin", platform="linkedin")
+        ctx = AdapterContext(
+            persona=_persona("professional", account=account), account=account, timeout=TIMEOUT
+        )
+        return adapter_class("linkedin")(ctx, base_url=url)  # type: ignore[call-arg]
+
+    def pub(self) -> Publication:
+        return _pub("linkedin", "pro-linkedin")
+
+    def hang_create(self) -> None:
+        self.fake.hang("POST /rest/posts", after=False)
+
+    def created(self) -> int:
+        return len(self.fake.posts)
+
+    def seed(self) -> None:
+        self.fake.add_post(little_text(TEXT))
+
+    def stop(self) -> None:
+        super().stop()
+        assert self.fake.problems == []
+
+
 class ThreadsCase(Case):
     platform = "threads"
     create_path = "/threads_publish"
@@ -424,7 +477,15 @@ class ThreadsCase(Case):
 
 CASES: dict[str, type[Case]] = {
     c.platform: c
-    for c in (XCase, MastodonCase, BlueskyCase, WordPressCase, MicropubCase, ThreadsCase)
+    for c in (
+        XCase,
+        MastodonCase,
+        BlueskyCase,
+        WordPressCase,
+        MicropubCase,
+        LinkedInCase,
+        ThreadsCase,
+    )
 }
 #: adapters that write local files and never open a connection
 LOCAL = {"static", "feed"}
@@ -597,7 +658,9 @@ def test_a_post_on_a_dropped_connection_is_not_sent_again(case: Case, reset: boo
     assert err.maybe_sent is True  # the publisher asks lookup before posting again
 
 
-@pytest.mark.parametrize("case", ["bluesky", "micropub", "threads", "wordpress"], indirect=True)
+@pytest.mark.parametrize(
+    "case", ["bluesky", "linkedin", "micropub", "threads", "wordpress"], indirect=True
+)
 def test_the_httpx_adapters_still_use_the_environments_proxy(
     case: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:

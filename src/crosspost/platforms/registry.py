@@ -28,6 +28,7 @@ PLATFORMS: tuple[str, ...] = (
     "mastodon",
     "bluesky",
     "threads",
+    "linkedin",
 )
 
 
