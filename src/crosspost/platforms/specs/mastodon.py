@@ -30,8 +30,8 @@ class MastodonAccount(AccountConfig):
         default=None,
         description=(
             "name of the app `crosspost accounts login` registers (default: "
-            f'"{DEFAULT_APP_NAME}"); many instances show it under every post, so two '
-            "personas' accounts should not share an unusual one"
+            f'"{DEFAULT_APP_NAME}"); many instances show it under every post, so the '
+            "same name on two personas' accounts ties them together"
         ),
     )
 
