@@ -64,6 +64,14 @@ def test_a_blog_has_its_route_too(tmp_path: Any) -> None:
     )
 
 
+def test_a_proxy_password_is_kept_out_of_the_logs() -> None:
+    from crosspost.logs import REDACT
+
+    account = make_account(name="pro-x", platform="x", proxy="http://ana:pr0xy%2Fpass@p.example:8")
+    adapter_context(_persona(accounts=[account]), "pro-x", timeout=None, cache_dir=None)
+    assert "pr0xy/pass" in REDACT.secrets
+
+
 def test_an_unknown_target_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="no account 'nope'"):
         adapter_context(_persona(), "nope", timeout=None, cache_dir=None)

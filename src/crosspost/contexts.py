@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import unquote, urlsplit
 
 from .errors import UsageError
+from .logs import register_secret
 from .platforms.base import AdapterContext
 from .platforms.spec import DEFAULT_USER_AGENT, AccountConfig, BlogConfig
 
@@ -60,6 +62,10 @@ def adapter_context(
                 f"persona '{persona.name}' has no account '{target}'", hint=f"see {persona.source}"
             )
     agent, proxy = route(persona, config)
+    if proxy:
+        password = urlsplit(proxy).password
+        if password:  # a proxy's password is a secret like the platforms' (kept out of logs)
+            register_secret(unquote(password))
     return AdapterContext(
         persona=persona,
         blog=config if isinstance(config, BlogConfig) else None,
