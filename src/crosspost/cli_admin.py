@@ -46,15 +46,10 @@ def _resolve_target(app: Any, name: str, persona: str | None) -> tuple[Persona, 
 
 
 def _context(app: Any, p: Persona, target: str) -> Any:
-    """The adapter context of a target, waiting ``daemon.request_timeout`` as the daemon does."""
-    from .platforms.base import AdapterContext
+    """The adapter context of a target, built as the daemon builds it."""
+    from .contexts import context_for
 
-    timeout = app.settings.daemon.request_timeout.total_seconds()
-    if target == "blog":
-        return AdapterContext(persona=p, blog=p.blog, timeout=timeout, cache_dir=app.cache_dir)
-    return AdapterContext(
-        persona=p, account=p.account(target), timeout=timeout, cache_dir=app.cache_dir
-    )
+    return context_for(app, p, target)
 
 
 @click.group()

@@ -22,6 +22,7 @@ from pydantic_core import PydanticUndefined
 from .durations import format_duration
 from .platforms import registry
 from .platforms.spec import AccountConfig, BlogConfig
+from .profiles import Persona
 from .settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,6 +164,13 @@ def profile_fields() -> str:
         "Each persona's `[blog]` and each of its `[[accounts]]` names a `platform`; the other",
         "keys depend on it. A key a platform does not know is an error naming the platform",
         "that has it.",
+        "",
+        "## The persona's network route",
+        "",
+        "Top-level keys of a persona file; a `[blog]` or `[[accounts]]` entry with its own",
+        "value wins (see the README's *Network fingerprints*).",
+        "",
+        *_table(Persona, set(Persona.model_fields) - {"user_agent", "proxy"}),
         "",
         "## Every `[blog]`",
         "",

@@ -82,9 +82,9 @@ def _rules(
     spec = registry.spec(account.platform)
     if spec.live_rules is not None:
         # the server announces its own limit (cached for a day; a default when unreachable)
-        from .platforms.base import AdapterContext
+        from .contexts import adapter_context
 
-        ctx = AdapterContext(persona=persona, account=account, cache_dir=cache_dir)
+        ctx = adapter_context(persona, account.name, timeout=INSTANCE_TIMEOUT, cache_dir=cache_dir)
         rules: ShareRules = resolve(spec.live_rules)(ctx, timeout=INSTANCE_TIMEOUT)
         return rules.limit, rules.counting, rules.source, rules.note
     if spec.counting is None:

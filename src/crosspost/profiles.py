@@ -27,7 +27,13 @@ from pydantic import (
 from .durations import Duration
 from .errors import ConfigError, UsageError
 from .platforms import registry
-from .platforms.spec import NAME_RE, AccountConfig, BlogConfig
+from .platforms.spec import (
+    NAME_RE,
+    AccountConfig,
+    BlogConfig,
+    proxy_url,
+    user_agent,
+)
 from .slots import parse_slot
 from .validation import describe_validation_error, timezone_name
 
@@ -100,6 +106,17 @@ class Persona(_Strict):
     lang: str | None = None
     #: strip EXIF/XMP from images instead of blocking them (also accepted under [guard])
     strip_metadata: bool = False
+    #: the network route of every target of the persona, unless the target sets its own
+    user_agent: str | None = Field(
+        default=None,
+        description="User-Agent of every request of the persona's blog and accounts (default: "
+        "crosspost's own, the same for every persona)",
+    )
+    proxy: str | None = Field(
+        default=None,
+        description="proxy for every request of the persona's blog and accounts: http://, "
+        "https://, socks5:// or socks5h:// (default: the environment's)",
+    )
     identity: Identity = Field(default_factory=Identity)
     guard: GuardConfig = Field(default_factory=GuardConfig)
     blog: _AnyBlog | None = None
@@ -118,6 +135,16 @@ class Persona(_Strict):
                 f"lang {v!r} is not a language code; use one like 'en', 'de' or 'en-GB'"
             )
         return v
+
+    @field_validator("user_agent")
+    @classmethod
+    def _user_agent(cls, v: str | None) -> str | None:
+        return user_agent(v)
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, v: str | None) -> str | None:
+        return proxy_url(v)
 
     @field_validator("slots")
     @classmethod

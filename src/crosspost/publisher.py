@@ -25,13 +25,13 @@ from . import credentials
 from .app import App
 from .auditlog import finding_detail, finding_summary
 from .claims import Claim, OtherPublication, others_recent, record, unclaim
+from .contexts import context_for
 from .entries import Entry, Media, first_words
 from .errors import ConfigError, CrosspostError, PermanentError, TransientError
 from .models import FAILED, PUBLISHED, QUEUED, UNKNOWN, Delivery, Post, utcnow
 from .platforms import registry
 from .platforms.base import (
     Adapter,
-    AdapterContext,
     LookupUnsupported,
     MediaItem,
     Publication,
@@ -174,12 +174,7 @@ class Publisher:
                     f"persona '{persona.name}' no longer has a blog",
                     hint=f"add [blog] to {persona.source} and 'crosspost retry {c.post_id}'",
                 )
-            ctx = AdapterContext(
-                persona=persona,
-                blog=persona.blog,
-                timeout=self.timeout,
-                cache_dir=self.app.cache_dir,
-            )
+            ctx = context_for(self.app, persona, "blog")
             text = post.body
         else:
             account = persona.account(c.target)
@@ -188,12 +183,7 @@ class Publisher:
                     f"account '{c.target}' is no longer in persona '{persona.name}'",
                     hint=f"check {persona.source}",
                 )
-            ctx = AdapterContext(
-                persona=persona,
-                account=account,
-                timeout=self.timeout,
-                cache_dir=self.app.cache_dir,
-            )
+            ctx = context_for(self.app, persona, c.target)
             from .sharetext import render_for, share_source
 
             limit = counting = None

@@ -36,17 +36,20 @@ import keyring
 import pytest
 
 from crosspost import credentials
+from crosspost.contexts import adapter_context
 from crosspost.errors import PermanentError, PublishError, TransientError
 from crosspost.platforms import ADAPTERS, adapter_class, make_adapter
 from crosspost.platforms import mastodon as mastodon_module
 from crosspost.platforms.base import AdapterContext, Publication
 from crosspost.platforms.linkedin import little_text
+from crosspost.platforms.spec import DEFAULT_USER_AGENT
 from crosspost.profiles import Account, Blog, Persona, make_account, make_blog
 from tests.fakes.bluesky import FakeBlueskyPDS
 from tests.fakes.failures import Failure
 from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.micropub import FakeMicropub
+from tests.fakes.proxy import ForwardingProxy
 from tests.fakes.sockets import DroppingProxy, SilentServer
 from tests.fakes.threads import FakeThreads
 from tests.fakes.wordpress import FakeWordPress
@@ -89,8 +92,12 @@ def _pub(platform: str, target: str, **kw: Any) -> Publication:
     return make_publication(**{**defaults, **kw})
 
 
-def _persona(name: str, *, account: Account | None = None, blog: Blog | None = None) -> Persona:
-    p = Persona(display_name="Dr. Ana Reyes", accounts=[account] if account else [], blog=blog)
+def _persona(
+    name: str, *, account: Account | None = None, blog: Blog | None = None, **route: str
+) -> Persona:
+    p = Persona(
+        display_name="Dr. Ana Reyes", accounts=[account] if account else [], blog=blog, **route
+    )
     p.name = name
     return p
 
@@ -104,6 +111,17 @@ class Case:
     create_path: ClassVar[str]
 
     fake: Any
+    #: ``user_agent`` / ``proxy`` of the account (or blog), and of the persona
+    route: ClassVar[dict[str, str]] = {}
+    persona_route: ClassVar[dict[str, str]] = {}
+    cache_dir: Path | None = None
+
+    def context(self, persona: Persona, target: str) -> AdapterContext:
+        """The context as the daemon builds it (``contexts.adapter_context``)."""
+        return adapter_context(persona, target, timeout=TIMEOUT, cache_dir=self.cache_dir)
+
+    def persona(self, name: str, **kw: Any) -> Persona:
+        return _persona(name, **kw, **self.persona_route)
 
     @property
     def fake_url(self) -> str:
@@ -180,10 +198,8 @@ class XCase(Case):
         return [("x-rate-limit-remaining", "0"), ("x-rate-limit-reset", reset)]
 
     def adapter(self, url: str) -> Any:
-        account = make_account(name="pro-x", platform="x", handle="@DrAnaReyes")
-        ctx = AdapterContext(
-            persona=_persona("professional", account=account), account=account, timeout=TIMEOUT
-        )
+        account = make_account(name="pro-x", platform="x", handle="@DrAnaReyes", **self.route)
+        ctx = self.context(self.persona("professional", account=account), "pro-x")
         return adapter_class("x")(ctx, base_url=url)  # type: ignore[call-arg]
 
     def pub(self) -> Publication:
@@ -222,12 +238,14 @@ class MastodonCase(Case):
 
     def adapter(self, url: str) -> Any:
         account = make_account(
-            name="pro-mastodon", platform="mastodon", handle="@anareyes@psych.social", instance=url
+            name="pro-mastodon",
+            platform="mastodon",
+            handle="@anareyes@psych.social",
+            instance=url,
+            **self.route,
         )
         return make_adapter(
-            AdapterContext(
-                persona=_persona("professional", account=account), account=account, timeout=TIMEOUT
-            )
+            self.context(self.persona("professional", account=account), "pro-mastodon")
         )
 
     def pub(self) -> Publication:
@@ -263,13 +281,9 @@ class BlueskyCase(Case):
 
     def adapter(self, url: str) -> Any:
         account = make_account(
-            name="home-bsky", platform="bluesky", handle=self.HANDLE, instance=url
+            name="home-bsky", platform="bluesky", handle=self.HANDLE, instance=url, **self.route
         )
-        return make_adapter(
-            AdapterContext(
-                persona=_persona("personal", account=account), account=account, timeout=TIMEOUT
-            )
-        )
+        return make_adapter(self.context(self.persona("personal", account=account), "home-bsky"))
 
     def pub(self) -> Publication:
         return _pub("bluesky", "home-bsky", persona="personal")
@@ -313,10 +327,8 @@ class WordPressCase(Case):
         return [self.PASSWORD, self.PASSWORD.replace(" ", ""), basic]
 
     def adapter(self, url: str) -> Any:
-        b = make_blog(platform="wordpress", url=url, username="admin")
-        return make_adapter(
-            AdapterContext(persona=_persona("professional", blog=b), blog=b, timeout=TIMEOUT)
-        )
+        b = make_blog(platform="wordpress", url=url, username="admin", **self.route)
+        return make_adapter(self.context(self.persona("professional", blog=b), "blog"))
 
     def pub(self) -> Publication:
         # the tag is looked up first: publish's own read before the post, on one connection
@@ -358,10 +370,8 @@ class MicropubCase(Case):
 
     def adapter(self, url: str) -> Any:
         # no endpoint: it is discovered from the home page first, on the same connection
-        b = make_blog(platform="micropub", url=url)
-        return make_adapter(
-            AdapterContext(persona=_persona("personal", blog=b), blog=b, timeout=TIMEOUT)
-        )
+        b = make_blog(platform="micropub", url=url, **self.route)
+        return make_adapter(self.context(self.persona("personal", blog=b), "blog"))
 
     def pub(self) -> Publication:
         return _pub("micropub", "blog", persona="personal")
@@ -404,10 +414,8 @@ class LinkedInCase(Case):
         return [self.TOKEN, self.SECRET, *self.fake.tokens, *self.fake.refresh]
 
     def adapter(self, url: str) -> Any:
-        account = make_account(name="pro-linkedin", platform="linkedin")
-        ctx = AdapterContext(
-            persona=_persona("professional", account=account), account=account, timeout=TIMEOUT
-        )
+        account = make_account(name="pro-linkedin", platform="linkedin", **self.route)
+        ctx = self.context(self.persona("professional", account=account), "pro-linkedin")
         return adapter_class("linkedin")(ctx, base_url=url)  # type: ignore[call-arg]
 
     def pub(self) -> Publication:
@@ -452,10 +460,10 @@ class ThreadsCase(Case):
         return [self.TOKEN, *self.fake.refreshed]
 
     def adapter(self, url: str) -> Any:
-        account = make_account(name="pro-threads", platform="threads", handle="@dranareyes")
-        ctx = AdapterContext(
-            persona=_persona("professional", account=account), account=account, timeout=TIMEOUT
+        account = make_account(
+            name="pro-threads", platform="threads", handle="@dranareyes", **self.route
         )
+        ctx = self.context(self.persona("professional", account=account), "pro-threads")
         return adapter_class("threads")(ctx, base_url=url)  # type: ignore[call-arg]
 
     def pub(self) -> Publication:
@@ -501,6 +509,7 @@ def case(request: pytest.FixtureRequest, isolated: Any, tmp_path: Path) -> Itera
             "(or add it to LOCAL if it never opens a connection)"
         )
     c = CASES[platform](tmp_path)
+    c.cache_dir = tmp_path / "cache"
     try:
         yield c
     finally:
@@ -673,6 +682,81 @@ def test_the_httpx_adapters_still_use_the_environments_proxy(
         monkeypatch.setenv("http_proxy", proxy.url)
         case.adapter(case.fake_url).verify()
     assert proxy.seen
+
+
+# -- the network route: User-Agent and proxy ------------------------------------------------------
+
+AGENT = "HarborNotes/2.1 (+https://notes.example)"
+PROXY_ENV = ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy")
+PROXY_ENV += ("ALL_PROXY", "all_proxy")
+#: a port nothing listens on: a request sent to this "proxy" is refused
+REFUSED = "http://127.0.0.1:9"
+
+
+def _everything(case: Case, adapter: Any) -> None:
+    """Every kind of request an adapter makes in the daemon: the check, the server's limits,
+    the post, and the lookup of it."""
+    adapter.verify()
+    adapter.share_rules()
+    adapter.publish(case.pub())
+    assert adapter.lookup(case.pub()) is not None
+
+
+@pytest.mark.parametrize("case", NETWORK, indirect=True)
+def test_every_request_carries_the_contexts_user_agent(case: Case) -> None:
+    case.route = {"user_agent": AGENT}
+    _everything(case, case.adapter(case.fake_url))
+    agents = [r.header("User-Agent") for r in case.fake.requests]
+    assert len(agents) >= 3
+    assert set(agents) == {AGENT}
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        pytest.param({}, id="no-environment"),
+        # the environment's proxy must not win over the configured one (requests lets it win
+        # over a session's proxies), nor NO_PROXY skip the configured one
+        pytest.param({"HTTP_PROXY": REFUSED, "http_proxy": REFUSED}, id="environment-proxy"),
+        pytest.param({"NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}, id="no-proxy"),
+    ],
+)
+@pytest.mark.parametrize("case", NETWORK, indirect=True)
+def test_every_request_goes_through_the_configured_proxy(
+    case: Case, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in PROXY_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with ForwardingProxy() as proxy:
+        case.route = {"user_agent": AGENT, "proxy": proxy.url}
+        _everything(case, case.adapter(case.fake_url))
+    passed = proxy.passed
+    assert len(passed) >= 3
+    assert all(p.proxied for p in passed), [p for p in passed if not p.proxied]
+    assert {p.origin for p in passed} == {case.fake_url}
+    assert {p.user_agent for p in passed} == {AGENT}
+    # nothing reached the fake around the proxy
+    assert len(passed) == len(case.fake.requests)
+
+
+@pytest.mark.parametrize("case", NETWORK, indirect=True)
+def test_personas_with_their_own_user_agent_send_different_ones(case: Case) -> None:
+    seen = []
+    for agent in ("Quill/1.0", "Lantern/3.2 (Linux)"):
+        case.persona_route = {"user_agent": agent}
+        before = len(case.fake.requests)
+        case.adapter(case.fake_url).verify()
+        seen.append({r.header("User-Agent") for r in case.fake.requests[before:]})
+    assert seen == [{"Quill/1.0"}, {"Lantern/3.2 (Linux)"}]
+
+
+@pytest.mark.parametrize("case", NETWORK, indirect=True)
+def test_without_settings_every_request_says_crosspost(case: Case) -> None:
+    case.adapter(case.fake_url).verify()
+    agents = {r.header("User-Agent") for r in case.fake.requests}
+    assert agents == {DEFAULT_USER_AGENT}
 
 
 # -- adapters without a network ---------------------------------------------------------------

@@ -50,6 +50,7 @@ from typing import Any, TypeVar
 import httpx
 
 from ..errors import PermanentError, TransientError
+from .spec import DEFAULT_USER_AGENT
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +62,8 @@ DEFAULT_TIMEOUT = 30.0
 T = TypeVar("T")
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("crosspost")
-    except PackageNotFoundError:
-        return "0"
-
-
-USER_AGENT = f"crosspost/{_version()}"
+#: crosspost's own User-Agent; each adapter sends its context's (``user_agent`` settings)
+USER_AGENT = DEFAULT_USER_AGENT
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: a reset header larger than this is an epoch timestamp, smaller a number of seconds
 _EPOCH_THRESHOLD = 1_000_000_000
@@ -209,14 +202,33 @@ class ResendReadsClient(httpx.Client):
         return resend_read_once(request.method, lambda: send(request, **kwargs), where=where)
 
 
+def requests_proxies(proxy: str | None) -> dict[str, str] | None:
+    """The ``proxies`` of requests for a configured proxy (None: none configured)."""
+    return {"http": proxy, "https": proxy} if proxy else None
+
+
 @functools.cache
 def resend_reads_adapter_class() -> type:
     """A ``requests`` ``HTTPAdapter`` that resends a read-only request once on a dropped
-    connection (for tweepy's and Mastodon.py's sessions; mount it on ``http://``/``https://``)."""
+    connection (for tweepy's and Mastodon.py's sessions; mount it on ``http://``/``https://``).
+
+    Built with ``proxy``, it sends every request through that proxy. The proxy is set here, at
+    the last step, because requests lets ``HTTPS_PROXY`` from the environment win over a
+    session's ``proxies`` and ``NO_PROXY`` skip them: a persona's proxy must hold for every
+    request of it."""
     from requests.adapters import HTTPAdapter
 
     class ResendReadsAdapter(HTTPAdapter):
+        def __init__(self, *args: Any, proxy: str | None = None, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.fixed_proxies = requests_proxies(proxy)
+
         def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            if self.fixed_proxies is not None:
+                if len(args) >= 5:  # (stream, timeout, verify, cert, proxies)
+                    args = (*args[:4], self.fixed_proxies, *args[5:])
+                else:
+                    kwargs["proxies"] = self.fixed_proxies
             where = (request.url or "").split("?", 1)[0]
             return resend_read_once(
                 request.method or "GET",

@@ -110,7 +110,10 @@ class LookupUnsupported(Exception):
 
 @dataclass(frozen=True)
 class AdapterContext:
-    """What an adapter is built from: its persona, and either the blog or one account."""
+    """What an adapter is built from: its persona, and either the blog or one account.
+
+    The product builds it in one place, ``crosspost.contexts.adapter_context``, which fills in
+    every part; tests may leave parts out (the defaults below)."""
 
     persona: Persona
     blog: BlogConfig | None = None
@@ -121,10 +124,11 @@ class AdapterContext:
     #: the configuration's data folder, so ``crosspost init DIR`` keeps it in DIR; None: the
     #: user's cache folder
     cache_dir: Path | None = None
-    #: the User-Agent of every request; None: crosspost's own
+    #: the User-Agent of every request (the target's or persona's ``user_agent``); None:
+    #: crosspost's own
     user_agent: str | None = None
-    #: proxy URL for every request of this target (``http://``, ``socks5://``); None: the
-    #: environment's (``HTTPS_PROXY``)
+    #: proxy URL for every request of this target (``http://``, ``https://``, ``socks5://``,
+    #: ``socks5h://``), whatever ``HTTPS_PROXY`` or ``NO_PROXY`` say; None: the environment's
     proxy: str | None = None
 
     @property

@@ -17,7 +17,8 @@ Rich text: links (every http(s) URL and bare domains with a known TLD, as the Bl
 become facets with UTF-8 byte offsets. Link cards are built from the entry itself (title,
 summary, first image); the web page is never fetched.
 
-HTTP: every request waits at most ``daemon.request_timeout`` (the context's ``timeout``); a
+HTTP: every request carries the context's User-Agent and goes through its proxy (when one is
+set), and waits at most ``daemon.request_timeout`` (the context's ``timeout``); a
 read-only request that finds its kept-alive connection dropped is sent once more
 (``_http.resend_read_once``, hooked into the SDK's request class); createRecord and uploadBlob
 never are (a dropped createRecord is checked with getRecord as above).
@@ -415,7 +416,10 @@ class BlueskyAdapter(PlatformAdapter):
     def _new_client(self) -> Any:
         from atproto import Client
 
-        client = Client(self.base_url, request=_request_class()(timeout=self.timeout))
+        # the context's User-Agent (not the SDK's) and proxy, for every XRPC call
+        request = _request_class()(timeout=self.timeout, proxy=self.proxy)
+        request.add_additional_header("User-Agent", self.user_agent)
+        client = Client(self.base_url, request=request)
         client.on_session_change(self._on_session_change)
         return client
 

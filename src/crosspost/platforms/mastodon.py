@@ -72,7 +72,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, ClassVar
@@ -84,10 +84,11 @@ from ._http import (
     USER_AGENT,
     login_hint,
     request_timeout,
-    requests_never_sent,
+    requests_proxies,
     resend_reads_adapter_class,
     steady_session_class,
 )
+from ._lookup import LOOKUP_SLACK, TRAILING, URL_RE, network_error, squash, urls_present
 from .base import (
     AdapterContext,
     Ask,
@@ -99,21 +100,16 @@ from .base import (
     Say,
 )
 from .spec import ShareRules
-from .specs.mastodon import SPEC, MastodonAccount
+from .specs.mastodon import DEFAULT_APP_NAME, SPEC, MastodonAccount
 
 log = logging.getLogger(__name__)
 
 SCOPES = ("write:statuses", "write:media", "read:accounts", "read:statuses")
 OOB = "urn:ietf:wg:oauth:2.0:oob"
-LOOKUP_SLACK = timedelta(minutes=1)
 LOOKUP_PAGE = 40
 LOOKUP_PAGES = 5
 CACHE_TTL = 24 * 3600.0
 FAILED_TTL = 300.0
-_URL_RE = re.compile(r"https?://\S+", re.IGNORECASE)
-#: ``@user@domain`` (not an e-mail address): Mastodon shows a resolved mention as ``@user``
-_MENTION_RE = re.compile(r"(?<![\w@/.])(@\w+)@[\w-]+(?:\.[\w-]+)+")
-_TRAILING = ".,;:!?)]}'\""
 
 #: servers whose API says what they are (``source_url``, ``version``), in the order to look
 KNOWN_SOFTWARE = ("gotosocial", "akkoma", "pleroma", "snac", "mastodon")
@@ -147,12 +143,12 @@ DEFAULT_LIMITS = InstanceLimits(known=False)
 _LIMITS: dict[str, tuple[float, InstanceLimits]] = {}
 
 
-#: per worker thread: (persona, instance) -> the requests.Session its clients share
+#: per worker thread: (persona, instance, proxy) -> the requests.Session its clients share
 _SESSIONS = threading.local()
 
 
-def _session(persona: str, instance: str) -> Any:
-    """An HTTP session to reuse across deliveries: one per thread, persona and instance.
+def _session(persona: str, instance: str, proxy: str | None = None) -> Any:
+    """An HTTP session to reuse across deliveries: one per thread, persona, instance and proxy.
 
     A new Mastodon.py client per delivery used to open a new session and TCP (and TLS)
     connection per status; keeping the connection alive saves that on both ends. The session
@@ -163,20 +159,26 @@ def _session(persona: str, instance: str) -> Any:
     Instances such as snac drop idle keep-alive connections without notice, so the session
     sends a read-only request once more when that happens (never a status or an upload).
     """
-    sessions: dict[tuple[str, str], Any] | None = getattr(_SESSIONS, "by_key", None)
+    sessions: dict[tuple[str, str, str | None], Any] | None = getattr(_SESSIONS, "by_key", None)
     if sessions is None:
         sessions = _SESSIONS.by_key = {}
-    session = sessions.get((persona, instance))
+    session = sessions.get((persona, instance, proxy))
     if session is None:
-        from http.cookiejar import DefaultCookiePolicy
+        session = sessions[(persona, instance, proxy)] = _new_session(proxy)
+    return session
 
-        session = steady_session_class()()
-        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        session.hooks["response"].append(_reset_only_when_limited)
-        resend = resend_reads_adapter_class()()
-        session.mount("https://", resend)
-        session.mount("http://", resend)
-        sessions[(persona, instance)] = session
+
+def _new_session(proxy: str | None) -> Any:
+    """A session without cookies whose every request goes through ``proxy`` (None: the
+    environment's) and whose reads are resent once on a dropped connection."""
+    from http.cookiejar import DefaultCookiePolicy
+
+    session = steady_session_class()()
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    session.hooks["response"].append(_reset_only_when_limited)
+    resend = resend_reads_adapter_class()(proxy=proxy)
+    session.mount("https://", resend)
+    session.mount("http://", resend)
     return session
 
 
@@ -225,12 +227,14 @@ def read_limits(
     timeout: float,
     cache_ttl: float = CACHE_TTL,
     cache_dir: Path | None = None,
+    user_agent: str = USER_AGENT,
+    proxy: str | None = None,
 ) -> tuple[InstanceLimits, bool]:
     """The limits of ``instance`` (``https://host``) and whether they came from a cache.
 
     Asked without credentials (``/api/v2/instance`` and ``/api/v1/instance`` are public) and
     remembered per instance in memory and in ``cache_dir`` (default: the user's cache
-    folder): for ``cache_ttl`` (a
+    folder), with ``user_agent`` and through ``proxy`` (the account's): for ``cache_ttl`` (a
     day), or for five minutes when the instance could not be reached, so neither a run of
     previews nor a daemon's deliveries wait for an instance that is down, one after another.
     """
@@ -244,7 +248,7 @@ def read_limits(
         _LIMITS[instance] = cached
         return cached[1], True
     try:
-        limits = _fetch_limits(instance, timeout)
+        limits = _fetch_limits(instance, timeout, user_agent, proxy)
     except Exception as e:  # noqa: BLE001 - the defaults are a fine answer offline
         log.info(
             "could not read the limits of %s (%s); assuming %s characters",
@@ -279,7 +283,12 @@ def share_rules(ctx: AdapterContext, *, timeout: float, cache_ttl: float = CACHE
     if account.limit and account.counting:
         return ShareRules(account.limit, account.counting, "account", "the account's limit")
     limits, cached = read_limits(
-        instance, timeout=timeout, cache_ttl=cache_ttl, cache_dir=ctx.cache_dir
+        instance,
+        timeout=timeout,
+        cache_ttl=cache_ttl,
+        cache_dir=ctx.cache_dir,
+        user_agent=ctx.user_agent or USER_AGENT,
+        proxy=ctx.proxy,
     )
     counting = account.counting or limits.counting
     if account.limit:
@@ -296,13 +305,21 @@ def _fresh(now: float, fetched: float, limits: InstanceLimits, cache_ttl: float)
     return 0 <= now - fetched < (cache_ttl if limits.known else FAILED_TTL)
 
 
-def _fetch_limits(instance: str, timeout: float) -> InstanceLimits:
+def _fetch_limits(
+    instance: str, timeout: float, user_agent: str = USER_AGENT, proxy: str | None = None
+) -> InstanceLimits:
     import requests
 
-    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-    resp = requests.get(f"{instance}/api/v2/instance", headers=headers, timeout=timeout)
+    headers = {"User-Agent": user_agent, "Accept": "application/json"}
+    # proxies given to requests.get win over the environment's (not so on a session)
+    proxies = requests_proxies(proxy)
+    resp = requests.get(
+        f"{instance}/api/v2/instance", headers=headers, timeout=timeout, proxies=proxies
+    )
     if resp.status_code in (404, 410):  # before Mastodon 4.0, and some other servers
-        resp = requests.get(f"{instance}/api/v1/instance", headers=headers, timeout=timeout)
+        resp = requests.get(
+            f"{instance}/api/v1/instance", headers=headers, timeout=timeout, proxies=proxies
+        )
     resp.raise_for_status()
     data = resp.json()
     conf = data.get("configuration") or {}
@@ -490,6 +507,8 @@ class MastodonAdapter(PlatformAdapter):
             timeout=min(self.timeout, 10.0),
             cache_ttl=self.cache_ttl,
             cache_dir=self.ctx.cache_dir,
+            user_agent=self.user_agent,
+            proxy=self.proxy,
         )[0]
 
     def share_rules(self) -> ShareRules:
@@ -524,12 +543,15 @@ class MastodonAdapter(PlatformAdapter):
         if way not in ("b", "browser", "t", "token"):
             raise UsageError(f"answer 'b' or 't', not {way!r}; nothing was stored")
         allow_http = base.startswith("http://")
+        agent = ctx.user_agent or USER_AGENT
+        app_name = getattr(account, "app_name", None) or DEFAULT_APP_NAME
+        session = _new_session(ctx.proxy)
         values: dict[str, str] = {}
         try:
             if way.startswith("t"):
                 say(
                     f"On {host}: Preferences → Development → New application. Name it "
-                    f"'crosspost', keep only the scopes {', '.join(SCOPES)}, submit, open "
+                    f"'{app_name}', keep only the scopes {', '.join(SCOPES)}, submit, open "
                     "the application and copy 'Your access token'."
                 )
                 token = ask("Access token", True).strip()
@@ -538,18 +560,27 @@ class MastodonAdapter(PlatformAdapter):
                 register_secret(token)
                 values["access_token"] = token
             else:
+                # the app's name is shown under every post on many instances: the account's own
                 client_id, client_secret = mastodon.Mastodon.create_app(
-                    "crosspost",
+                    app_name,
                     scopes=list(SCOPES),
                     redirect_uris=OOB,
                     api_base_url=base,
                     request_timeout=timeout,
-                    user_agent=USER_AGENT,
+                    session=session,
+                    user_agent=agent,
                 )
                 register_secret(client_id)
                 register_secret(client_secret)
                 api = _client(
-                    mastodon, base, timeout, None, client_id=client_id, client_secret=client_secret
+                    mastodon,
+                    base,
+                    timeout,
+                    None,
+                    user_agent=agent,
+                    session=session,
+                    client_id=client_id,
+                    client_secret=client_secret,
                 )
                 url = api.auth_request_url(
                     redirect_uris=OOB, scopes=list(SCOPES), force_login=True, allow_http=allow_http
@@ -573,7 +604,15 @@ class MastodonAdapter(PlatformAdapter):
                     ) from None
                 register_secret(token)
                 values.update(access_token=token, client_id=client_id, client_secret=client_secret)
-            api = _client(mastodon, base, timeout, None, access_token=values["access_token"])
+            api = _client(
+                mastodon,
+                base,
+                timeout,
+                None,
+                user_agent=agent,
+                session=session,
+                access_token=values["access_token"],
+            )
             me = api.account_verify_credentials()
         except CrosspostError:
             raise
@@ -603,7 +642,8 @@ class MastodonAdapter(PlatformAdapter):
                 self.timeout,
                 limits.version,
                 access_token=token["access_token"],
-                session=_session(self.ctx.persona.name, self.instance),
+                user_agent=self.user_agent,
+                session=_session(self.ctx.persona.name, self.instance, self.proxy),
             )
         return self._api_obj
 
@@ -684,8 +724,18 @@ def _mastodon() -> Any:
     return mastodon
 
 
-def _client(mastodon: Any, base: str, timeout: float, version: str | None, **kw: Any) -> Any:
-    """A Mastodon.py client that throws on rate limits and never asks for the version."""
+def _client(
+    mastodon: Any,
+    base: str,
+    timeout: float,
+    version: str | None,
+    *,
+    user_agent: str,
+    session: Any,
+    **kw: Any,
+) -> Any:
+    """A Mastodon.py client that throws on rate limits and never asks for the version;
+    ``session`` (from :func:`_new_session`) carries the proxy, ``user_agent`` every request."""
     parsed = _version(version)
     api = mastodon.Mastodon(
         api_base_url=base,
@@ -693,7 +743,8 @@ def _client(mastodon: Any, base: str, timeout: float, version: str | None, **kw:
         request_timeout=timeout,
         version_check_mode="none",
         mastodon_version=".".join(map(str, parsed)),
-        user_agent=USER_AGENT,
+        user_agent=user_agent,
+        session=session,
         **kw,
     )
     # with version_check_mode "none" the given version is not parsed: set it, so media_post
@@ -729,7 +780,7 @@ def _translate(
         )
     if isinstance(e, errors.MastodonNetworkError):
         cause = e.__cause__ or e.__context__
-        return _network_error(cause or e, host, action, sent=sent)
+        return network_error(cause or e, host, action, sent=sent)
     if isinstance(e, errors.MastodonAPIError):
         status, reason, message = _api_error(e)
         what = f"{host} answered {status} {reason}".rstrip() if status else f"{host}"
@@ -783,28 +834,6 @@ def _api_error(e: Exception) -> tuple[int | None, str, str]:
 def _short(e: Exception) -> str:
     text = " ".join(" ".join(str(a) for a in e.args).split()) or type(e).__name__
     return text if len(text) <= 300 else text[:297] + "..."
-
-
-def _network_error(e: BaseException, host: str, action: str, *, sent: bool) -> TransientError:
-    """No HTTP answer: did the request reach the server (``maybe_sent``) or not?"""
-    import requests
-
-    kind = type(e).__name__
-    if isinstance(e, requests.exceptions.ReadTimeout):
-        return TransientError(
-            f"no answer from {host} before the time-out while {action} ({kind})",
-            hint="it may have been posted anyway; crosspost checks before posting again"
-            if sent
-            else None,
-            maybe_sent=sent,
-        )
-    if requests_never_sent(e):
-        return TransientError(
-            f"could not connect to {host} while {action} ({kind})", maybe_sent=False
-        )
-    return TransientError(
-        f"the connection to {host} failed while {action} ({kind})", maybe_sent=sent
-    )
 
 
 def _check_identity(account: str, handle: str | None, username: str, host: str) -> None:
@@ -903,21 +932,7 @@ def same_text(ours: str, theirs: str, links: Iterable[str] = ()) -> bool:
     """
     ours = unicodedata.normalize("NFC", ours)
     theirs = unicodedata.normalize("NFC", theirs)
-    if _squash(ours) != _squash(theirs):
+    if squash(ours, mentions=True) != squash(theirs, mentions=True):
         return False
-    hrefs = [_norm_url(h) for h in links]
-    for m in _URL_RE.finditer(ours):
-        url = m.group(0).rstrip(_TRAILING)
-        if not any(h.startswith(_norm_url(url)) for h in hrefs) and url not in theirs:
-            return False
-    return True
-
-
-def _squash(text: str) -> str:
-    return " ".join(_MENTION_RE.sub(r"\1", _URL_RE.sub(" ", text)).split())
-
-
-def _norm_url(url: str) -> str:
-    url = re.sub(r"^[a-z][a-z0-9+.-]*://", "", url.strip(), flags=re.IGNORECASE)
-    host, sep, rest = url.partition("/")
-    return (host.lower().removeprefix("www.") + sep + rest).rstrip("/")
+    urls = [m.group(0).rstrip(TRAILING) for m in URL_RE.finditer(ours)]
+    return urls_present(urls, links, theirs, prefix=True)

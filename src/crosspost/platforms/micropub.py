@@ -308,7 +308,7 @@ class MicropubAdapter(PlatformAdapter):
         if self._token is None:
             secret = credentials.load(self.persona, self.target, ("token",))
             self._token = secret["token"].strip()
-        return _http.client(timeout=self._timeout, transport=self._transport)
+        return self.http_client(timeout=self._timeout, transport=self._transport)
 
     def _send(
         self, c: httpx.Client, method: str, url: str | httpx.URL, **kw: Any

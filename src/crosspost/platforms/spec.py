@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import import_module
+from importlib.util import find_spec
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal
@@ -26,6 +27,24 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 #: a function given directly, or as ``"module:attribute"`` to be imported on first use
 Ref = Callable[..., Any] | str
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("crosspost")
+    except PackageNotFoundError:
+        return "0"
+
+
+#: the User-Agent of every request unless the account or persona sets ``user_agent``
+DEFAULT_USER_AGENT = f"crosspost/{_version()}"
+#: proxy schemes both HTTP stacks (httpx; requests under tweepy and Mastodon.py) speak;
+#: ``socks5h`` resolves host names at the proxy, so DNS does not leave this machine either
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+#: what each SOCKS-speaking stack needs: httpx the ``socksio`` package, requests ``PySocks``
+SOCKS_MODULES = {"socksio": "socksio", "socks": "PySocks"}
 
 
 @dataclass(frozen=True)
@@ -125,6 +144,63 @@ def http_url(v: str | None) -> str | None:
     return v.rstrip("/")
 
 
+def proxy_url(v: str | None) -> str | None:
+    """A proxy every request of a persona or account goes through: ``http://``, ``https://``,
+    ``socks5://`` or ``socks5h://`` with a host (and usually a port), nothing after it."""
+    if v is None:
+        return v
+    v = v.strip()
+    example = "'socks5h://127.0.0.1:9050' or 'http://proxy.example:3128'"
+    parts = urlsplit(v)
+    # a proxy's password must not end up in a message: the host part only
+    shown = repr(f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc else v)
+    scheme = parts.scheme.lower()
+    if scheme not in PROXY_SCHEMES or not parts.netloc:
+        raise ValueError(
+            f"proxy {shown} is not a proxy URL; write it with one of the schemes "
+            f"{', '.join(s + '://' for s in PROXY_SCHEMES)}, like {example}"
+        )
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError:
+        raise ValueError(f"proxy {shown} has a port that is not a number; like {example}") from None
+    if not parts.hostname:
+        raise ValueError(f"proxy {shown} names no host; like {example}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"proxy {shown} has a path or query; a proxy is a host and port only")
+    if scheme.startswith("socks"):
+        missing = [pkg for module, pkg in SOCKS_MODULES.items() if find_spec(module) is None]
+        if missing:
+            raise ValueError(
+                f"proxy {shown} is a SOCKS proxy, which needs {' and '.join(missing)} "
+                "(not installed): pip install 'crosspost[socks]', or use an http:// proxy"
+            )
+    return f"{scheme}://{parts.netloc}"
+
+
+def user_agent(v: str | None) -> str | None:
+    """A User-Agent header value: printable, one line, not empty."""
+    if v is None:
+        return v
+    v = v.strip()
+    if not v or len(v) > 200 or not all(" " <= ch <= "~" for ch in v):
+        raise ValueError(
+            f"user_agent {v!r} must be 1 to 200 printable ASCII characters on one line, "
+            "like 'Mozilla/5.0 (X11; Linux x86_64)'"
+        )
+    return v
+
+
+USER_AGENT_HELP = (
+    "User-Agent of every request (default: the persona's, else crosspost's own): different "
+    "values keep the personas' requests from looking alike to the servers"
+)
+PROXY_HELP = (
+    "proxy for every request: http://, https://, socks5:// or socks5h:// (socks needs "
+    "`pip install 'crosspost[socks]'`; default: the persona's, else the environment's)"
+)
+
+
 class _Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -161,6 +237,18 @@ class AccountConfig(_Config):
     limit: int | None = Field(
         default=None, gt=0, description="length limit override (default: the platform's)"
     )
+    user_agent: str | None = Field(default=None, description=USER_AGENT_HELP)
+    proxy: str | None = Field(default=None, description=PROXY_HELP)
+
+    @field_validator("user_agent")
+    @classmethod
+    def _user_agent(cls, v: str | None) -> str | None:
+        return user_agent(v)
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, v: str | None) -> str | None:
+        return proxy_url(v)
 
     @field_validator("name")
     @classmethod
@@ -193,6 +281,18 @@ class BlogConfig(_Config):
         description="URL path of an entry below `url`: {slug}, {year}, {month}, {day}",
     )
     categories: list[str] = Field(default=[], description="categories every entry gets")
+    user_agent: str | None = Field(default=None, description=USER_AGENT_HELP)
+    proxy: str | None = Field(default=None, description=PROXY_HELP)
+
+    @field_validator("user_agent")
+    @classmethod
+    def _user_agent(cls, v: str | None) -> str | None:
+        return user_agent(v)
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, v: str | None) -> str | None:
+        return proxy_url(v)
 
     @field_validator("permalink")
     @classmethod

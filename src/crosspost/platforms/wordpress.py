@@ -341,7 +341,7 @@ class WordPressAdapter(PlatformAdapter):
         if self._password is None:
             secret = credentials.load(self.persona, self.target, ("app_password",))
             self._password = secret["app_password"].strip()
-        return _http.client(
+        return self.http_client(
             auth=httpx.BasicAuth(username, self._password),
             timeout=self._timeout,
             transport=self._transport,

@@ -74,9 +74,9 @@ from ._http import (
     USER_AGENT,
     login_hint,
     request_timeout,
-    requests_never_sent,
     resend_reads_adapter_class,
 )
+from ._lookup import LOOKUP_SLACK, TRAILING, URL_RE, network_error, squash, urls_present
 from .base import (
     AdapterContext,
     Ask,
@@ -109,11 +109,8 @@ IMAGE_MAGIC = {
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
 MAX_IMAGES = 4
 MAX_ALT = 1000
-#: a post made up to this long before ``scheduled_at`` (clock skew) still counts in lookup
-LOOKUP_SLACK = timedelta(minutes=1)
 LOOKUP_PAGES = 5
 _HANDLE_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
-_URL_RE = re.compile(r"https?://\S+", re.IGNORECASE)
 _PLACEHOLDER = "https://t.co/_"
 #: library loggers that echo the consumer key / access token at DEBUG
 _LIBRARY_LOGGERS = (
@@ -284,7 +281,13 @@ class XAdapter(PlatformAdapter):
             values[name] = value
 
         read = request_timeout(timeout, ctx.timeout)
-        mount = functools.partial(_mount, timeouts=(min(10.0, read), read), base_url=base_url)
+        mount = functools.partial(
+            _mount,
+            timeouts=(min(10.0, read), read),
+            base_url=base_url,
+            proxy=ctx.proxy,
+            user_agent=ctx.user_agent or USER_AGENT,
+        )
         handler = _pin_handler(tweepy, values["consumer_key"], values["consumer_secret"], mount)
         try:
             url = handler.get_authorization_url()
@@ -314,6 +317,7 @@ class XAdapter(PlatformAdapter):
         values["access_token_secret"] = access_secret
 
         client = tweepy.Client(**values)
+        client.user_agent = ctx.user_agent or USER_AGENT
         mount(client.session)
         try:
             me = client.get_me(user_auth=True)
@@ -335,8 +339,14 @@ class XAdapter(PlatformAdapter):
             names = tuple(f.name for f in self.credential_fields)
             creds = credentials.load(self.ctx.persona.name, self.account.name, names)
             client = tweepy.Client(**creds)
-            client.user_agent = f"{USER_AGENT} {client.user_agent}"
-            _mount(client.session, timeouts=self.timeouts, base_url=self.base_url)
+            client.user_agent = self.user_agent  # tweepy sends it with every request
+            _mount(
+                client.session,
+                timeouts=self.timeouts,
+                base_url=self.base_url,
+                proxy=self.proxy,
+                user_agent=self.user_agent,
+            )
             self._auth_obj = tweepy.OAuth1UserHandler(
                 creds["consumer_key"],
                 creds["consumer_secret"],
@@ -403,7 +413,7 @@ class XAdapter(PlatformAdapter):
                 )
             return PermanentError(f"X refused {action} ({status}): {detail}")
         if isinstance(e, requests.RequestException):
-            return _network_error(e, f"X while {action}", sent=sent)
+            return network_error(e, "X", action, sent=sent)
         if isinstance(e, te.TweepyException):
             return PermanentError(f"X: {action} failed ({e})")
         return None
@@ -570,11 +580,13 @@ def _transport_class() -> type:
     from requests import PreparedRequest, Response
 
     class _Transport(resend_reads_adapter_class()):  # type: ignore[misc]
-        """Gives every request a time-out and resends a read-only one once on a dropped
-        connection; in tests, sends X's hosts to a local origin."""
+        """Gives every request a time-out and the account's proxy, and resends a read-only one
+        once on a dropped connection; in tests, sends X's hosts to a local origin."""
 
-        def __init__(self, timeouts: tuple[float, float], base_url: str | None) -> None:
-            super().__init__()
+        def __init__(
+            self, timeouts: tuple[float, float], base_url: str | None, proxy: str | None
+        ) -> None:
+            super().__init__(proxy=proxy)
             self.timeouts = timeouts
             self.base_url = base_url
 
@@ -602,16 +614,24 @@ def _transport_class() -> type:
 
 
 def _mount(
-    session: requests.Session, *, timeouts: tuple[float, float], base_url: str | None
+    session: requests.Session,
+    *,
+    timeouts: tuple[float, float],
+    base_url: str | None,
+    proxy: str | None,
+    user_agent: str,
 ) -> None:
-    transport = _transport_class()(timeouts, base_url.rstrip("/") if base_url else None)
+    """crosspost's transport on X's hosts, and the account's User-Agent on the session (the
+    OAuth sessions of the login send no User-Agent of their own)."""
+    transport = _transport_class()(timeouts, base_url.rstrip("/") if base_url else None, proxy)
     for host in API_HOSTS:
         session.mount(host + "/", transport)
+    session.headers["User-Agent"] = user_agent
 
 
 def _pin_handler(tweepy: Any, key: str, secret: str, mount: Callable[[Any], None]) -> Any:
     """tweepy's OAuth1UserHandler whose every session (it makes a new one for the access
-    token) gets crosspost's transport: time-outs, and the test origin."""
+    token) gets crosspost's transport: time-outs, User-Agent, proxy, and the test origin."""
 
     class _Handler(tweepy.OAuth1UserHandler):
         @property
@@ -743,24 +763,6 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _network_error(e: Exception, where: str, *, sent: bool) -> TransientError:
-    """No HTTP answer: did the request reach the server (``maybe_sent``) or not?"""
-    import requests
-
-    kind = type(e).__name__
-    if isinstance(e, requests.exceptions.ReadTimeout):
-        return TransientError(
-            f"no answer from {where} before the time-out ({kind})",
-            hint="it may have been posted anyway; crosspost checks before posting again"
-            if sent
-            else None,
-            maybe_sent=sent,
-        )
-    if requests_never_sent(e):
-        return TransientError(f"could not connect to {where} ({kind})", maybe_sent=False)
-    return TransientError(f"the connection to {where} failed ({kind})", maybe_sent=sent)
-
-
 def _login_error(e: Exception) -> str:
     inner = e.args[0] if e.args and isinstance(e.args[0], Exception) else e
     text = " ".join(str(inner).split())
@@ -805,22 +807,10 @@ def same_post(ours: str, theirs: str, expanded_urls: Iterable[str] = ()) -> bool
     for link in reversed(links):
         start, end = link["indices"]
         marked = marked[:start] + _PLACEHOLDER + marked[end:]
-    if _squash(marked) != _squash(theirs):
+    if squash(marked) != squash(theirs):
         return False
     # X's links, then URLs X does not link (no known top-level domain): those stay as text
     urls = [link["url"] for link in links]
-    bare = (m.group(0).rstrip(".,;:!?)]}'\"") for m in _URL_RE.finditer(marked))
+    bare = (m.group(0).rstrip(TRAILING) for m in URL_RE.finditer(marked))
     urls += [u for u in bare if u != _PLACEHOLDER]
-    expanded = {_norm_url(u) for u in expanded_urls if u}
-    return all(_norm_url(url) in expanded or url in theirs for url in urls)
-
-
-def _squash(text: str) -> str:
-    return " ".join(_URL_RE.sub(" ", text).split())
-
-
-def _norm_url(url: str) -> str:
-    url = re.sub(r"^[a-z][a-z0-9+.-]*://", "", url.strip(), flags=re.IGNORECASE)
-    host, sep, rest = url.partition("/")
-    host = host.lower().removeprefix("www.")
-    return (host + sep + rest).rstrip("/")
+    return urls_present(urls, expanded_urls, theirs)

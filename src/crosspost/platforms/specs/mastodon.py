@@ -8,6 +8,9 @@ from pydantic import Field, field_validator
 
 from ..spec import AccountConfig, Counting, CredentialField, PlatformSpec
 
+#: the name the browser login registers its app under, unless the account sets ``app_name``
+DEFAULT_APP_NAME = "crosspost"
+
 
 class MastodonAccount(AccountConfig):
     platform: Literal["mastodon"]
@@ -23,6 +26,23 @@ class MastodonAccount(AccountConfig):
             "(GoToSocial and others: URLs at full length); default: detected from the instance"
         ),
     )
+    app_name: str | None = Field(
+        default=None,
+        description=(
+            "name of the app `crosspost accounts login` registers (default: "
+            f'"{DEFAULT_APP_NAME}"); many instances show it under every post, so the '
+            "same name on two personas' accounts ties them together"
+        ),
+    )
+
+    @field_validator("app_name")
+    @classmethod
+    def _app_name(cls, v: str | None) -> str | None:
+        if v is not None and not (0 < len(v.strip()) <= 60 and v.isprintable()):
+            raise ValueError(
+                f"app_name {v!r} must be 1 to 60 printable characters, like 'Harbor Notes'"
+            )
+        return v.strip() if v is not None else v
 
     @field_validator("counting")
     @classmethod

@@ -1,0 +1,88 @@
+"""The one place an adapter's context is built, for the daemon, the CLI and ``preview`` alike.
+
+Every adapter is built from an :class:`~crosspost.platforms.base.AdapterContext`; building it
+here means no caller can forget a part of it: the time-out (``daemon.request_timeout``), the
+cache folder, and the network route of the target, its User-Agent and proxy. Those two are
+the account's (or the blog's) ``user_agent`` / ``proxy``, else the persona's, else
+crosspost's own User-Agent and the environment's proxy settings. Two personas given different
+values do not look alike to the servers they post to: the same User-Agent, or requests from
+one address, can tie accounts together that the personas keep apart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import unquote, urlsplit
+
+from .errors import UsageError
+from .logs import register_secret
+from .platforms.base import AdapterContext
+from .platforms.spec import DEFAULT_USER_AGENT, AccountConfig, BlogConfig
+
+if TYPE_CHECKING:
+    from .profiles import Persona
+    from .settings import Settings
+
+
+class _App(Protocol):
+    """What :func:`context_for` reads of the application (``crosspost.app.App``)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def cache_dir(self) -> Path: ...
+
+
+def route(persona: Persona, config: AccountConfig | BlogConfig) -> tuple[str, str | None]:
+    """(User-Agent, proxy) of one target: the account's or blog's, else the persona's, else
+    crosspost's User-Agent and no proxy of its own (the environment's ``HTTPS_PROXY``)."""
+    agent = config.user_agent or persona.user_agent or DEFAULT_USER_AGENT
+    return agent, config.proxy or persona.proxy
+
+
+def adapter_context(
+    persona: Persona,
+    target: str,
+    *,
+    timeout: float | None,
+    cache_dir: Path | None,
+) -> AdapterContext:
+    """The context of ``target`` (an account's name, or ``"blog"``) of ``persona``."""
+    config: AccountConfig | BlogConfig | None
+    if target == "blog":
+        config = persona.blog
+        if config is None:
+            raise UsageError(f"persona '{persona.name}' has no blog", hint=f"see {persona.source}")
+    else:
+        config = persona.account(target)
+        if config is None:
+            raise UsageError(
+                f"persona '{persona.name}' has no account '{target}'", hint=f"see {persona.source}"
+            )
+    agent, proxy = route(persona, config)
+    if proxy:
+        password = urlsplit(proxy).password
+        if password:  # a proxy's password is a secret like the platforms' (kept out of logs)
+            register_secret(unquote(password))
+    return AdapterContext(
+        persona=persona,
+        blog=config if isinstance(config, BlogConfig) else None,
+        account=config if isinstance(config, AccountConfig) else None,
+        timeout=timeout,
+        cache_dir=cache_dir,
+        user_agent=agent,
+        proxy=proxy,
+    )
+
+
+def context_for(app: _App, persona: Persona, target: str) -> AdapterContext:
+    """The context of a target as the daemon builds it: waiting ``daemon.request_timeout``
+    and caching in the configuration's data folder."""
+    return adapter_context(
+        persona,
+        target,
+        timeout=app.settings.daemon.request_timeout.total_seconds(),
+        cache_dir=app.cache_dir,
+    )

@@ -1,0 +1,160 @@
+"""The network route of a target: ``user_agent`` and ``proxy`` of the persona and of each
+account or blog, how they are checked on load, and how the one context builder combines them.
+
+That every adapter then uses them for every request is the HTTP contract's part
+(tests/platforms/test_contract.py)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pytest
+
+from crosspost.contexts import adapter_context, route
+from crosspost.errors import UsageError
+from crosspost.platforms.spec import DEFAULT_USER_AGENT
+from crosspost.profiles import Persona, make_account, make_blog
+
+#: the module (``crosspost.platforms.spec`` the attribute is the registry's function)
+spec_module = importlib.import_module("crosspost.platforms.spec")
+TOP = 'display_name = "Dr. Ana Reyes"\n'
+
+
+def _persona(**kw: Any) -> Persona:
+    accounts = kw.pop("accounts", [])
+    blog = kw.pop("blog", None)
+    p = Persona(display_name="Dr. Ana Reyes", accounts=accounts, blog=blog, **kw)
+    p.name = "professional"
+    return p
+
+
+# -- which one wins ----------------------------------------------------------------------------
+
+
+def test_the_account_wins_over_the_persona() -> None:
+    own = make_account(
+        name="pro-x", platform="x", user_agent="Quill/1.0", proxy="http://10.0.0.2:3128"
+    )
+    plain = make_account(name="pro-mastodon", platform="mastodon", instance="https://a.example")
+    p = _persona(user_agent="Lantern/3.2", proxy="http://10.0.0.1:3128", accounts=[own, plain])
+    assert route(p, own) == ("Quill/1.0", "http://10.0.0.2:3128")
+    assert route(p, plain) == ("Lantern/3.2", "http://10.0.0.1:3128")
+
+
+def test_without_settings_crosspost_and_the_environment() -> None:
+    account = make_account(name="pro-x", platform="x")
+    p = _persona(accounts=[account])
+    ctx = adapter_context(p, "pro-x", timeout=7.0, cache_dir=None)
+    assert (ctx.user_agent, ctx.proxy, ctx.timeout) == (DEFAULT_USER_AGENT, None, 7.0)
+    assert DEFAULT_USER_AGENT.startswith("crosspost/")
+
+
+def test_a_blog_has_its_route_too(tmp_path: Any) -> None:
+    blog = make_blog(
+        platform="wordpress", url="https://blog.example", user_agent="Quill/1.0", username="a"
+    )
+    p = _persona(blog=blog, proxy="http://p.example:8")
+    ctx = adapter_context(p, "blog", timeout=None, cache_dir=tmp_path)
+    assert ctx.blog is blog and ctx.account is None
+    assert (ctx.user_agent, ctx.proxy, ctx.cache_dir) == (
+        "Quill/1.0",
+        "http://p.example:8",
+        tmp_path,
+    )
+
+
+def test_a_proxy_password_is_kept_out_of_the_logs() -> None:
+    from crosspost.logs import REDACT
+
+    account = make_account(name="pro-x", platform="x", proxy="http://ana:pr0xy%2Fpass@p.example:8")
+    adapter_context(_persona(accounts=[account]), "pro-x", timeout=None, cache_dir=None)
+    assert "pr0xy/pass" in REDACT.secrets
+
+
+def test_an_unknown_target_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="no account 'nope'"):
+        adapter_context(_persona(), "nope", timeout=None, cache_dir=None)
+    with pytest.raises(UsageError, match="has no blog"):
+        adapter_context(_persona(), "blog", timeout=None, cache_dir=None)
+
+
+# -- checked on load ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("ftp://proxy.example:21", "is not a proxy URL"),
+        ("proxy.example:3128", "is not a proxy URL"),
+        ("http://", "is not a proxy URL"),
+        ("http://proxy.example:port", "port that is not a number"),
+        ("http://proxy.example:3128/path", "a proxy is a host and port only"),
+        ("socks4://proxy.example:1080", "is not a proxy URL"),
+    ],
+)
+def test_bad_proxy_urls_name_the_file_the_field_and_the_fix(
+    ws: Any, value: str, expected: str
+) -> None:
+    path = ws.profiles / "professional.toml"
+    path.write_text(path.read_text().replace(TOP, f'{TOP}proxy = "{value}"\n', 1))
+    r = ws.run("personas")
+    assert r.code == 2, r.out
+    assert "professional.toml" in r.err
+    assert "proxy" in r.err
+    assert expected in r.err
+    assert "socks5h://127.0.0.1:9050" in r.err or "host and port only" in r.err
+    assert "Traceback" not in r.err
+
+
+def test_a_bad_account_proxy_names_the_account(ws: Any) -> None:
+    path = ws.profiles / "professional.toml"
+    text = path.read_text()
+    path.write_text(text.replace('name = "pro-x"\n', 'name = "pro-x"\nproxy = "gopher://x"\n'))
+    r = ws.run("personas")
+    assert r.code == 2, r.out
+    assert "accounts[0].proxy" in r.err
+    assert "is not a proxy URL" in r.err
+
+
+def test_a_proxy_password_is_not_repeated_in_the_message(ws: Any) -> None:
+    path = ws.profiles / "professional.toml"
+    bad = "http://ana:s3cret-pw@proxy.example:notaport"
+    path.write_text(path.read_text().replace(TOP, f'{TOP}proxy = "{bad}"\n', 1))
+    r = ws.run("personas")
+    assert r.code == 2
+    assert "port that is not a number" in r.err
+    assert "s3cret-pw" not in r.err
+
+
+def test_socks_without_its_packages_is_refused_with_the_fix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = spec_module.find_spec
+    monkeypatch.setattr(
+        spec_module, "find_spec", lambda name: None if name in ("socks", "socksio") else real(name)
+    )
+    with pytest.raises(ValueError, match=r"needs socksio and PySocks .*crosspost\[socks\]"):
+        _persona(proxy="socks5://127.0.0.1:9050")
+
+
+def test_socks_with_its_packages_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(spec_module, "find_spec", lambda name: object())
+    assert _persona(proxy="SOCKS5H://127.0.0.1:9050").proxy == "socks5h://127.0.0.1:9050"
+    account = make_account(name="pro-x", platform="x", proxy="socks5://tor.example:9050")
+    assert account.proxy == "socks5://tor.example:9050"
+
+
+@pytest.mark.parametrize("value", ["", "Quill/1.0\r\nX-Evil: 1", "é" * 3, "x" * 201])
+def test_a_user_agent_is_one_printable_line(value: str) -> None:
+    with pytest.raises(ValueError, match="user_agent"):
+        _persona(user_agent=value)
+
+
+def test_mastodon_app_name_is_checked() -> None:
+    account = make_account(name="m", platform="mastodon", app_name="  Harbor Notes ")
+    assert account.app_name == "Harbor Notes"  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="app_name"):
+        make_account(name="m", platform="mastodon", app_name="")
+    with pytest.raises(ValueError, match="app_name"):
+        make_account(name="x", platform="x", app_name="Harbor Notes")
