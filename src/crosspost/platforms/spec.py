@@ -204,6 +204,18 @@ PROXY_HELP = (
 class _Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # the accounts' and blogs' network route (their fields are declared in each, for the order
+    # of the generated field tables)
+    @field_validator("user_agent", check_fields=False)
+    @classmethod
+    def _user_agent(cls, v: str | None) -> str | None:
+        return user_agent(v)
+
+    @field_validator("proxy", check_fields=False)
+    @classmethod
+    def _proxy(cls, v: str | None) -> str | None:
+        return proxy_url(v)
+
     #: fields holding a path written relative to the configuration's folder
     relative_paths: ClassVar[tuple[str, ...]] = ()
 
@@ -240,16 +252,6 @@ class AccountConfig(_Config):
     user_agent: str | None = Field(default=None, description=USER_AGENT_HELP)
     proxy: str | None = Field(default=None, description=PROXY_HELP)
 
-    @field_validator("user_agent")
-    @classmethod
-    def _user_agent(cls, v: str | None) -> str | None:
-        return user_agent(v)
-
-    @field_validator("proxy")
-    @classmethod
-    def _proxy(cls, v: str | None) -> str | None:
-        return proxy_url(v)
-
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
@@ -283,16 +285,6 @@ class BlogConfig(_Config):
     categories: list[str] = Field(default=[], description="categories every entry gets")
     user_agent: str | None = Field(default=None, description=USER_AGENT_HELP)
     proxy: str | None = Field(default=None, description=PROXY_HELP)
-
-    @field_validator("user_agent")
-    @classmethod
-    def _user_agent(cls, v: str | None) -> str | None:
-        return user_agent(v)
-
-    @field_validator("proxy")
-    @classmethod
-    def _proxy(cls, v: str | None) -> str | None:
-        return proxy_url(v)
 
     @field_validator("permalink")
     @classmethod
