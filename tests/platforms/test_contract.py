@@ -71,25 +71,18 @@ WHEN = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
 
 
 def _pub(platform: str, target: str, **kw: Any) -> Publication:
-    defaults: dict[str, Any] = dict(
-        post_id=7,
-        persona="professional",
-        target=target,
-        platform=platform,
-        idempotency_key=f"post-7/{target}",
-        kind="entry",
-        title="Sleep and anxiety",
-        body="Some thoughts on sleep.",
-        summary="Why sleep matters.",
-        tags=(),
-        categories=(),
-        slug="sleep",
-        lang="en",
-        scheduled_at=WHEN,
-        text=TEXT,
-        canonical_url="https://harborpsych.example/posts/sleep/",
+    """One share of the same entry for every adapter (make_publication's defaults otherwise)."""
+    return make_publication(
+        **{
+            "post_id": 7,
+            "target": target,
+            "platform": platform,
+            "scheduled_at": WHEN,
+            "text": TEXT,
+            "canonical_url": "https://harborpsych.example/posts/sleep/",
+            **kw,
+        }
     )
-    return make_publication(**{**defaults, **kw})
 
 
 def _persona(
