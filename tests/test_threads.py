@@ -184,3 +184,28 @@ def test_counting_of_the_server_is_used() -> None:
     codepoints = split_thread(text, "mastodon", counting="codepoints")
     assert len(codepoints) > len(mastodon)
     assert all(len(p) <= 500 for p in codepoints)
+
+
+def test_thread_on_a_platform_without_threads_is_a_readable_error(ws) -> None:  # type: ignore[no-untyped-def]
+    profile = ws.profiles / "personal.toml"
+    profile.write_text(
+        profile.read_text().replace(
+            'path = "site-home/feed.xml"', 'path = "site-home/feed.xml"\nthread = true'
+        )
+    )
+    r = ws.run("personas")
+    assert r.code != 0
+    assert "thread is a x or mastodon or bluesky setting; remove it for feed" in r.err
+    assert "Traceback" not in r.err
+
+
+def test_thread_settings_are_accepted_where_threads_exist(ws) -> None:  # type: ignore[no-untyped-def]
+    profile = ws.profiles / "personal.toml"
+    profile.write_text(
+        profile.read_text().replace(
+            'handle = "anabee.bsky.social"\n',
+            'handle = "anabee.bsky.social"\nthread = true\nthread_numbering = true\n',
+        )
+    )
+    account = ws.app().personas.get("personal").account("home-bsky")
+    assert account.threads() and account.numbers_threads()

@@ -61,10 +61,17 @@ def split_thread(
     # unnumbered one up until the count the numbers announce is the count that comes out
     first = len(_split(text, platform, lambda k: "", ok))
     for total in range(first, first + _NUMBERING_ROUNDS):
-        parts = _split(text, platform, lambda k, n=total: f" {k}/{n}", ok)
+        parts = _split(text, platform, _numbers(total), ok)
         if len(parts) == total:
             return parts
     raise ThreadSplitError("no consistent numbering of the parts was found")
+
+
+def _numbers(total: int) -> Callable[[int], str]:
+    def suffix(k: int) -> str:
+        return f" {k}/{total}"
+
+    return suffix
 
 
 def _split(

@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ..spec import AccountConfig, Counting, CredentialField, PlatformSpec
+from ..spec import Counting, CredentialField, PlatformSpec, ThreadingAccount
 
 
-class MastodonAccount(AccountConfig):
+class MastodonAccount(ThreadingAccount):
     platform: Literal["mastodon"]
     instance: str | None = Field(default=None, description="the instance's URL")
     visibility: Literal["public", "unlisted", "private"] | None = Field(
@@ -66,5 +66,6 @@ SPEC = PlatformSpec(
         "codepoints": Counting(length="crosspost.textlength:codepoint_length", unit="code points")
     },
     live_rules="crosspost.platforms.mastodon:share_rules",
+    threads=True,
     summary="posts to a Mastodon-compatible instance with an access token",
 )
