@@ -209,12 +209,20 @@ PLATFORMS = ["x", "mastodon", "bluesky"]
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_a_long_share_goes_out_as_a_chained_thread(site, fakes, platform):
     p = fakes[platform]
+    r = site.run(
+        "preview", "--persona", "threads", "--text", TEXT, "--to", p.target, "--format", "json"
+    )
+    assert r.code == 0, r.err
+    [shown] = r.json()["targets"]
     post_id = queue(site, p.target)
     [out] = run_once(site)
     assert out.state == PUBLISHED, out.detail
     d = delivery(site, post_id)
     assert_chained(p, d)
     assert p.creates() == 3
+    # preview showed exactly what went out
+    assert [part["text"] for part in shown["parts"]] == [q["text"] for q in p.created()]
+    assert all(part["length"] <= part["limit"] for part in shown["parts"])
     forget_bluesky_session()
 
 

@@ -209,3 +209,36 @@ def test_thread_settings_are_accepted_where_threads_exist(ws) -> None:  # type: 
     )
     account = ws.app().personas.get("personal").account("home-bsky")
     assert account.threads() and account.numbers_threads()
+
+
+def test_preview_shows_every_part(ws) -> None:  # type: ignore[no-untyped-def]
+    profile = ws.profiles / "personal.toml"
+    profile.write_text(
+        profile.read_text().replace(
+            'handle = "anabee.bsky.social"\n',
+            'handle = "anabee.bsky.social"\nthread = true\nthread_numbering = true\n',
+        )
+    )
+    text = " ".join(f"Hive {n} came through the winter with a strong colony." for n in range(12))
+    r = ws.run(
+        "preview", "--persona", "personal", "--text", text, "--to", "home-bsky", "--format", "json"
+    )
+    assert r.code == 0, r.err
+    [item] = r.json()["targets"]
+    parts = item["parts"]
+    assert [p["text"] for p in parts] == split_thread(text, "bluesky", numbering=True)
+    assert len(parts) == 3 and all(p["length"] <= p["limit"] == 300 for p in parts)
+    assert not item["over"]
+    out = ws.run("preview", "--persona", "personal", "--text", text, "--to", "home-bsky").out
+    assert "a thread of 3 posts" in out
+    assert "part 3:" in out and parts[2]["text"][:40] in out
+
+
+def test_preview_without_opt_in_shows_one_shortened_post(ws) -> None:  # type: ignore[no-untyped-def]
+    text = " ".join(f"Hive {n} came through the winter with a strong colony." for n in range(12))
+    r = ws.run(
+        "preview", "--persona", "personal", "--text", text, "--to", "home-bsky", "--format", "json"
+    )
+    [item] = r.json()["targets"]
+    assert len(item["parts"]) == 1 and item["parts"][0]["text"] == item["text"]
+    assert item["text"].endswith("…") and item["length"] <= 300
