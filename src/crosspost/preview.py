@@ -70,16 +70,11 @@ def build_preview(
         texts = thread_for(src, persona, account, url, limit, counting)
         if texts is None:
             texts = [render_for(src, persona, account, url, limit, counting)]
-        parts = [
-            {
-                "text": part,
-                "length": length_for(part, account.platform, counting),
-                "limit": limit,
-            }
-            for part in texts
+        lengths = [length_for(part, account.platform, counting) for part in texts]
+        parts: list[dict[str, Any]] = [
+            {"text": part, "length": n, "limit": limit, "over": bool(limit and n > limit)}
+            for part, n in zip(texts, lengths, strict=True)
         ]
-        for part in parts:
-            part["over"] = bool(limit and part["length"] > limit)
         items.append(
             {
                 "target": t.name,
@@ -88,7 +83,7 @@ def build_preview(
                 "text": "\n\n".join(texts),
                 "url": url,
                 # of the longest part (of the one post, when it is not a thread)
-                "length": max(part["length"] for part in parts),
+                "length": max(lengths),
                 "limit": limit,
                 "unit": _unit(account.platform, counting),
                 "over": any(part["over"] for part in parts),
