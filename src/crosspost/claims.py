@@ -329,6 +329,17 @@ def record(
         return True
 
 
+def record_parts(store: Store, c: Claim, parts: list[dict[str, str | None]]) -> bool:
+    """Write the parts of a thread as they stand (their texts, and the remote ids of those
+    the platform created), while the claim still holds the delivery; False when it does not
+    (the caller must then stop sending: another attempt owns the thread)."""
+    with store.write_conn() as conn:
+        done = conn.execute(
+            _RESULT, {"d_id": c.delivery_id, "d_fence": c.fence, "parts": list(parts)}
+        )
+        return bool(done.rowcount == 1)
+
+
 def unclaim(
     store: Store,
     c: Claim,

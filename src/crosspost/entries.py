@@ -34,6 +34,7 @@ FIELDS = (
     "summary",
     "slug",
     "lang",
+    "thread",
 )
 
 
@@ -84,6 +85,8 @@ class Entry:
     summary: str | None = None
     slug: str | None = None
     lang: str | None = None
+    #: a share too long for one post becomes a thread on every target that can thread
+    thread: bool = False
     #: where each published field's text starts in ``raw`` (-1 when it cannot be located)
     offsets: dict[str, int] = field(default_factory=dict)
     #: local images referenced in the body (``![alt](photos/x.jpg)``, ``<img src>``)
@@ -238,6 +241,7 @@ def _build(meta: dict[str, Any], body: str, raw: str, source: Path | None, where
         summary=_opt_str(meta, "summary", where),
         slug=_opt_str(meta, "slug", where),
         lang=_opt_str(meta, "lang", where),
+        thread=_bool(meta, "thread", where),
     )
 
 
@@ -249,6 +253,13 @@ def _opt_str(meta: dict[str, Any], key: str, where: str) -> str | None:
         raise EntryError(f"{where}: front matter field '{key}' must be text")
     s = str(v).strip()
     return s or None
+
+
+def _bool(meta: dict[str, Any], key: str, where: str) -> bool:
+    v = meta.get(key, False)
+    if not isinstance(v, bool):
+        raise EntryError(f"{where}: front matter field '{key}' must be true or false")
+    return v
 
 
 def _str_list(meta: dict[str, Any], key: str, where: str) -> list[str]:

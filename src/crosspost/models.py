@@ -72,6 +72,8 @@ class Post(SQLModel, table=True):
     #: guard overrides for this post: {rule: reason}
     allow: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
     note: str | None = None
+    #: the entry asked for threads (front matter ``thread: true``)
+    thread: bool = False
 
 
 class Delivery(SQLModel, table=True):
@@ -98,6 +100,9 @@ class Delivery(SQLModel, table=True):
     remote_id: str | None = None
     remote_url: str | None = None
     text: str | None = None
+    #: a share sent as a thread: ``[{"text", "remote_id", "url", "cid"}]`` in order, each
+    #: part's ids written as soon as it exists, so a later attempt resumes after the last one
+    parts: list[dict[str, str | None]] | None = Field(default=None, sa_type=JSON)
     last_error: str | None = None
     hint: str | None = None
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,5 +1,8 @@
 """``crosspost preview``: the exact text each target would get, with its length and limit.
 
+A share that becomes a thread (see :mod:`crosspost.threads`) is shown part by part (``parts``:
+each part's text, length and limit), as the publisher will send it.
+
 An account whose server announces its own limit and counting (a Mastodon instance: its spec's
 ``live_rules``) is previewed with them, as the daemon uses them: read with a short time-out and
 cached on disk (see :func:`crosspost.platforms.mastodon.share_rules`), so preview shows what
@@ -16,7 +19,14 @@ from .entries import Entry
 from .platforms import registry
 from .platforms.spec import ShareRules, resolve
 from .profiles import Account, Persona
-from .sharetext import canonical_url, length_for, limit_for, render_for, share_source
+from .sharetext import (
+    canonical_url,
+    length_for,
+    limit_for,
+    render_for,
+    share_source,
+    thread_for,
+)
 from .store import Target
 
 #: seconds to wait for a Mastodon instance's limits: a preview must not hang on a slow one
@@ -49,27 +59,38 @@ def build_preview(
                     "limit_source": None,
                     "limit_note": None,
                     "counting": None,
+                    "parts": None,
                 }
             )
             continue
         account = persona.account(t.name)
         assert account is not None
         limit, counting, source, note = _rules(persona, account, cache_dir)
-        text = render_for(src, persona, account, url, limit, counting)
-        length = length_for(text, account.platform, counting)
+        # a thread is previewed part by part, exactly as the publisher sends it
+        texts = thread_for(src, persona, account, url, limit, counting)
+        if texts is None:
+            texts = [render_for(src, persona, account, url, limit, counting)]
+        lengths = [length_for(part, account.platform, counting) for part in texts]
+        parts: list[dict[str, Any]] = [
+            {"text": part, "length": n, "limit": limit, "over": bool(limit and n > limit)}
+            for part, n in zip(texts, lengths, strict=True)
+        ]
         items.append(
             {
                 "target": t.name,
                 "platform": t.platform,
-                "text": text,
+                # the publisher stores a thread's parts like this, one blank line apart
+                "text": "\n\n".join(texts),
                 "url": url,
-                "length": length,
+                # of the longest part (of the one post, when it is not a thread)
+                "length": max(lengths),
                 "limit": limit,
                 "unit": _unit(account.platform, counting),
-                "over": bool(limit and length > limit),
+                "over": any(part["over"] for part in parts),
                 "limit_source": source,
                 "limit_note": note,
                 "counting": counting,
+                "parts": parts,
             }
         )
     return items

@@ -16,7 +16,7 @@ import logging
 import random
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 from . import credentials
 from .app import App
 from .auditlog import finding_detail, finding_summary
-from .claims import Claim, OtherPublication, others_recent, record, unclaim
+from .claims import Claim, OtherPublication, others_recent, record, record_parts, unclaim
 from .contexts import context_for
 from .entries import Entry, Media, first_words
 from .errors import ConfigError, CrosspostError, PermanentError, TransientError
@@ -108,12 +108,36 @@ def entry_from_post(post: Post) -> Entry:
         summary=post.summary,
         slug=post.slug,
         lang=post.lang,
+        thread=bool(post.thread),
         body_images=[
             Media(Path(m["path"]), m.get("alt", ""), ref=m["ref"])
             for m in post.media
             if m.get("ref")
         ],
     )
+
+
+def part_key(key: str, k: int) -> str:
+    """The idempotency key of part ``k`` (from 0) of a thread: the first part's is the
+    delivery's own, so a share that becomes a thread keeps its key for the first post."""
+    return key if k == 0 else f"{key}/{k + 1}"
+
+
+def _stored_parts(deliveries: list[Any], c: Claim) -> list[dict[str, str | None]] | None:
+    """The parts an earlier attempt recorded for this delivery, or None."""
+    mine = next((d for d in deliveries if d.id == c.delivery_id), None)
+    stored = getattr(mine, "parts", None)
+    if not stored:
+        return None
+    return [dict(p) for p in stored]
+
+
+def _part_ids(r: Result) -> dict[str, str | None]:
+    return {"remote_id": r.remote_id, "url": r.url, "cid": r.cid}
+
+
+def _part_result(part: dict[str, str | None]) -> Result:
+    return Result(remote_id=str(part["remote_id"]), url=part.get("url"), cid=part.get("cid"))
 
 
 def backoff(attempt: int, base: timedelta, cap: timedelta) -> timedelta:
@@ -165,6 +189,7 @@ class Publisher:
         persona = personas.get(post.persona)
         entry = entry_from_post(post)
         adapter: Adapter | None = None
+        parts: list[dict[str, str | None]] | None = None
         blog_url = next(
             (d.remote_url for d in deliveries if d.role == "blog" and d.state == PUBLISHED), None
         )
@@ -184,7 +209,7 @@ class Publisher:
                     hint=f"check {persona.source}",
                 )
             ctx = context_for(self.app, persona, c.target)
-            from .sharetext import render_for, share_source
+            from .sharetext import render_for, share_source, thread_for
 
             limit = counting = None
             if registry.spec(account.platform).live_rules is not None:
@@ -195,7 +220,17 @@ class Publisher:
                 if rules is not None:
                     limit, counting = rules.limit, rules.counting
             # shares of a post without a blog target have no URL to link to
-            text = render_for(share_source(entry), persona, account, blog_url, limit, counting)
+            src = share_source(entry)
+            # a thread begun by an earlier attempt goes on with the parts it recorded
+            parts = _stored_parts(deliveries, c)
+            if parts is None:
+                texts = thread_for(src, persona, account, blog_url, limit, counting)
+                if texts is not None:
+                    parts = [{"text": t} for t in texts]
+            if parts is not None:
+                text = "\n\n".join(str(p["text"]) for p in parts)
+            else:
+                text = render_for(src, persona, account, blog_url, limit, counting)
             entry.share = {**entry.share, c.target: text}
         blocked = self._guard(c, post, entry, persona.name)
         if blocked is not None:
@@ -230,6 +265,8 @@ class Publisher:
                 if c.role == "blog" or not m.get("ref")
             ),
         )
+        if parts is not None:
+            return self._thread(c, adapter, pub, parts, text, post)
         if c.reconcile:
             try:
                 with self.gate(c.platform):
@@ -254,6 +291,81 @@ class Publisher:
         except Exception as e:
             raise _MaybePosted() from e
         return self._published(c, result, text)
+
+    def _thread(
+        self,
+        c: Claim,
+        adapter: Adapter,
+        first: Publication,
+        parts: list[dict[str, str | None]],
+        text: str,
+        post: Any,
+    ) -> Outcome:
+        """Send the parts of a thread not yet recorded, each answering the one before.
+
+        Every part's ids are written as soon as the platform created it: an attempt after a
+        crash or a failure starts after the last recorded part. The first part not recorded
+        is looked up first when the attempt before may have sent it (``reconcile``); the parts
+        after it cannot have been sent, since each waits for the one before to be recorded.
+        """
+        done = [p for p in parts if p.get("remote_id")]
+        if [p.get("remote_id") for p in parts[: len(done)]] != [p["remote_id"] for p in done]:
+            raise PermanentError(
+                f"the recorded parts of the thread to {c.target} are out of order",
+                hint=f"check {c.target}; 'crosspost resolve' records the thread by hand",
+            )
+        if not done and not record_parts(self.app.store, c, parts):
+            return Outcome(c, "superseded", "lease lost before the thread was started")
+        results = [_part_result(p) for p in done]
+        ask_first = c.reconcile
+        for k in range(len(done), len(parts)):
+            pub = replace(
+                first,
+                text=str(parts[k]["text"]),
+                idempotency_key=part_key(first.idempotency_key, k),
+                reply_to=results[-1] if results else None,
+                thread_root=results[0] if results else None,
+                # images and the link card go with the first part
+                media=first.media if k == 0 else (),
+                canonical_url=first.canonical_url if k == 0 else None,
+            )
+            found: Result | None = None
+            if ask_first:
+                try:
+                    with self.gate(c.platform):
+                        found = adapter.lookup(pub)
+                except (CrosspostError, Stopping):
+                    raise
+                except LookupUnsupported as e:
+                    msg = (
+                        f"an earlier attempt may have posted part {k + 1} of {len(parts)} of "
+                        f"the thread to {c.target}, and {c.platform} cannot tell ({e})"
+                    )
+                    return self._unknown(c, utcnow(), msg, post, text=text)
+                except Exception as e:
+                    raise _MaybePosted() from e
+                ask_first = False
+            if found is None:
+                try:
+                    with self.gate(c.platform):
+                        found = adapter.publish(pub)
+                except (CrosspostError, Stopping):
+                    raise
+                except Exception as e:
+                    raise _MaybePosted() from e
+            else:
+                log.info(
+                    "post %s to %s: part %d found from an earlier attempt",
+                    c.post_id,
+                    c.target,
+                    k + 1,
+                )
+            parts[k] = {**parts[k], **_part_ids(found)}
+            results.append(found)
+            if not record_parts(self.app.store, c, parts):
+                return Outcome(c, "superseded", "lease lost while the thread was being sent")
+        how = f"as a thread of {len(parts)}"
+        return self._published(c, results[0], text, how)
 
     def _guard(self, c: Claim, post: Post, entry: Entry, persona: str) -> Outcome | None:
         from .checking import check_entry

@@ -245,6 +245,7 @@ def build_post(plan: Plan, media: list[dict[str, str]]) -> Post:
         source_hash=e.content_hash if e.source else None,
         scheduled_at=plan.when.utc,
         allow=plan.allow,
+        thread=e.thread,
     )
 
 
@@ -585,6 +586,7 @@ _EDITED = (
     "source_path",
     "source_hash",
     "allow",
+    "thread",
 )
 
 

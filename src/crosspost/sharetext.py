@@ -33,6 +33,8 @@ class ShareSource:
     tags: tuple[str, ...]
     slug: str
     share: dict[str, str]
+    #: the entry asked for threads (``thread: true``)
+    thread: bool = False
 
 
 def share_source(entry: Entry) -> ShareSource:
@@ -46,6 +48,7 @@ def share_source(entry: Entry) -> ShareSource:
         tags=tuple(entry.tags),
         slug=entry.effective_slug(),
         share=dict(entry.share),
+        thread=entry.thread,
     )
 
 
@@ -131,6 +134,48 @@ def render_for(
     from .compose import render_share
 
     return render_share(template, data)
+
+
+def threads_for(account: Account, src: ShareSource | None = None) -> bool:
+    """Whether shares to ``account`` too long for one post become threads: its platform can
+    thread, and the account (``thread = true``) or the entry (``thread: true``) asks."""
+    if not registry.spec(account.platform).threads:
+        return False
+    return account.threads() or bool(src is not None and src.thread)
+
+
+def thread_for(
+    src: ShareSource,
+    persona: Persona,
+    account: Account,
+    url: str | None,
+    limit: int | None = None,
+    counting: str | None = None,
+) -> list[str] | None:
+    """The parts of the thread ``account`` gets, or None when the share goes out as one post
+    (no thread asked for, the text fits, or it cannot be split: then it is shortened)."""
+    if not threads_for(account, src):
+        return None
+    from .compose import ShareInput, render_share
+    from .threads import ThreadSplitError, split_thread
+
+    template = template_for(src, persona, account)
+    if template is None:
+        full = src.body
+    else:
+        data = ShareInput(
+            title=src.title, url=url, summary=src.summary, tags=src.tags, body=src.body
+        )
+        full = render_share(template, data)
+    limit = limit or limit_for(account)
+    counting = counting or account.chosen_counting()
+    try:
+        parts = split_thread(
+            full, account.platform, limit, counting=counting, numbering=account.numbers_threads()
+        )
+    except ThreadSplitError:
+        return None
+    return parts if len(parts) > 1 else None
 
 
 def length_for(text: str, platform: str, counting: str | None = None) -> int:

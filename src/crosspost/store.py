@@ -998,7 +998,11 @@ def _check_redaction(r: AuditRecord, key: bytes | None, problems: list[str]) -> 
 def refuse_unless_editable(post: Post, deliveries: Sequence[Delivery]) -> None:
     """A post can be edited only while none of its targets has started publishing."""
     started = [
-        d.target for d in deliveries if d.state not in (QUEUED, HELD, CANCELLED) or d.needs_lookup
+        d.target
+        for d in deliveries
+        if d.state not in (QUEUED, HELD, CANCELLED)
+        or d.needs_lookup
+        or any(p.get("remote_id") for p in d.parts or ())  # part of a thread is out
     ]
     if started:
         raise Refused(

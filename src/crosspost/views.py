@@ -415,6 +415,17 @@ def print_preview(con: Any, items: list[dict[str, Any]]) -> None:
         limit = f"/{it['limit']}" if it.get("limit") else ""
         over = " [red]over the limit[/]" if it.get("over") else ""
         note = f"; limit {it['limit']} ({_esc(it['limit_note'])})" if it.get("limit_note") else ""
+        parts = it.get("parts") or []
+        if len(parts) > 1:
+            con.print(
+                f"[bold]{it['target']}[/] ({it['platform']}): a thread of {len(parts)} posts{note}"
+            )
+            for k, part in enumerate(parts, 1):
+                part_over = " [red]over the limit[/]" if part["over"] else ""
+                con.print(f"[dim]part {k}:[/] {part['length']}{limit} {it['unit']}{part_over}")
+                con.print(_esc(part["text"]))
+            con.print()
+            continue
         con.print(
             f"[bold]{it['target']}[/] ({it['platform']}): {it['length']}{limit}"
             f" {it['unit']}{over}{note}"

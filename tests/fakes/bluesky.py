@@ -362,10 +362,36 @@ class FakeBlueskyPDS(FakeServer):
         self._check_facets(raw, record.get("facets"))
         if "embed" in record:
             self._check_embed(record["embed"])
-        allowed = {"$type", "text", "createdAt", "langs", "facets", "embed", "tags"}
+        if "reply" in record:
+            self._check_reply(record["reply"])
+        allowed = {"$type", "text", "createdAt", "langs", "facets", "embed", "tags", "reply"}
         extra = set(record) - allowed
         if extra:
             raise self._problem(f"unexpected record fields {sorted(extra)}")
+
+    def _check_reply(self, reply: Any) -> None:
+        """app.bsky.feed.post#replyRef: strong references (uri and cid) to the thread's root
+        and to the parent; the lexicon checks their form, the AppView threads by them, so a
+        reference to a post that is not there (or another version of it) is a bug here."""
+        if not isinstance(reply, dict) or set(reply) - {"$type", "root", "parent"}:
+            raise self._problem(f"reply {reply!r} is not a replyRef")
+        for name in ("root", "parent"):
+            ref = reply.get(name)
+            if not isinstance(ref, dict) or set(ref) - {"$type"} != {"uri", "cid"}:
+                raise XrpcError(
+                    400,
+                    "InvalidRequest",
+                    f"Invalid app.bsky.feed.post record: $.record.reply.{name} must be a "
+                    "strongRef with uri and cid",
+                )
+            uri = ref["uri"]
+            if not isinstance(uri, str) or not uri.startswith("at://"):
+                raise self._problem(f"reply.{name}.uri {uri!r} is not an at-uri")
+            did, _, rest = uri.removeprefix("at://").partition("/")
+            collection, _, rkey = rest.partition("/")
+            found = self.records.get((did, rkey)) if collection == POST else None
+            if found is None or found["cid"] != ref["cid"]:
+                self.problems.append(f"reply.{name} names no stored post: {ref}")
 
     def _check_facets(self, raw: bytes, facets: Any) -> None:
         if facets is None:

@@ -41,6 +41,8 @@ class Failure:
     method: str | None = None
     route: str | None = None
     times: int = 1
+    #: matching requests that go through untouched first (the third post of a thread fails)
+    skip: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.headers, dict):
@@ -49,6 +51,8 @@ class Failure:
             self.method = self.method.upper()
         if self.times < 1:
             raise ValueError(f"times={self.times}: a failure applies at least once")
+        if self.skip < 0:
+            raise ValueError(f"skip={self.skip}: cannot let fewer than no requests through")
 
     def matches(self, method: str, route: str) -> bool:
         return (self.method is None or self.method == method) and (
@@ -81,21 +85,27 @@ class FailurePlan:
         self._lock = threading.Lock()
         self._queue: list[Failure] = []
         self._left: dict[int, int] = {}
+        self._skip: dict[int, int] = {}
 
     def add(self, failure: Failure) -> None:
         with self._lock:
             self._queue.append(failure)
             self._left[id(failure)] = failure.times
+            self._skip[id(failure)] = failure.skip
 
     def take(self, method: str, route: str) -> Failure | None:
         """The first planned failure for this request, counted as used."""
         with self._lock:
             for f in self._queue:
                 if f.matches(method, route):
+                    if self._skip[id(f)] > 0:
+                        self._skip[id(f)] -= 1
+                        return None
                     self._left[id(f)] -= 1
                     if self._left[id(f)] <= 0:
                         self._queue.remove(f)
                         del self._left[id(f)]
+                        del self._skip[id(f)]
                     return f
         return None
 
@@ -103,6 +113,7 @@ class FailurePlan:
         with self._lock:
             self._queue.clear()
             self._left.clear()
+            self._skip.clear()
 
     def __len__(self) -> int:
         with self._lock:

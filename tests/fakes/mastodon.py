@@ -443,8 +443,8 @@ class FakeMastodon(FakeServer):
         return {
             "id": s["id"],
             "created_at": iso(s["created_at"]),
-            "in_reply_to_id": None,
-            "in_reply_to_account_id": None,
+            "in_reply_to_id": s.get("in_reply_to"),
+            "in_reply_to_account_id": s.get("in_reply_to_account"),
             "sensitive": False,
             "spoiler_text": "",
             "visibility": s["visibility"],
@@ -507,6 +507,12 @@ class FakeMastodon(FakeServer):
             raise self._bad(f"visibility {visibility!r}")
         if language is not None and not re.fullmatch(r"[a-z]{2,3}", language):
             raise MastoError(422, "Validation failed: Language is not a valid language")
+        parent = None
+        if "in_reply_to_id" in form:
+            wanted = form["in_reply_to_id"][0]
+            parent = next((x for x in self.statuses if x["id"] == wanted), None)
+            if parent is None:  # what Mastodon answers for a status it does not have
+                raise MastoError(404, "Record not found")
         key = seen.headers.get("Idempotency-Key") if self.idempotency else None
         if key is not None and (account.id, key) in self._keys:
             original = next(s for s in self.statuses if s["id"] == self._keys[(account.id, key)])
@@ -529,6 +535,9 @@ class FakeMastodon(FakeServer):
                     "Cannot attach files that have not finished processing. Try again in a moment!",
                 )
         s = self._store_status(account, text, media_ids, visibility, language, None)
+        if parent is not None:
+            s["in_reply_to"] = parent["id"]
+            s["in_reply_to_account"] = parent["account"].id
         if key is not None:
             self._keys[(account.id, key)] = s["id"]
         return 200, self._status_json(s, base)

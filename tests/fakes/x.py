@@ -44,6 +44,7 @@ from .server import FakeServer, Request, Response
 from .server import utc_millis as x_time
 
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
+REPLY_GONE = "You attempted to reply to a Tweet that is deleted or not visible to you."
 IMAGE_MAGIC = {
     "image/jpeg": b"\xff\xd8\xff",
     "image/png": b"\x89PNG\r\n\x1a\n",
@@ -379,10 +380,13 @@ class FakeX(FakeServer):
             if start > datetime.now(UTC):
                 raise self._bad("start_time is in the future")
         fields = set(filter(None, q.get("tweet.fields", "").split(",")))
+        excluded = set(q.get("exclude", "").split(","))
         mine = [
             t
             for t in reversed(self.tweets)
-            if t["author"] == user.id and (start is None or t["created_at"] >= start)
+            if t["author"] == user.id
+            and (start is None or t["created_at"] >= start)
+            and not ("replies" in excluded and t["in_reply_to"])
         ]
         offset = int(q.get("pagination_token") or 0)
         page = mine[offset : offset + size]
@@ -437,17 +441,37 @@ class FakeX(FakeServer):
                 if m is None or m["owner"] != user.id or not m["complete"]:
                     raise self._bad(f"media id {mid} was not uploaded (completely) by this user")
             media_ids = ids
+        reply_to = self._reply_to(data.get("reply")) if "reply" in data else None
         if any(t["author"] == user.id and t["original"] == text for t in self.tweets):
             raise XError(403, problem(403, "Forbidden", DUPLICATE))
-        t = self._store_tweet(user, text, media_ids, None)
+        t = self._store_tweet(user, text, media_ids, None, in_reply_to=reply_to)
         return (
             201,
             {"data": {"id": t["id"], "text": t["text"], "edit_history_tweet_ids": [t["id"]]}},
             {},
         )
 
+    def _reply_to(self, reply: Any) -> dict[str, Any]:
+        """The post a ``reply`` object answers; X refuses a reply to one it cannot see."""
+        if (
+            not isinstance(reply, dict)
+            or not isinstance(reply.get("in_reply_to_tweet_id"), str)
+            or set(reply) - {"in_reply_to_tweet_id", "exclude_reply_user_ids"}
+        ):
+            raise self._bad(f"reply must be {{in_reply_to_tweet_id: string}}, not {reply!r}")
+        parent = next((t for t in self.tweets if t["id"] == reply["in_reply_to_tweet_id"]), None)
+        if parent is None:
+            raise XError(403, problem(403, "Forbidden", REPLY_GONE))
+        return parent
+
     def _store_tweet(
-        self, user: FakeUser, text: str, media_ids: list[str], created_at: datetime | None
+        self,
+        user: FakeUser,
+        text: str,
+        media_ids: list[str],
+        created_at: datetime | None,
+        *,
+        in_reply_to: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         tid = str(next(_ids))
         out, urls, pos = "", [], 0
@@ -490,6 +514,8 @@ class FakeX(FakeServer):
             "created_at": created_at or datetime.now(UTC),
             "media_ids": media_ids,
             "entities": {"urls": urls},
+            "in_reply_to": in_reply_to["id"] if in_reply_to else None,
+            "conversation_id": in_reply_to["conversation_id"] if in_reply_to else tid,
         }
         self.tweets.append(tweet)
         return tweet

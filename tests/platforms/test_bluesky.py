@@ -290,9 +290,12 @@ def test_publish_entry_share_with_link_card(
     result = adapter(pds).publish(pub(text, media=(MediaItem(thumb, alt="a hive"),)))
 
     rkey = record_key("post-1/home-bsky", WHEN)
+    uri = f"at://{pds.account.did}/app.bsky.feed.post/{rkey}"
     assert result == Result(
-        remote_id=f"at://{pds.account.did}/app.bsky.feed.post/{rkey}",
+        remote_id=uri,
         url=f"https://bsky.app/profile/{pds.account.did}/post/{rkey}",
+        # what a reply to it names (threads)
+        cid=pds.records[(pds.account.did, rkey)]["cid"],
     )
     [post] = pds.posts()
     assert post["text"] == text

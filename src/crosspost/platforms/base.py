@@ -74,12 +74,18 @@ class Publication:
     #: the blog entry's canonical URL, for share targets of an entry
     canonical_url: str | None = None
     media: tuple[MediaItem, ...] = field(default_factory=tuple)
+    #: a later part of a thread: the part it answers (platforms whose spec has ``threads``)
+    reply_to: Result | None = None
+    #: the thread's first part (Bluesky names it in every reply); None: ``reply_to``
+    thread_root: Result | None = None
 
 
 @dataclass(frozen=True)
 class Result:
     remote_id: str
     url: str | None = None
+    #: the content hash of the record (Bluesky: a reply names its parent by uri and cid)
+    cid: str | None = None
 
 
 class Adapter(Protocol):

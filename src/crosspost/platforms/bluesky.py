@@ -343,13 +343,15 @@ class BlueskyAdapter(PlatformAdapter):
             record["embed"] = embed
         if pub.lang:
             record["langs"] = [pub.lang.replace("_", "-")]
+        if pub.reply_to is not None:
+            record["reply"] = _reply_refs(pub.reply_to, pub.thread_root or pub.reply_to)
 
         log.debug("creating Bluesky post %s for @%s", rkey, self.handle)
         try:
             response = self._call(lambda c: self._create_record(c, rkey, record))
         except Exception as e:  # noqa: BLE001
             return self._after_create_failure(e, pub, rkey)
-        return self._result(response.uri)
+        return self._result(response.uri, response.cid)
 
     def lookup(self, pub: Publication) -> Result | None:
         rkey = record_key(pub.idempotency_key, pub.scheduled_at)
@@ -362,7 +364,7 @@ class BlueskyAdapter(PlatformAdapter):
         text = _field(found.value, "text")
         if text != pub.text:
             log.warning("Bluesky record %s exists but its text differs from this delivery's", rkey)
-        return self._result(found.uri)
+        return self._result(found.uri, found.cid)
 
     def verify(self) -> str:
         try:
@@ -617,11 +619,12 @@ class BlueskyAdapter(PlatformAdapter):
 
     # -- outcomes -----------------------------------------------------------------------------
 
-    def _result(self, uri: str) -> Result:
+    def _result(self, uri: str, cid: str | None = None) -> Result:
         from atproto import AtUri
 
         at = AtUri.from_str(uri)
-        return Result(remote_id=uri, url=f"https://bsky.app/profile/{at.hostname}/post/{at.rkey}")
+        url = f"https://bsky.app/profile/{at.hostname}/post/{at.rkey}"
+        return Result(remote_id=uri, url=url, cid=cid)
 
     def _after_create_failure(self, e: Exception, pub: Publication, rkey: str) -> Result:
         if isinstance(e, TransientError | PermanentError):
@@ -643,7 +646,7 @@ class BlueskyAdapter(PlatformAdapter):
         if found is not None:
             if _field(found.value, "text") == pub.text:
                 log.info("record %s exists with this post's text: published", rkey)
-                return self._result(found.uri)
+                return self._result(found.uri, found.cid)
             raise PermanentError(
                 f"Bluesky already has a different post under this delivery's record key "
                 f"({found.uri}); not posting again",
@@ -722,6 +725,21 @@ def _request_error_types() -> tuple[type[BaseException], ...]:
 def _looks_like_app_password(value: str) -> bool:
     parts = value.split("-")
     return len(parts) == 4 and all(len(p) == 4 and p.isalnum() for p in parts)
+
+
+def _reply_refs(parent: Result, root: Result) -> dict[str, Any]:
+    """A post's ``reply``: strong references (uri and cid) to the thread's first post and to
+    the post it answers."""
+    for ref in (parent, root):
+        if not ref.cid:
+            raise PermanentError(
+                f"cannot reply to {ref.remote_id}: its content id (cid) is not known",
+                hint="this is a bug; the earlier part was recorded without its cid",
+            )
+    return {
+        "root": {"uri": root.remote_id, "cid": root.cid},
+        "parent": {"uri": parent.remote_id, "cid": parent.cid},
+    }
 
 
 def _now_iso() -> str:

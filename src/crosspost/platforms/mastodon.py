@@ -438,6 +438,7 @@ class MastodonAdapter(PlatformAdapter):
                     visibility=self.account.visibility or "public",
                     language=_language(pub.lang),
                     idempotency_key=pub.idempotency_key,
+                    in_reply_to_id=pub.reply_to.remote_id if pub.reply_to else None,
                 )
         except Exception as e:
             err = self._translate(e, "posting", sent=True)

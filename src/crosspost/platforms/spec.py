@@ -114,6 +114,10 @@ class PlatformSpec:
     local: bool = False
     #: one line for ``crosspost personas`` and the docs
     summary: str = ""
+    #: a share too long for one post may go out as a thread of replies (the account's model
+    #: then derives from :class:`ThreadingAccount`, and the adapter honours
+    #: ``Publication.reply_to``)
+    threads: bool = False
 
     def counting_for(self, name: str | None) -> Counting | None:
         """The counting called ``name`` (None or the platform's name: its own)."""
@@ -267,10 +271,41 @@ class AccountConfig(_Config):
         """The counting the account chose (platforms with several); None: the platform's."""
         return None
 
+    def threads(self) -> bool:
+        """Whether a share too long for one post becomes a thread (see
+        :class:`ThreadingAccount`)."""
+        return False
+
+    def numbers_threads(self) -> bool:
+        """Whether each part of a thread ends with its number (" 1/3")."""
+        return False
+
     def server(self) -> str | None:
         """The server the account lives on, when the profile names one (the guard treats
         links to it as the account's)."""
         return None
+
+
+class ThreadingAccount(AccountConfig):
+    """An account on a platform whose spec has ``threads``: its shares may become threads."""
+
+    thread: bool = Field(
+        default=False,
+        description=(
+            "a share longer than the limit becomes a thread of replies instead of being "
+            "shortened (an entry's `thread: true` asks for it too)"
+        ),
+    )
+    thread_numbering: bool = Field(
+        default=False,
+        description='end each part of a thread with its number (" 1/3"), counted in its length',
+    )
+
+    def threads(self) -> bool:
+        return self.thread
+
+    def numbers_threads(self) -> bool:
+        return self.thread_numbering
 
 
 class BlogConfig(_Config):

@@ -168,7 +168,12 @@ class XAdapter(PlatformAdapter):
         )
         tweepy = _tweepy()
         try:
-            resp = client.create_tweet(text=pub.text, media_ids=media_ids or None, user_auth=True)
+            resp = client.create_tweet(
+                text=pub.text,
+                media_ids=media_ids or None,
+                in_reply_to_tweet_id=pub.reply_to.remote_id if pub.reply_to else None,
+                user_auth=True,
+            )
         except Exception as e:
             if isinstance(e, tweepy.errors.Forbidden) and _is_duplicate(e):
                 found = self._recover_duplicate(pub)

@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..spec import AccountConfig, Counting, CredentialField, PlatformSpec
+from ..spec import Counting, CredentialField, PlatformSpec, ThreadingAccount
 
 
-class BlueskyAccount(AccountConfig):
+class BlueskyAccount(ThreadingAccount):
     platform: Literal["bluesky"]
     instance: str | None = Field(
         default=None, description="the PDS's URL (default: https://bsky.social)"
@@ -36,5 +36,6 @@ SPEC = PlatformSpec(
     counting=Counting(
         length="crosspost.textlength:bluesky_length", unit="graphemes", max_bytes=3000
     ),
+    threads=True,
     summary="posts to a Bluesky PDS with an app password",
 )

@@ -6,13 +6,13 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ..spec import AccountConfig, Counting, CredentialField, PlatformSpec
+from ..spec import Counting, CredentialField, PlatformSpec, ThreadingAccount
 
 #: the name the browser login registers its app under, unless the account sets ``app_name``
 DEFAULT_APP_NAME = "crosspost"
 
 
-class MastodonAccount(AccountConfig):
+class MastodonAccount(ThreadingAccount):
     platform: Literal["mastodon"]
     instance: str | None = Field(default=None, description="the instance's URL")
     visibility: Literal["public", "unlisted", "private"] | None = Field(
@@ -86,5 +86,6 @@ SPEC = PlatformSpec(
         "codepoints": Counting(length="crosspost.textlength:codepoint_length", unit="code points")
     },
     live_rules="crosspost.platforms.mastodon:share_rules",
+    threads=True,
     summary="posts to a Mastodon-compatible instance with an access token",
 )

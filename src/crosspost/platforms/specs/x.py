@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..spec import AccountConfig, Counting, CredentialField, PlatformSpec
+from ..spec import Counting, CredentialField, PlatformSpec, ThreadingAccount
 
 
-class XAccount(AccountConfig):
+class XAccount(ThreadingAccount):
     platform: Literal["x"]
 
 
@@ -30,5 +30,6 @@ SPEC = PlatformSpec(
         unit="weighted characters",
         url_spans="crosspost.textlength:x_url_spans",
     ),
+    threads=True,
     summary="posts through the X API v2 (OAuth 1.0a user tokens)",
 )
