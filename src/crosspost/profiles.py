@@ -100,6 +100,10 @@ class Persona(_Strict):
     lang: str | None = None
     #: strip EXIF/XMP from images instead of blocking them (also accepted under [guard])
     strip_metadata: bool = False
+    #: apprise URLs that hear of this persona's posts needing the user (see notices)
+    notify: list[str] = []
+    #: one message a day at this local time ("18:00") instead of one per event
+    notify_digest: str | None = None
     identity: Identity = Field(default_factory=Identity)
     guard: GuardConfig = Field(default_factory=GuardConfig)
     blog: _AnyBlog | None = None
@@ -117,6 +121,15 @@ class Persona(_Strict):
             raise ValueError(
                 f"lang {v!r} is not a language code; use one like 'en', 'de' or 'en-GB'"
             )
+        return v
+
+    @field_validator("notify_digest")
+    @classmethod
+    def _digest(cls, v: str | None) -> str | None:
+        if v is not None:
+            from .notifysend import digest_time
+
+            digest_time(v)
         return v
 
     @field_validator("slots")
@@ -179,7 +192,7 @@ def load_persona(path: Path, base_dir: Path) -> Persona:
         raise ConfigError(describe_validation_error(e, str(path), Persona)) from None
     persona.name = name
     persona.source = path
-    broken = _template_problems(persona, path)
+    broken = _template_problems(persona, path) + _notify_problems(persona, path)
     if broken:
         raise ConfigError(broken)
     _resolve_paths(persona, base_dir)
@@ -200,6 +213,15 @@ def _template_problems(persona: Persona, path: Path) -> list[str]:
     ]
     found = (template_problem(t, f"{path} {field}") for field, t in templates)
     return [p for p in found if p is not None]
+
+
+def _notify_problems(persona: Persona, path: Path) -> list[str]:
+    """Notify URLs are checked on load, so a typo shows before the first failure does."""
+    if not persona.notify:
+        return []
+    from .notifysend import url_problems
+
+    return url_problems(persona.notify, str(path))
 
 
 def _resolve_paths(persona: Persona, base_dir: Path) -> None:
