@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import time
+import uuid
+import zlib
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,9 +16,11 @@ from sqlmodel import select
 
 from tests.fakes.receivers import FakeSmtp, FakeWebhook, free_port
 from tests.fakes.wordpress import FakeWordPress
+from tests.support.procs import env_for, start_daemon, wait_for
 from tests.test_daemon import ENTRY, queue_json, set_due_now, summary
 
 CHICAGO = ZoneInfo("America/Chicago")
+LEASE_OVER = timedelta(minutes=6)
 WP_PASSWORD = "abcd EFGH 1234 ijkl MNOP 5678"
 
 
@@ -237,6 +243,39 @@ def test_the_daemon_tells_every_persona_once_when_the_database_is_unreachable(ws
         assert "persona" not in msg["message"] + msg["title"]
 
 
+def test_a_running_daemon_sends_each_notice_once_across_restarts(ws, hook, tmp_path):
+    """A notice kept before the daemon ran, and one of a post it holds: each arrives once,
+    and a daemon started again (after a stop, or a kill -9) sends neither again."""
+    set_notify(ws, "personal", hook.apprise_url())
+    keep(ws, "personal", "Kept before the start", datetime.now(UTC))
+    q = queue_json(
+        ws, "--persona", "personal", "--text", "A day late.", "--at", "+2h", "--to", "home-feed"
+    )
+    set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(days=1))
+    env = env_for(tmp_path)
+    log = tmp_path / "daemon.log"
+    proc = start_daemon(ws.config, env, log)
+    try:
+        wait_for(lambda: len(hook.messages()) == 2, timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        proc = start_daemon(ws.config, env, log)
+        time.sleep(3)  # its first check of the notices runs at the start
+        proc.kill()
+        proc.wait(30)
+        proc = start_daemon(ws.config, env, log)
+        time.sleep(3)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    titles = sorted(m["title"] for m in hook.messages())
+    assert titles == [
+        "crosspost (personal): a post failed: Kept before the start",
+        "crosspost (personal): a post is held: A day late.",
+    ], log.read_text()
+    assert all(n.sent_at is not None for n in notices(ws))
+
+
 # -- sending ----------------------------------------------------------------------------------
 
 
@@ -245,6 +284,7 @@ def keep(ws, persona: str, title: str, at: datetime) -> None:
     from crosspost.notices import FAILED, record
 
     app = ws.app()
+    delivery = zlib.crc32(title.encode())
     post = Post(
         id=7, persona=persona, kind="short", title=title, body=title, slug="x", scheduled_at=at
     )
@@ -255,7 +295,7 @@ def keep(ws, persona: str, title: str, at: datetime) -> None:
         post,
         targets=["home-feed"],
         error="HTTP 500",
-        delivery_id=abs(hash(title)) % 10_000,
+        delivery_id=delivery,
         now=at,
     )
 
@@ -320,6 +360,55 @@ def test_a_failing_url_is_retried_a_few_times_without_resending_to_the_working_o
     assert any("giving up" in r.getMessage() for r in caplog.records)
     assert not any("s3cret-pw" in r.getMessage() for r in caplog.records)
     assert "s3cret-pw" not in (row.last_error or "")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request, ws):  # type: ignore[no-untyped-def]
+    """The workspace on SQLite, or on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield
+        return
+    base = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("set CROSSPOST_TEST_DATABASE_URL for the PostgreSQL tests")
+    import psycopg
+
+    name = f"crosspost_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(base, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    url = base.rsplit("/", 1)[0] + "/" + name
+    ws.write(
+        "config.toml", f'profiles_dir = "profiles"\ndata_dir = "data"\ndatabase_url = "{url}"\n'
+    )
+    yield
+    with psycopg.connect(base, autocommit=True) as c:
+        c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_one_notice_per_event_and_delivery_and_one_sender_per_notice(ws, hook, database):
+    from crosspost.models import Post
+    from crosspost.notices import FAILED, UNKNOWN, Sender, pending, record
+
+    set_notify(ws, "personal", hook.apprise_url())
+    app = ws.app()
+    persona = app.personas.get("personal")
+    now = datetime.now(UTC)
+    post = Post(id=3, persona="personal", kind="short", body="Hives.", slug="h", scheduled_at=now)
+    kw = {"targets": ["home-feed"], "error": "HTTP 500", "delivery_id": 9}
+    assert record(app.store, persona, FAILED, post, **kw)
+    assert not record(ws.app().store, persona, FAILED, post, **kw), "seen again: no second"
+    assert record(app.store, persona, UNKNOWN, post, **kw), "another event of it: a notice"
+    rows = pending(app.store)
+    assert [r.event for r in rows] == [FAILED, UNKNOWN]
+    # two daemons sending at once: each notice is taken by one of them
+    first, second = Sender(app), Sender(ws.app())
+    assert first._lease(rows, now) == rows
+    assert second._lease(rows, now) == []
+    assert second.flush(now) == 0 and hook.messages() == []
+    assert first.flush(now + LEASE_OVER) == 2
+    assert len(hook.messages()) == 2
+    assert Sender(ws.app()).flush(now + 2 * LEASE_OVER) == 0
+    assert len(hook.messages()) == 2
 
 
 # -- notify test ------------------------------------------------------------------------------

@@ -277,11 +277,13 @@ class Daemon:
             signal.signal(sig, lambda *_: self.stopping.set())
         if self.parent is None:
             # one sender per daemon: its workers record notices, the daemon sends them
+            # from the start: notices kept but not sent before a restart go out first
             self.scheduler.add_job(
                 self._send_notices,
                 "interval",
                 seconds=NOTICE_CHECK.total_seconds(),
                 id="notices",
+                next_run_time=utcnow(),
             )
             for index in range(1, self.count):
                 self._start_worker(index)
@@ -487,6 +489,19 @@ class Daemon:
         finally:
             self.dispatch_lock.release()
 
+    def _notices_soon(self) -> None:
+        """Something needs the user: send its notice within a second, not at the next check."""
+        if self.scheduler is None or self.parent is not None or self.stopping.is_set():
+            return
+        with contextlib.suppress(Exception):  # the scheduler may be shutting down
+            self.scheduler.add_job(
+                self._send_notices,
+                "date",
+                run_date=utcnow() + timedelta(seconds=1),
+                id="notices-soon",
+                replace_existing=True,
+            )
+
     def _send_notices(self) -> None:
         """Send the notices that are due; a failure is logged and tried again later."""
         try:
@@ -528,6 +543,8 @@ class Daemon:
 
     def _report_held(self, post_ids: list[int]) -> None:
         """Say which posts were held, and for which targets, how late and what to do."""
+        if post_ids:
+            self._notices_soon()
         for post_id, (post, deliveries) in sorted(self.store.snapshots(post_ids).items()):
             targets = [d.target for d in deliveries if d.state == HELD]
             self.held += len(targets)
@@ -560,6 +577,8 @@ class Daemon:
             if self.once:
                 self.outcomes.append(Outcome(c, FAILED, "crashed"))
             return
+        if outcome.category in PROBLEMS:
+            self._notices_soon()
         if self.once:
             self.outcomes.append(outcome)
         elif not self.stopping.is_set() and refill:

@@ -147,8 +147,9 @@ def record(
 
         stmt = pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"])
     with store.write_conn() as conn:
-        added = conn.execute(stmt).rowcount
-    return bool(added)
+        # RETURNING, not rowcount: drivers disagree on the count of a skipped insert
+        added = conn.execute(stmt.returning(table.c.id)).first()
+    return added is not None
 
 
 def safely(what: str, fn: Any, *args: Any, **kw: Any) -> None:
