@@ -90,6 +90,34 @@ def test_a_url_apprise_does_not_understand_is_a_profile_error_that_keeps_its_sec
     assert "notify[0]" not in r.err, "the good URL is fine"
 
 
+def test_urls_found_good_once_load_without_apprise(ws, tmp_path):
+    """apprise reads a URL only after loading all its plugins: an unchanged profile skips it."""
+    import subprocess
+    import sys
+
+    set_notify(ws, "personal", "json://127.0.0.1:9/hook")
+    script = (
+        "import sys; from pathlib import Path; from crosspost.app import App; "
+        f"App(Path({str(ws.config)!r})).personas; print('apprise' in sys.modules)"
+    )
+    env = env_for(tmp_path)
+
+    def loads() -> str:
+        r = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False
+        )
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
+    assert loads() == "True", "the first time apprise checks it"
+    assert loads() == "False"
+    # a new URL is checked, a bad one refused
+    path = ws.profiles / "personal.toml"
+    path.write_text(path.read_text().replace("json://127.0.0.1:9/hook", "nosuchservice://x"))
+    r = ws.run("personas")
+    assert r.code == 2 and "notify[0]" in r.err
+
+
 def test_a_digest_time_must_be_a_time_of_day(ws):
     set_notify(ws, "personal", "json://127.0.0.1:9/hook", digest="25:00")
     r = ws.run("personas")

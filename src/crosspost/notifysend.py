@@ -7,12 +7,14 @@ Notify URLs may embed passwords and tokens: nothing here repeats one in a messag
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -26,21 +28,56 @@ def scheme(url: str) -> str:
     return head.lower() if sep and head.isascii() and head.replace("+", "").isalnum() else "?"
 
 
-def url_problems(urls: Sequence[str], where: str) -> list[str]:
+def url_problems(urls: Sequence[str], where: str, known: Path | None = None) -> list[str]:
     """One problem per URL apprise does not understand; the URL itself is never repeated
-    (it may hold a password)."""
+    (it may hold a password).
+
+    Apprise loads all of its ~190 plugins to read one URL, close to a second on every
+    command: ``known`` is a file of the hashes of URLs found good before, so an unchanged
+    profile costs no apprise at all (best effort: an unwritable file only costs the time).
+    """
     if not urls:
+        return []
+    ids = [url_id(u) for u in urls]
+    good = _known(known)
+    if all(i in good for i in ids):
         return []
     import apprise
 
     problems = []
     for i, url in enumerate(urls):
+        if ids[i] in good:
+            continue
         if apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
             problems.append(
                 f"{where} notify[{i}]: apprise does not understand this {scheme(url)}:// URL; "
                 "see https://github.com/caronc/apprise/wiki for the forms each service takes"
             )
+        else:
+            good.add(ids[i])
+    if known is not None:
+        with contextlib.suppress(OSError):
+            known.parent.mkdir(parents=True, exist_ok=True)
+            lines = [_apprise_version(), *sorted(good)]
+            known.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
     return problems
+
+
+def _apprise_version() -> str:
+    from importlib.metadata import version
+
+    return f"apprise {version('apprise')}"
+
+
+def _known(path: Path | None) -> set[str]:
+    """URL hashes found good by this apprise version (another may read URLs differently)."""
+    if path is None:
+        return set()
+    try:
+        first, *rest = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError, ValueError):
+        return set()
+    return set(rest) if first == _apprise_version() else set()
 
 
 def digest_time(value: str) -> time:

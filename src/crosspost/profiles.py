@@ -176,7 +176,8 @@ def _norm_handle(h: str) -> str:
     return h.strip().lower().lstrip("@")
 
 
-def load_persona(path: Path, base_dir: Path) -> Persona:
+def load_persona(path: Path, base_dir: Path, known_urls: Path | None = None) -> Persona:
+    """``known_urls``: where notify URLs checked before are remembered (see notifysend)."""
     from .settings import read_toml
 
     data = read_toml(path)
@@ -192,7 +193,7 @@ def load_persona(path: Path, base_dir: Path) -> Persona:
         raise ConfigError(describe_validation_error(e, str(path), Persona)) from None
     persona.name = name
     persona.source = path
-    broken = _template_problems(persona, path) + _notify_problems(persona, path)
+    broken = _template_problems(persona, path) + _notify_problems(persona, path, known_urls)
     if broken:
         raise ConfigError(broken)
     _resolve_paths(persona, base_dir)
@@ -215,13 +216,13 @@ def _template_problems(persona: Persona, path: Path) -> list[str]:
     return [p for p in found if p is not None]
 
 
-def _notify_problems(persona: Persona, path: Path) -> list[str]:
+def _notify_problems(persona: Persona, path: Path, known: Path | None) -> list[str]:
     """Notify URLs are checked on load, so a typo shows before the first failure does."""
     if not persona.notify:
         return []
     from .notifysend import url_problems
 
-    return url_problems(persona.notify, str(path))
+    return url_problems(persona.notify, str(path), known)
 
 
 def _resolve_paths(persona: Persona, base_dir: Path) -> None:
@@ -262,7 +263,7 @@ class Personas:
         return {a.name: p.name for p in self for a in p.accounts}
 
 
-def load_personas(directory: Path, base_dir: Path) -> Personas:
+def load_personas(directory: Path, base_dir: Path, known_urls: Path | None = None) -> Personas:
     if not directory.is_dir():
         raise ConfigError(
             f"{directory}: profiles folder not found",
@@ -272,7 +273,7 @@ def load_personas(directory: Path, base_dir: Path) -> Personas:
     personas: dict[str, Persona] = {}
     for path in sorted(directory.glob("*.toml")):
         try:
-            p = load_persona(path, base_dir)
+            p = load_persona(path, base_dir, known_urls)
         except ConfigError as e:
             problems.extend(e.problems)
             continue
