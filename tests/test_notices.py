@@ -174,6 +174,17 @@ def test_rejected_credentials_say_how_to_log_in_once_across_restarts(ws, wp_blog
     assert row.event == "credentials" and row.sent_at is not None
 
 
+def test_missing_credentials_are_a_failure_not_a_rejection(ws, wp_blog, isolated, hook):
+    set_notify(ws, "professional", hook.apprise_url())
+    isolated.delete_password("crosspost/professional/blog", "app_password")
+    due_entry(ws)
+    r = ws.run("daemon", "--once")
+    assert "failed 1" in summary(r)
+    (msg,) = hook.messages()
+    assert msg["title"] == "crosspost (professional): a post failed: Boundaries Online"
+    assert "accounts login" in msg["message"]
+
+
 def test_a_held_post_is_notified_by_mail(ws, smtp):
     set_notify(ws, "personal", smtp.apprise_url("ana.bee@gmail.com"))
     q = queue_json(

@@ -146,7 +146,9 @@ class Publisher:
         except TransientError as e:
             return self._transient(c, e, post)
         except PermanentError as e:
-            return self._fail(c, e.message, e.hint, post)
+            # the platform refused the account's credentials (401/403): the hint says to log in
+            rejected = e.hint is not None and "accounts login" in e.hint
+            return self._fail(c, e.message, e.hint, post, rejected=rejected)
         except ConfigError as e:
             # e.g. missing credentials or a profile broken since queueing
             return self._fail(c, str(e.message), e.hint, post)
@@ -403,14 +405,14 @@ class Publisher:
                 return UTC
         return persona_tz(self.app, post.persona)
 
-    def _fail(self, c: Claim, message: str, hint: str | None, post: Any | None) -> Outcome:
+    def _fail(
+        self, c: Claim, message: str, hint: str | None, post: Any | None, *, rejected: bool = False
+    ) -> Outcome:
         # perhaps a revoked token: after 'accounts login' the next attempt reads the new one
         credentials.forget(c.target)
         if self._record(c, FAILED, utcnow(), error=message, hint=hint):
-            rejected = hint is not None and "accounts login" in hint
-            self._notify(
-                notices.CREDENTIALS if rejected else notices.FAILED, c, post, message, hint
-            )
+            event = notices.CREDENTIALS if rejected else notices.FAILED
+            self._notify(event, c, post, message, hint)
         log.error(
             "%s failed: %s%s",
             describe(self.app, c.post_id, post, c.target),
