@@ -33,7 +33,9 @@ class App:
         from .profiles import load_personas
 
         s = self.settings
-        return load_personas(s.resolved_profiles_dir(), s.base_dir)
+        return load_personas(
+            s.resolved_profiles_dir(), s.base_dir, known_urls=self.cache_dir / "notify-urls"
+        )
 
     def _profiles_stamp(self) -> tuple[tuple[str, float], ...]:
         d = self.settings.resolved_profiles_dir()

@@ -53,14 +53,19 @@ from typing import IO, Any
 from . import credentials
 from .app import App
 from .claims import Claim, claim, hold_overdue, next_wakeup, renew
+from .dberrors import store_problem
 from .errors import Refused
 from .models import FAILED, HELD, utcnow
+from .notices import HELD as HELD_EVENT
+from .notices import Sender, record, safely
 from .publisher import Outcome, Publisher, Stopping, describe
 
 log = logging.getLogger("crosspost.daemon")
 
 #: how often the daemon looks for posts overdue by more than max_lateness
 HOLD_CHECK = timedelta(seconds=30)
+#: how often the daemon sends the notices that are due (on a thread of their own)
+NOTICE_CHECK = timedelta(seconds=10)
 #: deliveries claimed per request slot of a platform (the others are being prepared/recorded)
 CLAIM_AHEAD = 2
 #: the platforms a "default" concurrency applies to, at most (sizes the thread pool)
@@ -126,6 +131,7 @@ class Daemon:
         self.store = app.store
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.publisher = Publisher(app)
+        self.sender = Sender(app)
         cfg = self.settings.daemon
         credentials.keep_in_memory(cfg.credentials_ttl.total_seconds())
         self.index, self.count = worker or (0, 1 if once else cfg.workers)
@@ -224,6 +230,7 @@ class Daemon:
             # else: what this dispatch claimed has finished already (a quick failure may have
             # queued a retry due now): look again
         self.pool.shutdown(wait=True)
+        self._send_notices()
         return 0 if self.summary().ok else 1
 
     def summary(self) -> Summary:
@@ -269,6 +276,15 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
         if self.parent is None:
+            # one sender per daemon: its workers record notices, the daemon sends them
+            # from the start: notices kept but not sent before a restart go out first
+            self.scheduler.add_job(
+                self._send_notices,
+                "interval",
+                seconds=NOTICE_CHECK.total_seconds(),
+                id="notices",
+                next_run_time=utcnow(),
+            )
             for index in range(1, self.count):
                 self._start_worker(index)
         self.scheduler.start()
@@ -464,8 +480,35 @@ class Daemon:
                 self._dispatch_once()
                 if not self.again.is_set():
                     break
+            self.sender.database_reachable()
+        except Exception as e:
+            problem = store_problem(e)
+            if problem is not None and self.parent is None:
+                self.sender.database_unreachable(str(problem))
+            raise
         finally:
             self.dispatch_lock.release()
+
+    def _notices_soon(self) -> None:
+        """Something needs the user: send its notice within a second, not at the next check."""
+        if self.scheduler is None or self.parent is not None or self.stopping.is_set():
+            return
+        with contextlib.suppress(Exception):  # the scheduler may be shutting down
+            self.scheduler.add_job(
+                self._send_notices,
+                "date",
+                run_date=utcnow() + timedelta(seconds=1),
+                id="notices-soon",
+                replace_existing=True,
+            )
+
+    def _send_notices(self) -> None:
+        """Send the notices that are due; a failure is logged and tried again later."""
+        try:
+            self.sender.flush()
+        except Exception as e:  # noqa: BLE001 - notices never stop the daemon
+            problem = store_problem(e)
+            log.warning("could not send notices: %s", problem or type(e).__name__)
 
     def _dispatch_once(self) -> None:
         if self.stopping.is_set():
@@ -500,13 +543,23 @@ class Daemon:
 
     def _report_held(self, post_ids: list[int]) -> None:
         """Say which posts were held, and for which targets, how late and what to do."""
+        if post_ids:
+            self._notices_soon()
         for post_id, (post, deliveries) in sorted(self.store.snapshots(post_ids).items()):
             targets = [d.target for d in deliveries if d.state == HELD]
             self.held += len(targets)
-            log.warning(
-                "%s: %s",
-                describe(self.app, post_id, post, ", ".join(targets)),
-                post.note or "held: overdue by more than max_lateness",
+            note = post.note or "held: overdue by more than max_lateness"
+            log.warning("%s: %s", describe(self.app, post_id, post, ", ".join(targets)), note)
+            safely(
+                f"post {post_id} being held",
+                lambda post=post, targets=targets, note=note: record(
+                    self.store,
+                    self.app.personas.get(post.persona),
+                    HELD_EVENT,
+                    post,
+                    targets=targets,
+                    error=note,
+                ),
             )
 
     def _done(self, fut: Future[Outcome]) -> None:
@@ -524,6 +577,8 @@ class Daemon:
             if self.once:
                 self.outcomes.append(Outcome(c, FAILED, "crashed"))
             return
+        if outcome.category in PROBLEMS:
+            self._notices_soon()
         if self.once:
             self.outcomes.append(outcome)
         elif not self.stopping.is_set() and refill:

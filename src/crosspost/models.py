@@ -144,3 +144,31 @@ class AuditHead(SQLModel, table=True):
     head_hash: str
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     mac: str | None = None
+
+
+class Notification(SQLModel, table=True):
+    """A notice to a persona's ``notify`` URLs: one per event and delivery, ever.
+
+    ``key`` (e.g. ``failed:delivery:12``) is unique, so an event seen again (after a restart, by
+    another daemon) adds nothing. The text is written when the event happens, from that
+    persona's post, target and error only. ``delivered`` lists the URLs (by hash) that have it,
+    so a retry after a partial failure sends only to the others.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    event: str
+    persona: str = Field(index=True)
+    post_id: int | None = None
+    delivery_id: int | None = None
+    title: str
+    body: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: when every URL had it (or there was nothing left to send it to)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    delivered: list[str] = Field(default_factory=list, sa_type=JSON)
+    attempts: int = 0
+    next_try_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: a sender working on it (several daemons share a PostgreSQL queue)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = None

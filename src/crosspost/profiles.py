@@ -117,6 +117,10 @@ class Persona(_Strict):
         description="proxy for every request of the persona's blog and accounts: http://, "
         "https://, socks5:// or socks5h:// (default: the environment's)",
     )
+    #: apprise URLs that hear of this persona's posts needing the user (see notices)
+    notify: list[str] = []
+    #: one message a day at this local time ("18:00") instead of one per event
+    notify_digest: str | None = None
     identity: Identity = Field(default_factory=Identity)
     guard: GuardConfig = Field(default_factory=GuardConfig)
     blog: _AnyBlog | None = None
@@ -145,6 +149,15 @@ class Persona(_Strict):
     @classmethod
     def _proxy(cls, v: str | None) -> str | None:
         return proxy_url(v)
+
+    @field_validator("notify_digest")
+    @classmethod
+    def _digest(cls, v: str | None) -> str | None:
+        if v is not None:
+            from .notifysend import digest_time
+
+            digest_time(v)
+        return v
 
     @field_validator("slots")
     @classmethod
@@ -190,7 +203,8 @@ def _norm_handle(h: str) -> str:
     return h.strip().lower().lstrip("@")
 
 
-def load_persona(path: Path, base_dir: Path) -> Persona:
+def load_persona(path: Path, base_dir: Path, known_urls: Path | None = None) -> Persona:
+    """``known_urls``: where notify URLs checked before are remembered (see notifysend)."""
     from .settings import read_toml
 
     data = read_toml(path)
@@ -206,7 +220,7 @@ def load_persona(path: Path, base_dir: Path) -> Persona:
         raise ConfigError(describe_validation_error(e, str(path), Persona)) from None
     persona.name = name
     persona.source = path
-    broken = _template_problems(persona, path)
+    broken = _template_problems(persona, path) + _notify_problems(persona, path, known_urls)
     if broken:
         raise ConfigError(broken)
     _resolve_paths(persona, base_dir)
@@ -227,6 +241,15 @@ def _template_problems(persona: Persona, path: Path) -> list[str]:
     ]
     found = (template_problem(t, f"{path} {field}") for field, t in templates)
     return [p for p in found if p is not None]
+
+
+def _notify_problems(persona: Persona, path: Path, known: Path | None) -> list[str]:
+    """Notify URLs are checked on load, so a typo shows before the first failure does."""
+    if not persona.notify:
+        return []
+    from .notifysend import url_problems
+
+    return url_problems(persona.notify, str(path), known)
 
 
 def _resolve_paths(persona: Persona, base_dir: Path) -> None:
@@ -267,7 +290,7 @@ class Personas:
         return {a.name: p.name for p in self for a in p.accounts}
 
 
-def load_personas(directory: Path, base_dir: Path) -> Personas:
+def load_personas(directory: Path, base_dir: Path, known_urls: Path | None = None) -> Personas:
     if not directory.is_dir():
         raise ConfigError(
             f"{directory}: profiles folder not found",
@@ -277,7 +300,7 @@ def load_personas(directory: Path, base_dir: Path) -> Personas:
     personas: dict[str, Persona] = {}
     for path in sorted(directory.glob("*.toml")):
         try:
-            p = load_persona(path, base_dir)
+            p = load_persona(path, base_dir, known_urls)
         except ConfigError as e:
             problems.extend(e.problems)
             continue

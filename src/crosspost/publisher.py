@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from . import credentials
+from . import credentials, notices
 from .app import App
 from .auditlog import finding_detail, finding_summary
 from .claims import Claim, OtherPublication, others_recent, record, record_parts, unclaim
@@ -29,6 +29,7 @@ from .contexts import context_for
 from .entries import Entry, Media, first_words
 from .errors import ConfigError, CrosspostError, PermanentError, TransientError
 from .models import FAILED, PUBLISHED, QUEUED, UNKNOWN, Delivery, Post, utcnow
+from .notices import blocked_reasons
 from .platforms import registry
 from .platforms.base import (
     Adapter,
@@ -169,7 +170,9 @@ class Publisher:
         except TransientError as e:
             return self._transient(c, e, post)
         except PermanentError as e:
-            return self._fail(c, e.message, e.hint, post)
+            # the platform refused the account's credentials (401/403): the hint says to log in
+            rejected = e.hint is not None and "accounts login" in e.hint
+            return self._fail(c, e.message, e.hint, post, rejected=rejected)
         except ConfigError as e:
             # e.g. missing credentials or a profile broken since queueing
             return self._fail(c, str(e.message), e.hint, post)
@@ -395,7 +398,10 @@ class Publisher:
         )
         msg = f"blocked by the leak guard at publish time: {reasons}"
         hint = "edit the profile or cancel the post; the guard rechecks on retry"
-        self._record(c, FAILED, utcnow(), error=msg, hint=hint)
+        if self._record(c, FAILED, utcnow(), error=msg, hint=hint):
+            # the notice names rule and field only: an owner may be another persona
+            said = f"blocked by the leak guard at publish time: {blocked_reasons(report.findings)}"
+            self._notify(notices.BLOCKED, c, post, said, hint)
         log.error("%s: %s (%s)", describe(self.app, c.post_id, post, c.target), msg, hint)
         return Outcome(c, FAILED, msg, BLOCKED)
 
@@ -462,7 +468,8 @@ class Publisher:
         if c.attempt >= policy.max_attempts:
             msg = f"gave up after {c.attempt} attempts: {e.message}"
             hint = e.hint or f"run 'crosspost retry {c.post_id} --target {c.target}'"
-            self._record(c, FAILED, now, error=msg, hint=hint, needs_lookup=e.maybe_sent)
+            if self._record(c, FAILED, now, error=msg, hint=hint, needs_lookup=e.maybe_sent):
+                self._notify(notices.FAILED, c, post, msg, hint)
             log.error(
                 "%s failed: %s (%s)", describe(self.app, c.post_id, post, c.target), msg, hint
             )
@@ -500,10 +507,14 @@ class Publisher:
                 return UTC
         return persona_tz(self.app, post.persona)
 
-    def _fail(self, c: Claim, message: str, hint: str | None, post: Any | None) -> Outcome:
+    def _fail(
+        self, c: Claim, message: str, hint: str | None, post: Any | None, *, rejected: bool = False
+    ) -> Outcome:
         # perhaps a revoked token: after 'accounts login' the next attempt reads the new one
         credentials.forget(c.target)
-        self._record(c, FAILED, utcnow(), error=message, hint=hint)
+        if self._record(c, FAILED, utcnow(), error=message, hint=hint):
+            event = notices.CREDENTIALS if rejected else notices.FAILED
+            self._notify(event, c, post, message, hint)
         log.error(
             "%s failed: %s%s",
             describe(self.app, c.post_id, post, c.target),
@@ -517,7 +528,8 @@ class Publisher:
     ) -> Outcome:
         """The platform may or may not have the post: the user has to look."""
         hint = self._unknown_hint(c)
-        self._record(c, UNKNOWN, now, error=message, hint=hint, **kw)
+        if self._record(c, UNKNOWN, now, error=message, hint=hint, **kw):
+            self._notify(notices.UNKNOWN, c, post, message, hint)
         log.error(
             "%s: outcome unknown: %s (%s)",
             describe(self.app, c.post_id, post, c.target),
@@ -531,6 +543,27 @@ class Publisher:
             f"check {c.target} for the post; if it is not there run "
             f"'crosspost retry {c.post_id} --target {c.target}', if it is, "
             f"'crosspost resolve {c.post_id} --target {c.target} --url URL' records it"
+        )
+
+    def _notify(
+        self, event: str, c: Claim, post: Any | None, message: str, hint: str | None
+    ) -> None:
+        """Keep a notice for the post's own persona, after the delivery's result is recorded
+        (in a transaction of its own: whatever happens to the notice, the result stands)."""
+        if post is None:
+            return
+        notices.safely(
+            f"post {c.post_id} to {c.target}",
+            lambda: notices.record(
+                self.app.store,
+                self.app.personas.get(post.persona),
+                event,
+                post,
+                targets=[c.target],
+                error=message,
+                hint=hint,
+                delivery_id=c.delivery_id,
+            ),
         )
 
     def _record(self, c: Claim, state: str, now: datetime, **kw: object) -> bool:
