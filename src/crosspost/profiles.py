@@ -100,6 +100,9 @@ class Persona(_Strict):
     lang: str | None = None
     #: strip EXIF/XMP from images instead of blocking them (also accepted under [guard])
     strip_metadata: bool = False
+    #: an iCalendar file of this persona's queue the daemon keeps current (relative to the
+    #: config's folder); only this persona's posts are in it
+    calendar_file: Path | None = None
     identity: Identity = Field(default_factory=Identity)
     guard: GuardConfig = Field(default_factory=GuardConfig)
     blog: _AnyBlog | None = None
@@ -203,6 +206,8 @@ def _template_problems(persona: Persona, path: Path) -> list[str]:
 
 
 def _resolve_paths(persona: Persona, base_dir: Path) -> None:
+    if persona.calendar_file is not None and not persona.calendar_file.is_absolute():
+        persona.calendar_file = base_dir / persona.calendar_file
     for config in [persona.blog, *persona.accounts]:
         if config is not None:
             config.resolve_paths(base_dir)
