@@ -85,7 +85,6 @@ class Heartbeat:
                     wake_seconds=self.wake_interval.total_seconds(),
                 )
             )
-        self._last = now
 
     def dispatched(self, now: datetime) -> None:
         """Record a dispatch; writes only when the last write is :data:`BEAT_EVERY` old."""
