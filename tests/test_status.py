@@ -10,9 +10,11 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import select
 
 from crosspost.when import format_local
+from tests import test_reliability
 from tests.support.procs import crosspost, env_for, start_daemon, wait_for
 
 
@@ -288,3 +290,35 @@ def test_health_address_is_checked(ws):
     r = ws.run("status")
     assert r.code == 2
     assert "config.toml" in r.err and "host:port" in r.err
+
+
+#: a fresh PostgreSQL database per test (skipped without CROSSPOST_TEST_DATABASE_URL)
+pg_url = test_reliability.pg_url
+
+
+@pytest.mark.postgres
+def test_two_daemons_on_postgresql_each_show(ws, tmp_path, pg_url):
+    ws.write(
+        "config.toml",
+        f'profiles_dir = "profiles"\ndata_dir = "data"\ndatabase_url = "{pg_url}"\n',
+    )
+    env = env_for(tmp_path)
+    procs = [start_daemon(ws.config, env, tmp_path / f"d{i}.log") for i in range(2)]
+    try:
+
+        def both():
+            st = json.loads(crosspost(ws.config, "status", "--format", "json", env=env).stdout)
+            running = [d for d in st["daemon"]["instances"] if d["running"]]
+            return running if len(running) == 2 else None
+
+        running = wait_for(both, timeout=60, interval=0.5)
+        assert {d["pid"] for d in running} == {p.pid for p in procs}
+        procs[0].send_signal(signal.SIGTERM)
+        assert procs[0].wait(timeout=30) == 0
+        st = json.loads(crosspost(ws.config, "status", "--format", "json", env=env).stdout)
+        assert [d["pid"] for d in st["daemon"]["instances"]] == [procs[1].pid]
+        assert st["daemon"]["running"] is True
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=30)
