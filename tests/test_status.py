@@ -322,3 +322,18 @@ def test_two_daemons_on_postgresql_each_show(ws, tmp_path, pg_url):
         for p in procs:
             p.send_signal(signal.SIGTERM)
             p.wait(timeout=30)
+
+
+def test_health_address_in_use_is_refused(ws, tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        ws.write(
+            "config.toml",
+            f'profiles_dir = "profiles"\ndata_dir = "data"\n[daemon]\nhealth = "127.0.0.1:{port}"\n',
+        )
+        r = crosspost(ws.config, "daemon", env=env_for(tmp_path), timeout=60)
+    assert r.returncode == 1
+    assert f"daemon.health 127.0.0.1:{port}: cannot listen there" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -245,6 +245,8 @@ class Daemon:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         cfg = self.settings.daemon
+        if self.parent is None:
+            self._start_health()  # first: an address in use is refused before anything runs
         self.scheduler = BackgroundScheduler(
             timezone="UTC",
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -277,7 +279,6 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
         if self.parent is None:
-            self._start_health()
             self.beat = Heartbeat(self.store, self.worker, cfg.wake_interval)
             self.beat.start(utcnow())
             for index in range(1, self.count):

@@ -1,9 +1,9 @@
 """Running daemons: a heartbeat row each, so ``crosspost status`` sees them from any process.
 
-Only a new table: nothing else depends on it, so the revision it follows can change freely.
+Only a new table that nothing else refers to: it can follow any revision (``down_revision``
+is the one line that names it).
 
 Revision ID: 0005
-Revises: 0002
 """
 
 from __future__ import annotations
