@@ -55,6 +55,8 @@ from .app import App
 from .claims import Claim, claim, hold_overdue, next_wakeup, renew
 from .dberrors import store_problem
 from .errors import Refused
+from .heartbeat import Heartbeat
+from .icscalendar import CalendarFiles
 from .models import FAILED, HELD, utcnow
 from .notices import HELD as HELD_EVENT
 from .notices import Sender, record, safely
@@ -169,6 +171,11 @@ class Daemon:
         self._lockfile: IO[str] | None = None
         self._last_hold: datetime | None = None
         self._warm = False
+        #: the row ``crosspost status`` reads (the daemon itself only, not --once or workers)
+        self.beat: Heartbeat | None = None
+        #: personas' ``calendar_file``s (kept by the daemon itself, not its workers)
+        self.calendars = CalendarFiles() if self.parent is None else None
+        self.health: Any = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -231,6 +238,7 @@ class Daemon:
             # queued a retry due now): look again
         self.pool.shutdown(wait=True)
         self._send_notices()
+        self._refresh_calendars()
         return 0 if self.summary().ok else 1
 
     def summary(self) -> Summary:
@@ -244,6 +252,8 @@ class Daemon:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         cfg = self.settings.daemon
+        if self.parent is None:
+            self._start_health()  # first: an address in use is refused before anything runs
         self.scheduler = BackgroundScheduler(
             timezone="UTC",
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -285,6 +295,8 @@ class Daemon:
                 id="notices",
                 next_run_time=utcnow(),
             )
+            self.beat = Heartbeat(self.store, self.worker, cfg.wake_interval)
+            self.beat.start(utcnow())
             for index in range(1, self.count):
                 self._start_worker(index)
         self.scheduler.start()
@@ -306,6 +318,7 @@ class Daemon:
             pending = list(self.inflight)
         _, not_done = wait(pending, timeout=cfg.shutdown_grace.total_seconds())
         self._reap_workers(cfg.shutdown_grace.total_seconds() + 5)
+        self._stop_reporting()
         if not_done:
             log.warning(
                 "abandoning %d in-flight deliveries; their claims expire and the next start "
@@ -317,6 +330,22 @@ class Daemon:
         self.pool.shutdown(wait=True)
         log.info("daemon stopped")
         return 0
+
+    def _start_health(self) -> None:
+        address = self.settings.daemon.health
+        if address is None:
+            return
+        from .health import HealthServer
+
+        self.health = HealthServer(self.app, address)
+        self.health.start()
+
+    def _stop_reporting(self) -> None:
+        """A clean stop takes the daemon out of ``crosspost status`` at once."""
+        if self.health is not None:
+            self.health.stop()
+        if self.beat is not None:
+            self.beat.stop()
 
     # -- wake-ups ---------------------------------------------------------------------------
 
@@ -540,6 +569,21 @@ class Daemon:
             nxt = next_wakeup(self.store)
             if nxt is not None:
                 self._schedule_wake(nxt + timedelta(milliseconds=50))
+        if self.beat is not None:
+            try:
+                self.beat.dispatched(now)
+            except Exception as e:  # noqa: BLE001 - reporting must not stop publishing
+                log.warning("heartbeat not written: %s", type(e).__name__)
+        if not self.once:
+            self._refresh_calendars()
+
+    def _refresh_calendars(self) -> None:
+        if self.calendars is None:
+            return
+        try:
+            self.calendars.refresh(self.store, self.app.personas, utcnow())
+        except Exception as e:  # noqa: BLE001 - the calendar must not stop publishing
+            log.warning("calendar files not refreshed: %s", type(e).__name__)
 
     def _report_held(self, post_ids: list[int]) -> None:
         """Say which posts were held, and for which targets, how late and what to do."""

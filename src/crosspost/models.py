@@ -172,3 +172,23 @@ class Notification(SQLModel, table=True):
     #: a sender working on it (several daemons share a PostgreSQL queue)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = None
+
+
+class DaemonBeat(SQLModel, table=True):
+    """One row per running daemon: written at its start and (at most every few seconds) by
+    its dispatches, removed when it stops cleanly. ``crosspost status`` and the health
+    endpoint read it from any process; a row not updated for three wake intervals is a daemon
+    that died without saying so."""
+
+    __tablename__ = "daemons"
+
+    #: the daemon's worker name (host:pid:random), as in its claims
+    id: str = Field(primary_key=True)
+    host: str
+    pid: int
+    version: str
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    beat_at: datetime = Field(sa_type=UTCDateTime)
+    last_dispatch_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: the daemon's ``wake_interval`` in seconds: it beats at least this often
+    wake_seconds: float

@@ -121,6 +121,9 @@ class Persona(_Strict):
     notify: list[str] = []
     #: one message a day at this local time ("18:00") instead of one per event
     notify_digest: str | None = None
+    #: an iCalendar file of this persona's queue the daemon keeps current (relative to the
+    #: config's folder); only this persona's posts are in it
+    calendar_file: Path | None = None
     identity: Identity = Field(default_factory=Identity)
     guard: GuardConfig = Field(default_factory=GuardConfig)
     blog: _AnyBlog | None = None
@@ -253,6 +256,8 @@ def _notify_problems(persona: Persona, path: Path, known: Path | None) -> list[s
 
 
 def _resolve_paths(persona: Persona, base_dir: Path) -> None:
+    if persona.calendar_file is not None and not persona.calendar_file.is_absolute():
+        persona.calendar_file = base_dir / persona.calendar_file
     for config in [persona.blog, *persona.accounts]:
         if config is not None:
             config.resolve_paths(base_dir)

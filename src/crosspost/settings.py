@@ -105,7 +105,24 @@ class DaemonSettings(_Strict):
             example={"x": 2, "mastodon": 8},
         ),
     )
+    health: str | None = Field(
+        None,
+        **_about(
+            """Serve GET /health on this address ("host:port") for monitoring: 200 and the
+            JSON of `crosspost status --format json` when healthy, 503 with the same JSON when
+            something needs the user. Off by default; keep it on 127.0.0.1 unless a monitor
+            elsewhere must reach it (it shows persona and account names).""",
+            example="127.0.0.1:8787",
+        ),
+    )
     retry: RetrySettings = Field(default_factory=RetrySettings)
+
+    @field_validator("health")
+    @classmethod
+    def _health(cls, v: str | None) -> str | None:
+        if v is not None:
+            health_address(v)
+        return v
 
 
 class GuardSettings(_Strict):
@@ -214,6 +231,15 @@ class Settings(BaseSettings):
         if self.database_url:
             return resolve_sqlite_path(self.database_url, self.base_dir)
         return f"sqlite:///{self.resolved_data_dir() / 'crosspost.db'}"
+
+
+def health_address(text: str) -> tuple[str, int]:
+    """``"127.0.0.1:8787"`` → ("127.0.0.1", 8787); ``"[::1]:8787"`` for IPv6."""
+    host, sep, port = text.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r} is not an address; write it as host:port, e.g. 127.0.0.1:8787")
+    return host, int(port)
 
 
 def resolve_sqlite_path(url: str, base: Path) -> str:
