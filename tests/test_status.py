@@ -196,17 +196,10 @@ def test_daemon_heartbeat_and_health_endpoint(ws, tmp_path):
     assert json.loads(r.stdout)["daemon"]["running"] is False
     proc = start_daemon(ws.config, env, tmp_path / "daemon.log")
     try:
-
-        def running():
-            out = crosspost(ws.config, "status", "--format", "json", env=env).stdout
-            st = json.loads(out)
-            return st if st["daemon"]["running"] else None
-
-        def dispatched():
-            st = running()
-            return st if st and st["daemon"]["instances"][0]["last_dispatch"] else None
-
-        st = wait_for(dispatched, timeout=30, interval=0.3)
+        # the heartbeat row is read in this process (a status subprocess per poll is slow on a
+        # loaded machine); status itself is asked once the daemon has dispatched
+        wait_for(lambda: any(r.last_dispatch_at for r in beats(ws)), timeout=120, interval=0.2)
+        st = json.loads(crosspost(ws.config, "status", "--format", "json", env=env).stdout)
         (inst,) = st["daemon"]["instances"]
         assert inst["pid"] == proc.pid
         assert inst["host"] == socket.gethostname()
@@ -239,16 +232,19 @@ def test_daemon_heartbeat_and_health_endpoint(ws, tmp_path):
     assert st["daemon"] == {"running": False, "instances": []}
 
 
+def beats(ws) -> list:
+    """The daemons' heartbeat rows, straight from the database."""
+    from crosspost.models import DaemonBeat
+
+    with ws.app().store.read() as s:
+        return list(s.exec(select(DaemonBeat)))
+
+
 def test_killed_daemon_is_not_running(ws, tmp_path):
     env = env_for(tmp_path)
     proc = start_daemon(ws.config, env, tmp_path / "daemon.log")
     try:
-
-        def row():
-            st = json.loads(crosspost(ws.config, "status", "--format", "json", env=env).stdout)
-            return st["daemon"]["instances"]
-
-        wait_for(row, timeout=30, interval=0.3)
+        wait_for(lambda: beats(ws), timeout=120, interval=0.2)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
