@@ -188,15 +188,29 @@ def preview(
 ) -> None:
     """Show the exact text per target, its length and limit, and guard findings."""
     from . import views
+    from .durations import format_duration
     from .preview import build_preview
 
     app = app_of(ctx)
     entry, p, targets, report = _checked(app, file, text, persona, to)
     items = build_preview(p, entry, targets, app.cache_dir)
+    jitter = format_duration(p.slot_jitter) if p.slot_jitter else None
     if fmt == "json":
-        emit_json({"persona": p.name, "targets": items, "guard": report.to_json(detail=True)})
+        emit_json(
+            {
+                "persona": p.name,
+                "targets": items,
+                "guard": report.to_json(detail=True),
+                "slot_jitter": jitter,
+            }
+        )
     else:
         views.print_preview(console(), items)
+        if jitter:
+            click.echo(
+                f"note: slot_jitter ±{jitter}: queue moves a slot or --at time by a random "
+                "offset within it and shows the time it stored"
+            )
         views.print_report(console(), report)
     ctx.exit(1 if report.blocked else 0)
 

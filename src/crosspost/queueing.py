@@ -20,6 +20,7 @@ from .auditlog import finding_detail
 from .entries import Entry, require_media, slugify
 from .errors import Blocked, EntryError, Refused, UsageError
 from .guard.findings import Finding, Report
+from .jitter import Uniform
 from .models import (
     CANCELLED,
     HELD,
@@ -126,7 +127,8 @@ def resolve_when(
                 hint=f'add slots = ["Mon-Fri 08:30"] to {persona.source}, or use --at',
             )
         taken = store.queued_times(persona.name) if store is not None else []
-        slot = next_free_slot(persona.slots, persona.tz, now, taken)
+        jitter = persona.slot_jitter or timedelta(0)
+        slot = next_free_slot(persona.slots, persona.tz, now, taken, jitter)
         if slot is None:
             raise UsageError(f"no free slot in the next 60 days for persona '{persona.name}'")
         return When(slot)
@@ -291,11 +293,14 @@ def plan_entry(
     now: datetime | None = None,
     *,
     when: When | None = None,
+    rng: Uniform | None = None,
 ) -> Plan:
     """Everything ``queue`` decides before writing: persona, targets, time, guard report.
 
     ``when`` is a time already decided (an edit keeps the post's). The timing checks compare
-    with other personas' posts only, so an edited post is never compared with itself."""
+    with other personas' posts only, so an edited post is never compared with itself.
+    A time taken from a slot, ``at`` or the entry's ``at`` gets the persona's ``slot_jitter``
+    (drawn from ``rng``)."""
     from .checking import check_entry
 
     personas = app.personas
@@ -303,7 +308,10 @@ def plan_entry(
     allowances = parse_allow(allow, reason)
     targets, foreign = resolve_targets(personas, persona, entry, to)
     if when is None:
+        now = now or datetime.now(UTC)
         when = resolve_when(app.store, persona, entry, at, next_slot, now)
+        if at or next_slot or entry.at:
+            when = apply_jitter(app, persona, when, now, rng)
     from .guardkey import guard_secret
 
     secret = guard_secret(app)
@@ -318,6 +326,39 @@ def plan_entry(
     report = report.merged(timing_findings(app, persona, entry, when.utc, secret=secret))
     report = report.with_allowances(allowances)
     return Plan(persona, entry, targets, when, report, allowances)
+
+
+def apply_jitter(
+    app: App, persona: Persona, when: When, now: datetime, rng: Uniform | None = None
+) -> When:
+    """``when`` moved by the persona's ``slot_jitter`` (see :mod:`crosspost.jitter`), with a
+    note saying so; unchanged without one."""
+    import random
+
+    from .durations import format_duration
+    from .jitter import Window, jittered
+
+    jitter = persona.slot_jitter
+    if not jitter or when.utc <= now:
+        return when
+    own = persona.separation or timedelta(0)
+    seps = {p.name: max(own, p.separation or timedelta(0)) for p in app.personas}
+    widest = max(seps.values(), default=timedelta(0))
+    windows = [
+        Window(p.scheduled_at, seps.get(p.persona, own))
+        for p in app.store.recent_posts(when.utc - jitter - widest)
+        if p.persona != persona.name and p.scheduled_at <= when.utc + jitter + widest
+    ]
+    at = jittered(when.utc, jitter, now, windows, rng or random.SystemRandom())
+    if at == when.utc:
+        return when
+    shift = at - when.utc
+    sign = "+" if shift >= timedelta(0) else "-"
+    note = (
+        f"slot_jitter ±{format_duration(jitter)} moved {format_local(when.utc, persona.tz)} "
+        f"by {sign}{format_duration(abs(shift))}"
+    )
+    return When(at, "; ".join(n for n in (when.note, note) if n))
 
 
 def timing_findings(
@@ -381,13 +422,14 @@ def queue_entry(
     reason: str | None = None,
     *,
     again: bool = False,
+    rng: Uniform | None = None,
 ) -> tuple[Post, Plan]:
     """Check and queue ``entry``; refuses one already queued or published for the persona
     (same content, or the same file still queued) unless ``again``."""
     require_media(entry)
     persona = resolve_persona(app.personas, entry, persona_name)
     refuse_conflicts(app.store, persona, entry, again=again)
-    plan = plan_entry(app, entry, persona_name, to, at, next_slot, allow, reason)
+    plan = plan_entry(app, entry, persona_name, to, at, next_slot, allow, reason, rng=rng)
     _refuse_unused(plan)
     return commit_plan(app.store, plan, app.media_dir), plan
 
@@ -534,7 +576,10 @@ def edit_post(
     if at is None:
         when = When(post.scheduled_at)
     else:
-        when = resolve_when(app.store, persona, None, at, False)
+        now = datetime.now(UTC)
+        when = apply_jitter(
+            app, persona, resolve_when(app.store, persona, None, at, False, now), now
+        )
     current = [d.target for d in deliveries if d.state != CANCELLED]
     # targets change only when asked: --to, or 'to' in the entry
     requested = to or (None if entry.to is not None else current)
