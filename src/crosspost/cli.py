@@ -139,7 +139,34 @@ def _checked(
         foreign_targets=foreign,
         secret=guard_secret(app),
     )
+    report = report.merged(_rhythm(app, p, entry))
+    if entry.media or entry.body_images:
+        from .queueing import entry_image_hashes, same_image_findings
+
+        report = report.merged(same_image_findings(app, p, entry, entry_image_hashes(entry)))
     return entry, p, targets, report
+
+
+def _rhythm(app: App, p: Any, entry: Any) -> list[Any]:
+    """``fingerprint.rhythm`` for the entry's own ``at``, or for the persona's schedule as it
+    stands when the entry names no time (or one already past)."""
+    from datetime import datetime
+
+    from .guard.correlation import RecentPost
+    from .queueing import resolve_when, rhythm_findings
+
+    now = datetime.now(UTC)
+    at = None
+    if entry.at is not None:
+        try:
+            at = resolve_when(None, p, entry, None, False, now).utc
+        except UsageError:
+            at = None
+    since = (at or now) - app.settings.guard.correlation_window
+    posts = [
+        RecentPost(r.persona, r.id or 0, "", r.scheduled_at) for r in app.store.recent_posts(since)
+    ]
+    return rhythm_findings(p, at, posts, now)
 
 
 @cli.command()

@@ -47,6 +47,8 @@ class Plan:
     when: When
     report: Report
     allow: dict[str, str] = field(default_factory=dict)
+    #: perceptual hash of each image of the entry, by path (None: not an image)
+    hashes: dict[Path, str | None] = field(default_factory=dict)
 
 
 def resolve_persona(personas: Personas, entry: Entry, option: str | None) -> Persona:
@@ -197,12 +199,18 @@ def override_audit(plan_persona: str, report: Report, source: str | None) -> lis
     ]
 
 
-def snapshot_media(entry: Entry, media_dir: Path, strip: bool) -> list[dict[str, str]]:
+def snapshot_media(
+    entry: Entry, media_dir: Path, strip: bool, hashes: Mapping[Path, str | None] | None = None
+) -> list[dict[str, str]]:
     """Copy media into the store's folder, so later edits of the originals change nothing.
 
     Images referenced in the body come after the front matter's, with ``ref`` (the reference
     as written in the body) so a blog adapter can copy them and point the body at the copy.
+    Each image's perceptual hash is kept as ``phash`` (from ``hashes``, computed when the
+    plan was checked), for the ``media.same-image`` rule of later posts.
     """
+    from .guard.images import image_hash
+
     out = []
     named = [(f"media[{i}]", m) for i, m in enumerate(entry.media)]
     named += [(f"the image '{m.ref}' in the body", m) for m in entry.body_images]
@@ -223,6 +231,9 @@ def snapshot_media(entry: Entry, media_dir: Path, strip: bool) -> list[dict[str,
         elif not dest.exists():
             shutil.copyfile(m.path, dest)
         item = {"path": str(dest), "alt": m.alt, "sha256": digest, "original": str(m.path)}
+        phash = hashes.get(m.path) if hashes is not None else image_hash(m.path)
+        if phash is not None:
+            item["phash"] = phash
         if m.ref is not None:
             item["ref"] = m.ref
         out.append(item)
@@ -255,7 +266,7 @@ def commit_plan(store: Store, plan: Plan, media_dir: Path) -> Post:
     if plan.report.blocked:
         store.audit(blocked_audit(plan.persona.name, plan.report, _src(plan.entry)))
         raise Blocked(blocked_message(plan.report))
-    media = snapshot_media(plan.entry, media_dir, plan.persona.strips_metadata)
+    media = snapshot_media(plan.entry, media_dir, plan.persona.strips_metadata, plan.hashes)
     post = build_post(plan, media)
     return store.enqueue(
         post, plan.targets, override_audit(plan.persona.name, plan.report, _src(plan.entry))
@@ -294,6 +305,7 @@ def plan_entry(
     *,
     when: When | None = None,
     rng: Uniform | None = None,
+    post_id: int | None = None,
 ) -> Plan:
     """Everything ``queue`` decides before writing: persona, targets, time, guard report.
 
@@ -323,9 +335,49 @@ def plan_entry(
         foreign_targets=foreign,
         secret=secret,
     )
-    report = report.merged(timing_findings(app, persona, entry, when.utc, secret=secret))
+    report = report.merged(
+        timing_findings(app, persona, entry, when.utc, secret=secret, exclude=post_id)
+    )
+    hashes = entry_image_hashes(entry)
+    report = report.merged(same_image_findings(app, persona, entry, hashes, exclude=post_id))
     report = report.with_allowances(allowances)
-    return Plan(persona, entry, targets, when, report, allowances)
+    return Plan(persona, entry, targets, when, report, allowances, hashes)
+
+
+def entry_image_hashes(entry: Entry) -> dict[Path, str | None]:
+    from .guard.images import image_hash
+
+    return {m.path: image_hash(m.path) for m in (*entry.media, *entry.body_images)}
+
+
+def same_image_findings(
+    app: App,
+    persona: Persona,
+    entry: Entry,
+    hashes: Mapping[Path, str | None],
+    *,
+    exclude: int | None = None,
+) -> list[Finding]:
+    """``media.same-image`` for the entry's images against every other persona's queued or
+    published ones (posts queued before hashes were kept are hashed from their snapshot)."""
+    if not hashes:
+        return []
+    from .guard.images import KnownImage, check_same_image, image_hash
+
+    known = []
+    for p in app.store.media_of_others(persona.name, TAKEN):
+        if p.id == exclude:
+            continue
+        for item in p.media:
+            h = item.get("phash")
+            if h is None and Path(item.get("path", "")).is_file():
+                h = image_hash(item["path"])
+            if h:
+                known.append(KnownImage(p.persona, p.id or 0, h))
+    named = [(f"media[{i}]", m) for i, m in enumerate(entry.media)]
+    named += [(f"body image {m.ref}", m) for m in entry.body_images]
+    items = [(what, str(m.path), hashes.get(m.path)) for what, m in named]
+    return check_same_image(persona.name, items, known, persona.guard.rules)
 
 
 def apply_jitter(
@@ -368,9 +420,11 @@ def timing_findings(
     at: datetime,
     *,
     secret: bytes | None,
+    exclude: int | None = None,
 ) -> list[Finding]:
-    """Near-duplicate and separation findings for ``entry`` going out at ``at``, against the
-    other personas' posts around that time (queued, held or published)."""
+    """Near-duplicate, separation and rhythm findings for ``entry`` going out at ``at``,
+    against the other personas' posts around that time (queued, held or published); post
+    ``exclude`` (the one being edited or moved) is not counted."""
     from . import guard
     from .checking import check_timing
 
@@ -378,12 +432,30 @@ def timing_findings(
     window = app.settings.guard.correlation_window
     widest = max([p.separation or timedelta(0) for p in personas] + [timedelta(0)])
     since = at - max(window, widest)
-    recent = [
+    posts = [
         guard.RecentPost(p.persona, p.id or 0, _post_text(p), p.scheduled_at)
         for p in app.store.recent_posts(since)
-        if p.persona != persona.name
+        if p.id is None or p.id != exclude
     ]
-    return check_timing(personas, persona, entry, at, recent, window, secret)
+    recent = [p for p in posts if p.persona != persona.name]
+    findings = check_timing(personas, persona, entry, at, recent, window, secret)
+    return findings + rhythm_findings(persona, at, posts)
+
+
+def rhythm_findings(
+    persona: Persona, at: datetime | None, posts: Sequence[Any], now: datetime | None = None
+) -> list[Finding]:
+    """``fingerprint.rhythm`` for ``persona`` (a post at ``at``, or its schedule as it is)."""
+    from .guard.rhythm import check_rhythm
+
+    return check_rhythm(
+        persona.name,
+        at,
+        posts,
+        now or datetime.now(UTC),
+        persona.guard.rules,
+        fmt_time=lambda t: format_local(t, persona.tz),
+    )
 
 
 def move_post(app: App, post: Post, persona: Persona, at: datetime, *, release: bool) -> Post:
@@ -396,7 +468,11 @@ def move_post(app: App, post: Post, persona: Persona, at: datetime, *, release: 
     assert post.id is not None
     report = Report(
         persona.name,
-        tuple(timing_findings(app, persona, entry_from_post(post), at, secret=guard_secret(app))),
+        tuple(
+            timing_findings(
+                app, persona, entry_from_post(post), at, secret=guard_secret(app), exclude=post.id
+            )
+        ),
     ).with_allowances(post.allow)
     if report.blocked:
         app.store.audit(blocked_audit(persona.name, report, None), post_id=post.id)
@@ -583,14 +659,16 @@ def edit_post(
     current = [d.target for d in deliveries if d.state != CANCELLED]
     # targets change only when asked: --to, or 'to' in the entry
     requested = to or (None if entry.to is not None else current)
-    plan = plan_entry(app, entry, persona.name, requested, None, False, allow, reason, when=when)
+    plan = plan_entry(
+        app, entry, persona.name, requested, None, False, allow, reason, when=when, post_id=post_id
+    )
     _refuse_unused(plan)
     if plan.report.blocked:
         app.store.audit(blocked_audit(persona.name, plan.report, _src(entry)), post_id=post_id)
         raise Blocked(blocked_message(plan.report), hint="the queued post was left as it was")
     new_targets = None if set(current) == {t.name for t in plan.targets} else plan.targets
     fields = _post_fields(
-        build_post(plan, snapshot_media(entry, app.media_dir, persona.strips_metadata))
+        build_post(plan, snapshot_media(entry, app.media_dir, persona.strips_metadata, plan.hashes))
     )
     changed = sorted(k for k, v in fields.items() if getattr(post, k) != v)
     audit = [
