@@ -50,3 +50,16 @@ def test_queue_at_another_time_of_day_does_not_warn(ws) -> None:  # type: ignore
         assert all(f["rule"] != "fingerprint.rhythm" for f in data["guard"]["findings"])
     r = ws.run("check", "--text", "Bees.", "--persona", "personal", "--format", "json")
     assert r.json()["findings"] == []
+
+
+def test_check_without_a_usable_database_still_checks_the_text(ws) -> None:  # type: ignore[no-untyped-def]
+    missing = ws.root / "no-such-folder" / "x.db"
+    ws.write(
+        "config.toml",
+        f'profiles_dir = "profiles"\ndata_dir = "data"\ndatabase_url = "sqlite:///{missing}"\n',
+    )
+    r = ws.run(
+        "check", "--text", "Ana Bee keeps bees", "--persona", "professional", "--format", "json"
+    )
+    assert r.code == 1 and r.json()["blocked"]  # the identity finding stands
+    assert "not compared with the other personas' posts" in r.err

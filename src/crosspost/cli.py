@@ -139,11 +139,19 @@ def _checked(
         foreign_targets=foreign,
         secret=guard_secret(app),
     )
-    report = report.merged(_rhythm(app, p, entry))
-    if entry.media or entry.body_images:
-        from .queueing import entry_image_hashes, same_image_findings
+    from .errors import StoreError
 
-        report = report.merged(same_image_findings(app, p, entry, entry_image_hashes(entry)))
+    try:
+        report = report.merged(_rhythm(app, p, entry))
+        if entry.media or entry.body_images:
+            from .queueing import entry_image_hashes, same_image_findings
+
+            report = report.merged(same_image_findings(app, p, entry, entry_image_hashes(entry)))
+    except StoreError as e:  # the text checks stand without the queue
+        click.echo(
+            f"warning: not compared with the other personas' posts (rhythm, same image): {e}",
+            err=True,
+        )
     return entry, p, targets, report
 
 
