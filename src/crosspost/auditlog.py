@@ -29,7 +29,9 @@ if TYPE_CHECKING:  # the guard package is imported only when a match is hashed
     from .guard.findings import Finding
 
 #: Rules whose messages name no matched text (configuration, post ids, times only).
-MESSAGE_RULES = frozenset({"confidential", "near-duplicate", "separation"})
+MESSAGE_RULES = frozenset(
+    {"confidential", "near-duplicate", "separation", "fingerprint.rhythm", "media.same-image"}
+)
 
 _HEAD = b"crosspost-audit-head\x00"
 _REDACTION = b"crosspost-audit-redaction\x00"

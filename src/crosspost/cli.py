@@ -139,7 +139,42 @@ def _checked(
         foreign_targets=foreign,
         secret=guard_secret(app),
     )
+    from .errors import StoreError
+
+    try:
+        report = report.merged(_rhythm(app, p, entry))
+        if entry.media or entry.body_images:
+            from .queueing import entry_image_hashes, same_image_findings
+
+            report = report.merged(same_image_findings(app, p, entry, entry_image_hashes(entry)))
+    except StoreError as e:  # the text checks stand without the queue
+        click.echo(
+            f"warning: not compared with the other personas' posts (rhythm, same image): {e}",
+            err=True,
+        )
     return entry, p, targets, report
+
+
+def _rhythm(app: App, p: Any, entry: Any) -> list[Any]:
+    """``fingerprint.rhythm`` for the entry's own ``at``, or for the persona's schedule as it
+    stands when the entry names no time (or one already past)."""
+    from datetime import datetime
+
+    from .guard.correlation import RecentPost
+    from .queueing import resolve_when, rhythm_findings
+
+    now = datetime.now(UTC)
+    at = None
+    if entry.at is not None:
+        try:
+            at = resolve_when(None, p, entry, None, False, now).utc
+        except UsageError:
+            at = None
+    since = (at or now) - app.settings.guard.correlation_window
+    posts = [
+        RecentPost(r.persona, r.id or 0, "", r.scheduled_at) for r in app.store.recent_posts(since)
+    ]
+    return rhythm_findings(p, at, posts, now)
 
 
 @cli.command()
@@ -188,15 +223,29 @@ def preview(
 ) -> None:
     """Show the exact text per target, its length and limit, and guard findings."""
     from . import views
+    from .durations import format_duration
     from .preview import build_preview
 
     app = app_of(ctx)
     entry, p, targets, report = _checked(app, file, text, persona, to)
     items = build_preview(p, entry, targets, app.cache_dir)
+    jitter = format_duration(p.slot_jitter) if p.slot_jitter else None
     if fmt == "json":
-        emit_json({"persona": p.name, "targets": items, "guard": report.to_json(detail=True)})
+        emit_json(
+            {
+                "persona": p.name,
+                "targets": items,
+                "guard": report.to_json(detail=True),
+                "slot_jitter": jitter,
+            }
+        )
     else:
         views.print_preview(console(), items)
+        if jitter:
+            click.echo(
+                f"note: slot_jitter ±{jitter}: queue moves a slot or --at time by a random "
+                "offset within it and shows the time it stored"
+            )
         views.print_report(console(), report)
     ctx.exit(1 if report.blocked else 0)
 

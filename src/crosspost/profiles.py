@@ -97,6 +97,12 @@ class Persona(_Strict):
     display_name: str
     timezone: str = "UTC"
     slots: list[str] = []
+    slot_jitter: Duration | None = Field(
+        default=None,
+        description="move each post queued into a slot (or at a given time) by a random "
+        'offset within ± this duration, e.g. "7m", drawn once at queueing; never into the '
+        "past or another persona's separation window",
+    )
     #: default share template for accounts without their own
     share: str = DEFAULT_SHARE
     #: region for phone numbers written without a country code (e.g. "US", "DE")

@@ -20,6 +20,7 @@ from .auditlog import finding_detail
 from .entries import Entry, require_media, slugify
 from .errors import Blocked, EntryError, Refused, UsageError
 from .guard.findings import Finding, Report
+from .jitter import Uniform
 from .models import (
     CANCELLED,
     HELD,
@@ -46,6 +47,8 @@ class Plan:
     when: When
     report: Report
     allow: dict[str, str] = field(default_factory=dict)
+    #: perceptual hash of each image of the entry, by path (None: not an image)
+    hashes: dict[Path, str | None] = field(default_factory=dict)
 
 
 def resolve_persona(personas: Personas, entry: Entry, option: str | None) -> Persona:
@@ -126,7 +129,8 @@ def resolve_when(
                 hint=f'add slots = ["Mon-Fri 08:30"] to {persona.source}, or use --at',
             )
         taken = store.queued_times(persona.name) if store is not None else []
-        slot = next_free_slot(persona.slots, persona.tz, now, taken)
+        jitter = persona.slot_jitter or timedelta(0)
+        slot = next_free_slot(persona.slots, persona.tz, now, taken, jitter)
         if slot is None:
             raise UsageError(f"no free slot in the next 60 days for persona '{persona.name}'")
         return When(slot)
@@ -195,12 +199,18 @@ def override_audit(plan_persona: str, report: Report, source: str | None) -> lis
     ]
 
 
-def snapshot_media(entry: Entry, media_dir: Path, strip: bool) -> list[dict[str, str]]:
+def snapshot_media(
+    entry: Entry, media_dir: Path, strip: bool, hashes: Mapping[Path, str | None] | None = None
+) -> list[dict[str, str]]:
     """Copy media into the store's folder, so later edits of the originals change nothing.
 
     Images referenced in the body come after the front matter's, with ``ref`` (the reference
     as written in the body) so a blog adapter can copy them and point the body at the copy.
+    Each image's perceptual hash is kept as ``phash`` (from ``hashes``, computed when the
+    plan was checked), for the ``media.same-image`` rule of later posts.
     """
+    from .guard.images import image_hash
+
     out = []
     named = [(f"media[{i}]", m) for i, m in enumerate(entry.media)]
     named += [(f"the image '{m.ref}' in the body", m) for m in entry.body_images]
@@ -221,6 +231,9 @@ def snapshot_media(entry: Entry, media_dir: Path, strip: bool) -> list[dict[str,
         elif not dest.exists():
             shutil.copyfile(m.path, dest)
         item = {"path": str(dest), "alt": m.alt, "sha256": digest, "original": str(m.path)}
+        phash = hashes.get(m.path) if hashes is not None else image_hash(m.path)
+        if phash is not None:
+            item["phash"] = phash
         if m.ref is not None:
             item["ref"] = m.ref
         out.append(item)
@@ -253,7 +266,7 @@ def commit_plan(store: Store, plan: Plan, media_dir: Path) -> Post:
     if plan.report.blocked:
         store.audit(blocked_audit(plan.persona.name, plan.report, _src(plan.entry)))
         raise Blocked(blocked_message(plan.report))
-    media = snapshot_media(plan.entry, media_dir, plan.persona.strips_metadata)
+    media = snapshot_media(plan.entry, media_dir, plan.persona.strips_metadata, plan.hashes)
     post = build_post(plan, media)
     return store.enqueue(
         post, plan.targets, override_audit(plan.persona.name, plan.report, _src(plan.entry))
@@ -291,11 +304,15 @@ def plan_entry(
     now: datetime | None = None,
     *,
     when: When | None = None,
+    rng: Uniform | None = None,
+    post_id: int | None = None,
 ) -> Plan:
     """Everything ``queue`` decides before writing: persona, targets, time, guard report.
 
     ``when`` is a time already decided (an edit keeps the post's). The timing checks compare
-    with other personas' posts only, so an edited post is never compared with itself."""
+    with other personas' posts only, so an edited post is never compared with itself.
+    A time taken from a slot, ``at`` or the entry's ``at`` gets the persona's ``slot_jitter``
+    (drawn from ``rng``)."""
     from .checking import check_entry
 
     personas = app.personas
@@ -303,7 +320,10 @@ def plan_entry(
     allowances = parse_allow(allow, reason)
     targets, foreign = resolve_targets(personas, persona, entry, to)
     if when is None:
+        now = now or datetime.now(UTC)
         when = resolve_when(app.store, persona, entry, at, next_slot, now)
+        if at or next_slot or entry.at:
+            when = apply_jitter(app, persona, when, now, rng)
     from .guardkey import guard_secret
 
     secret = guard_secret(app)
@@ -315,9 +335,82 @@ def plan_entry(
         foreign_targets=foreign,
         secret=secret,
     )
-    report = report.merged(timing_findings(app, persona, entry, when.utc, secret=secret))
+    report = report.merged(
+        timing_findings(app, persona, entry, when.utc, secret=secret, exclude=post_id)
+    )
+    hashes = entry_image_hashes(entry)
+    report = report.merged(same_image_findings(app, persona, entry, hashes, exclude=post_id))
     report = report.with_allowances(allowances)
-    return Plan(persona, entry, targets, when, report, allowances)
+    return Plan(persona, entry, targets, when, report, allowances, hashes)
+
+
+def entry_image_hashes(entry: Entry) -> dict[Path, str | None]:
+    from .guard.images import image_hash
+
+    return {m.path: image_hash(m.path) for m in (*entry.media, *entry.body_images)}
+
+
+def same_image_findings(
+    app: App,
+    persona: Persona,
+    entry: Entry,
+    hashes: Mapping[Path, str | None],
+    *,
+    exclude: int | None = None,
+) -> list[Finding]:
+    """``media.same-image`` for the entry's images against every other persona's queued or
+    published ones (posts queued before hashes were kept are hashed from their snapshot)."""
+    if not hashes:
+        return []
+    from .guard.images import KnownImage, check_same_image, image_hash
+
+    known = []
+    for p in app.store.media_of_others(persona.name, TAKEN):
+        if p.id == exclude:
+            continue
+        for item in p.media:
+            h = item.get("phash")
+            if h is None and Path(item.get("path", "")).is_file():
+                h = image_hash(item["path"])
+            if h:
+                known.append(KnownImage(p.persona, p.id or 0, h))
+    named = [(f"media[{i}]", m) for i, m in enumerate(entry.media)]
+    named += [(f"body image {m.ref}", m) for m in entry.body_images]
+    items = [(what, str(m.path), hashes.get(m.path)) for what, m in named]
+    return check_same_image(persona.name, items, known, persona.guard.rules)
+
+
+def apply_jitter(
+    app: App, persona: Persona, when: When, now: datetime, rng: Uniform | None = None
+) -> When:
+    """``when`` moved by the persona's ``slot_jitter`` (see :mod:`crosspost.jitter`), with a
+    note saying so; unchanged without one."""
+    import random
+
+    from .durations import format_duration
+    from .jitter import Window, jittered
+
+    jitter = persona.slot_jitter
+    if not jitter or when.utc <= now:
+        return when
+    own = persona.separation or timedelta(0)
+    seps = {p.name: max(own, p.separation or timedelta(0)) for p in app.personas}
+    widest = max(seps.values(), default=timedelta(0))
+    windows = [
+        Window(p.scheduled_at, seps.get(p.persona, own))
+        for p in app.store.recent_posts(when.utc - jitter - widest)
+        if p.persona != persona.name and p.scheduled_at <= when.utc + jitter + widest
+    ]
+    at = jittered(when.utc, jitter, now, windows, rng or random.SystemRandom())
+    if at == when.utc:
+        return when
+    shift = at - when.utc
+    sign = "+" if shift >= timedelta(0) else "-"
+    note = (
+        f"slot_jitter ±{format_duration(jitter)} moved {format_local(when.utc, persona.tz)} "
+        f"by {sign}{format_duration(abs(shift))}"
+    )
+    return When(at, "; ".join(n for n in (when.note, note) if n))
 
 
 def timing_findings(
@@ -327,9 +420,11 @@ def timing_findings(
     at: datetime,
     *,
     secret: bytes | None,
+    exclude: int | None = None,
 ) -> list[Finding]:
-    """Near-duplicate and separation findings for ``entry`` going out at ``at``, against the
-    other personas' posts around that time (queued, held or published)."""
+    """Near-duplicate, separation and rhythm findings for ``entry`` going out at ``at``,
+    against the other personas' posts around that time (queued, held or published); post
+    ``exclude`` (the one being edited or moved) is not counted."""
     from . import guard
     from .checking import check_timing
 
@@ -337,12 +432,30 @@ def timing_findings(
     window = app.settings.guard.correlation_window
     widest = max([p.separation or timedelta(0) for p in personas] + [timedelta(0)])
     since = at - max(window, widest)
-    recent = [
+    posts = [
         guard.RecentPost(p.persona, p.id or 0, _post_text(p), p.scheduled_at)
         for p in app.store.recent_posts(since)
-        if p.persona != persona.name
+        if p.id is None or p.id != exclude
     ]
-    return check_timing(personas, persona, entry, at, recent, window, secret)
+    recent = [p for p in posts if p.persona != persona.name]
+    findings = check_timing(personas, persona, entry, at, recent, window, secret)
+    return findings + rhythm_findings(persona, at, posts)
+
+
+def rhythm_findings(
+    persona: Persona, at: datetime | None, posts: Sequence[Any], now: datetime | None = None
+) -> list[Finding]:
+    """``fingerprint.rhythm`` for ``persona`` (a post at ``at``, or its schedule as it is)."""
+    from .guard.rhythm import check_rhythm
+
+    return check_rhythm(
+        persona.name,
+        at,
+        posts,
+        now or datetime.now(UTC),
+        persona.guard.rules,
+        fmt_time=lambda t: format_local(t, persona.tz),
+    )
 
 
 def move_post(app: App, post: Post, persona: Persona, at: datetime, *, release: bool) -> Post:
@@ -355,7 +468,11 @@ def move_post(app: App, post: Post, persona: Persona, at: datetime, *, release: 
     assert post.id is not None
     report = Report(
         persona.name,
-        tuple(timing_findings(app, persona, entry_from_post(post), at, secret=guard_secret(app))),
+        tuple(
+            timing_findings(
+                app, persona, entry_from_post(post), at, secret=guard_secret(app), exclude=post.id
+            )
+        ),
     ).with_allowances(post.allow)
     if report.blocked:
         app.store.audit(blocked_audit(persona.name, report, None), post_id=post.id)
@@ -381,13 +498,14 @@ def queue_entry(
     reason: str | None = None,
     *,
     again: bool = False,
+    rng: Uniform | None = None,
 ) -> tuple[Post, Plan]:
     """Check and queue ``entry``; refuses one already queued or published for the persona
     (same content, or the same file still queued) unless ``again``."""
     require_media(entry)
     persona = resolve_persona(app.personas, entry, persona_name)
     refuse_conflicts(app.store, persona, entry, again=again)
-    plan = plan_entry(app, entry, persona_name, to, at, next_slot, allow, reason)
+    plan = plan_entry(app, entry, persona_name, to, at, next_slot, allow, reason, rng=rng)
     _refuse_unused(plan)
     return commit_plan(app.store, plan, app.media_dir), plan
 
@@ -534,18 +652,23 @@ def edit_post(
     if at is None:
         when = When(post.scheduled_at)
     else:
-        when = resolve_when(app.store, persona, None, at, False)
+        now = datetime.now(UTC)
+        when = apply_jitter(
+            app, persona, resolve_when(app.store, persona, None, at, False, now), now
+        )
     current = [d.target for d in deliveries if d.state != CANCELLED]
     # targets change only when asked: --to, or 'to' in the entry
     requested = to or (None if entry.to is not None else current)
-    plan = plan_entry(app, entry, persona.name, requested, None, False, allow, reason, when=when)
+    plan = plan_entry(
+        app, entry, persona.name, requested, None, False, allow, reason, when=when, post_id=post_id
+    )
     _refuse_unused(plan)
     if plan.report.blocked:
         app.store.audit(blocked_audit(persona.name, plan.report, _src(entry)), post_id=post_id)
         raise Blocked(blocked_message(plan.report), hint="the queued post was left as it was")
     new_targets = None if set(current) == {t.name for t in plan.targets} else plan.targets
     fields = _post_fields(
-        build_post(plan, snapshot_media(entry, app.media_dir, persona.strips_metadata))
+        build_post(plan, snapshot_media(entry, app.media_dir, persona.strips_metadata, plan.hashes))
     )
     changed = sorted(k for k, v in fields.items() if getattr(post, k) != v)
     audit = [

@@ -60,11 +60,20 @@ def slot_instants(
 
 
 def next_free_slot(
-    slots: list[str], tz: ZoneInfo, after: datetime, taken: Iterable[datetime]
+    slots: list[str],
+    tz: ZoneInfo,
+    after: datetime,
+    taken: Iterable[datetime],
+    jitter: timedelta = timedelta(0),
 ) -> datetime | None:
-    """First slot after ``after`` not already used by one of this persona's queued posts."""
-    busy = {t.astimezone(UTC).replace(second=0, microsecond=0) for t in taken}
+    """First slot after ``after`` not already used by one of this persona's queued posts.
+
+    A post queued with ``slot_jitter`` is stored up to ``jitter`` away from its slot, so a
+    slot counts as used when a queued post is within ``jitter`` of it (same minute without).
+    """
+    busy = sorted(t.astimezone(UTC).replace(second=0, microsecond=0) for t in taken)
     for instant in slot_instants(slots, tz, after):
-        if instant.replace(second=0, microsecond=0) not in busy:
+        mark = instant.replace(second=0, microsecond=0)
+        if not any(abs(t - mark) <= jitter for t in busy):
             return instant
     return None

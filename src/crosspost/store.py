@@ -496,6 +496,15 @@ class Store:
                 s.exec(select(Post).where(Post.scheduled_at >= since, Post.status != CANCELLED))
             )
 
+    def media_of_others(self, persona: str, statuses: Sequence[str]) -> list[Post]:
+        """Posts of every other persona in ``statuses`` that carry media (same-image checks:
+        their media JSON holds each image's perceptual hash)."""
+        with self.read() as s:
+            rows = s.exec(
+                select(Post).where(Post.persona != persona, col(Post.status).in_(list(statuses)))
+            )
+            return [p for p in rows if p.media]
+
     def similar_posts(
         self,
         persona: str,

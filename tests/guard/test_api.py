@@ -34,6 +34,8 @@ def test_all_is_complete_and_importable() -> None:
         "rules",
         "annotations",
         "media",
+        "rhythm",
+        "images",
     }
     assert set(guard.__all__) == public - modules
     for name in guard.__all__:

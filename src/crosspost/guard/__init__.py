@@ -5,6 +5,7 @@ Pure functions (no I/O, except :mod:`.media`, which reads and writes image files
     matcher = build_matcher(profiles, secret=key)          # expensive: cache per configuration
     findings = check_content(matcher, "professional", [TextField("body", text), ...])
     findings += check_correlation(matcher, "professional", text, when, recent_posts)
+    findings += check_rhythm("professional", when, all_posts, now, severity_overrides)
     findings += check_media(profile, [("media[0]", path)])
     report = Report("professional", tuple(findings)).with_allowances({"clinician": "reason"})
 
@@ -19,6 +20,7 @@ from .findings import UNOVERRIDABLE, Finding, Report, Severity, rule_matches
 from .matcher import Matcher, TextField, build_matcher, check_content
 from .packs import PACK_RULES, PACKS
 from .profile import AccountRef, FrozenMap, GuardProfile, parse_duration
+from .rhythm import check_rhythm
 from .routing import check_routing
 from .rules import RULES, RuleInfo
 
@@ -40,6 +42,7 @@ __all__ = [
     "build_matcher",
     "check_content",
     "check_correlation",
+    "check_rhythm",
     "check_routing",
     "hash_confidential",
     "parse_duration",

@@ -31,6 +31,8 @@ CORE_RULES: dict[str, RuleInfo] = {
         RuleInfo("media-metadata", "block", "GPS, camera serial or owner names in an image"),
         RuleInfo("near-duplicate", "block", "nearly the same text as another persona's post"),
         RuleInfo("separation", "block", "scheduled too close to another persona's post"),
+        RuleInfo("media.same-image", "block", "the same photo as another persona's post"),
+        RuleInfo("fingerprint.rhythm", "warn", "posting at the same times of day as another"),
     )
 }
 
