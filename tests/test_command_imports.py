@@ -14,6 +14,8 @@ import pytest
 #: (``requests`` is not listed: the guard's domain parser, tldextract, imports it)
 SDKS = ("tweepy", "mastodon", "atproto", "atproto_client")
 SCHEDULER = ("apscheduler",)
+#: the perceptual image hash and what it brings (numpy, scipy): only for posts with images
+IMAGES = ("imagehash", "numpy", "scipy", "pywt")
 DATABASE = ("sqlalchemy", "sqlmodel", "alembic", "psycopg")
 
 PROBE = """
@@ -67,6 +69,6 @@ def test_help_imports_neither_database_scheduler_nor_sdks(ws):
     ],
     ids=lambda a: a[0],
 )
-def test_everyday_commands_import_no_sdk_and_no_scheduler(ws, args):
+def test_everyday_commands_import_no_sdk_no_scheduler_and_no_image_hashing(ws, args):
     ws.write("entry.md", ENTRY)
-    assert imported(ws, *args, forbidden=SDKS + SCHEDULER) == []
+    assert imported(ws, *args, forbidden=SDKS + SCHEDULER + IMAGES) == []
