@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import select
 
 from crosspost.caps import Cap, first_fit, next_after_past, next_minute, violations
-from crosspost.claims import CapWait, claim, record
+from crosspost.claims import CapWait, claim, record, record_parts
 from crosspost.models import Delivery, Post
 from crosspost.store import Store, Target
 from crosspost.when import format_local
@@ -104,6 +104,20 @@ def test_claim_takes_what_fits_and_moves_the_rest_to_the_next_allowed_time(store
     # ... and then the two that waited fit
     later = claim(store, "w2", T0 + 24 * H, LEASE, {}, 8, caps=caps)
     assert sorted(c.post_id for c in later) == ids[2:]
+
+
+def test_a_thread_counts_as_one_post(store):
+    ids = enqueue_shares(store, 3, T0)
+    caps = {"capped": cap(daily=2)}
+    (c,) = claim(store, "w", T0, LEASE, {}, 1, caps=caps)
+    parts = [
+        {"text": f"part {k}", "remote_id": f"r{k}", "url": None, "cid": None} for k in (1, 2, 3)
+    ]
+    assert record_parts(store, c, parts)
+    record(store, c, state="published", now=T0, remote_id="r1")
+    (second,) = claim(store, "w", T0 + H, LEASE, {}, 8, caps=caps)
+    assert second.post_id == ids[1], "three replies took one place of two"
+    assert due(store)[ids[2]][1] == T0 + 24 * H
 
 
 def test_posts_going_out_count_and_expired_leases_are_not_held_back(store):
