@@ -245,8 +245,9 @@ class _Ledger:
             return None
         times = self.times.get(target)
         if times is None:
-            # held to the end of this transaction: another claim waits for the commit, then
-            # counts what this one claimed (READ COMMITTED reads anew per statement)
+            # held to the end of this transaction: a claim at the same moment leaves the
+            # account alone, a later one counts what this one claimed (READ COMMITTED reads
+            # anew per statement, after the lock is taken)
             if self.postgres and not self.conn.execute(_CAP_LOCK, {"target": target}).scalar():
                 self.busy.add(target)
                 return None
