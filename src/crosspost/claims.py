@@ -8,6 +8,11 @@ SQLite serialises claimers with ``BEGIN IMMEDIATE``; PostgreSQL uses
 ``SELECT … FOR UPDATE SKIP LOCKED`` so several daemons share one queue without waiting on each
 other. A ``publishing`` delivery whose lease ran out belonged to a worker that crashed or hung:
 it is claimed again in *reconcile* mode, which asks the platform before posting anything.
+
+Accounts' caps (:mod:`crosspost.caps`) are checked in the same transaction as the claim: a
+delivery that would go over one is not claimed but moved to the next allowed time. On
+PostgreSQL the check of an account takes a transaction-scoped advisory lock on it first, so two
+daemons never both count the same posts and both decide there is room.
 """
 
 from __future__ import annotations
@@ -17,11 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, or_, update
+from sqlalchemy import and_, bindparam, exists, or_, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 
+from .caps import Cap, next_after_past, waiting_note
 from .durations import format_duration
 from .errors import NotFound, Refused, UsageError
 from .models import (
@@ -54,9 +60,14 @@ class Claim:
 
 
 def hold_overdue(store: Store, now: datetime, max_lateness: timedelta) -> list[int]:
-    """Hold posts that never started and are later than ``max_lateness`` (after downtime)."""
+    """Hold posts that never started and are later than ``max_lateness`` (after downtime).
+
+    Lateness counts from when the post was last due: a delivery the daemon moved on purpose
+    (an account's cap, a persona's separation) is late only once that moved time is long past.
+    """
     cutoff = now - max_lateness
     started = aliased(Delivery)
+    moved = aliased(Delivery)
     with store.write() as s:
         q = select(Post).where(
             Post.status == QUEUED,
@@ -65,6 +76,13 @@ def hold_overdue(store: Store, now: datetime, max_lateness: timedelta) -> list[i
                 and_(
                     col(started.post_id) == Post.id,
                     or_(col(started.state) != QUEUED, col(started.attempts) > 0),
+                )
+            ),
+            ~exists().where(
+                and_(
+                    col(moved.post_id) == Post.id,
+                    col(moved.state) == QUEUED,
+                    col(moved.due_at) >= cutoff,
                 )
             ),
         )
@@ -114,7 +132,11 @@ _COLUMNS = (
     _D.c.state,
     _D.c.needs_lookup,
 )
-_NOT_FULL = _D.c.platform.not_in(bindparam("full", expanding=True))
+_NOT_FULL = and_(
+    _D.c.platform.not_in(bindparam("full", expanding=True)),
+    # accounts whose caps another daemon is checking right now (PostgreSQL)
+    _D.c.target.not_in(bindparam("busy", expanding=True)),
+)
 #: claimable deliveries in due order, from platforms that still have room. Two queries rather
 #: than one with OR, so each walks the (state, due_at) index and stops at the LIMIT instead of
 #: sorting every due row (10,000 after downtime) on every claim.
@@ -170,12 +192,75 @@ _SHARES_FAIL = (
         updated_at=_NOW,
     )
 )
+#: an account's posts that count against its caps: published lately, or going out now (since
+#: their claim)
+_CAP_TIMES = sa_select(_D.c.state, _D.c.published_at, _D.c.updated_at).where(
+    _D.c.target == bindparam("target"),
+    or_(
+        and_(
+            _D.c.state == PUBLISHED,
+            _D.c.published_at > bindparam("since", type_=UTCDateTime()),
+        ),
+        _D.c.state == PUBLISHING,
+    ),
+)
+#: one account's caps are checked by one claim at a time; the first key says "caps"
+_CAP_LOCK = text("SELECT pg_try_advisory_xact_lock(1667330163, hashtext(:target))")
 _STATES = sa_select(_D.c.state).where(_D.c.post_id == bindparam("p_id"))
 _ROLLUP = (
     update(_P)
     .where(_P.c.id == bindparam("p_id"))
     .values(status=bindparam("p_status"), updated_at=_NOW)
 )
+
+
+@dataclass(frozen=True)
+class CapWait:
+    """A delivery not claimed because its account is at a cap: it waits until ``until``."""
+
+    delivery_id: int
+    post_id: int
+    target: str
+    until: datetime
+    note: str
+
+
+class _Ledger:
+    """The capped accounts' recent posts as this claim transaction sees them, and the posts
+    it claims on top."""
+
+    def __init__(self, conn: Any, caps: Mapping[str, Cap], now: datetime, postgres: bool):
+        self.conn = conn
+        self.caps = caps
+        self.now = now
+        self.postgres = postgres
+        self.times: dict[str, list[datetime]] = {}
+        #: accounts another claim (another daemon) is checking: left for now
+        self.busy: set[str] = set()
+
+    def until(self, target: str) -> datetime | None:
+        """When ``target`` may post next (``now``: it may); None when another claim is
+        checking it (its lock is taken)."""
+        if target in self.busy:
+            return None
+        times = self.times.get(target)
+        if times is None:
+            # held to the end of this transaction: a claim at the same moment leaves the
+            # account alone, a later one counts what this one claimed (READ COMMITTED reads
+            # anew per statement, after the lock is taken)
+            if self.postgres and not self.conn.execute(_CAP_LOCK, {"target": target}).scalar():
+                self.busy.add(target)
+                return None
+            cap = self.caps[target]
+            rows = self.conn.execute(
+                _CAP_TIMES, {"target": target, "since": self.now - cap.reach}
+            ).all()
+            times = [r.published_at if r.state == PUBLISHED else r.updated_at for r in rows]
+            self.times[target] = times
+        return next_after_past(self.caps[target], times, self.now)
+
+    def took(self, target: str) -> None:
+        self.times[target].append(self.now)
 
 
 def claim(
@@ -185,12 +270,18 @@ def claim(
     lease: timedelta,
     capacity: Mapping[str, int],
     default_capacity: int,
+    caps: Mapping[str, Cap] | None = None,
+    waits: list[CapWait] | None = None,
 ) -> list[Claim]:
     """Claim due deliveries, at most ``capacity[platform]`` per platform.
 
     Deliveries whose lease expired (their worker crashed or hung) come first, then queued
     ones in due order. Each query asks only for platforms that still have room; when a page
     brings more of one platform than fits, that platform is left out and the page asked again.
+
+    A queued delivery to an account at one of its ``caps`` is moved to the next allowed time
+    instead (added to ``waits``). Expired leases are claimed whatever the caps: their first
+    claim was counted, and they may already be out.
     """
     out: list[Claim] = []
     room: dict[str, int] = {}
@@ -198,24 +289,59 @@ def claim(
     limit = max(1, sum(n for n in capacity.values() if n > 0) + max(default_capacity, 0))
     until = now + lease
     sources = (_EXPIRED, _QUEUED) if store.is_sqlite else (_EXPIRED_LOCKED, _QUEUED_LOCKED)
+    caps = caps or {}
     with store.write_conn() as conn:
+        ledger = _Ledger(conn, caps, now, postgres=not store.is_sqlite)
         for query in sources:
-            for _ in range(64):  # each round takes a delivery or fills a platform
-                rows = conn.execute(query, {"now": now, "full": sorted(full), "limit": limit}).all()
+            capped = caps if query in (_QUEUED, _QUEUED_LOCKED) else {}
+            for _ in range(64):  # each round takes or moves a delivery, or fills a platform
+                params = {
+                    "now": now,
+                    "full": sorted(full),
+                    "busy": sorted(ledger.busy),
+                    "limit": limit,
+                }
+                rows = conn.execute(query, params).all()
                 taken = []
+                moved: list[CapWait] = []
                 for d in rows:
                     left = room.setdefault(d.platform, capacity.get(d.platform, default_capacity))
-                    if left > 0:
-                        room[d.platform] = left - 1
-                        taken.append(d)
-                    else:
+                    if left <= 0:
                         full.add(d.platform)
+                        continue
+                    if d.target in capped:
+                        allowed = ledger.until(d.target)
+                        if allowed is None:
+                            continue
+                        if allowed > now:
+                            note = waiting_note(capped[d.target], allowed)
+                            moved.append(CapWait(d.id, d.post_id, d.target, allowed, note))
+                            continue
+                        ledger.took(d.target)
+                    room[d.platform] = left - 1
+                    taken.append(d)
                 full |= {p for p, n in room.items() if n <= 0}
                 if taken:
                     out.extend(_take(conn, taken, worker, now, until))
+                if moved:
+                    _move(conn, moved, now)
+                    if waits is not None:
+                        waits.extend(moved)
                 if len(rows) < limit:
                     break
     return out
+
+
+def _move(conn: Any, moved: list[CapWait], now: datetime) -> None:
+    """Queue deliveries again for their next allowed time, with the reason (``list``/``show``
+    show it); the attempt is not counted, since nothing was sent."""
+    conn.execute(
+        _TAKE,
+        [
+            {"d_id": w.delivery_id, "due_at": w.until, "last_error": w.note, "updated_at": now}
+            for w in moved
+        ],
+    )
 
 
 def _take(conn: Any, rows: list[Any], worker: str, now: datetime, until: datetime) -> list[Claim]:

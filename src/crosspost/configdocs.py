@@ -13,7 +13,7 @@ import textwrap
 from collections.abc import Set
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -121,13 +121,22 @@ def config_example() -> str:
 def _type(annotation: Any) -> str:
     origin = get_origin(annotation)
     args = [a for a in get_args(annotation) if a is not type(None)]
+    if origin is Annotated:  # a Duration: the type it validates to
+        return _type(args[0])
     if origin is Literal:
         return " or ".join(f'`"{a}"`' for a in args)
     if origin is list:
         return f"list of {_type(args[0])}" if args else "list"
     if args:  # a union (``str | None``): None is what "no default" already says
         return " or ".join(_type(a) for a in args)
-    names = {str: "string", int: "integer", bool: "true/false", Path: "path", float: "number"}
+    names = {
+        str: "string",
+        int: "integer",
+        bool: "true/false",
+        Path: "path",
+        float: "number",
+        timedelta: 'duration ("30m")',
+    }
     return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 

@@ -52,7 +52,8 @@ from typing import IO, Any
 
 from . import credentials
 from .app import App
-from .claims import Claim, claim, hold_overdue, next_wakeup, renew
+from .caps import caps_of
+from .claims import CapWait, Claim, claim, hold_overdue, next_wakeup, renew
 from .dberrors import store_problem
 from .errors import Refused
 from .heartbeat import Heartbeat
@@ -168,6 +169,8 @@ class Daemon:
         self.held = 0
         #: deliveries claimed so far (``--once`` runs until a dispatch finds nothing to claim)
         self.claimed = 0
+        #: deliveries this process moved to later for their account's cap
+        self.capped: set[int] = set()
         self._lockfile: IO[str] | None = None
         self._last_hold: datetime | None = None
         self._warm = False
@@ -246,6 +249,7 @@ class Daemon:
         last = {o.claim.delivery_id: o for o in self.outcomes}
         counts = Counter(o.category for o in last.values())
         counts["held"] += self.held
+        counts["waiting"] += len(self.capped - last.keys())
         return Summary(counts)
 
     def _run_forever(self) -> int:
@@ -553,7 +557,20 @@ class Daemon:
             for p, n in self.busy.items():
                 room.setdefault(p, self.default_capacity * CLAIM_AHEAD - n)
         default_room = self.default_capacity * CLAIM_AHEAD
-        claims = claim(self.store, self.worker, now, self.settings.daemon.lease, room, default_room)
+        waits: list[CapWait] = []
+        claims = claim(
+            self.store,
+            self.worker,
+            now,
+            self.settings.daemon.lease,
+            room,
+            default_room,
+            caps=caps_of(self.app.personas),
+            waits=waits,
+        )
+        for w in waits:
+            log.info("post %s to %s: %s", w.post_id, w.target, w.note)
+            self.capped.add(w.delivery_id)
         if claims and not self._warm:
             self._warm_up(claims)
         snapshots = self.store.snapshots([c.post_id for c in claims])

@@ -15,8 +15,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import or_
+from sqlmodel import col, select
+
 from .app import App
 from .auditlog import finding_detail
+from .caps import Cap, caps_of, first_fit, next_minute, violations
 from .entries import Entry, require_media, slugify
 from .errors import Blocked, EntryError, Refused, UsageError
 from .guard.findings import Finding, Report
@@ -29,6 +33,7 @@ from .models import (
     PUBLISHING,
     QUEUED,
     UNKNOWN,
+    Delivery,
     Post,
 )
 from .profiles import Persona, Personas
@@ -480,6 +485,12 @@ def move_post(app: App, post: Post, persona: Persona, at: datetime, *, release: 
             blocked_message(report, " at the new time"),
             hint="pick a time outside the window (the finding names the next allowed one)",
         )
+    if not release:  # a release is the user's "now, anyway"; the daemon still keeps the caps
+        _, deliveries = app.store.get(post.id)
+        waiting = [
+            Target(d.target, d.platform, d.role) for d in deliveries if d.state in (QUEUED, HELD)
+        ]
+        refuse_over_caps(app.store, persona, waiting, at, exclude=post.id)
     return app.store.reschedule(post.id, at, release=release)
 
 
@@ -507,7 +518,76 @@ def queue_entry(
     refuse_conflicts(app.store, persona, entry, again=again)
     plan = plan_entry(app, entry, persona_name, to, at, next_slot, allow, reason, rng=rng)
     _refuse_unused(plan)
+    refuse_over_caps(app.store, plan.persona, plan.targets, plan.when.utc)
     return commit_plan(app.store, plan, app.media_dir), plan
+
+
+# -- caps ----------------------------------------------------------------------------------------
+
+
+def refuse_over_caps(
+    store: Store,
+    persona: Persona,
+    targets: Sequence[Target],
+    at: datetime,
+    *,
+    exclude: int | None = None,
+) -> None:
+    """Refuse a post at ``at`` that would put one of its accounts over a cap (``daily_cap``,
+    ``min_interval``), counting the account's published, publishing and queued posts (not
+    post ``exclude``, the one being edited), and name the next time it fits."""
+    caps = caps_of([persona])
+    lines = []
+    latest = at
+    for t in targets:
+        cap = caps.get(t.name)
+        if cap is None:
+            continue
+        times = account_times(store, cap, at, exclude)
+        broken = violations(cap, times, at)
+        if not broken:
+            continue
+        nxt = first_fit(cap, times, at)
+        while (rounded := next_minute(nxt)) != nxt:  # a time the user can type back
+            nxt = first_fit(cap, times, rounded)
+        latest = max(latest, nxt)
+        lines.append(
+            f"a post to account '{t.name}' at {format_local(at, persona.tz)} would go over its "
+            f"{' and '.join(broken)} (counting its published and queued posts); the next "
+            f"allowed time is {format_local(nxt, persona.tz)}"
+        )
+    if lines:
+        local = latest.astimezone(persona.tz)
+        raise Refused(
+            "\n".join(lines),
+            hint=f"queue it with --at '{local:%Y-%m-%d %H:%M}', or leave the account out with "
+            f"--to; the caps are set in {persona.source}",
+        )
+
+
+def account_times(store: Store, cap: Cap, at: datetime, exclude: int | None) -> list[datetime]:
+    """When the account's posts went out or will: published ones from ``cap.reach`` before
+    ``at`` on, those going out now, and every queued one (an overdue one goes out now)."""
+    now = datetime.now(UTC)
+    d = Delivery
+    q = select(d.state, d.due_at, d.published_at, d.updated_at).where(
+        col(d.target) == cap.account,
+        col(d.state).in_((PUBLISHED, PUBLISHING, QUEUED)),
+        or_(col(d.state) != PUBLISHED, col(d.published_at) >= at - cap.reach),
+    )
+    if exclude is not None:
+        q = q.where(col(d.post_id) != exclude)
+    with store.read() as s:
+        rows = s.exec(q).all()
+    out = []
+    for state, due_at, published_at, updated_at in rows:
+        if state == PUBLISHED:
+            out.append(published_at or updated_at)
+        elif state == PUBLISHING:
+            out.append(updated_at)
+        else:
+            out.append(max(due_at, now))
+    return out
 
 
 def _refuse_unused(plan: Plan) -> None:
@@ -667,6 +747,8 @@ def edit_post(
         app.store.audit(blocked_audit(persona.name, plan.report, _src(entry)), post_id=post_id)
         raise Blocked(blocked_message(plan.report), hint="the queued post was left as it was")
     new_targets = None if set(current) == {t.name for t in plan.targets} else plan.targets
+    if at is not None or new_targets is not None:
+        refuse_over_caps(app.store, persona, plan.targets, plan.when.utc, exclude=post_id)
     fields = _post_fields(
         build_post(plan, snapshot_media(entry, app.media_dir, persona.strips_metadata, plan.hashes))
     )

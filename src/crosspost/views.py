@@ -302,6 +302,15 @@ _LIST_EMPTY = {
 }
 
 
+def _list_target(d: dict[str, Any], tz: tzinfo) -> str:
+    """A target in ``list``; one queued again with a reason (a retry, an account's cap, a
+    persona's separation) says when it is due next (``show`` says why)."""
+    shown = f"{d['target']}:{_styled(d['state'])}"
+    if d["state"] == "queued" and d["error"]:
+        shown += f" (next {_shown_time(d['due_at'], tz)})"
+    return shown
+
+
 def print_list(
     con: Any,
     data: list[dict[str, Any]],
@@ -327,8 +336,9 @@ def print_list(
         title_justify="left",
     )
     for p in data:
-        targets = " ".join(f"{d['target']}:{_styled(d['state'])}" for d in p["targets"])
-        when = _shown_time(p["scheduled_at"], (tzs or {}).get(p["persona"], UTC))
+        tz = (tzs or {}).get(p["persona"], UTC)
+        targets = " ".join(_list_target(d, tz) for d in p["targets"])
+        when = _shown_time(p["scheduled_at"], tz)
         t.add_row(
             str(p["id"]),
             p["persona"],

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..durations import Duration
+
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 #: a function given directly, or as ``"module:attribute"`` to be imported on first use
@@ -252,6 +254,22 @@ class AccountConfig(_Config):
     )
     limit: int | None = Field(
         default=None, gt=0, description="length limit override (default: the platform's)"
+    )
+    daily_cap: int | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "most posts in any 24 hours (rolling); a thread counts as one. X's free API tier "
+            "allows 17 per 24 h: `daily_cap = 17`. Queueing past it is refused with the next "
+            "allowed time; the daemon holds a delivery back until it fits"
+        ),
+    )
+    min_interval: Duration | None = Field(
+        default=None,
+        description=(
+            'least time between two posts of the account, like "30m"; checked at queueing '
+            "and enforced by the daemon like `daily_cap`"
+        ),
     )
     user_agent: str | None = Field(default=None, description=USER_AGENT_HELP)
     proxy: str | None = Field(default=None, description=PROXY_HELP)
