@@ -383,3 +383,22 @@ def test_every_filter_combination_matches_a_plain_filter(tmp_path, mix):
                     expected = _expected(rows, persona, states, upcoming, start, end, newest_first)
                     assert got == expected, (persona, states, upcoming, start, end)
                     assert total == len(expected)
+
+
+@pytest.mark.parametrize("mix", ["mostly-queued", "mostly-published"])
+def test_default_list_reads_each_state_through_the_status_time_index(tmp_path, mix):
+    """The default view's page is read through (status, scheduled_at), one state at a time
+    and at most a page of rows each: no walk over the posts of other states, whatever the
+    queue holds, so `list` does not slow down as the queue or the history grows."""
+    store = Store(f"sqlite:///{tmp_path / 'q.db'}")
+    common = "queued" if mix == "mostly-queued" else "published"
+    for i in range(40):
+        add(store, f"p{i % 2}", NOW + timedelta(minutes=i), common if i % 5 else "held")
+    plan = _plan(store, upcoming=True, limit=5)
+    steps = [step.strip() for step in plan.split("|")]
+    by_state = [s for s in steps if s.startswith("SEARCH post") and "ix_post_status_scheduled" in s]
+    assert len(by_state) == 6, plan  # the five upcoming states and partial
+    assert not any(step.startswith("SCAN post") for step in steps), plan
+    rows, total = store.list_posts(upcoming=True, limit=5)
+    assert total == (40 if mix == "mostly-queued" else 8)
+    assert [p.scheduled_at for p, _ in rows] == sorted(p.scheduled_at for p, _ in rows)

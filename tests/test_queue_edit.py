@@ -143,6 +143,7 @@ def test_duplicate_lookup_reads_only_matching_rows(ws):
     """The check is one query filtered in the database, not a scan of the queue in Python."""
     from sqlalchemy import event
 
+    from crosspost.contenthash import content_hash
     from crosspost.models import Post
     from crosspost.queueing import refuse_conflicts
 
@@ -186,10 +187,11 @@ def test_duplicate_lookup_reads_only_matching_rows(ws):
         event.remove(app.store.engine, "before_cursor_execute", count)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 1 and "LIMIT" in selects[0].upper()
-    assert [r.body for r in app.store.similar_posts("professional", bodies=["post 7"])] == [
-        "post 7"
-    ]
-    assert len(app.store.similar_posts("professional", bodies=["nothing like it"])) == 0
+    hash_of = content_hash
+    found = app.store.similar_posts("professional", content_hash=hash_of(None, "post 7\r\n"))
+    assert [r.body for r in found] == ["post 7"]
+    missing = app.store.similar_posts("professional", content_hash=hash_of(None, "nothing"))
+    assert missing == []
 
 
 # -- explicit slugs ----------------------------------------------------------------------------

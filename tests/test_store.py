@@ -151,3 +151,62 @@ def test_audit_chain_detects_removal(store):
 )
 def test_rollup(states, expected):
     assert rollup(states) == expected
+
+
+def test_migration_0006_backfills_the_content_hash_of_stored_posts(tmp_path):
+    """Posts queued before the content hash existed are still found as duplicates."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from crosspost.contenthash import content_hash
+    from crosspost.store import MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    at = datetime(2026, 3, 1, 9, 0)
+    with engine.begin() as conn:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0005")
+        for i, (title, body) in enumerate([(None, "Line one\r\nline two"), ("A  title", "Text")]):
+            conn.execute(
+                text(
+                    "INSERT INTO post (id, persona, kind, title, body, slug, tags, categories,"
+                    " share, media, allow, scheduled_at, created_at, updated_at, status, thread)"
+                    " VALUES (:id, 'professional', 'short', :title, :body, :slug, '[]', '[]',"
+                    " '{}', '[]', '{}', :at, :at, :at, 'published', 0)"
+                ),
+                {"id": i + 1, "title": title, "body": body, "slug": f"s{i}", "at": at},
+            )
+    engine.dispose()
+    store = Store(url)
+    assert store.current_revision() == "0006"
+    with store.engine.connect() as c:
+        stored = dict(c.execute(text("SELECT id, content_hash FROM post")).all())
+    assert stored == {
+        1: content_hash(None, "Line one\nline two"),
+        2: content_hash("A title", "Text\n"),
+    }
+    found = store.similar_posts(
+        "professional", content_hash=content_hash(None, "Line one\nline two")
+    )
+    assert [r.id for r in found] == [1]
+
+
+def test_content_hash_follows_queue_and_edit(store):
+    """The hash the duplicate check looks up is written with the post and rewritten by an edit
+    of its title or body."""
+    from crosspost.contenthash import content_hash
+
+    post = store.enqueue(make_post(title="T", body="Old text"), [Target("pro-x", "x", "share")])
+    assert [
+        r.id
+        for r in store.similar_posts("professional", content_hash=content_hash("T", "Old text"))
+    ] == [post.id]
+    store.replace_snapshot(post.id, {"title": "New  title", "body": "New text\r\n"})
+    assert store.similar_posts("professional", content_hash=content_hash("T", "Old text")) == []
+    found = store.similar_posts("professional", content_hash=content_hash("New title", "New text"))
+    assert [r.id for r in found] == [post.id]
+    assert store.similar_posts("personal", content_hash=content_hash("New title", "New text")) == []

@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Index, UniqueConstraint, event
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from .contenthash import content_hash
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -47,8 +49,22 @@ DELIVERY_STATES = (QUEUED, PUBLISHING, PUBLISHED, FAILED, UNKNOWN, HELD, CANCELL
 POST_STATUSES = (*DELIVERY_STATES, PARTIAL)
 
 
+def _content_hash_default(context: Any) -> str:
+    """``post.content_hash`` of a row inserted without one (bulk inserts through Core)."""
+    row = context.get_current_parameters()
+    return content_hash(row.get("title"), row["body"])
+
+
 class Post(SQLModel, table=True):
-    __table_args__ = (Index("ix_post_persona_scheduled", "persona", "scheduled_at"),)
+    __table_args__ = (
+        Index("ix_post_persona_scheduled", "persona", "scheduled_at"),
+        # the duplicate check of ``queue`` looks a persona's posts up by each of these
+        Index("ix_post_persona_content_hash", "persona", "content_hash"),
+        Index("ix_post_persona_source_path", "persona", "source_path"),
+        Index("ix_post_persona_slug", "persona", "slug"),
+        # ``list``'s default view and ``--state``: the posts of a few states in time order
+        Index("ix_post_status_scheduled", "status", "scheduled_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     persona: str = Field(index=True)
@@ -74,6 +90,18 @@ class Post(SQLModel, table=True):
     note: str | None = None
     #: the entry asked for threads (front matter ``thread: true``)
     thread: bool = False
+    #: :func:`crosspost.contenthash.content_hash` of title and body, kept up to date on every
+    #: write (see ``_keep_content_hash``) so ``queue`` finds a duplicate through an index
+    content_hash: str | None = Field(
+        default=None, sa_column_kwargs={"default": _content_hash_default}
+    )
+
+
+@event.listens_for(Post, "before_insert")
+@event.listens_for(Post, "before_update")
+def _keep_content_hash(_mapper: Any, _connection: Any, post: Post) -> None:
+    """Every ORM write of a post (queue, edit, tests) stores the hash of what it now says."""
+    post.content_hash = content_hash(post.title, post.body)
 
 
 class Delivery(SQLModel, table=True):

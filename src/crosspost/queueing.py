@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from .app import App
 from .auditlog import finding_detail
 from .caps import Cap, caps_of, first_fit, next_minute, violations
+from .contenthash import content_hash, normalised_body, normalised_title
 from .entries import Entry, require_media, slugify
 from .errors import Blocked, EntryError, Refused, UsageError
 from .guard.findings import Finding, Report
@@ -608,15 +609,6 @@ STILL_QUEUED = (QUEUED, HELD, PUBLISHING)
 TAKEN = (QUEUED, HELD, PUBLISHING, UNKNOWN, PUBLISHED, PARTIAL)
 
 
-def normalised_body(body: str) -> str:
-    """Line endings and surrounding white space do not make a post different."""
-    return body.replace("\r\n", "\n").replace("\r", "\n").strip()
-
-
-def normalised_title(title: str | None) -> str:
-    return " ".join((title or "").split())
-
-
 def _same_content(row: Any, entry: Entry) -> bool:
     return normalised_body(row.body) == normalised_body(entry.body) and normalised_title(
         row.title
@@ -634,18 +626,17 @@ def refuse_conflicts(
     """Refuse ``entry`` for ``persona`` when its explicit slug is another post's, or (unless
     ``again``, and not for an edit of ``post_id``) when it is already queued or published.
 
-    One query (see :meth:`Store.similar_posts`); bodies are compared with LF and CRLF line
-    endings, the only difference besides white space at the ends that can make two posts of
-    one text differ in the database.
+    One indexed query (see :meth:`Store.similar_posts`): the same content is found by its
+    hash (:mod:`crosspost.contenthash`), so the check does not slow down as the queue grows;
+    the rows found are compared in full before anything is refused.
     """
     slug = slugify(entry.slug) if entry.slug else None
     check_dupes = not again and post_id is None
-    body = normalised_body(entry.body)
     source = str(entry.source.resolve()) if entry.source else None
     rows = (
         store.similar_posts(
             persona.name,
-            bodies=[body, body.replace("\n", "\r\n")] if check_dupes else (),
+            content_hash=content_hash(entry.title, entry.body) if check_dupes else None,
             source_path=source if check_dupes else None,
             slug=slug,
             exclude=post_id,

@@ -36,7 +36,7 @@ try:
 except ImportError:  # Windows: SQLite's busy timeout alone serialises the writers there
     fcntl = None  # type: ignore[assignment]
 
-from sqlalchemy import and_, bindparam, event, func, or_, text
+from sqlalchemy import and_, bindparam, event, func, or_, text, union, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
@@ -455,8 +455,16 @@ class Store:
             def count(*terms: Any) -> int:
                 return int(s.exec(select(func.count()).select_from(Post).where(*terms)).one())
 
+            one_by_one = _per_status_terms(states, upcoming)
             if not alternatives:
                 where, total = scope, count(*scope)
+            elif self.is_sqlite and not scope and one_by_one:
+                total = sum(count(t) for t in one_by_one)
+                if total <= offset:
+                    return [], total
+                ids = _page_ids(s, one_by_one, newest_first, offset, limit)
+                found = {p.id: p for p in s.exec(select(Post).where(col(Post.id).in_(ids)))}
+                return self._with_deliveries(s, [found[i] for i in ids if i in found]), total
             elif self.is_sqlite:
                 where, total = _sqlite_list_plan(count, persona, start, end, states, upcoming)
             else:
@@ -467,16 +475,20 @@ class Store:
             posts = list(
                 s.exec(select(Post).where(*where).order_by(*order).offset(offset).limit(limit))
             )
-            ids = [p.id for p in posts]
-            by_post: dict[int, list[Delivery]] = {i: [] for i in ids if i is not None}
-            if ids:
-                for d in s.exec(
-                    select(Delivery)
-                    .where(col(Delivery.post_id).in_(ids))
-                    .order_by(col(Delivery.post_id), col(Delivery.role), col(Delivery.id))
-                ):
-                    by_post[d.post_id].append(d)
-            return [(p, by_post.get(p.id or 0, [])) for p in posts], total
+            return self._with_deliveries(s, posts), total
+
+    def _with_deliveries(self, s: Session, posts: list[Post]) -> list[tuple[Post, list[Delivery]]]:
+        """``posts`` each with its deliveries, read in one query."""
+        ids = [p.id for p in posts]
+        by_post: dict[int, list[Delivery]] = {i: [] for i in ids if i is not None}
+        if ids:
+            for d in s.exec(
+                select(Delivery)
+                .where(col(Delivery.post_id).in_(ids))
+                .order_by(col(Delivery.post_id), col(Delivery.role), col(Delivery.id))
+            ):
+                by_post[d.post_id].append(d)
+        return [(p, by_post.get(p.id or 0, [])) for p in posts]
 
     def queued_times(self, persona: str) -> list[datetime]:
         with self.read() as s:
@@ -509,40 +521,51 @@ class Store:
         self,
         persona: str,
         *,
-        bodies: Sequence[str] = (),
+        content_hash: str | None = None,
         source_path: str | None = None,
         slug: str | None = None,
         statuses: Sequence[str] = (QUEUED, HELD, PUBLISHING, UNKNOWN, PUBLISHED, PARTIAL),
         exclude: int | None = None,
         limit: int = 20,
     ) -> list[Any]:
-        """Posts of ``persona`` in ``statuses`` with one of ``bodies``, or from
-        ``source_path``, or with ``slug``: the candidates ``queue`` compares a new post with.
+        """Posts of ``persona`` in ``statuses`` with ``content_hash`` (see
+        :mod:`crosspost.contenthash`), or from ``source_path``, or with ``slug``: the
+        candidates ``queue`` compares a new post with, newest first.
 
-        One statement over the persona's rows, returning only the few that match (as Core
-        rows with id, status, scheduled_at, title, body, source_path and slug), so a queue of
-        100,000 posts is never read into Python.
+        One statement returning only the few rows that match (Core rows with id, status,
+        scheduled_at, title, body, source_path and slug). Each alternative is its own SELECT
+        through its ``(persona, …)`` index, joined by UNION: an OR of them would make SQLite
+        read every post of the persona, and the check would slow down as the queue grows.
         """
         t = _POST_T
         alternatives = []
-        if bodies:
-            alternatives.append(t.c.body.in_(list(dict.fromkeys(bodies))))
+        if content_hash is not None:
+            alternatives.append(t.c.content_hash == content_hash)
         if source_path is not None:
             alternatives.append(t.c.source_path == source_path)
         if slug is not None:
             alternatives.append(t.c.slug == slug)
         if not alternatives:
             return []
-        q = (
-            sa_select(
-                t.c.id, t.c.status, t.c.scheduled_at, t.c.title, t.c.body, t.c.source_path, t.c.slug
-            )
-            .where(t.c.persona == persona, t.c.status.in_(list(statuses)), or_(*alternatives))
-            .order_by(t.c.id.desc())
-            .limit(limit)
+        columns = (
+            t.c.id,
+            t.c.status,
+            t.c.scheduled_at,
+            t.c.title,
+            t.c.body,
+            t.c.source_path,
+            t.c.slug,
         )
-        if exclude is not None:
-            q = q.where(t.c.id != exclude)
+        selects = []
+        for alternative in alternatives:
+            q = sa_select(*columns).where(
+                t.c.persona == persona, alternative, t.c.status.in_(list(statuses))
+            )
+            if exclude is not None:
+                q = q.where(t.c.id != exclude)
+            selects.append(q)
+        found = union(*selects).subquery() if len(selects) > 1 else selects[0].subquery()
+        q = sa_select(found).order_by(found.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
             conn.rollback()
@@ -1074,6 +1097,56 @@ def _status_terms(states: Sequence[str] | None, upcoming: bool, *, indexed: bool
         ]
         terms = upcoming_terms if not terms else [and_(terms[0], or_(*upcoming_terms))]
     return terms
+
+
+def _per_status_terms(states: Sequence[str] | None, upcoming: bool) -> list[Any]:
+    """``list``'s status filter as one equality per status (each served by the
+    ``(status, scheduled_at)`` index in time order); empty when it cannot be written so."""
+    status = col(Post.status)
+    if states and not upcoming:
+        return [status == s for s in dict.fromkeys(states)]
+    if upcoming and not states:
+        with_failed_target = sa_select(col(Delivery.post_id)).where(col(Delivery.state) == FAILED)
+        return [status == s for s in UPCOMING] + [
+            and_(status == PARTIAL, col(Post.id).in_(with_failed_target))
+        ]
+    return []
+
+
+def _page_ids(
+    s: Session, terms: Sequence[Any], newest_first: bool, offset: int, limit: int
+) -> list[int]:
+    """The ids of one page of posts matching any of ``terms`` (disjoint), in time order.
+
+    Each term reads at most ``offset + limit`` rows in order through the ``(status,
+    scheduled_at)`` index, and only those are merged and sorted: the page costs the same
+    with 100 posts queued as with 100,000, whatever their states (one query over the OR of
+    the statuses would have to sort every match, or walk the time index past every post in
+    another state).
+    """
+    t = _POST_T
+
+    def order(at: Any, post_id: Any) -> tuple[Any, Any]:
+        return (at.desc(), post_id.desc()) if newest_first else (at, post_id)
+
+    parts = []
+    for term in terms:
+        sub = (
+            sa_select(t.c.id, t.c.scheduled_at)
+            .where(term)
+            .order_by(*order(t.c.scheduled_at, t.c.id))
+            .limit(offset + limit)
+            .subquery()
+        )
+        parts.append(sa_select(sub.c.id, sub.c.scheduled_at))
+    merged = union_all(*parts).subquery()
+    page = (
+        sa_select(merged.c.id)
+        .order_by(*order(merged.c.scheduled_at, merged.c.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return [int(i) for i in s.connection().execute(page).scalars()]
 
 
 def _sqlite_list_plan(
