@@ -170,9 +170,10 @@ def _rhythm(app: App, p: Any, entry: Any) -> list[Any]:
             at = resolve_when(None, p, entry, None, False, now).utc
         except UsageError:
             at = None
-    since = (at or now) - app.settings.guard.correlation_window
+    window = app.settings.guard.correlation_window
     posts = [
-        RecentPost(r.persona, r.id or 0, "", r.scheduled_at) for r in app.store.recent_posts(since)
+        RecentPost(r.persona, r.id or 0, "", r.scheduled_at)
+        for r in app.store.recent_posts((at or now) - window, (at or now) + window)
     ]
     return rhythm_findings(p, at, posts, now)
 

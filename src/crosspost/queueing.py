@@ -404,8 +404,8 @@ def apply_jitter(
     widest = max(seps.values(), default=timedelta(0))
     windows = [
         Window(p.scheduled_at, seps.get(p.persona, own))
-        for p in app.store.recent_posts(when.utc - jitter - widest)
-        if p.persona != persona.name and p.scheduled_at <= when.utc + jitter + widest
+        for p in app.store.recent_posts(when.utc - jitter - widest, when.utc + jitter + widest)
+        if p.persona != persona.name
     ]
     at = jittered(when.utc, jitter, now, windows, rng or random.SystemRandom())
     if at == when.utc:
@@ -437,10 +437,13 @@ def timing_findings(
     personas = app.personas
     window = app.settings.guard.correlation_window
     widest = max([p.separation or timedelta(0) for p in personas] + [timedelta(0)])
-    since = at - max(window, widest)
+    # posts within the correlation window (or the widest separation) either side of ``at``
+    # (the rhythm check takes its sample from these too): a look-up that does not grow with
+    # the queue
+    reach = max(window, widest)
     posts = [
         guard.RecentPost(p.persona, p.id or 0, _post_text(p), p.scheduled_at)
-        for p in app.store.recent_posts(since)
+        for p in app.store.recent_posts(at - reach, at + reach)
         if p.id is None or p.id != exclude
     ]
     recent = [p for p in posts if p.persona != persona.name]

@@ -501,12 +501,15 @@ class Store:
                 )
             )
 
-    def recent_posts(self, since: datetime) -> list[Post]:
-        """Posts of every persona scheduled since ``since`` (for correlation checks)."""
+    def recent_posts(self, since: datetime, until: datetime | None = None) -> list[Post]:
+        """Posts of every persona scheduled from ``since`` to ``until`` (for correlation
+        checks). Give ``until``: without it every post queued after ``since`` is read, which
+        grows with the queue."""
+        query = select(Post).where(Post.scheduled_at >= since, Post.status != CANCELLED)
+        if until is not None:
+            query = query.where(Post.scheduled_at <= until)
         with self.read() as s:
-            return list(
-                s.exec(select(Post).where(Post.scheduled_at >= since, Post.status != CANCELLED))
-            )
+            return list(s.exec(query))
 
     def media_of_others(self, persona: str, statuses: Sequence[str]) -> list[Post]:
         """Posts of every other persona in ``statuses`` that carry media (same-image checks:
