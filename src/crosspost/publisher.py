@@ -271,29 +271,41 @@ class Publisher:
         if parts is not None:
             return self._thread(c, adapter, pub, parts, text, post)
         if c.reconcile:
-            try:
-                with self.gate(c.platform):
-                    found = adapter.lookup(pub)
-            except (CrosspostError, Stopping):
-                raise
-            except LookupUnsupported as e:
+            found = self._ask(c, adapter, pub)
+            if isinstance(found, LookupUnsupported):
                 msg = (
                     f"an earlier attempt may have posted to {c.target}, and {c.platform} "
-                    f"cannot tell ({e})"
+                    f"cannot tell ({found})"
                 )
                 return self._unknown(c, utcnow(), msg, post, text=text)
-            except Exception as e:
-                raise _MaybePosted() from e
             if found is not None:
                 return self._published(c, found, text, "found from an earlier attempt")
+        return self._published(c, self._send(c, adapter, pub), text)
+
+    def _ask(
+        self, c: Claim, adapter: Adapter, pub: Publication
+    ) -> Result | LookupUnsupported | None:
+        """What an earlier attempt created, if anything (``LookupUnsupported``: the platform
+        cannot tell). An unexpected failure may follow a post that went out: maybe posted."""
         try:
             with self.gate(c.platform):
-                result = adapter.publish(pub)
+                return adapter.lookup(pub)
+        except (CrosspostError, Stopping):
+            raise
+        except LookupUnsupported as e:
+            return e
+        except Exception as e:
+            raise _MaybePosted() from e
+
+    def _send(self, c: Claim, adapter: Adapter, pub: Publication) -> Result:
+        """Publish; an unexpected failure may follow a post that went out: maybe posted."""
+        try:
+            with self.gate(c.platform):
+                return adapter.publish(pub)
         except (CrosspostError, Stopping):
             raise
         except Exception as e:
             raise _MaybePosted() from e
-        return self._published(c, result, text)
 
     def _thread(
         self,
@@ -334,28 +346,17 @@ class Publisher:
             )
             found: Result | None = None
             if ask_first:
-                try:
-                    with self.gate(c.platform):
-                        found = adapter.lookup(pub)
-                except (CrosspostError, Stopping):
-                    raise
-                except LookupUnsupported as e:
+                asked = self._ask(c, adapter, pub)
+                if isinstance(asked, LookupUnsupported):
                     msg = (
                         f"an earlier attempt may have posted part {k + 1} of {len(parts)} of "
-                        f"the thread to {c.target}, and {c.platform} cannot tell ({e})"
+                        f"the thread to {c.target}, and {c.platform} cannot tell ({asked})"
                     )
                     return self._unknown(c, utcnow(), msg, post, text=text)
-                except Exception as e:
-                    raise _MaybePosted() from e
+                found = asked
                 ask_first = False
             if found is None:
-                try:
-                    with self.gate(c.platform):
-                        found = adapter.publish(pub)
-                except (CrosspostError, Stopping):
-                    raise
-                except Exception as e:
-                    raise _MaybePosted() from e
+                found = self._send(c, adapter, pub)
             else:
                 log.info(
                     "post %s to %s: part %d found from an earlier attempt",
