@@ -210,3 +210,36 @@ def test_content_hash_follows_queue_and_edit(store):
     found = store.similar_posts("professional", content_hash=content_hash("New title", "New text"))
     assert [r.id for r in found] == [post.id]
     assert store.similar_posts("personal", content_hash=content_hash("New title", "New text")) == []
+
+
+def test_nearest_posts_are_each_personas_closest_within_reach(tmp_path):
+    """The rhythm check's sample: per persona, the posts nearest a time on both sides, from
+    the index, never a cancelled one and never one beyond the reach."""
+    from datetime import UTC, datetime, timedelta
+
+    from crosspost.models import CANCELLED, Post
+    from crosspost.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'q.db'}")
+    ref = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+    with store.write() as s:
+        for persona in ("professional", "personal"):
+            for hours in range(-60, 61, 6):  # every 6 hours, 2.5 days either side
+                s.add(
+                    Post(
+                        persona=persona,
+                        kind="short",
+                        body=f"{persona} {hours}",
+                        slug=f"{persona}-{hours + 100}",
+                        scheduled_at=ref + timedelta(hours=hours),
+                        status=CANCELLED if hours == 6 else "queued",
+                    )
+                )
+    got = store.nearest_posts(["professional", "personal"], ref, timedelta(days=2), 3)
+    mine = sorted(t for p, _, t in got if p == "professional")
+    hours = [round((t.replace(tzinfo=UTC) - ref) / timedelta(hours=1)) for t in mine]
+    # 3 before (incl. ref itself), 3 after, the cancelled +6 h skipped
+    assert hours == [-12, -6, 0, 12, 18, 24]
+    assert sorted(p for p, _, _ in got).count("personal") == 6
+    far = store.nearest_posts(["professional"], ref, timedelta(hours=5), 10)
+    assert [round((t.replace(tzinfo=UTC) - ref) / timedelta(hours=1)) for _, _, t in far] == [0]

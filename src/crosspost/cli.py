@@ -170,11 +170,14 @@ def _rhythm(app: App, p: Any, entry: Any) -> list[Any]:
             at = resolve_when(None, p, entry, None, False, now).utc
         except UsageError:
             at = None
-    window = app.settings.guard.correlation_window
-    posts = [
-        RecentPost(r.persona, r.id or 0, "", r.scheduled_at)
-        for r in app.store.recent_posts((at or now) - window, (at or now) + window)
-    ]
+    from .guard.rhythm import SAMPLE
+
+    # each persona's posts nearest the time in the correlation window: the rhythm check samples
+    # no more (two indexed look-ups per persona, however long the queue)
+    nearest = app.store.nearest_posts(
+        app.personas.names(), at or now, app.settings.guard.correlation_window, SAMPLE
+    )
+    posts = [RecentPost(name, post_id, "", when) for name, post_id, when in nearest]
     return rhythm_findings(p, at, posts, now)
 
 

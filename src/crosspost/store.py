@@ -26,7 +26,7 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -510,6 +510,33 @@ class Store:
             query = query.where(Post.scheduled_at <= until)
         with self.read() as s:
             return list(s.exec(query))
+
+    def nearest_posts(
+        self, personas: Sequence[str], ref: datetime, reach: timedelta, per_persona: int
+    ) -> list[tuple[str, int, datetime]]:
+        """``(persona, id, scheduled_at)`` of each persona's ``per_persona`` posts nearest to
+        ``ref`` within ``reach`` either side (not cancelled): at most that many before and
+        after, each through the ``(persona, scheduled_at)`` index, so the cost does not grow
+        with the queue (the rhythm check samples these)."""
+        out: list[tuple[str, int, datetime]] = []
+        with self.read() as s:
+            for name in personas:
+                base = select(Post.persona, Post.id, Post.scheduled_at).where(
+                    Post.persona == name, Post.status != CANCELLED
+                )
+                before = (
+                    base.where(Post.scheduled_at <= ref, Post.scheduled_at >= ref - reach)
+                    .order_by(col(Post.scheduled_at).desc())
+                    .limit(per_persona)
+                )
+                after = (
+                    base.where(Post.scheduled_at > ref, Post.scheduled_at <= ref + reach)
+                    .order_by(col(Post.scheduled_at))
+                    .limit(per_persona)
+                )
+                for query in (before, after):
+                    out += [(p, i or 0, t) for p, i, t in s.exec(query)]
+        return out
 
     def media_of_others(self, persona: str, statuses: Sequence[str]) -> list[Post]:
         """Posts of every other persona in ``statuses`` that carry media (same-image checks:
