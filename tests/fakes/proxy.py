@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import IO
 from urllib.parse import urlsplit
 
-from .sockets import _HOP_BY_HOP, _Listener, _read_message
+from .sockets import _Listener, _read_message
 
 
 @dataclass(frozen=True)
@@ -60,26 +60,4 @@ class ForwardingProxy(_Listener):
                 path += "?" + url.query
             upstream = (url.hostname or "127.0.0.1", url.port or 80)
             headers = [(k, v) for k, v in headers if not k.lower().startswith("proxy-")]
-            conn.sendall(self._forward(upstream, f"{method} {path} {version}", headers, body))
-
-    def _forward(
-        self,
-        upstream: tuple[str, int],
-        line: str,
-        headers: list[tuple[str, str]],
-        body: bytes,
-    ) -> bytes:
-        with socket.create_connection(upstream) as up:
-            self.track(up)
-            head = [line] + [f"{k}: {v}" for k, v in headers if k.lower() not in _HOP_BY_HOP]
-            head += [f"Content-Length: {len(body)}", "Connection: close"]
-            up.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
-            with up.makefile("rb") as answer_reader:
-                answer = _read_message(answer_reader, request=False)
-        if answer is None:
-            raise OSError("the server closed the connection without answering")
-        status, resp_headers, resp_body = answer
-        out = ["HTTP/1.1 " + status.split(" ", 1)[1]]
-        out += [f"{k}: {v}" for k, v in resp_headers if k.lower() not in _HOP_BY_HOP]
-        out.append(f"Content-Length: {len(resp_body)}")
-        return ("\r\n".join(out) + "\r\n\r\n").encode("latin-1") + resp_body
+            conn.sendall(self.forward(upstream, f"{method} {path} {version}", headers, body))

@@ -76,6 +76,30 @@ class _Listener:
         with self._lock:
             self._conns.append(conn)
 
+    def forward(
+        self,
+        upstream: tuple[str, int],
+        line: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+    ) -> bytes:
+        """Send one request upstream and return the answer re-framed for a kept-alive client
+        connection (hop-by-hop headers dropped, the length stated)."""
+        with socket.create_connection(upstream) as up:
+            self.track(up)
+            head = [line] + [f"{k}: {v}" for k, v in headers if k.lower() not in _HOP_BY_HOP]
+            head += [f"Content-Length: {len(body)}", "Connection: close"]
+            up.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+            with up.makefile("rb") as answer_reader:
+                answer = _read_message(answer_reader, request=False)
+        if answer is None:
+            raise OSError("the server closed the connection without answering")
+        status, resp_headers, resp_body = answer
+        out = ["HTTP/1.1 " + status.split(" ", 1)[1]]
+        out += [f"{k}: {v}" for k, v in resp_headers if k.lower() not in _HOP_BY_HOP]
+        out.append(f"Content-Length: {len(resp_body)}")
+        return ("\r\n".join(out) + "\r\n\r\n").encode("latin-1") + resp_body
+
     def _accept(self) -> None:
         while not self._stopping.is_set():
             sock = self._sock
@@ -171,25 +195,8 @@ class DroppingProxy(_Listener):
                 if self.reset:  # close with RST instead of FIN
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 return
-            conn.sendall(self._forward(line, headers, body))
+            conn.sendall(self.forward(self.upstream, line, headers, body))
             answered += 1
-
-    def _forward(self, line: str, headers: list[tuple[str, str]], body: bytes) -> bytes:
-        """The fake's answer, re-framed for a kept-alive client connection."""
-        with socket.create_connection(self.upstream) as up:
-            self.track(up)
-            head = [line] + [f"{k}: {v}" for k, v in headers if k.lower() not in _HOP_BY_HOP]
-            head += [f"Content-Length: {len(body)}", "Connection: close"]
-            up.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
-            with up.makefile("rb") as answer_reader:
-                answer = _read_message(answer_reader, request=False)
-        if answer is None:
-            raise OSError("the fake closed the connection without answering")
-        status, resp_headers, resp_body = answer
-        out = ["HTTP/1.1 " + status.split(" ", 1)[1]]
-        out += [f"{k}: {v}" for k, v in resp_headers if k.lower() not in _HOP_BY_HOP]
-        out.append(f"Content-Length: {len(resp_body)}")
-        return ("\r\n".join(out) + "\r\n\r\n").encode("latin-1") + resp_body
 
 
 def _read_message(
