@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.fakes.wordpress import FakeWordPress
 from tests.support.memkeyring import MemoryKeyring
 
 if TYPE_CHECKING:
@@ -175,3 +176,23 @@ def make_publication() -> Callable[..., Publication]:
     from tests.support.publications import make_publication
 
     return make_publication
+
+
+WP_PASSWORD = "abcd EFGH 1234 ijkl MNOP 5678"
+
+
+@pytest.fixture
+def wp_blog(ws, isolated):  # type: ignore[no-untyped-def]
+    """The professional persona blogs on a (fake) WordPress."""
+    with FakeWordPress(app_password=WP_PASSWORD) as wp:
+        pro = ws.profiles / "professional.toml"
+        pro.write_text(
+            pro.read_text().replace(
+                'platform = "static"\nurl = "https://harborpsych.example"\n'
+                'content_dir = "site-pro/content/posts"',
+                f'platform = "wordpress"\nurl = "{wp.url}"\nusername = "admin"',
+            )
+        )
+        isolated.set_password("crosspost/professional/blog", "app_password", WP_PASSWORD)
+        yield wp
+    wp.db.close()

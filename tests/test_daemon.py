@@ -10,11 +10,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import feedparser
-import pytest
 from sqlmodel import select
 
 from crosspost.when import format_local
-from tests.fakes.wordpress import FakeWordPress
 from tests.support.procs import crosspost, env_for, start_daemon, wait_for
 
 ENTRY = """---
@@ -401,26 +399,6 @@ def test_a_worker_stops_as_soon_as_its_daemons_end_of_the_pipe_closes(ws):
     finally:
         d.pool.shutdown()
         os.close(read_end)
-
-
-WP_PASSWORD = "abcd EFGH 1234 ijkl MNOP 5678"
-
-
-@pytest.fixture
-def wp_blog(ws, isolated):  # type: ignore[no-untyped-def]
-    """The professional persona blogs on a (fake) WordPress."""
-    with FakeWordPress(app_password=WP_PASSWORD) as wp:
-        pro = ws.profiles / "professional.toml"
-        pro.write_text(
-            pro.read_text().replace(
-                'platform = "static"\nurl = "https://harborpsych.example"\n'
-                'content_dir = "site-pro/content/posts"',
-                f'platform = "wordpress"\nurl = "{wp.url}"\nusername = "admin"',
-            )
-        )
-        isolated.set_password("crosspost/professional/blog", "app_password", WP_PASSWORD)
-        yield wp
-    wp.db.close()
 
 
 def test_once_exits_0_while_a_transient_failure_is_retried_and_says_so(ws, wp_blog):

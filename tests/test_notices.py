@@ -15,13 +15,11 @@ import pytest
 from sqlmodel import select
 
 from tests.fakes.receivers import FakeSmtp, FakeWebhook, free_port
-from tests.fakes.wordpress import FakeWordPress
 from tests.support.procs import env_for, start_daemon, wait_for
 from tests.test_daemon import ENTRY, queue_json, set_due_now, summary
 
 CHICAGO = ZoneInfo("America/Chicago")
 LEASE_OVER = timedelta(minutes=6)
-WP_PASSWORD = "abcd EFGH 1234 ijkl MNOP 5678"
 
 
 def set_notify(ws, persona: str, *urls: str, digest: str | None = None) -> None:
@@ -50,23 +48,6 @@ def hook():  # type: ignore[no-untyped-def]
 def smtp():  # type: ignore[no-untyped-def]
     with FakeSmtp() as s:
         yield s
-
-
-@pytest.fixture
-def wp_blog(ws, isolated):  # type: ignore[no-untyped-def]
-    """The professional persona blogs on a (fake) WordPress."""
-    with FakeWordPress(app_password=WP_PASSWORD) as wp:
-        pro = ws.profiles / "professional.toml"
-        pro.write_text(
-            pro.read_text().replace(
-                'platform = "static"\nurl = "https://harborpsych.example"\n'
-                'content_dir = "site-pro/content/posts"',
-                f'platform = "wordpress"\nurl = "{wp.url}"\nusername = "admin"',
-            )
-        )
-        isolated.set_password("crosspost/professional/blog", "app_password", WP_PASSWORD)
-        yield wp
-    wp.db.close()
 
 
 def due_entry(ws) -> int:
