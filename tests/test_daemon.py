@@ -469,3 +469,25 @@ def test_once_exits_1_when_it_is_unclear_whether_a_target_was_posted(ws, monkeyp
     assert f"post {q['id']} \"Hives wrapped for winter.\" (persona 'personal'" in line
     assert "to home-feed: outcome unknown: unexpected error (RuntimeError)" in line
     assert f"crosspost resolve {q['id']} --target home-feed" in line
+
+
+def test_the_stop_signal_handler_takes_no_lock(ws):
+    """Python runs a signal handler in the main thread between two bytecodes, which may be
+    while that thread holds the lock inside ``Event.wait``; a handler that sets the event
+    there waits for that lock forever and the daemon never stops (seen under load)."""
+    import threading
+
+    from crosspost.daemon import Daemon
+
+    d = Daemon(ws.app())
+    try:
+        with d.stopping._cond:  # the main thread, caught between bytecodes of Event.wait
+            handler = threading.Thread(
+                target=d._on_signal, args=(signal.SIGTERM, None), daemon=True
+            )
+            handler.start()
+            handler.join(10)
+            assert not handler.is_alive(), "the signal handler waits for the event's lock"
+        assert d._signalled and not d.stopping.is_set()
+    finally:
+        d.pool.shutdown()

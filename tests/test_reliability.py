@@ -535,7 +535,11 @@ def test_sigterm_gives_back_claims_still_waiting_for_a_request_slot(tmp_path, fa
         assert list(delivery_states(config).values()).count("publishing") == 2
     finally:
         proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=30)
+        try:
+            code = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise AssertionError("no exit 60 s after SIGTERM: " + log.read_text()[-2000:]) from None
     assert code == 0, log.read_text()[-2000:]
     from crosspost.app import App
     from crosspost.models import Delivery

@@ -71,6 +71,8 @@ HOLD_CHECK = timedelta(seconds=30)
 NOTICE_CHECK = timedelta(seconds=10)
 #: deliveries claimed per request slot of a platform (the others are being prepared/recorded)
 CLAIM_AHEAD = 2
+#: how soon the main thread notices a stop signal
+SIGNAL_CHECK = 0.2
 #: the platforms a "default" concurrency applies to, at most (sizes the thread pool)
 PLATFORMS = 6
 
@@ -162,6 +164,8 @@ class Daemon:
         self.dispatch_lock = threading.Lock()
         self.again = threading.Event()
         self.stopping = threading.Event()
+        #: SIGTERM or SIGINT arrived (written by the signal handler, which takes no lock)
+        self._signalled = False
         self.wake_at: datetime | None = None
         self.scheduler: Any = None
         self.outcomes: list[Outcome] = []
@@ -288,7 +292,7 @@ class Daemon:
             listener = threading.Thread(target=self._listen, name="listen", daemon=True)
             listener.start()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.stopping.set())
+            signal.signal(sig, self._on_signal)
         if self.parent is None:
             # one sender per daemon: its workers record notices, the daemon sends them
             # from the start: notices kept but not sent before a restart go out first
@@ -310,7 +314,9 @@ class Daemon:
             self.store.display_url(),
             f" (worker {self.index + 1} of {self.count})" if self.count > 1 else "",
         )
-        self.stopping.wait()
+        while not self._signalled and not self.stopping.wait(SIGNAL_CHECK):
+            pass
+        self.stopping.set()
         log.info(
             "stopping: no new claims; waiting up to %s for in-flight deliveries", cfg.shutdown_grace
         )
@@ -334,6 +340,13 @@ class Daemon:
         self.pool.shutdown(wait=True)
         log.info("daemon stopped")
         return 0
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        """Only note the signal: Python runs this handler in the main thread between any two
+        bytecodes, possibly while that thread holds the lock inside ``self.stopping`` (entering
+        or leaving its ``wait``); setting the event here would wait for that lock forever.
+        The main thread's loop sets the event instead."""
+        self._signalled = True
 
     def _start_health(self) -> None:
         address = self.settings.daemon.health
