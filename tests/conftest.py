@@ -145,18 +145,22 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Memory
     previous = keyring.get_keyring()
     keyring.set_keyring(ring)
     credentials.keep_in_memory(0)  # a daemon started by an earlier test kept its secrets
+    import logging
+
+    from crosspost import checking, logs
+
+    # a command run in this process quiets these loggers for good; later tests may read them
+    levels = {name: logging.getLogger(name).level for name in (*logs.NOISY, "apscheduler")}
     try:
         yield ring
     finally:
         keyring.set_keyring(previous)
-        import logging
-
-        from crosspost import checking, logs
-
         checking._matcher.cache_clear()
         if logs._handler is not None:  # bound to this test's captured stderr
             logging.getLogger().removeHandler(logs._handler)
             logs._handler = None
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture

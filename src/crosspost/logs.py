@@ -33,6 +33,10 @@ def register_secret(value: str) -> None:
         REDACT.secrets.add(value)
 
 
+#: libraries that log request details, headers and tokens at DEBUG
+NOISY = ("httpx", "httpcore", "urllib3", "requests_oauthlib", "oauthlib", "atproto")
+
+
 def setup_logging(level: str) -> None:
     global _handler
     handler = logging.StreamHandler(sys.stderr)
@@ -46,7 +50,7 @@ def setup_logging(level: str) -> None:
     root.setLevel(level)
     # HTTP and OAuth libraries log request details, headers and tokens at DEBUG: never let
     # them, whatever the level; the scheduler's per-job chatter only at DEBUG
-    for noisy in ("httpx", "httpcore", "urllib3", "requests_oauthlib", "oauthlib", "atproto"):
+    for noisy in NOISY:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(
         logging.DEBUG if level == "DEBUG" else logging.WARNING
