@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from crosspost.when import format_local
 from tests.fakes.receivers import FakeSmtp, FakeWebhook, free_port
 from tests.support.procs import env_for, start_daemon, wait_for
 from tests.test_daemon import ENTRY, queue_json, set_due_now, summary
@@ -464,3 +465,39 @@ def test_notify_test_without_urls_says_where_to_add_them(ws):
     assert "personal.toml" in r.err
     r = ws.run("notify", "test")
     assert r.code == 2 and "no persona has notify URLs" in r.err
+
+
+def test_a_login_that_ends_soon_is_told_once_per_login(ws, hook):
+    """LinkedIn's token expires in three days: the persona hears it once, however often the
+    daemon runs; a new login with a new expiry is told again when that one nears."""
+    from tests.test_status import LINKEDIN, login_linkedin
+
+    pro = ws.profiles / "professional.toml"
+    pro.write_text(pro.read_text() + LINKEDIN)
+    set_notify(ws, "professional", hook.apprise_url("/professional"))
+    set_notify(ws, "personal", hook.apprise_url("/personal"))
+    ends = login_linkedin(ws, timedelta(days=3))
+    for _ in range(2):
+        r = ws.run("daemon", "--once")
+        assert r.code == 0, r.err
+    (msg,) = hook.messages("/professional")
+    assert msg["title"] == "crosspost (professional): an account's login ends soon: pro-linkedin"
+    assert f"The login ends: {format_local(ends, CHICAGO)}" in msg["message"]
+    assert "crosspost accounts login pro-linkedin" in msg["message"]
+    assert hook.messages("/personal") == []
+
+    # logged in again, for a token that ends in two days: a new notice
+    login_linkedin(ws, timedelta(days=2))
+    assert ws.run("daemon", "--once").code == 0
+    assert len(hook.messages("/professional")) == 2
+
+
+def test_a_login_far_from_its_end_is_not_told(ws, hook):
+    from tests.test_status import LINKEDIN, login_linkedin
+
+    pro = ws.profiles / "professional.toml"
+    pro.write_text(pro.read_text() + LINKEDIN)
+    set_notify(ws, "professional", hook.apprise_url())
+    login_linkedin(ws, timedelta(days=50))
+    assert ws.run("daemon", "--once").code == 0
+    assert hook.messages() == [] and notices(ws) == []

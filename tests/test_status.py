@@ -9,6 +9,7 @@ import socket
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
@@ -333,3 +334,71 @@ def test_health_address_in_use_is_refused(ws, tmp_path):
     assert r.returncode == 1
     assert f"daemon.health 127.0.0.1:{port}: cannot listen there" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+LINKEDIN = """
+[[accounts]]
+name = "pro-linkedin"
+platform = "linkedin"
+"""
+
+
+def login_linkedin(ws, expires_in: timedelta, refresh_in: timedelta | None = None) -> datetime:
+    """A LinkedIn login as ``accounts login`` stores it; returns when it ends."""
+    from crosspost.credentials import service_name, set_secret
+
+    now = datetime.now(UTC)
+    service = service_name("professional", "pro-linkedin")
+    values = {
+        "client_secret": "s",
+        "access_token": "t",
+        "expires_at": str(int((now + expires_in).timestamp())),
+        "refresh_token": "r" if refresh_in else "",
+        "refresh_expires_at": str(int((now + refresh_in).timestamp())) if refresh_in else "",
+    }
+    for field, value in values.items():
+        set_secret(service, field, value)
+    return datetime.fromtimestamp(int((now + (refresh_in or expires_in)).timestamp()), UTC)
+
+
+def test_a_login_that_ends_soon_needs_the_user_and_shows_when(ws):
+    (ws.profiles / "professional.toml").write_text(
+        (ws.profiles / "professional.toml").read_text() + LINKEDIN
+    )
+    login_all(ws)
+    ends = login_linkedin(ws, timedelta(days=3))
+    code, st = status(ws)
+    assert code == 1
+    creds = {c["target"]: c for p in st["personas"] for c in p["credentials"]}
+    assert creds["pro-linkedin"]["login_ends"] == ends.isoformat().replace("+00:00", "Z")
+    assert creds["pro-x"]["login_ends"] is None, "X logins do not expire"
+    local = format_local(ends, ZoneInfo("America/Chicago"))
+    assert st["problems"] == [
+        f"professional/pro-linkedin: the login ends {local}: "
+        "run 'crosspost accounts login pro-linkedin'"
+    ]
+
+
+def test_a_refresh_token_keeps_the_login_until_it_expires(ws):
+    """The access token expires in an hour, but the adapter renews it with the refresh
+    token: the login ends with the refresh token, months away, and is not a problem yet."""
+    (ws.profiles / "professional.toml").write_text(
+        (ws.profiles / "professional.toml").read_text() + LINKEDIN
+    )
+    login_all(ws)
+    ends = login_linkedin(ws, timedelta(hours=1), refresh_in=timedelta(days=300))
+    code, st = status(ws)
+    assert code == 0, st["problems"]
+    creds = {c["target"]: c for p in st["personas"] for c in p["credentials"]}
+    assert creds["pro-linkedin"]["login_ends"] == ends.isoformat().replace("+00:00", "Z")
+
+
+def test_the_warning_time_is_a_setting(ws):
+    (ws.profiles / "professional.toml").write_text(
+        (ws.profiles / "professional.toml").read_text() + LINKEDIN
+    )
+    ws.write("config.toml", ws.config.read_text() + '\n[daemon]\nlogin_warning = "1d"\n')
+    login_all(ws)
+    login_linkedin(ws, timedelta(days=3))
+    code, st = status(ws)
+    assert code == 0, st["problems"]

@@ -180,14 +180,9 @@ def _doctor_checks(app: Any) -> list[dict[str, Any]]:
     _check_database(out, s)
     if personas is not None:
         for p in personas:
-            for target, platform in _targets(p):
+            for target, platform in p.targets():
                 _check_target(out, app, p, target, platform, keyring_problem)
     return out
-
-
-def _targets(p: Persona) -> list[tuple[str, str]]:
-    blog = [("blog", p.blog.platform)] if p.blog else []
-    return blog + [(a.name, a.platform) for a in p.accounts]
 
 
 #: seconds the keyring gets to answer; one waiting for an unlock prompt never does

@@ -58,10 +58,12 @@ from .dberrors import store_problem
 from .errors import Refused
 from .heartbeat import Heartbeat
 from .icscalendar import CalendarFiles
+from .logins import ending, login_command
 from .models import FAILED, HELD, utcnow
 from .notices import HELD as HELD_EVENT
-from .notices import Sender, record, safely
+from .notices import Sender, record, record_login_end, safely
 from .publisher import Outcome, Publisher, Stopping, describe
+from .when import format_local
 
 log = logging.getLogger("crosspost.daemon")
 
@@ -69,6 +71,8 @@ log = logging.getLogger("crosspost.daemon")
 HOLD_CHECK = timedelta(seconds=30)
 #: how often the daemon sends the notices that are due (on a thread of their own)
 NOTICE_CHECK = timedelta(seconds=10)
+#: how often the daemon looks for logins that end soon (tokens that expire)
+LOGIN_CHECK = timedelta(hours=6)
 #: deliveries claimed per request slot of a platform (the others are being prepared/recorded)
 CLAIM_AHEAD = 2
 #: how soon the main thread notices a stop signal
@@ -177,6 +181,8 @@ class Daemon:
         self.capped: set[int] = set()
         self._lockfile: IO[str] | None = None
         self._last_hold: datetime | None = None
+        #: logins whose end this process has logged (persona, target, end)
+        self._logins_told: set[tuple[str, str, datetime]] = set()
         self._warm = False
         #: the row ``crosspost status`` reads (the daemon itself only, not --once or workers)
         self.beat: Heartbeat | None = None
@@ -244,6 +250,7 @@ class Daemon:
             # else: what this dispatch claimed has finished already (a quick failure may have
             # queued a retry due now): look again
         self.pool.shutdown(wait=True)
+        self._check_logins()
         self._send_notices()
         self._refresh_calendars()
         return 0 if self.summary().ok else 1
@@ -301,6 +308,13 @@ class Daemon:
                 "interval",
                 seconds=NOTICE_CHECK.total_seconds(),
                 id="notices",
+                next_run_time=utcnow(),
+            )
+            self.scheduler.add_job(
+                self._check_logins,
+                "interval",
+                seconds=LOGIN_CHECK.total_seconds(),
+                id="logins",
                 next_run_time=utcnow(),
             )
             self.beat = Heartbeat(self.store, self.worker, cfg.wake_interval)
@@ -555,6 +569,29 @@ class Daemon:
         except Exception as e:  # noqa: BLE001 - notices never stop the daemon
             problem = store_problem(e)
             log.warning("could not send notices: %s", problem or type(e).__name__)
+
+    def _check_logins(self) -> None:
+        """Tell each persona, once per login, that an account's login ends soon."""
+        now = utcnow()
+        try:
+            personas = {p.name: p for p in self.app.personas}
+            warning = self.settings.daemon.login_warning
+            for end in ending(list(personas.values()), now, warning):
+                p = personas[end.persona]
+                command = login_command(p.name, end.target)
+                record_login_end(self.store, p, end.target, end.ends_at, command=command, now=now)
+                if (end.persona, end.target, end.ends_at) not in self._logins_told:
+                    self._logins_told.add((end.persona, end.target, end.ends_at))
+                    log.warning(
+                        "%s/%s: the login %s %s; run %s",
+                        end.persona,
+                        end.target,
+                        "ended" if end.ends_at <= now else "ends",
+                        format_local(end.ends_at, p.tz),
+                        command,
+                    )
+        except Exception as e:  # noqa: BLE001 - a reminder must not stop publishing
+            log.warning("logins not checked: %s", store_problem(e) or type(e).__name__)
 
     def _dispatch_once(self) -> None:
         if self.stopping.is_set():

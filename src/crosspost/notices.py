@@ -49,6 +49,7 @@ UNKNOWN = "unknown"
 HELD = "held"  # too late when the daemon got to it
 BLOCKED = "blocked"  # by the leak guard at publish time
 CREDENTIALS = "credentials"  # the platform rejected the account's credentials
+LOGIN_ENDS = "login-ends"  # an account's login expires soon (known from its token)
 DATABASE = "database"  # the daemon cannot reach the database (not stored)
 
 HEADLINES = {
@@ -57,6 +58,7 @@ HEADLINES = {
     HELD: "a post is held",
     BLOCKED: "the leak guard blocked a post",
     CREDENTIALS: "credentials rejected",
+    LOGIN_ENDS: "an account's login ends soon",
 }
 
 #: sending a notice is tried this often in all, these delays apart, then given up
@@ -136,6 +138,48 @@ def record(
         "delivered": [],
         "attempts": 0,
     }
+    return _keep(store, values)
+
+
+def record_login_end(
+    store: Store,
+    persona: Persona,
+    target: str,
+    ends_at: datetime,
+    *,
+    command: str,
+    now: datetime | None = None,
+) -> bool:
+    """Keep a notice that ``target``'s login ends at ``ends_at``: once per login (a new
+    login has a new expiry, and is told again when that one nears)."""
+    if not persona.notify:
+        return False
+    now = now or utcnow()
+    verb = "ended" if ends_at <= now else "ends"
+    body = "\n".join(
+        [
+            f"Account: {target}",
+            f"The login {verb}: {format_local(ends_at, persona.tz)}",
+            f"What to do: run {command}; until then posts to {target} fail",
+        ]
+    )
+    return _keep(
+        store,
+        {
+            "key": f"{LOGIN_ENDS}:{persona.name}:{target}:{int(ends_at.timestamp())}",
+            "event": LOGIN_ENDS,
+            "persona": persona.name,
+            "title": f"crosspost ({persona.name}): {HEADLINES[LOGIN_ENDS]}: {target}",
+            "body": body,
+            "created_at": now,
+            "delivered": [],
+            "attempts": 0,
+        },
+    )
+
+
+def _keep(store: Store, values: dict[str, Any]) -> bool:
+    """Insert a notice unless one with its key exists; True when it was added."""
     table = Notification.__table__  # type: ignore[attr-defined]
     stmt: Any
     if store.is_sqlite:

@@ -191,7 +191,13 @@ class Persona(_Strict):
         return next((a for a in self.accounts if a.name == name), None)
 
     def target_names(self) -> list[str]:
-        return (["blog"] if self.blog else []) + [a.name for a in self.accounts]
+        return [name for name, _ in self.targets()]
+
+    def targets(self) -> list[tuple[str, str]]:
+        """(target, platform) of the blog (target ``blog``) and each account."""
+        return ([("blog", self.blog.platform)] if self.blog else []) + [
+            (a.name, a.platform) for a in self.accounts
+        ]
 
     def claimed(self) -> dict[str, set[str]]:
         """Identifiers this persona claims, normalised for the cross-file uniqueness check."""

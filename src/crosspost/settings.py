@@ -98,6 +98,14 @@ class DaemonSettings(_Strict):
             account)."""
         ),
     )
+    login_warning: Duration = Field(
+        timedelta(days=7),
+        **_about(
+            """How long before an account's login ends (LinkedIn and Threads tokens expire)
+            the persona is notified and `crosspost status` reports it, so a new `crosspost
+            accounts login` comes before a post fails."""
+        ),
+    )
     concurrency: dict[str, int] = Field(
         default_factory=lambda: {"default": 4},
         **_about(

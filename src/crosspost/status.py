@@ -6,7 +6,8 @@ reads (no platform is asked: ``crosspost accounts test`` does that), so monitori
 
 * a target failed for good, is ``unknown`` (it may or may not have gone out) or is held;
 * no daemon is running while deliveries are due;
-* an account's credentials are missing from the keyring, or the keyring cannot be read.
+* an account's credentials are missing from the keyring, or the keyring cannot be read;
+* an account's login ends within ``daemon.login_warning`` (or has ended).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlmodel import col, select
 
 from .errors import CrosspostError
 from .heartbeat import DaemonState, daemons
+from .logins import login_command, login_end
 from .models import FAILED, HELD, QUEUED, UNKNOWN, Delivery, Post
 
 if TYPE_CHECKING:
@@ -45,6 +47,8 @@ class Status:
     #: the oldest delivery due but not published: (post id, target, due at), or None
     oldest_due: tuple[int, str, datetime] | None
     problems: list[str] = field(default_factory=list)
+    #: a login ending this soon is a problem (``daemon.login_warning``)
+    login_warning: timedelta = timedelta(days=7)
 
     @property
     def ok(self) -> bool:
@@ -135,6 +139,7 @@ def collect(app: App, now: datetime | None = None) -> Status:
             for d, post in failed
         ],
         oldest_due=(due[0], due[1], due[2]) if due is not None else None,
+        login_warning=app.settings.daemon.login_warning,
     )
     for p in personas:
         found = nexts[p.name]
@@ -167,18 +172,16 @@ def _local(at: datetime, tz: tzinfo | None) -> str:
 
 def credentials_of(p: Persona) -> list[dict[str, Any]]:
     """Per target of ``p``: are its secrets in the keyring? ``present``, ``missing``, ``none
-    needed`` or ``unreadable`` (the keyring failed). Reads the keyring only."""
+    needed`` or ``unreadable`` (the keyring failed); and when a present login ends
+    (``login_ends``, None when it does not expire). Reads the keyring only."""
     from . import credentials
     from .platforms.registry import spec
 
     out = []
-    targets = ([("blog", p.blog.platform)] if p.blog else []) + [
-        (a.name, a.platform) for a in p.accounts
-    ]
-    for target, platform in targets:
+    for target, platform in p.targets():
         sp = spec(platform)
         fields = [f.name for f in sp.credential_fields if f.secret]
-        state, detail = "present", None
+        state, detail, ends = "present", None, None
         if sp.local or not fields:
             state = "none needed"
         else:
@@ -191,7 +194,18 @@ def credentials_of(p: Persona) -> list[dict[str, Any]]:
                 if missing:
                     state = "missing"
                     detail = f"missing {', '.join(missing)}"
-        out.append({"target": target, "platform": platform, "state": state, "detail": detail})
+                else:
+                    ends = login_end(p.name, target, platform)
+        out.append(
+            {
+                "target": target,
+                "platform": platform,
+                "state": state,
+                "detail": detail,
+                "login_ends": iso(ends),
+                "login_ends_local": _local(ends, p.tz) if ends else None,
+            }
+        )
     return out
 
 
@@ -214,11 +228,18 @@ def _problems(st: Status) -> list[str]:
             if c["state"] == "missing":
                 out.append(
                     f"{p['name']}/{c['target']}: no credentials in the keyring ({c['detail']}): "
-                    f"run 'crosspost accounts login {c['target']}"
-                    + (f" --persona {p['name']}'" if c["target"] == "blog" else "'")
+                    f"run {login_command(p['name'], c['target'])}"
                 )
             elif c["state"] == "unreadable":
                 out.append(f"{p['name']}/{c['target']}: {c['detail']}")
+            elif c["login_ends"] is not None:
+                ends = datetime.fromisoformat(c["login_ends"])
+                if ends <= st.now + st.login_warning:
+                    verb = "ended" if ends <= st.now else "ends"
+                    out.append(
+                        f"{p['name']}/{c['target']}: the login {verb} {c['login_ends_local']}: "
+                        f"run {login_command(p['name'], c['target'])}"
+                    )
     return out
 
 

@@ -120,6 +120,10 @@ class PlatformSpec:
     #: then derives from :class:`ThreadingAccount`, and the adapter honours
     #: ``Publication.reply_to``)
     threads: bool = False
+    #: keyring fields (Unix seconds) that say when the login ends and ``crosspost accounts
+    #: login`` is needed again; the first one stored wins (a refresh token's expiry before
+    #: the access token's). Empty: the platform's logins do not expire.
+    login_ends: tuple[str, ...] = ()
 
     def counting_for(self, name: str | None) -> Counting | None:
         """The counting called ``name`` (None or the platform's name: its own)."""

@@ -92,6 +92,7 @@ SPEC = PlatformSpec(
     role="share",
     config=LinkedInAccount,
     adapter="crosspost.platforms.linkedin:LinkedInAdapter",
+    login_ends=("refresh_expires_at", "expires_at"),
     credential_fields=(
         CredentialField("client_id", "Client ID of your LinkedIn app", secret=False),
         CredentialField("client_secret", "Client secret of your LinkedIn app"),

@@ -42,6 +42,7 @@ SPEC = PlatformSpec(
     role="share",
     config=ThreadsAccount,
     adapter="crosspost.platforms.threads:ThreadsAdapter",
+    login_ends=("token_expires_at",),
     credential_fields=(
         CredentialField("access_token", "Threads long-lived access token"),
         CredentialField(
