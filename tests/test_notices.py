@@ -501,3 +501,67 @@ def test_a_login_far_from_its_end_is_not_told(ws, hook):
     login_linkedin(ws, timedelta(days=50))
     assert ws.run("daemon", "--once").code == 0
     assert hook.messages() == [] and notices(ws) == []
+
+
+def test_a_notify_url_kept_in_the_keyring_is_used_and_never_written_down(
+    ws, hook, isolated, monkeypatch
+):
+    import io
+    import sys
+
+    url = hook.apprise_url().replace("json://", "json://notifier:pw-in-keyring@")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(url + "\n"))
+    r = ws.run("notify", "add", "phone", "--persona", "personal", "--stdin")
+    assert r.code == 0, r.err
+    assert "add 'keyring:phone' to notify" in r.out and "personal.toml" in r.out
+    assert isolated.get_password("crosspost/personal/:notify", "phone") == url
+    set_notify(ws, "personal", "keyring:phone")
+    q = queue_json(
+        ws, "--persona", "personal", "--text", "A day late.", "--at", "+2h", "--to", "home-feed"
+    )
+    set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(days=1))
+    r = ws.run("daemon", "--once")
+    assert "held 1" in summary(r)
+    (msg,) = hook.messages()
+    assert "a post is held: A day late." in msg["title"]
+    assert "pw-in-keyring" not in r.out + r.err
+    assert all("pw-in-keyring" not in n.body + n.title for n in notices(ws))
+    checks = {c["check"]: c for c in ws.run("doctor", "--format", "json").json()["checks"]}
+    assert checks["personal notify[0] (keyring)"]["ok"] is True
+
+
+def test_a_missing_keyring_url_says_how_to_add_it(ws):
+    set_notify(ws, "personal", "keyring:phone")
+    r = ws.run("notify", "test", "--persona", "personal")
+    assert r.code == 1
+    assert "no notify URL 'phone' in the keyring" in r.out
+    assert "crosspost notify add phone --persona personal" in r.out
+    doctor = ws.run("doctor", "--format", "json").json()
+    checks = {c["check"]: c for c in doctor["checks"]}
+    assert checks["personal notify[0] (keyring)"]["ok"] is False
+
+
+def test_a_password_written_in_the_profile_is_a_doctor_failure(ws):
+    set_notify(ws, "personal", "json://notifier:s3cret-pw@127.0.0.1:9/hook", "ntfy://bee-posts")
+    r = ws.run("doctor", "--format", "json")
+    checks = {c["check"]: c for c in r.json()["checks"]}
+    bad = checks["personal notify[0] (json)"]
+    assert bad["ok"] is False and "crosspost notify add LABEL --persona personal" in bad["fix"]
+    assert checks["personal notify[1] (ntfy)"]["ok"] is True
+    assert "s3cret-pw" not in r.out + r.err
+
+
+def test_notify_add_refuses_what_it_cannot_use(ws, isolated, monkeypatch):
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("nosuchservice://user:hunter22@x\n"))
+    r = ws.run("notify", "add", "phone", "--persona", "personal", "--stdin")
+    assert r.code == 2 and "apprise does not understand" in r.err
+    assert "hunter22" not in r.err
+    assert isolated.get_password("crosspost/personal/:notify", "phone") is None
+    r = ws.run("notify", "add", "Phone!", "--persona", "personal", "--stdin")
+    assert r.code == 2 and "not a label" in r.err
+    set_notify(ws, "personal", "keyring:Bad Label")
+    r = ws.run("personas")
+    assert r.code == 2 and "notify[0]" in r.err and "keyring:phone" in r.err

@@ -182,7 +182,41 @@ def _doctor_checks(app: Any) -> list[dict[str, Any]]:
         for p in personas:
             for target, platform in p.targets():
                 _check_target(out, app, p, target, platform, keyring_problem)
+            _check_notify(out, p, keyring_problem)
     return out
+
+
+def _check_notify(out: _Checks, p: Persona, keyring_problem: CrosspostError | None) -> None:
+    """A notify URL's password belongs in the keyring; a keyring label must be stored."""
+    from .notifysend import add_command, inline_secrets, keyring_label, keyring_service, scheme
+
+    for i, entry in enumerate(p.notify):
+        check = f"{p.name} notify[{i}] ({scheme(entry)})"
+        label = keyring_label(entry)
+        if label is None:
+            if inline_secrets(entry):
+                out.fail(
+                    check,
+                    f"{p.source} holds this URL's password or token",
+                    f"run {add_command(p.name, 'LABEL')}, paste the URL, and write "
+                    "'keyring:LABEL' in its place",
+                )
+            else:
+                out.ok(check, "in the profile, no password in it")
+            continue
+        if keyring_problem is not None:
+            out.error(check, keyring_problem)
+            continue
+        from . import credentials
+
+        if credentials.get_secret(keyring_service(p.name), label):
+            out.ok(check, f"'{label}' is in the keyring")
+        else:
+            out.fail(
+                check,
+                f"no notify URL '{label}' in the keyring",
+                f"run {add_command(p.name, label)}",
+            )
 
 
 #: seconds the keyring gets to answer; one waiting for an unlock prompt never does

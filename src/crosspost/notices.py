@@ -294,7 +294,7 @@ class Sender:
             else:
                 messages = [(r.title, r.body, [r]) for r in todo]
             for title, body, covered in messages:
-                result = send(i, url, title, body)
+                result = send(i, url, title, body, persona.name)
                 for r in covered:
                     if result.ok:
                         r.delivered = [*r.delivered, uid]
@@ -355,7 +355,7 @@ class Sender:
             "trying and publishes what is due then."
         )
         for p in personas:
-            for result in send_all(p.notify, title, body):
+            for result in send_all(p.name, p.notify, title, body):
                 if not result.ok:
                     log.warning(
                         "could not tell persona '%s' that the database is unreachable: %s: %s",

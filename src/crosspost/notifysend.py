@@ -3,6 +3,8 @@
 Kept apart from :mod:`crosspost.notices` (the store's side) so that loading a profile checks its
 URLs without importing the database layer, and apprise is imported only where a URL is used.
 Notify URLs may embed passwords and tokens: nothing here repeats one in a message or a log.
+Such a URL belongs in the keyring: a profile entry ``keyring:<label>`` names a URL that
+``crosspost notify add <label>`` stored there (per persona), read only when a notice is sent.
 """
 
 from __future__ import annotations
@@ -19,11 +21,51 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 DIGEST_RE = re.compile(r"^(?:[01]?\d|2[0-3]):[0-5]\d$")
+#: a ``notify`` entry naming a URL kept in the keyring: ``keyring:<label>``
+KEYRING_PREFIX = "keyring:"
+LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _SECRET_KEYS = ("pass", "token", "key", "secret", "auth", "pw")
+
+
+def keyring_label(entry: str) -> str | None:
+    """The label of a ``keyring:<label>`` entry; None for a URL written in the profile."""
+    return entry[len(KEYRING_PREFIX) :] if entry.startswith(KEYRING_PREFIX) else None
+
+
+def keyring_service(persona: str) -> str:
+    """Where a persona's notify URLs are kept (``:`` is in no account name, so no account's
+    credentials share it)."""
+    return f"crosspost/{persona}/:notify"
+
+
+def add_command(persona: str, label: str) -> str:
+    return f"'crosspost notify add {label} --persona {persona}'"
+
+
+def resolve(persona: str, entry: str) -> str | None:
+    """The URL an entry stands for; None for a keyring label nothing is stored under."""
+    label = keyring_label(entry)
+    if label is None:
+        return entry
+    from . import credentials
+    from .logs import register_secret
+
+    url = credentials.get_secret(keyring_service(persona), label)
+    if url:
+        for secret in secrets_of(url):
+            register_secret(secret)
+    return url
+
+
+def inline_secrets(entry: str) -> bool:
+    """Does a URL written in the profile hold a password or a token?"""
+    return keyring_label(entry) is None and len(secrets_of(entry)) > 1
 
 
 def scheme(url: str) -> str:
     """The URL's scheme, the one part of it that is safe to show anywhere."""
+    if url.startswith(KEYRING_PREFIX):
+        return "keyring"
     head, sep, _ = url.partition("://")
     return head.lower() if sep and head.isascii() and head.replace("+", "").isalnum() else "?"
 
@@ -42,12 +84,22 @@ def url_problems(urls: Sequence[str], where: str, known: Path | None = None) -> 
     good = _known(known)
     if all(i in good for i in ids):
         return []
-    import apprise
-
     problems = []
     for i, url in enumerate(urls):
         if ids[i] in good:
             continue
+        label = keyring_label(url)
+        if label is not None:
+            if LABEL_RE.match(label):
+                good.add(ids[i])
+            else:
+                problems.append(
+                    f"{where} notify[{i}]: {url!r} needs a label of lowercase letters, digits, "
+                    "'-' and '_' after 'keyring:', like 'keyring:phone'"
+                )
+            continue
+        import apprise
+
         if apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
             problems.append(
                 f"{where} notify[{i}]: apprise does not understand this {scheme(url)}:// URL; "
@@ -143,8 +195,21 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def send(index: int, url: str, title: str, body: str) -> Sent:
-    """Send one message to one URL; never raises."""
+def send(index: int, entry: str, title: str, body: str, persona: str) -> Sent:
+    """Send one message to one of ``persona``'s notify entries; never raises."""
+    kind = scheme(entry)
+    try:
+        url = resolve(persona, entry)
+    except Exception as e:  # noqa: BLE001 - a keyring that fails is this URL's failure
+        return Sent(index, kind, False, f"the keyring could not be read: {type(e).__name__}")
+    if url is None:
+        label = keyring_label(entry)
+        return Sent(
+            index,
+            kind,
+            False,
+            f"no notify URL '{label}' in the keyring: run {add_command(persona, str(label))}",
+        )
     import apprise
 
     kind = scheme(url)
@@ -167,5 +232,5 @@ def send(index: int, url: str, title: str, body: str) -> Sent:
     return Sent(index, kind, False, scrub(reason, secrets_of(url)), shown)
 
 
-def send_all(urls: Sequence[str], title: str, body: str) -> list[Sent]:
-    return [send(i, u, title, body) for i, u in enumerate(urls)]
+def send_all(persona: str, urls: Sequence[str], title: str, body: str) -> list[Sent]:
+    return [send(i, u, title, body, persona) for i, u in enumerate(urls)]
