@@ -132,6 +132,34 @@ def test_posts_going_out_count_and_expired_leases_are_not_held_back(store):
     assert [(c.post_id, c.reconcile) for c in again] == [(first.post_id, True)]
 
 
+def test_an_unclear_post_counts_until_it_is_a_day_old(store):
+    """An ``unknown`` delivery may have gone out: the platform counted it, so the cap does."""
+    ids = enqueue_shares(store, 2, T0)
+    caps = {"capped": cap(interval=timedelta(hours=2))}
+    (first,) = claim(store, "w", T0, LEASE, {}, 1, caps=caps)
+    record(store, first, state="unknown", now=T0 + timedelta(minutes=1), error="reset")
+    assert claim(store, "w", T0 + H, LEASE, {}, 8, caps=caps) == []
+    state, at, _ = due(store)[ids[1]]
+    assert state == "queued" and at == T0 + timedelta(minutes=121)
+    (second,) = claim(store, "w", at, LEASE, {}, 8, caps=caps)
+    assert second.post_id == ids[1]
+
+
+def test_queue_counts_an_unclear_post_against_the_cap(ws):
+    set_caps(ws, min_interval='"2h"')
+    first = queue_json(
+        ws, "--persona", "personal", "--text", "One.", "--at", "+1h", "--to", "home-feed"
+    )
+    store = ws.app().store
+    with store.write() as s:
+        (d,) = s.exec(select(Delivery).where(Delivery.post_id == first["id"]))
+        d.state, d.updated_at = "unknown", datetime.now(UTC)
+        s.add(d)
+    r = queue_note(ws, "Two.", "+30m")
+    assert r.code == 1 and "min_interval 2h" in r.err, r.err
+    assert "unclear" in r.err
+
+
 # -- queue time -----------------------------------------------------------------------------------
 
 

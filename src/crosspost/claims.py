@@ -192,8 +192,8 @@ _SHARES_FAIL = (
         updated_at=_NOW,
     )
 )
-#: an account's posts that count against its caps: published lately, or going out now (since
-#: their claim)
+#: an account's posts that count against its caps: published lately, going out now (since
+#: their claim), or lately unclear (``unknown``: the platform may well have counted it)
 _CAP_TIMES = sa_select(_D.c.state, _D.c.published_at, _D.c.updated_at).where(
     _D.c.target == bindparam("target"),
     or_(
@@ -202,6 +202,7 @@ _CAP_TIMES = sa_select(_D.c.state, _D.c.published_at, _D.c.updated_at).where(
             _D.c.published_at > bindparam("since", type_=UTCDateTime()),
         ),
         _D.c.state == PUBLISHING,
+        and_(_D.c.state == UNKNOWN, _D.c.updated_at > bindparam("since", type_=UTCDateTime())),
     ),
 )
 #: one account's caps are checked by one claim at a time; the first key says "caps"

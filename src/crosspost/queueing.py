@@ -557,7 +557,7 @@ def refuse_over_caps(
         latest = max(latest, nxt)
         lines.append(
             f"a post to account '{t.name}' at {format_local(at, persona.tz)} would go over its "
-            f"{' and '.join(broken)} (counting its published and queued posts); the next "
+            f"{' and '.join(broken)} (counting its published, queued and unclear posts); the next "
             f"allowed time is {format_local(nxt, persona.tz)}"
         )
     if lines:
@@ -571,13 +571,15 @@ def refuse_over_caps(
 
 def account_times(store: Store, cap: Cap, at: datetime, exclude: int | None) -> list[datetime]:
     """When the account's posts went out or will: published ones from ``cap.reach`` before
-    ``at`` on, those going out now, and every queued one (an overdue one goes out now)."""
+    ``at`` on, those going out now, every queued one (an overdue one goes out now), and the
+    ``unknown`` ones (they may have gone out when last tried)."""
     now = datetime.now(UTC)
     d = Delivery
     q = select(d.state, d.due_at, d.published_at, d.updated_at).where(
         col(d.target) == cap.account,
-        col(d.state).in_((PUBLISHED, PUBLISHING, QUEUED)),
+        col(d.state).in_((PUBLISHED, PUBLISHING, QUEUED, UNKNOWN)),
         or_(col(d.state) != PUBLISHED, col(d.published_at) >= at - cap.reach),
+        or_(col(d.state) != UNKNOWN, col(d.updated_at) >= at - cap.reach),
     )
     if exclude is not None:
         q = q.where(col(d.post_id) != exclude)
@@ -587,7 +589,7 @@ def account_times(store: Store, cap: Cap, at: datetime, exclude: int | None) -> 
     for state, due_at, published_at, updated_at in rows:
         if state == PUBLISHED:
             out.append(published_at or updated_at)
-        elif state == PUBLISHING:
+        elif state in (PUBLISHING, UNKNOWN):
             out.append(updated_at)
         else:
             out.append(max(due_at, now))
