@@ -402,3 +402,19 @@ def test_two_daemons_on_postgresql_keep_the_daily_cap_across_restarts(tmp_path, 
 
     two_daemons()  # restarted: still three in the last 24 h
     assert len(feedparser.parse((root / "site" / "feed.xml").read_text()).entries) == 3
+
+
+def test_next_slot_skips_slots_over_a_cap(ws):
+    """Personal posts on Saturdays: with min_interval 8d the slot a week later is too close,
+    so --next-slot takes the one after; rescheduling to the next slot keeps the cap too."""
+    set_caps(ws, min_interval='"8d"')
+    first = queue_json(ws, "--persona", "personal", "--text", "One.", "--next-slot")
+    second = queue_json(ws, "--persona", "personal", "--text", "Two.", "--next-slot")
+    a, b = utc(first["scheduled_at"]), utc(second["scheduled_at"])
+    assert b - a == timedelta(days=14), (a, b)
+    assert b.astimezone(CHICAGO).strftime("%a %H:%M") == "Sat 10:00"
+    # the first moves to its next slot: the week after it is still too close to the second
+    r = ws.run("reschedule", str(first["id"]), "--next-slot")
+    assert r.code == 0, r.err
+    moved = utc(ws.run("show", str(first["id"]), "--format", "json").json()["scheduled_at"])
+    assert moved - b >= timedelta(days=8), (moved, b)

@@ -537,7 +537,7 @@ def _move(
     early: bool = False,
 ) -> None:
     from .models import HELD
-    from .queueing import move_post, resolve_when
+    from .queueing import move_post, resolve_when, waiting_targets
     from .when import format_local
 
     app = app_of(ctx)
@@ -552,7 +552,8 @@ def _move(
     if not at and not next_slot:
         raise UsageError("give --at WHEN or --next-slot")
     persona = app.personas.get(post.persona)
-    when = resolve_when(app.store, persona, None, at, next_slot)
+    targets = waiting_targets(app.store, post_id) if next_slot else []
+    when = resolve_when(app.store, persona, None, at, next_slot, targets=targets, exclude=post_id)
     post = move_post(app, post, persona, when.utc, release=release)
     if when.note:
         click.echo(f"note: {when.note}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -124,7 +124,13 @@ def resolve_when(
     at: str | None,
     next_slot: bool,
     now: datetime | None = None,
+    *,
+    targets: Sequence[Target] = (),
+    exclude: int | None = None,
 ) -> When:
+    """When a post goes out: ``at``, the next free slot (one where its ``targets`` stay
+    within their accounts' caps; ``exclude``: the post being moved), the entry's own ``at``,
+    or now."""
     now = now or datetime.now(UTC)
     if at and next_slot:
         raise UsageError("give either --at or --next-slot, not both")
@@ -136,9 +142,13 @@ def resolve_when(
             )
         taken = store.queued_times(persona.name) if store is not None else []
         jitter = persona.slot_jitter or timedelta(0)
-        slot = next_free_slot(persona.slots, persona.tz, now, taken, jitter)
+        fits = within_caps(store, persona, targets, now, exclude) if store is not None else None
+        slot = next_free_slot(persona.slots, persona.tz, now, taken, jitter, fits)
         if slot is None:
-            raise UsageError(f"no free slot in the next 60 days for persona '{persona.name}'")
+            raise UsageError(
+                f"no free slot in the next 60 days for persona '{persona.name}'"
+                + (" within its accounts' caps" if fits is not None else "")
+            )
         return When(slot)
     if at:
         return parse_when(at, persona.tz, now)
@@ -327,7 +337,9 @@ def plan_entry(
     targets, foreign = resolve_targets(personas, persona, entry, to)
     if when is None:
         now = now or datetime.now(UTC)
-        when = resolve_when(app.store, persona, entry, at, next_slot, now)
+        when = resolve_when(
+            app.store, persona, entry, at, next_slot, now, targets=targets, exclude=post_id
+        )
         if at or next_slot or entry.at:
             when = apply_jitter(app, persona, when, now, rng)
     from .guardkey import guard_secret
@@ -490,12 +502,16 @@ def move_post(app: App, post: Post, persona: Persona, at: datetime, *, release: 
             hint="pick a time outside the window (the finding names the next allowed one)",
         )
     if not release:  # a release is the user's "now, anyway"; the daemon still keeps the caps
-        _, deliveries = app.store.get(post.id)
-        waiting = [
-            Target(d.target, d.platform, d.role) for d in deliveries if d.state in (QUEUED, HELD)
-        ]
-        refuse_over_caps(app.store, persona, waiting, at, exclude=post.id)
+        refuse_over_caps(
+            app.store, persona, waiting_targets(app.store, post.id), at, exclude=post.id
+        )
     return app.store.reschedule(post.id, at, release=release)
+
+
+def waiting_targets(store: Store, post_id: int) -> list[Target]:
+    """The targets of a post still to be sent (queued or held)."""
+    _, deliveries = store.get(post_id)
+    return [Target(d.target, d.platform, d.role) for d in deliveries if d.state in (QUEUED, HELD)]
 
 
 def _post_text(p: Post) -> str:
@@ -567,6 +583,26 @@ def refuse_over_caps(
             hint=f"queue it with --at '{local:%Y-%m-%d %H:%M}', or leave the account out with "
             f"--to; the caps are set in {persona.source}",
         )
+
+
+def within_caps(
+    store: Store,
+    persona: Persona,
+    targets: Sequence[Target],
+    now: datetime,
+    exclude: int | None,
+) -> Callable[[datetime], bool] | None:
+    """Does a post at a given time keep every capped account among ``targets`` within its
+    caps? None when no target has a cap."""
+    caps = caps_of([persona])
+    capped = [
+        (caps[t.name], account_times(store, caps[t.name], now, exclude))
+        for t in targets
+        if t.name in caps
+    ]
+    if not capped:
+        return None
+    return lambda at: all(not violations(cap, times, at) for cap, times in capped)
 
 
 def account_times(store: Store, cap: Cap, at: datetime, exclude: int | None) -> list[datetime]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -65,8 +65,10 @@ def next_free_slot(
     after: datetime,
     taken: Iterable[datetime],
     jitter: timedelta = timedelta(0),
+    fits: Callable[[datetime], bool] | None = None,
 ) -> datetime | None:
-    """First slot after ``after`` not already used by one of this persona's queued posts.
+    """First slot after ``after`` not already used by one of this persona's queued posts
+    (and, with ``fits``, where a post fits: its accounts' caps).
 
     A post queued with ``slot_jitter`` is stored up to ``jitter`` away from its slot, so a
     slot counts as used when a queued post is within ``jitter`` of it (same minute without).
@@ -74,6 +76,8 @@ def next_free_slot(
     busy = sorted(t.astimezone(UTC).replace(second=0, microsecond=0) for t in taken)
     for instant in slot_instants(slots, tz, after):
         mark = instant.replace(second=0, microsecond=0)
-        if not any(abs(t - mark) <= jitter for t in busy):
+        if any(abs(t - mark) <= jitter for t in busy):
+            continue
+        if fits is None or fits(instant):
             return instant
     return None
