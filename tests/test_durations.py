@@ -17,6 +17,7 @@ CONFIG_DURATIONS = [
     ("daemon", "request_timeout"),
     ("daemon", "shutdown_grace"),
     ("daemon", "credentials_ttl"),
+    ("daemon", "login_warning"),
     ("daemon.retry", "base_delay"),
     ("daemon.retry", "max_delay"),
     ("guard", "correlation_window"),
