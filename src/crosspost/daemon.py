@@ -552,6 +552,7 @@ class Daemon:
             # lateness only matters after downtime: no need to look on every wake-up
             self._last_hold = now
             self._report_held(hold_overdue(self.store, now, self.settings.max_lateness))
+        self._check_occurrences()
         with self.lock:
             room = {p: cap * CLAIM_AHEAD - self.busy[p] for p, cap in self.capacity.items()}
             for p, n in self.busy.items():
@@ -593,6 +594,21 @@ class Daemon:
                 log.warning("heartbeat not written: %s", type(e).__name__)
         if not self.once:
             self._refresh_calendars()
+
+    def _check_occurrences(self) -> None:
+        """Queue-time checks of recurring posts' new occurrences (created when the one before
+        finished); one the guard blocks is held and its user told."""
+        from .queueing import check_new_occurrences
+
+        try:
+            held = check_new_occurrences(self.app)
+        except Exception as e:  # a failed check is tried again at the next wake
+            if store_problem(e) is not None:
+                raise
+            log.exception("recurring posts not checked")
+            return
+        if held:
+            self._report_held(held)
 
     def _refresh_calendars(self) -> None:
         if self.calendars is None:
