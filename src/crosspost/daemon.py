@@ -69,6 +69,8 @@ log = logging.getLogger("crosspost.daemon")
 HOLD_CHECK = timedelta(seconds=30)
 #: how often the daemon sends the notices that are due (on a thread of their own)
 NOTICE_CHECK = timedelta(seconds=10)
+#: how often the daemon looks whether a persona's next evergreen re-share is due
+EVERGREEN_CHECK = timedelta(minutes=10)
 #: deliveries claimed per request slot of a platform (the others are being prepared/recorded)
 CLAIM_AHEAD = 2
 #: the platforms a "default" concurrency applies to, at most (sizes the thread pool)
@@ -228,6 +230,7 @@ class Daemon:
 
     def _run_once(self) -> int:
         """Publish what is due now, including shares unlocked by their blog, then exit."""
+        self._evergreen()
         while True:
             claimed = self.claimed
             self.dispatch()
@@ -297,6 +300,14 @@ class Daemon:
                 "interval",
                 seconds=NOTICE_CHECK.total_seconds(),
                 id="notices",
+                next_run_time=utcnow(),
+            )
+            # one evergreen job per daemon (not per worker): re-shares whose cadence is due
+            self.scheduler.add_job(
+                self._evergreen,
+                "interval",
+                seconds=EVERGREEN_CHECK.total_seconds(),
+                id="evergreen",
                 next_run_time=utcnow(),
             )
             self.beat = Heartbeat(self.store, self.worker, cfg.wake_interval)
@@ -594,6 +605,17 @@ class Daemon:
                 log.warning("heartbeat not written: %s", type(e).__name__)
         if not self.once:
             self._refresh_calendars()
+
+    def _evergreen(self) -> None:
+        """Queue the re-shares of personas whose evergreen cadence is due; they are then
+        published like any post."""
+        from .evergreen import run_due
+
+        try:
+            run_due(self.app, utcnow())
+        except Exception as e:  # noqa: BLE001 - tried again at the next check
+            problem = store_problem(e)
+            log.warning("evergreen re-shares not queued: %s", problem or type(e).__name__)
 
     def _check_occurrences(self) -> None:
         """Queue-time checks of recurring posts' new occurrences (created when the one before

@@ -111,6 +111,11 @@ class Post(SQLModel, table=True):
     occurrence: int | None = None
     #: an occurrence the daemon created: the queue-time checks still have to run on it
     needs_check: bool = False
+    #: an entry in its persona's evergreen pool: ``{"texts": {platform or account or "*":
+    #: [alternative share texts]}}`` (front matter ``evergreen``/``evergreen_texts``)
+    evergreen: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    #: a re-share from the evergreen pool: the post id of the entry it shares again
+    evergreen_of: int | None = Field(default=None, index=True)
 
 
 @event.listens_for(Post, "before_insert")

@@ -266,17 +266,25 @@ def build_post(plan: Plan, media: list[dict[str, str]]) -> Post:
         scheduled_at=plan.when.utc,
         allow=plan.allow,
         thread=e.thread,
+        evergreen={"texts": e.evergreen_texts} if e.evergreen or e.evergreen_texts else None,
     )
 
 
 def commit_plan(
-    store: Store, plan: Plan, media_dir: Path, series: Recurrence | None = None
+    store: Store,
+    plan: Plan,
+    media_dir: Path,
+    series: Recurrence | None = None,
+    evergreen_of: int | None = None,
 ) -> Post:
+    """Store a checked plan (a blocked one is audited and refused); ``series`` starts a
+    recurring series, ``evergreen_of`` marks a re-share of that entry."""
     if plan.report.blocked:
         store.audit(blocked_audit(plan.persona.name, plan.report, _src(plan.entry)))
         raise Blocked(blocked_message(plan.report))
     media = snapshot_media(plan.entry, media_dir, plan.persona.strips_metadata, plan.hashes)
     post = build_post(plan, media)
+    post.evergreen_of = evergreen_of
     return store.enqueue(
         post,
         plan.targets,
@@ -903,6 +911,7 @@ _EDITED = (
     "source_hash",
     "allow",
     "thread",
+    "evergreen",
 )
 
 

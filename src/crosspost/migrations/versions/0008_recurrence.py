@@ -1,5 +1,6 @@
 """Recurring posts: a ``recurrence`` table (the rule, its first wall time and timezone) and,
-on each post, the series and occurrence it belongs to.
+on each post, the series and occurrence it belongs to. Evergreen re-shares: an entry's place
+in its persona's pool (``evergreen``) and, on a re-share, the entry it shares again.
 
 ``(series_id, occurrence)`` is unique: however many daemons finish an occurrence at once, or
 retry after a crash, the next one exists once.
@@ -39,14 +40,20 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("needs_check", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+        batch.add_column(sa.Column("evergreen", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("evergreen_of", sa.Integer(), nullable=True))
         batch.create_foreign_key("fk_post_series_id", "recurrence", ["series_id"], ["id"])
         batch.create_unique_constraint("uq_post_series_occurrence", ["series_id", "occurrence"])
         batch.create_index("ix_post_series_id", ["series_id"])
+        batch.create_index("ix_post_evergreen_of", ["evergreen_of"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("post") as batch:
+        batch.drop_index("ix_post_evergreen_of")
         batch.drop_index("ix_post_series_id")
+        batch.drop_column("evergreen_of")
+        batch.drop_column("evergreen")
         batch.drop_constraint("uq_post_series_occurrence", type_="unique")
         batch.drop_constraint("fk_post_series_id", type_="foreignkey")
         batch.drop_column("needs_check")
