@@ -210,3 +210,37 @@ def test_queue_keeps_the_evergreen_marks_and_the_guard_checks_the_texts(ws):
     assert r.code == 1 and "identifies persona 'personal'" in r.err
     audit = ws.run("audit", "--format", "json").json()["records"]
     assert "evergreen_texts" in str(audit[0]["detail"])
+
+
+@pytest.mark.postgres
+def test_one_daemon_at_a_time_looks_at_a_personas_pool_on_postgresql():
+    """Every daemon runs the evergreen job; on a shared PostgreSQL queue one of them takes
+    a persona at a time, so two never queue the same re-share."""
+    import os
+    import uuid
+
+    base = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("set CROSSPOST_TEST_DATABASE_URL to run the PostgreSQL tests")
+    import psycopg
+
+    from crosspost.store import Store
+
+    name = f"crosspost_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(base, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = base.rsplit("/", 1)[0] + "/" + name
+        one, two = Store(url), Store(url)
+        with one.only_one("evergreen:professional") as first:
+            with two.only_one("evergreen:professional") as second:
+                assert first and not second
+            with two.only_one("evergreen:personal") as other:
+                assert other
+        with two.only_one("evergreen:professional") as later:
+            assert later
+        one.engine.dispose()
+        two.engine.dispose()
+    finally:
+        with psycopg.connect(base, autocommit=True) as c:
+            c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

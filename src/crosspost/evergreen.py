@@ -242,13 +242,17 @@ def run_due(app: App, now: datetime, personas: Sequence[Persona] | None = None) 
     is logged and tried at the next run."""
     queued = []
     for persona in personas if personas is not None else list(app.personas):
-        if not is_due(app, persona, now):
+        if not persona.evergreen.enabled:
             continue
-        try:
-            post, nxt = queue_next(app, persona, now)
-        except CrosspostError as e:
-            log.warning("evergreen re-share for persona '%s' not queued: %s", persona.name, e)
-            continue
+        # several daemons on one PostgreSQL queue: one of them looks at a persona at a time
+        with app.store.only_one(f"evergreen:{persona.name}") as mine:
+            if not mine or not is_due(app, persona, now):
+                continue
+            try:
+                post, nxt = queue_next(app, persona, now)
+            except CrosspostError as e:
+                log.warning("evergreen re-share for persona '%s' not queued: %s", persona.name, e)
+                continue
         assert nxt.candidate is not None and post.id is not None
         log.info(
             "evergreen: queued post %s re-sharing post %s for persona '%s' at %s",

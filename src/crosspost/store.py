@@ -64,6 +64,9 @@ from .models import (
 )
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: the first key of :meth:`Store.only_one`'s advisory locks says "a daemon's job"
+_TRY_JOB_LOCK = "SELECT pg_try_advisory_lock(1785688425, hashtext(:name))"
+_JOB_UNLOCK = "SELECT pg_advisory_unlock(1785688425, hashtext(:name))"
 NOTIFY_CHANNEL = "crosspost"
 GENESIS = "0" * 64
 
@@ -294,6 +297,25 @@ class Store:
                 self._writer_depth -= 1
                 if self._writer_depth == 0 and self._writer_file is not None:
                     fcntl.flock(self._writer_file, fcntl.LOCK_UN)
+
+    @contextmanager
+    def only_one(self, name: str) -> Iterator[bool]:
+        """Whether this process is the one doing job ``name`` right now, for jobs every
+        daemon runs but one must do (evergreen re-shares): on PostgreSQL a session advisory
+        lock, taken without waiting; on SQLite always True (one daemon per database)."""
+        if self.is_sqlite:
+            yield True
+            return
+        with self.engine.connect() as conn:
+            args = {"name": name}
+            got = bool(conn.execute(text(_TRY_JOB_LOCK), args).scalar())
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text(_JOB_UNLOCK), args)
+                    conn.commit()
 
     def notify(self, s: Session) -> None:
         """Wake daemons on PostgreSQL; on SQLite they notice the commit via data_version."""
