@@ -862,6 +862,8 @@ def edit_post(
         app, entry, persona.name, requested, None, False, allow, reason, when=when, post_id=post_id
     )
     _refuse_unused(plan)
+    if post.series_id is not None:
+        refuse_blog_series(plan)
     if plan.report.blocked:
         app.store.audit(blocked_audit(persona.name, plan.report, _src(entry)), post_id=post_id)
         raise Blocked(blocked_message(plan.report), hint="the queued post was left as it was")
