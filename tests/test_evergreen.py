@@ -69,6 +69,9 @@ def test_rotation_takes_the_longest_unshared_entry_first(ws):
     second = published_entry(ws, "Screen time", 90)
     third = published_entry(ws, "Winter mood", 80)
     published_entry(ws, "Not marked", 120, marked=False)
+    shown = ws.run("evergreen", "next", "--persona", "professional").out
+    assert f'professional: post {first} "Sleep habits" at ' in shown
+    assert "enabled = false" in shown and "  pro-x: New on the blog: Sleep habits https://" in shown
     order = []
     for _ in range(3):
         nxt = ws.run("evergreen", "next", "--persona", "professional", "--format", "json")

@@ -386,3 +386,32 @@ def test_a_clean_occurrence_passes_its_check(ws):
     assert nxt.status == "queued" and not nxt.needs_check
     local = nxt.scheduled_at.astimezone(ZoneInfo("America/Chicago"))
     assert (local.date().isoformat(), local.hour) == ("2099-01-12", 9)
+
+
+def test_an_edit_carries_on_to_later_occurrences_and_keeps_them_share_only(ws):
+    r = ws.run(
+        "queue",
+        "--persona",
+        "professional",
+        "--text",
+        "Office hours today.",
+        "--to",
+        "pro-x",
+        "--at",
+        "2099-01-05 09:00",
+        "--every",
+        "1w",
+        "--format",
+        "json",
+    )
+    first = r.json()["id"]
+    r = ws.run("edit", str(first), "--text", "Office hours today, room 2.")
+    assert r.code == 0, r.err
+    r = ws.run("edit", str(first), "--text", "Office hours.", "--to", "blog,pro-x")
+    assert r.code == 2 and "repeats shares only" in r.err
+    app = ws.app()
+    post, _ = app.store.get(first)
+    (c,) = claim(app.store, "w", post.scheduled_at, LEASE, {}, 4)
+    record(app.store, c, state="published", now=post.scheduled_at, remote_id="1")
+    nxt = occurrences(app.store, 1)[1]
+    assert nxt.body == "Office hours today, room 2."
