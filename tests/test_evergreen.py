@@ -126,6 +126,8 @@ def test_alternative_texts_rotate_per_platform(ws):
     ]
     assert {p.evergreen_of for p in reshares(ws)} == {entry}
     shown = ws.run("show", str(reshares(ws)[0].id), "--format", "json").json()
+    assert shown["evergreen_of"] == entry
+    assert f"re-shares post {entry} (evergreen)" in ws.run("show", str(shown["id"])).out
     assert shown["kind"] == "short" and [t["target"] for t in shown["targets"]] == [
         "pro-x",
         "pro-mastodon",

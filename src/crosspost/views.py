@@ -133,6 +133,7 @@ def post_json(
         "targets": [delivery_json(d) for d in deliveries],
         "note": p.note,
         "recurrence": recurrence_json(p, series),
+        "evergreen_of": p.evergreen_of,
     }
     if full:
         out.update(
@@ -393,6 +394,8 @@ def print_show(con: Any, p: dict[str, Any], tz: tzinfo = UTC) -> None:
         f"{_styled(p['status'])}"
     )
     con.print(f"scheduled: {_shown_time(p['scheduled_at'], tz)}")
+    if p.get("evergreen_of"):
+        con.print(f"re-shares post {p['evergreen_of']} (evergreen)")
     if p.get("recurrence"):
         r = p["recurrence"]
         con.print(f"repeats: {_esc(_repeats(r))}")
