@@ -178,7 +178,7 @@ class Rule:
             return None
         return localize(nxt, tz).utc
 
-    def describe(self) -> str:
+    def describe(self, *, at: bool = True) -> str:
         """ "every 2 weeks at 09:00 Europe/London until 2027-03-01", "every day …, 5 times";
         a rule with more parts than a frequency and an interval is shown as it is."""
         named = _parts(self.rule)
@@ -190,7 +190,8 @@ class Rule:
         else:
             name = _NAMES[freq]
             out = f"every {name}" if interval == 1 else f"every {interval} {name}s"
-        out += f" at {self.dtstart:%H:%M} {self.timezone}"
+        if at:
+            out += f" at {self.dtstart:%H:%M} {self.timezone}"
         if "UNTIL" in named:
             until = datetime.strptime(named["UNTIL"], "%Y%m%dT%H%M%S")  # noqa: DTZ007 (wall time)
             shown = (

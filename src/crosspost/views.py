@@ -363,7 +363,7 @@ def print_list(
         targets = " ".join(_list_target(d, tz) for d in p["targets"])
         when = _shown_time(p["scheduled_at"], tz)
         if p.get("recurrence"):
-            when += "\n" + _esc(_repeats(p["recurrence"]))
+            when += "\n" + _esc(_repeats(p["recurrence"], short=True))
         t.add_row(
             str(p["id"]),
             p["persona"],
@@ -382,9 +382,16 @@ def print_list(
         )
 
 
-def _repeats(r: dict[str, Any]) -> str:
-    """A series as ``list`` and ``show`` say it: "↻ every 2 weeks at 09:00 … (#3)"."""
-    shown = f"↻ {r['every'] or 'recurring'} (#{r['occurrence']})"
+def _repeats(r: dict[str, Any], *, short: bool = False) -> str:
+    """A series as ``show`` says it ("↻ every 2 weeks at 09:00 … (#3)"), or ``list``, where
+    the time is in the column already ("↻ every 2 weeks until … #3")."""
+    every = r["every"] or "recurring"
+    if short and r["rule"]:
+        from .recurrence import Rule
+
+        every = Rule(r["rule"], datetime(2000, 1, 1), "UTC").describe(at=False)  # noqa: DTZ001
+        return f"↻ {every} #{r['occurrence']}" + (" (stopped)" if r.get("ended") else "")
+    shown = f"↻ {every} (#{r['occurrence']})"
     return shown + (" (series stopped)" if r.get("ended") else "")
 
 
