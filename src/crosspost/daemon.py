@@ -563,7 +563,8 @@ class Daemon:
             # lateness only matters after downtime: no need to look on every wake-up
             self._last_hold = now
             self._report_held(hold_overdue(self.store, now, self.settings.max_lateness))
-        self._check_occurrences()
+            # new occurrences are a day or more ahead: checking them as often is soon enough
+            self._check_occurrences()
         with self.lock:
             room = {p: cap * CLAIM_AHEAD - self.busy[p] for p, cap in self.capacity.items()}
             for p, n in self.busy.items():

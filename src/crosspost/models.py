@@ -74,6 +74,8 @@ class Post(SQLModel, table=True):
         Index("ix_post_status_scheduled", "status", "scheduled_at"),
         # a series has one post per occurrence, whoever creates it (two daemons, a restart)
         UniqueConstraint("series_id", "occurrence", name="uq_post_series_occurrence"),
+        # the daemon's look for new occurrences to check, without reading every post
+        Index("ix_post_needs_check", "needs_check"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

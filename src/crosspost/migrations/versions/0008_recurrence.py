@@ -46,10 +46,12 @@ def upgrade() -> None:
         batch.create_unique_constraint("uq_post_series_occurrence", ["series_id", "occurrence"])
         batch.create_index("ix_post_series_id", ["series_id"])
         batch.create_index("ix_post_evergreen_of", ["evergreen_of"])
+        batch.create_index("ix_post_needs_check", ["needs_check"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("post") as batch:
+        batch.drop_index("ix_post_needs_check")
         batch.drop_index("ix_post_evergreen_of")
         batch.drop_index("ix_post_series_id")
         batch.drop_column("evergreen_of")
