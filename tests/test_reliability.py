@@ -553,3 +553,151 @@ def test_sigterm_gives_back_claims_still_waiting_for_a_request_slot(tmp_path, fa
         assert fake_wp.count(k) == (1 if d.state == "published" else 0)
         if d.state == "queued":
             assert d.attempts == 0 and not d.needs_lookup
+
+
+# -- recurring posts -----------------------------------------------------------------------------
+# The fake platform here is the blog; the series machinery does not look at a target's role.
+
+
+def enqueue_series(config: Path, n: int, at: datetime) -> list[str]:
+    """Queue n recurring posts (each its own daily series), first occurrence due at ``at``;
+    the idempotency keys of the first occurrences."""
+    from zoneinfo import ZoneInfo
+
+    from crosspost.app import App
+    from crosspost.models import Delivery, Post, Recurrence
+    from crosspost.store import Target
+
+    store = App(config).store
+    chicago = ZoneInfo("America/Chicago")
+    for i in range(n):
+        store.enqueue(
+            Post(
+                persona="professional",
+                kind="entry",
+                title=f"Weekly {i}",
+                body=f"Body of weekly {i}.",
+                slug=f"weekly-{i}",
+                scheduled_at=at,
+            ),
+            [Target("blog", "wordpress", "blog")],
+            series=Recurrence(
+                persona="professional",
+                rule="FREQ=DAILY",
+                dtstart=at.astimezone(chicago).replace(tzinfo=None, microsecond=0).isoformat(),
+                timezone="America/Chicago",
+            ),
+        )
+    with store.read() as s:
+        return [d.idempotency_key for d in s.exec(select(Delivery))]
+
+
+def series_posts(config: Path) -> dict[int, list[tuple[int, str, datetime]]]:
+    """Each series' posts: (occurrence, status, scheduled_at) in order."""
+    from crosspost.app import App
+    from crosspost.models import Post
+
+    out: dict[int, list[tuple[int, str, datetime]]] = {}
+    with App(config).store.read() as s:
+        for p in s.exec(select(Post).order_by(Post.series_id, Post.occurrence)):
+            out.setdefault(p.series_id, []).append((p.occurrence, p.status, p.scheduled_at))
+    return out
+
+
+def test_recurring_kill_after_the_platform_accepted_before_the_commit(tmp_path, fake_wp):
+    """The daemon dies between the platform's reply and marking the occurrence done: after the
+    restart it is found (not sent again), and the next occurrence exists exactly once, a day
+    later at the same local time."""
+    config = make_site(tmp_path, fake_wp.url, lease="1s", request_timeout="20s")
+    env = env_for(tmp_path)
+    login(config, env)
+    at = datetime.now(UTC) - timedelta(seconds=1)
+    (key,) = enqueue_series(config, 1, at)
+    fake_wp.control("accept_then_hang", {"seconds": 30, "n": 1})
+    p = subprocess.Popen(
+        [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(lambda: fake_wp.count(key) == 1, timeout=30)
+    assert delivery_states(config)[key] == "publishing"
+    assert len(series_posts(config)[1]) == 1
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=10)
+    fake_wp.control("clear")
+    states = settle(config, env, [key], lease=1.0)
+    assert states[key] == "published" and fake_wp.count(key) == 1
+    (posts,) = series_posts(config).values()
+    assert [(o, s) for o, s, _ in posts] == [(1, "published"), (2, "queued")]
+    # a day later at the same wall time (America/Chicago has no DST change in December)
+    assert posts[1][2] == at.replace(microsecond=0) + timedelta(days=1)
+    # more runs (restarts) add nothing
+    crosspost(config, "daemon", "--once", env=env, timeout=120)
+    assert len(series_posts(config)[1]) == 2
+
+
+def test_recurring_kill_9_at_random_points_never_doubles_or_loses_an_occurrence(tmp_path, fake_wp):
+    config = make_site(tmp_path, fake_wp.url, lease="1s", request_timeout="5s")
+    env = env_for(tmp_path, CROSSPOST_DAEMON__CONCURRENCY__DEFAULT="3")
+    login(config, env)
+    keys = enqueue_series(config, 24, datetime.now(UTC) - timedelta(seconds=1))
+    rng = random.Random(20261203)
+    for _ in range(20):
+        p = subprocess.Popen(
+            [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.3, 1.4))
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=10)
+    states = settle(config, env, keys, lease=1.0)
+    counts = {k: fake_wp.count(k) for k in keys}
+    assert not {k: c for k, c in counts.items() if c > 1}, "posted twice"
+    assert all(states[k] in ("published", "unknown") for k in keys)
+    series = series_posts(config)
+    assert len(series) == 24
+    for posts in series.values():
+        first = posts[0][1]
+        if first == "published":
+            assert [(o, s) for o, s, _ in posts] == [(1, "published"), (2, "queued")]
+        else:  # unknown: the series waits for the user ('resolve' or 'retry')
+            assert [(o, s) for o, s, _ in posts] == [(1, "unknown")]
+
+
+@pytest.mark.postgres
+def test_two_daemons_on_postgresql_create_each_next_occurrence_once(tmp_path, pg_url, fake_wp):
+    fake_wp.control("latency", {"seconds": 0.01})
+    config = make_site(tmp_path, fake_wp.url, database_url=pg_url)
+    env = env_for(tmp_path, CROSSPOST_DAEMON__CONCURRENCY__DEFAULT="8")
+    login(config, env)
+    keys = enqueue_series(config, 300, datetime.now(UTC) + timedelta(seconds=6))
+    daemons = [
+        subprocess.Popen(
+            [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(tmp_path / f"d{i}.log", "w"),  # noqa: SIM115
+        )
+        for i in range(2)
+    ]
+    try:
+
+        def done() -> bool:
+            states = delivery_states(config)
+            return all(states[k] == "published" for k in keys)
+
+        wait_for(done, timeout=240, interval=1.0)
+    finally:
+        for d in daemons:
+            d.send_signal(signal.SIGTERM)
+        codes = [d.wait(timeout=60) for d in daemons]
+    assert codes == [0, 0], [(tmp_path / f"d{i}.log").read_text()[-2000:] for i in range(2)]
+    assert [fake_wp.count(k) for k in keys] == [1] * 300
+    series = series_posts(config)
+    assert len(series) == 300
+    assert all(
+        [(o, s) for o, s, _ in p] == [(1, "published"), (2, "queued")] for p in series.values()
+    )

@@ -42,6 +42,7 @@ from .models import (
     UTCDateTime,
     utcnow,
 )
+from .series import FINISHED, continue_series
 from .store import Store
 
 
@@ -452,7 +453,11 @@ def record(
                 {**post, "now": now, "s_hint": f"fix the blog, then 'crosspost retry {c.post_id}'"},
             )
         states = conn.execute(_STATES, post).scalars().all()
-        conn.execute(_ROLLUP, {**post, "p_status": rollup(list(states)), "now": now})
+        status = rollup(list(states))
+        conn.execute(_ROLLUP, {**post, "p_status": status, "now": now})
+        if status in FINISHED:
+            # a recurring post's next occurrence, in this transaction: never lost, never two
+            continue_series(conn, c.post_id, now)
         return True
 
 
@@ -628,6 +633,8 @@ def resolve(store: Store, post_id: int, target: str, url: str | None, now: datet
         post.status = rollup([x.state for x in deliveries])
         post.note = None
         s.add(post)
+        s.flush()
+        continue_series(s.connection(), post_id, now)
         store.notify(s)
         return released
 

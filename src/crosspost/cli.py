@@ -20,6 +20,7 @@ import click
 from .app import App
 from .cli_admin import accounts, doctor, guard
 from .cli_common import F, app_of, console, emit_json, format_option
+from .cli_evergreen import evergreen
 from .cli_notify import notify
 from .cli_status import calendar, status
 from .errors import CrosspostError, Refused, UsageError
@@ -42,6 +43,7 @@ def cli(ctx: click.Context, config: Path | None) -> None:
 cli.add_command(accounts)
 cli.add_command(doctor)
 cli.add_command(guard)
+cli.add_command(evergreen)
 cli.add_command(notify)
 cli.add_command(status)
 cli.add_command(calendar)
@@ -271,6 +273,13 @@ def preview(
     is_flag=True,
     help="Queue it even if the same post is already queued or published for the persona.",
 )
+@click.option(
+    "--every",
+    metavar="INTERVAL",
+    help="Repeat it: '1d', '2w', '1mo', 'weekly', or an RRULE like 'FREQ=WEEKLY;BYDAY=MO'.",
+)
+@click.option("--until", metavar="DATE", help="Last day (or time) of the series (with --every).")
+@click.option("--count", type=int, help="How many times in all, the first included (--every).")
 @format_option
 @click.pass_context
 def queue(
@@ -284,25 +293,42 @@ def queue(
     allow: tuple[str, ...],
     reason: str | None,
     again: bool,
+    every: str | None,
+    until: str | None,
+    count: int | None,
     fmt: str,
 ) -> None:
     """Check a post with the leak guard, then queue it; prints the post id."""
     from . import credentials, views
-    from .queueing import queue_entry
+    from .queueing import Repeat, queue_entry
 
     app = app_of(ctx)
+    if every is None and (until is not None or count is not None):
+        raise UsageError(
+            "--until and --count end a series: they go with --every",
+            hint="add --every INTERVAL (e.g. --every 2w), or leave them out",
+        )
+    repeat = Repeat(every, until, count) if every is not None else None
     entry = _load_entry(file, text)
     app.store.require_writable()  # before media snapshots are copied next to the database
     post, plan = queue_entry(
-        app, entry, persona, to or None, at, next_slot, allow, reason, again=again
+        app, entry, persona, to or None, at, next_slot, allow, reason, again=again, repeat=repeat
     )
     missing = credentials.missing_logins(
         plan.persona.name, [(t.name, t.platform) for t in plan.targets]
     )
+    series = app.store.series([post.series_id]) if post.series_id is not None else {}
     if fmt == "json":
-        emit_json(views.planned_json(post, plan, not_logged_in=missing))
+        emit_json(
+            views.planned_json(
+                post,
+                plan,
+                not_logged_in=missing,
+                recurrence=views.recurrence_json(post, series),
+            )
+        )
         return
-    views.print_queued(console(), post, plan)
+    views.print_queued(console(), post, plan, series.get(post.series_id or 0))
     for target in missing:
         login = f"{target} --persona {post.persona}" if target == "blog" else target
         click.echo(
@@ -456,7 +482,8 @@ def list_(
         limit=limit,
         offset=(page - 1) * limit,
     )
-    data = [views.post_json(p, ds, tzs) for p, ds in rows]
+    series = app.store.series([p.series_id for p, _ in rows if p.series_id is not None])
+    data = [views.post_json(p, ds, tzs, series=series) for p, ds in rows]
     if fmt == "json":
         emit_json(
             {
@@ -485,7 +512,8 @@ def show(ctx: click.Context, post_id: int, fmt: str) -> None:
     app = app_of(ctx)
     post, deliveries = app.store.get(post_id)
     tzs = views.persona_timezones(app)
-    data = views.post_json(post, deliveries, tzs, full=True)
+    series = app.store.series([post.series_id] if post.series_id is not None else [])
+    data = views.post_json(post, deliveries, tzs, full=True, series=series)
     if fmt == "json":
         emit_json(data)
         return
@@ -494,10 +522,20 @@ def show(ctx: click.Context, post_id: int, fmt: str) -> None:
 
 @cli.command()
 @click.argument("post_id", type=int)
+@click.option(
+    "--series",
+    is_flag=True,
+    help="Stop the recurring series of this post (and cancel what of it has not started).",
+)
 @click.pass_context
-def cancel(ctx: click.Context, post_id: int) -> None:
-    """Cancel the targets of a post that have not been published."""
-    post, cancelled = app_of(ctx).store.cancel(post_id)
+def cancel(ctx: click.Context, post_id: int, series: bool) -> None:
+    """Cancel the targets of a post that have not been published. A recurring post's
+    occurrence is skipped (the next one is queued); --series stops the series."""
+    post, cancelled = app_of(ctx).store.cancel(post_id, series=series)
+    if series:
+        done = f"; cancelled {', '.join(cancelled)}" if cancelled else ""
+        click.echo(f"stopped the series of post {post_id}{done}")
+        return
     click.echo(f"cancelled post {post_id} for {', '.join(cancelled)} (now {post.status})")
 
 

@@ -22,7 +22,7 @@ from pydantic_core import PydanticUndefined
 from .durations import format_duration
 from .platforms import registry
 from .platforms.spec import AccountConfig, BlogConfig
-from .profiles import Persona
+from .profiles import EvergreenConfig, Persona
 from .settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,6 +180,13 @@ def profile_fields() -> str:
         "value wins (see the README's *Network fingerprints*).",
         "",
         *_table(Persona, set(Persona.model_fields) - {"user_agent", "proxy"}),
+        "",
+        "## `[evergreen]`",
+        "",
+        "Re-sharing the persona's published entries in rotation (see the README's",
+        "*Evergreen re-shares*).",
+        "",
+        *_table(EvergreenConfig),
         "",
         "## Every `[blog]`",
         "",

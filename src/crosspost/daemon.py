@@ -73,6 +73,8 @@ HOLD_CHECK = timedelta(seconds=30)
 NOTICE_CHECK = timedelta(seconds=10)
 #: how often the daemon looks for logins that end soon (tokens that expire)
 LOGIN_CHECK = timedelta(hours=6)
+#: how often the daemon looks whether a persona's next evergreen re-share is due
+EVERGREEN_CHECK = timedelta(minutes=10)
 #: deliveries claimed per request slot of a platform (the others are being prepared/recorded)
 CLAIM_AHEAD = 2
 #: how soon the main thread notices a stop signal
@@ -238,6 +240,7 @@ class Daemon:
 
     def _run_once(self) -> int:
         """Publish what is due now, including shares unlocked by their blog, then exit."""
+        self._evergreen()
         while True:
             claimed = self.claimed
             self.dispatch()
@@ -273,13 +276,7 @@ class Daemon:
             timezone="UTC",
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
-        self.scheduler.add_job(
-            self.dispatch,
-            "interval",
-            seconds=cfg.wake_interval.total_seconds(),
-            id="safety-net",
-            next_run_time=utcnow(),
-        )
+        self._every(self.dispatch, cfg.wake_interval, "safety-net")
         self.scheduler.add_job(
             self._heartbeat,
             "interval",
@@ -303,20 +300,10 @@ class Daemon:
         if self.parent is None:
             # one sender per daemon: its workers record notices, the daemon sends them
             # from the start: notices kept but not sent before a restart go out first
-            self.scheduler.add_job(
-                self._send_notices,
-                "interval",
-                seconds=NOTICE_CHECK.total_seconds(),
-                id="notices",
-                next_run_time=utcnow(),
-            )
-            self.scheduler.add_job(
-                self._check_logins,
-                "interval",
-                seconds=LOGIN_CHECK.total_seconds(),
-                id="logins",
-                next_run_time=utcnow(),
-            )
+            self._every(self._send_notices, NOTICE_CHECK, "notices")
+            self._every(self._check_logins, LOGIN_CHECK, "logins")
+            # one evergreen job per daemon (not per worker): re-shares whose cadence is due
+            self._every(self._evergreen, EVERGREEN_CHECK, "evergreen")
             self.beat = Heartbeat(self.store, self.worker, cfg.wake_interval)
             self.beat.start(utcnow())
             for index in range(1, self.count):
@@ -354,6 +341,12 @@ class Daemon:
         self.pool.shutdown(wait=True)
         log.info("daemon stopped")
         return 0
+
+    def _every(self, job: Any, interval: timedelta, name: str) -> None:
+        """Run ``job`` now and then every ``interval`` on the scheduler's thread."""
+        self.scheduler.add_job(
+            job, "interval", seconds=interval.total_seconds(), id=name, next_run_time=utcnow()
+        )
 
     def _on_signal(self, signum: int, frame: object) -> None:
         """Only note the signal: Python runs this handler in the main thread between any two
@@ -602,6 +595,8 @@ class Daemon:
             # lateness only matters after downtime: no need to look on every wake-up
             self._last_hold = now
             self._report_held(hold_overdue(self.store, now, self.settings.max_lateness))
+            # new occurrences are a day or more ahead: checking them as often is soon enough
+            self._check_occurrences()
         with self.lock:
             room = {p: cap * CLAIM_AHEAD - self.busy[p] for p, cap in self.capacity.items()}
             for p, n in self.busy.items():
@@ -643,6 +638,32 @@ class Daemon:
                 log.warning("heartbeat not written: %s", type(e).__name__)
         if not self.once:
             self._refresh_calendars()
+
+    def _evergreen(self) -> None:
+        """Queue the re-shares of personas whose evergreen cadence is due; they are then
+        published like any post."""
+        from .evergreen import run_due
+
+        try:
+            run_due(self.app, utcnow())
+        except Exception as e:  # noqa: BLE001 - tried again at the next check
+            problem = store_problem(e)
+            log.warning("evergreen re-shares not queued: %s", problem or type(e).__name__)
+
+    def _check_occurrences(self) -> None:
+        """Queue-time checks of recurring posts' new occurrences (created when the one before
+        finished); one the guard blocks is held and its user told."""
+        from .queueing import check_new_occurrences
+
+        try:
+            held = check_new_occurrences(self.app)
+        except Exception as e:  # a failed check is tried again at the next wake
+            if store_problem(e) is not None:
+                raise
+            log.exception("recurring posts not checked")
+            return
+        if held:
+            self._report_held(held)
 
     def _refresh_calendars(self) -> None:
         if self.calendars is None:

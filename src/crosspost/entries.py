@@ -35,6 +35,8 @@ FIELDS = (
     "slug",
     "lang",
     "thread",
+    "evergreen",
+    "evergreen_texts",
 )
 
 
@@ -87,6 +89,10 @@ class Entry:
     lang: str | None = None
     #: a share too long for one post becomes a thread on every target that can thread
     thread: bool = False
+    #: the entry may be re-shared from the persona's evergreen pool once published
+    evergreen: bool = False
+    #: alternative share texts for re-shares, by platform or account name ("*": any), rotated
+    evergreen_texts: dict[str, list[str]] = field(default_factory=dict)
     #: where each published field's text starts in ``raw`` (-1 when it cannot be located)
     offsets: dict[str, int] = field(default_factory=dict)
     #: local images referenced in the body (``![alt](photos/x.jpg)``, ``<img src>``)
@@ -114,6 +120,9 @@ class Entry:
             out.append((f"categories[{i}]", c))
         for key, text in self.share.items():
             out.append((f"share.{key}", text))
+        for key, texts in self.evergreen_texts.items():
+            for i, text in enumerate(texts):
+                out.append((f"evergreen_texts.{key}[{i}]", text))
         for i, m in enumerate(self.media):
             if m.alt:
                 out.append((f"media[{i}].alt", m.alt))
@@ -242,7 +251,40 @@ def _build(meta: dict[str, Any], body: str, raw: str, source: Path | None, where
         slug=_opt_str(meta, "slug", where),
         lang=_opt_str(meta, "lang", where),
         thread=_bool(meta, "thread", where),
+        evergreen=_bool(meta, "evergreen", where),
+        evergreen_texts=_evergreen_texts(meta, where),
     )
+
+
+def _evergreen_texts(meta: dict[str, Any], where: str) -> dict[str, list[str]]:
+    """``evergreen_texts``: a list for every platform, or lists by platform or account."""
+    v = meta.get("evergreen_texts")
+    if v is None:
+        return {}
+    wrong = EntryError(
+        f"{where}: front matter field 'evergreen_texts' is a list of share texts, or lists "
+        'by platform or account, like evergreen_texts: {mastodon: ["…", "…"], x: ["…"]}'
+    )
+    if isinstance(v, list):
+        v = {"*": v}
+    if not isinstance(v, dict):
+        raise wrong
+    out: dict[str, list[str]] = {}
+    from .placeholders import template_problem
+
+    for key, texts in v.items():
+        if isinstance(texts, str):
+            texts = [texts]
+        if not isinstance(key, str) or not isinstance(texts, list):
+            raise wrong
+        if not all(isinstance(t, str) and t.strip() for t in texts):
+            raise wrong
+        for i, text in enumerate(texts):
+            problem = template_problem(text, f"{where} evergreen_texts.{key}[{i}]")
+            if problem is not None:
+                raise EntryError(problem)
+        out[key] = [t.strip() for t in texts]
+    return out
 
 
 def _opt_str(meta: dict[str, Any], key: str, where: str) -> str | None:

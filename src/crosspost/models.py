@@ -6,6 +6,7 @@ no time zones and comparing naive local times across a DST change is how posts g
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def delivery_key(post_id: int, created_at: datetime, target: str) -> str:
+    """A delivery's idempotency key: stable for one post and target across retries and
+    restarts, unique across posts (see ``Store.enqueue`` and :mod:`crosspost.series`)."""
+    seed = f"crosspost:{post_id}:{target}:{created_at.isoformat()}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
 # Post.status and Delivery.state values
@@ -64,6 +72,10 @@ class Post(SQLModel, table=True):
         Index("ix_post_persona_slug", "persona", "slug"),
         # ``list``'s default view and ``--state``: the posts of a few states in time order
         Index("ix_post_status_scheduled", "status", "scheduled_at"),
+        # a series has one post per occurrence, whoever creates it (two daemons, a restart)
+        UniqueConstraint("series_id", "occurrence", name="uq_post_series_occurrence"),
+        # the daemon's look for new occurrences to check, without reading every post
+        Index("ix_post_needs_check", "needs_check"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -95,6 +107,17 @@ class Post(SQLModel, table=True):
     content_hash: str | None = Field(
         default=None, sa_column_kwargs={"default": _content_hash_default}
     )
+    #: the recurring series this post is an occurrence of (``queue --every``), and which one
+    #: (the first post is 1)
+    series_id: int | None = Field(default=None, foreign_key="recurrence.id", index=True)
+    occurrence: int | None = None
+    #: an occurrence the daemon created: the queue-time checks still have to run on it
+    needs_check: bool = False
+    #: an entry in its persona's evergreen pool: ``{"texts": {platform or account or "*":
+    #: [alternative share texts]}}`` (front matter ``evergreen``/``evergreen_texts``)
+    evergreen: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    #: a re-share from the evergreen pool: the post id of the entry it shares again
+    evergreen_of: int | None = Field(default=None, index=True)
 
 
 @event.listens_for(Post, "before_insert")
@@ -102,6 +125,24 @@ class Post(SQLModel, table=True):
 def _keep_content_hash(_mapper: Any, _connection: Any, post: Post) -> None:
     """Every ORM write of a post (queue, edit, tests) stores the hash of what it now says."""
     post.content_hash = content_hash(post.title, post.body)
+
+
+class Recurrence(SQLModel, table=True):
+    """A recurring post's rule (``queue --every``): an RFC 5545 RRULE, the persona-local wall
+    time of the first occurrence and the timezone it is read in (see
+    :mod:`crosspost.recurrence`). Each occurrence is a post of its own; the next one is
+    created when the one before has finished (:mod:`crosspost.series`)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    persona: str = Field(index=True)
+    rule: str
+    #: the first occurrence as a wall time in ``timezone``, ISO 8601 without an offset
+    dtstart: str
+    timezone: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: set when the series was stopped (``cancel --series``) or its rule has ended
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_reason: str | None = None
 
 
 class Delivery(SQLModel, table=True):

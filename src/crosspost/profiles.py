@@ -66,6 +66,34 @@ class GuardConfig(_Strict):
     strip_metadata: bool = False
 
 
+class EvergreenConfig(_Strict):
+    """``[evergreen]``: re-share the persona's published entries in rotation."""
+
+    enabled: bool = Field(
+        default=False,
+        description="let the daemon re-share one entry of the pool every `every` "
+        "(`crosspost evergreen run` queues one by hand either way)",
+    )
+    every: Duration = Field(
+        default=timedelta(days=3),
+        description='how often the daemon re-shares an entry of the pool, e.g. "3d"',
+    )
+    min_gap: Duration = Field(
+        default=timedelta(days=60),
+        description="an entry is never shared again within this time of its last share "
+        '(its publication or its last re-share), e.g. "60d"',
+    )
+    all_entries: bool = Field(
+        default=False,
+        description="the pool is every published entry of the persona, not only those "
+        "marked `evergreen: true` in their front matter",
+    )
+    to: list[str] | None = Field(
+        default=None,
+        description="the accounts re-shares go to (default: all of the persona's accounts)",
+    )
+
+
 #: ``[blog]`` and ``[[accounts]]`` entries are each platform's own model (platforms/specs/),
 #: chosen by their ``platform``; code that works with any platform uses these base types
 Blog = BlogConfig
@@ -132,6 +160,10 @@ class Persona(_Strict):
     calendar_file: Path | None = None
     identity: Identity = Field(default_factory=Identity)
     guard: GuardConfig = Field(default_factory=GuardConfig)
+    evergreen: EvergreenConfig = Field(
+        default_factory=EvergreenConfig,
+        description="re-sharing published entries in rotation (see the README)",
+    )
     blog: _AnyBlog | None = None
     accounts: list[_AnyAccount] = []
 

@@ -110,6 +110,8 @@ def entry_from_post(post: Post) -> Entry:
         slug=post.slug,
         lang=post.lang,
         thread=bool(post.thread),
+        evergreen=post.evergreen is not None,
+        evergreen_texts=dict((post.evergreen or {}).get("texts", {})),
         body_images=[
             Media(Path(m["path"]), m.get("alt", ""), ref=m["ref"])
             for m in post.media

@@ -36,6 +36,7 @@ from .models import (
     UNKNOWN,
     Delivery,
     Post,
+    Recurrence,
 )
 from .profiles import Persona, Personas
 from .slots import next_free_slot
@@ -275,17 +276,30 @@ def build_post(plan: Plan, media: list[dict[str, str]]) -> Post:
         scheduled_at=plan.when.utc,
         allow=plan.allow,
         thread=e.thread,
+        evergreen={"texts": e.evergreen_texts} if e.evergreen or e.evergreen_texts else None,
     )
 
 
-def commit_plan(store: Store, plan: Plan, media_dir: Path) -> Post:
+def commit_plan(
+    store: Store,
+    plan: Plan,
+    media_dir: Path,
+    series: Recurrence | None = None,
+    evergreen_of: int | None = None,
+) -> Post:
+    """Store a checked plan (a blocked one is audited and refused); ``series`` starts a
+    recurring series, ``evergreen_of`` marks a re-share of that entry."""
     if plan.report.blocked:
         store.audit(blocked_audit(plan.persona.name, plan.report, _src(plan.entry)))
         raise Blocked(blocked_message(plan.report))
     media = snapshot_media(plan.entry, media_dir, plan.persona.strips_metadata, plan.hashes)
     post = build_post(plan, media)
+    post.evergreen_of = evergreen_of
     return store.enqueue(
-        post, plan.targets, override_audit(plan.persona.name, plan.report, _src(plan.entry))
+        post,
+        plan.targets,
+        override_audit(plan.persona.name, plan.report, _src(plan.entry)),
+        series=series,
     )
 
 
@@ -530,16 +544,127 @@ def queue_entry(
     *,
     again: bool = False,
     rng: Uniform | None = None,
+    repeat: Repeat | None = None,
 ) -> tuple[Post, Plan]:
     """Check and queue ``entry``; refuses one already queued or published for the persona
-    (same content, or the same file still queued) unless ``again``."""
+    (same content, or the same file still queued) unless ``again``. ``repeat`` makes it the
+    first occurrence of a recurring series (``--every``)."""
     require_media(entry)
     persona = resolve_persona(app.personas, entry, persona_name)
+    now = datetime.now(UTC)
+    series = None
+    if repeat is not None:
+        # the rule's wall time is the one asked for, before any slot_jitter
+        base = resolve_when(app.store, persona, entry, at, next_slot, now)
+        series = series_of(persona, repeat, base.utc, now)
     refuse_conflicts(app.store, persona, entry, again=again)
-    plan = plan_entry(app, entry, persona_name, to, at, next_slot, allow, reason, rng=rng)
+    plan = plan_entry(app, entry, persona_name, to, at, next_slot, allow, reason, now, rng=rng)
     _refuse_unused(plan)
+    if series is not None:
+        refuse_blog_series(plan)
     refuse_over_caps(app.store, plan.persona, plan.targets, plan.when.utc)
-    return commit_plan(app.store, plan, app.media_dir), plan
+    return commit_plan(app.store, plan, app.media_dir, series), plan
+
+
+# -- recurring posts -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """``--every`` and its end (``--until`` or ``--count``), as typed."""
+
+    every: str
+    until: str | None = None
+    count: int | None = None
+
+
+def series_of(persona: Persona, repeat: Repeat, first: datetime, now: datetime) -> Recurrence:
+    """The series a post at ``first`` starts: its rule read in the persona's timezone, from
+    the wall time of ``first``."""
+    from .recurrence import parse_every, parse_until, with_end
+
+    body = parse_every(repeat.every)
+    start = first.astimezone(persona.tz).replace(tzinfo=None, microsecond=0)
+    until = parse_until(repeat.until, persona.tz, now) if repeat.until is not None else None
+    if until is not None and until < start:
+        raise UsageError(
+            f"--until {repeat.until!r} is before the first post "
+            f"({format_local(first, persona.tz)})",
+            hint="give a later end, or leave --until out",
+        )
+    return Recurrence(
+        persona=persona.name,
+        rule=with_end(body, until, repeat.count),
+        dtstart=start.isoformat(),
+        timezone=persona.timezone,
+    )
+
+
+def check_new_occurrences(app: App, limit: int = 50) -> list[int]:
+    """Run the queue-time checks (leak guard, timing against other personas' posts,
+    same image) on occurrences the daemon created, as ``queue`` did on the first one; an
+    occurrence they block is held for the user, with the findings in the audit log. Returns
+    the ids held. A persona whose profile does not load is left for a later run (the
+    publisher refuses its posts meanwhile)."""
+    import logging
+
+    from .errors import CrosspostError
+    from .guardkey import guard_secret
+    from .publisher import entry_from_post
+
+    log = logging.getLogger("crosspost.series")
+    held = []
+    secret = guard_secret(app)
+    for post in app.store.needing_check(limit):
+        assert post.id is not None
+        try:
+            persona = app.personas.get(post.persona)
+        except CrosspostError as e:
+            log.warning("occurrence %s not checked yet: %s", post.id, e.message)
+            continue
+        from .checking import check_entry
+
+        entry = entry_from_post(post)
+        _, deliveries = app.store.get(post.id)
+        report = check_entry(
+            app.personas, persona, entry, targets=[d.target for d in deliveries], secret=secret
+        )
+        report = report.merged(
+            timing_findings(app, persona, entry, post.scheduled_at, secret=secret, exclude=post.id)
+        )
+        hashes = _stored_hashes(post, entry)
+        report = report.merged(same_image_findings(app, persona, entry, hashes, exclude=post.id))
+        report = report.with_allowances(post.allow)
+        if not report.blocked:
+            app.store.settle_check(post.id, None)
+            continue
+        from .auditlog import finding_summary
+
+        reasons = "; ".join(dict.fromkeys(finding_summary(f) for f in report.findings if f.blocks))
+        note = (
+            f"held: the leak guard blocks this occurrence ({reasons}); "
+            f"'crosspost reschedule {post.id} --at WHEN' moves it, 'crosspost cancel "
+            f"{post.id}' skips it"
+        )
+        if app.store.settle_check(post.id, note, blocked_audit(persona.name, report, None)):
+            log.warning("recurring post %s held: blocked by the leak guard", post.id)
+            held.append(post.id)
+    return held
+
+
+def _stored_hashes(post: Post, entry: Entry) -> dict[Path, str | None]:
+    """The images of a stored post with the perceptual hashes kept at queueing."""
+    by_path = {m["path"]: m.get("phash") for m in post.media}
+    return {m.path: by_path.get(str(m.path)) for m in (*entry.media, *entry.body_images)}
+
+
+def refuse_blog_series(plan: Plan) -> None:
+    """A blog entry is published once; what recurs is a share (evergreen re-shares entries)."""
+    if any(t.role == "blog" for t in plan.targets):
+        raise UsageError(
+            "--every repeats shares only: a blog entry is published once",
+            hint="leave the blog out with --to ACCOUNT,…, or queue a short text (--text) to repeat",
+        )
 
 
 # -- caps ----------------------------------------------------------------------------------------
@@ -775,6 +900,8 @@ def edit_post(
         app, entry, persona.name, requested, None, False, allow, reason, when=when, post_id=post_id
     )
     _refuse_unused(plan)
+    if post.series_id is not None:
+        refuse_blog_series(plan)
     if plan.report.blocked:
         app.store.audit(blocked_audit(persona.name, plan.report, _src(entry)), post_id=post_id)
         raise Blocked(blocked_message(plan.report), hint="the queued post was left as it was")
@@ -824,6 +951,7 @@ _EDITED = (
     "source_hash",
     "allow",
     "thread",
+    "evergreen",
 )
 
 

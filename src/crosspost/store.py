@@ -58,10 +58,15 @@ from .models import (
     AuditRecord,
     Delivery,
     Post,
+    Recurrence,
+    delivery_key,
     utcnow,
 )
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: the first key of :meth:`Store.only_one`'s advisory locks says "a daemon's job"
+_TRY_JOB_LOCK = "SELECT pg_try_advisory_lock(1785688425, hashtext(:name))"
+_JOB_UNLOCK = "SELECT pg_advisory_unlock(1785688425, hashtext(:name))"
 NOTIFY_CHANNEL = "crosspost"
 GENESIS = "0" * 64
 
@@ -100,8 +105,7 @@ def rollup(states: Sequence[str]) -> str:
 def idempotency_key(post: Post, target: str) -> str:
     """Stable for one post and target across retries and restarts, unique across posts."""
     assert post.id is not None
-    seed = f"crosspost:{post.id}:{target}:{post.created_at.isoformat()}"
-    return hashlib.sha256(seed.encode()).hexdigest()[:32]
+    return delivery_key(post.id, post.created_at, target)
 
 
 @dataclass(frozen=True)
@@ -294,6 +298,25 @@ class Store:
                 if self._writer_depth == 0 and self._writer_file is not None:
                     fcntl.flock(self._writer_file, fcntl.LOCK_UN)
 
+    @contextmanager
+    def only_one(self, name: str) -> Iterator[bool]:
+        """Whether this process is the one doing job ``name`` right now, for jobs every
+        daemon runs but one must do (evergreen re-shares): on PostgreSQL a session advisory
+        lock, taken without waiting; on SQLite always True (one daemon per database)."""
+        if self.is_sqlite:
+            yield True
+            return
+        with self.engine.connect() as conn:
+            args = {"name": name}
+            got = bool(conn.execute(text(_TRY_JOB_LOCK), args).scalar())
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text(_JOB_UNLOCK), args)
+                    conn.commit()
+
     def notify(self, s: Session) -> None:
         """Wake daemons on PostgreSQL; on SQLite they notice the commit via data_version."""
         if not self.is_sqlite:
@@ -361,10 +384,22 @@ class Store:
     # -- queue ------------------------------------------------------------------------------
 
     def enqueue(
-        self, post: Post, targets: Sequence[Target], audit: Sequence[AuditEntry] = ()
+        self,
+        post: Post,
+        targets: Sequence[Target],
+        audit: Sequence[AuditEntry] = (),
+        *,
+        series: Recurrence | None = None,
     ) -> Post:
+        """Store a post and its deliveries; ``series`` makes it the first occurrence of a
+        recurring series, stored in the same transaction."""
         with self.write() as s:
             post.status = QUEUED
+            if series is not None:
+                s.add(series)
+                s.flush()
+                post.series_id = series.id
+                post.occurrence = 1
             s.add(post)
             s.flush()
             for t in targets:
@@ -679,10 +714,18 @@ class Store:
             dq = dq.with_for_update()
         return post, list(s.exec(dq))
 
-    def cancel(self, post_id: int) -> tuple[Post, list[str]]:
-        """Cancel what has not gone out; returns the post and the targets cancelled."""
+    def cancel(self, post_id: int, *, series: bool = False) -> tuple[Post, list[str]]:
+        """Cancel what has not gone out; returns the post and the targets cancelled.
+
+        A cancelled occurrence of a recurring post is skipped: the next one is created (in
+        this transaction). ``series`` stops the series instead, and cancels its occurrences
+        that have not started."""
+        from .series import continue_series
+
         with self.write() as s:
             post, deliveries = self.locked_post(s, post_id)
+            if series:
+                return self._cancel_series(s, post, deliveries)
             busy = [d.target for d in deliveries if d.state == PUBLISHING]
             if busy:
                 raise Refused(
@@ -703,7 +746,84 @@ class Store:
                 s.add(d)
             s.flush()
             self._refresh_status(s, post)
+            s.flush()
+            continue_series(s.connection(), post_id, utcnow())
+            self.notify(s)
             return post, [d.target for d in open_]
+
+    def needing_check(self, limit: int) -> list[Post]:
+        """Occurrences the daemon created that still wait for their queue-time checks."""
+        with self.read() as s:
+            q = (
+                select(Post)
+                .where(col(Post.needs_check), Post.status == QUEUED)
+                .order_by(col(Post.scheduled_at))
+                .limit(limit)
+            )
+            return list(s.exec(q))
+
+    def settle_check(
+        self, post_id: int, held: str | None, audit: Sequence[AuditEntry] = ()
+    ) -> bool:
+        """Record an occurrence's queue-time checks: passed, or ``held`` (the note saying
+        why) with its targets held for the user. False when another daemon did it first."""
+        with self.write() as s:
+            post, deliveries = self.locked_post(s, post_id)
+            if not post.needs_check:
+                return False
+            post.needs_check = False
+            if held is not None:
+                for d in deliveries:
+                    if d.state == QUEUED:
+                        d.state = HELD
+                        d.updated_at = utcnow()
+                        s.add(d)
+                post.note = held
+                s.flush()
+                self._refresh_status(s, post)
+            s.add(post)
+            for a in audit:
+                self._append_audit(s, a, post_id)
+            return True
+
+    def series(self, series_ids: Sequence[int]) -> dict[int, Recurrence]:
+        """Series by id (``list`` and ``show`` say how a post recurs)."""
+        ids = sorted(set(series_ids))
+        if not ids:
+            return {}
+        with self.read() as s:
+            rows = s.exec(select(Recurrence).where(col(Recurrence.id).in_(ids)))
+            return {r.id: r for r in rows if r.id is not None}
+
+    def _cancel_series(
+        self, s: Session, post: Post, deliveries: list[Delivery]
+    ) -> tuple[Post, list[str]]:
+        """``cancel --series``: end the series of ``post`` and cancel what of it has not
+        started (queued or held targets of any of its occurrences)."""
+        from .series import end_series
+
+        if post.series_id is None:
+            raise Refused(
+                f"post {post.id} is not a recurring post; there is no series to stop",
+                hint=f"'crosspost cancel {post.id}' cancels the post itself",
+            )
+        now = utcnow()
+        end_series(s.connection(), post.series_id, now, f"stopped with 'cancel {post.id} --series'")
+        ids = list(s.exec(select(Post.id).where(Post.series_id == post.series_id)))
+        cancelled: list[str] = []
+        for pid in ids:
+            other, ds = (post, deliveries) if pid == post.id else self.locked_post(s, pid)  # type: ignore[arg-type]
+            open_ = [d for d in ds if d.state in (QUEUED, HELD)]
+            for d in open_:
+                d.state = CANCELLED
+                d.updated_at = now
+                s.add(d)
+            if open_:
+                s.flush()
+                self._refresh_status(s, other)
+                cancelled += [f"{d.target} (post {pid})" for d in open_]
+        self.notify(s)
+        return post, cancelled
 
     def reschedule(self, post_id: int, at: datetime, *, release: bool = False) -> Post:
         """Move what has not gone out to ``at``; ``release`` also frees held posts."""

@@ -18,7 +18,7 @@ from .when import format_local
 if TYPE_CHECKING:
     from .app import App
     from .guard.findings import Report
-    from .models import AuditRecord, Delivery, Post
+    from .models import AuditRecord, Delivery, Post, Recurrence
     from .profiles import Persona
     from .queueing import Plan
     from .store import AuditCheck, Redaction
@@ -96,8 +96,29 @@ def delivery_json(d: Delivery) -> dict[str, Any]:
     }
 
 
+def recurrence_json(p: Any, series: Mapping[int, Recurrence] | None) -> dict[str, Any] | None:
+    """How a recurring post repeats (None for a post that does not)."""
+    if p.series_id is None:
+        return None
+    from .series import rule_of
+
+    r = (series or {}).get(p.series_id)
+    return {
+        "series": p.series_id,
+        "occurrence": p.occurrence,
+        "rule": None if r is None else r.rule,
+        "every": None if r is None else rule_of(r).describe(),
+        "ended": None if r is None else r.ended_at is not None,
+        "ended_reason": None if r is None else r.ended_reason,
+    }
+
+
 def post_json(
-    p: Post, deliveries: list[Delivery], tzs: dict[str, tzinfo], full: bool = False
+    p: Post,
+    deliveries: list[Delivery],
+    tzs: dict[str, tzinfo],
+    full: bool = False,
+    series: Mapping[int, Recurrence] | None = None,
 ) -> dict[str, Any]:
     tz = tzs.get(p.persona, UTC)
     out: dict[str, Any] = {
@@ -111,6 +132,8 @@ def post_json(
         "scheduled_local": p.scheduled_at.astimezone(tz).isoformat(),
         "targets": [delivery_json(d) for d in deliveries],
         "note": p.note,
+        "recurrence": recurrence_json(p, series),
+        "evergreen_of": p.evergreen_of,
     }
     if full:
         out.update(
@@ -339,6 +362,8 @@ def print_list(
         tz = (tzs or {}).get(p["persona"], UTC)
         targets = " ".join(_list_target(d, tz) for d in p["targets"])
         when = _shown_time(p["scheduled_at"], tz)
+        if p.get("recurrence"):
+            when += "\n" + _esc(_repeats(p["recurrence"], short=True))
         t.add_row(
             str(p["id"]),
             p["persona"],
@@ -357,12 +382,32 @@ def print_list(
         )
 
 
+def _repeats(r: dict[str, Any], *, short: bool = False) -> str:
+    """A series as ``show`` says it ("↻ every 2 weeks at 09:00 … (#3)"), or ``list``, where
+    the time is in the column already ("↻ every 2 weeks until … #3")."""
+    every = r["every"] or "recurring"
+    if short and r["rule"]:
+        from .recurrence import Rule
+
+        every = Rule(r["rule"], datetime(2000, 1, 1), "UTC").describe(at=False)  # noqa: DTZ001
+        return f"↻ {every} #{r['occurrence']}" + (" (stopped)" if r.get("ended") else "")
+    shown = f"↻ {every} (#{r['occurrence']})"
+    return shown + (" (series stopped)" if r.get("ended") else "")
+
+
 def print_show(con: Any, p: dict[str, Any], tz: tzinfo = UTC) -> None:
     con.print(
         f"[bold]post {p['id']}[/] ({p['kind']}) of persona [bold]{p['persona']}[/]: "
         f"{_styled(p['status'])}"
     )
     con.print(f"scheduled: {_shown_time(p['scheduled_at'], tz)}")
+    if p.get("evergreen_of"):
+        con.print(f"re-shares post {p['evergreen_of']} (evergreen)")
+    if p.get("recurrence"):
+        r = p["recurrence"]
+        con.print(f"repeats: {_esc(_repeats(r))}")
+        if r.get("ended_reason"):
+            con.print(f"series ended: {_esc(r['ended_reason'])}")
     if p.get("title"):
         con.print(f"title: {_esc(p['title'])}")
     if p.get("tags"):
@@ -444,7 +489,7 @@ def print_preview(con: Any, items: list[dict[str, Any]]) -> None:
         con.print()
 
 
-def print_queued(con: Any, post: Post, plan: Plan) -> None:
+def print_queued(con: Any, post: Post, plan: Plan, series: Recurrence | None = None) -> None:
     if plan.when.note:
         con.print(f"[yellow]note[/]: {_esc(plan.when.note)}")
     for f in plan.report.findings:
@@ -456,6 +501,10 @@ def print_queued(con: Any, post: Post, plan: Plan) -> None:
         f"{format_local(post.scheduled_at, plan.persona.tz)} → "
         f"{', '.join(t.name for t in plan.targets)}"
     )
+    if series is not None:
+        from .series import rule_of
+
+        con.print(f"repeats {_esc(rule_of(series).describe())}")
 
 
 def print_audit(
