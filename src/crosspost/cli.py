@@ -20,6 +20,7 @@ import click
 from .app import App
 from .cli_admin import accounts, doctor, guard
 from .cli_common import F, app_of, console, emit_json, format_option
+from .cli_feeds import feeds
 from .cli_notify import notify
 from .cli_status import calendar, status
 from .errors import CrosspostError, Refused, UsageError
@@ -43,6 +44,7 @@ cli.add_command(accounts)
 cli.add_command(doctor)
 cli.add_command(guard)
 cli.add_command(notify)
+cli.add_command(feeds)
 cli.add_command(status)
 cli.add_command(calendar)
 

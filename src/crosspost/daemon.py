@@ -228,6 +228,7 @@ class Daemon:
 
     def _run_once(self) -> int:
         """Publish what is due now, including shares unlocked by their blog, then exit."""
+        self._check_feeds(force=False)
         while True:
             claimed = self.claimed
             self.dispatch()
@@ -297,6 +298,15 @@ class Daemon:
                 "interval",
                 seconds=NOTICE_CHECK.total_seconds(),
                 id="notices",
+                next_run_time=utcnow(),
+            )
+            # one poller per daemon (not its workers); a feed checked by another daemon on
+            # the same PostgreSQL queue within feeds_interval is left for the next round
+            self.scheduler.add_job(
+                self._check_feeds,
+                "interval",
+                seconds=cfg.feeds_interval.total_seconds(),
+                id="feeds",
                 next_run_time=utcnow(),
             )
             self.beat = Heartbeat(self.store, self.worker, cfg.wake_interval)
@@ -542,6 +552,23 @@ class Daemon:
         except Exception as e:  # noqa: BLE001 - notices never stop the daemon
             problem = store_problem(e)
             log.warning("could not send notices: %s", problem or type(e).__name__)
+
+    def _check_feeds(self, force: bool = False) -> None:
+        """Queue the new items of the personas' ``[[feeds]]``; never stops the daemon."""
+        from .feeds import check_all
+
+        if self.stopping.is_set():
+            return
+        try:
+            results = check_all(self.app, force=force)
+        except Exception as e:  # noqa: BLE001 - a feed must not stop publishing
+            problem = store_problem(e)
+            log.warning("feeds not checked: %s", problem or f"{type(e).__name__}: {e}")
+            return
+        if any(r.held for r in results):
+            self._notices_soon()
+        if any(r.queued or r.held for r in results) and not self.once:
+            self.dispatch()  # a share due now goes out now, not at the next change check
 
     def _dispatch_once(self) -> None:
         if self.stopping.is_set():

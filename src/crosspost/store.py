@@ -361,10 +361,21 @@ class Store:
     # -- queue ------------------------------------------------------------------------------
 
     def enqueue(
-        self, post: Post, targets: Sequence[Target], audit: Sequence[AuditEntry] = ()
+        self,
+        post: Post,
+        targets: Sequence[Target],
+        audit: Sequence[AuditEntry] = (),
+        *,
+        held: bool = False,
+        also: Callable[[Session, Post], None] | None = None,
     ) -> Post:
+        """Store ``post`` and its deliveries, ``held`` (waiting for the user) or queued.
+
+        ``also`` writes more in the same transaction once the post has its id (a feed item
+        seen): both are stored or neither is."""
+        state = HELD if held else QUEUED
         with self.write() as s:
-            post.status = QUEUED
+            post.status = state
             s.add(post)
             s.flush()
             for t in targets:
@@ -374,12 +385,15 @@ class Store:
                         target=t.name,
                         platform=t.platform,
                         role=t.role,
+                        state=state,
                         due_at=post.scheduled_at,
                         idempotency_key=idempotency_key(post, t.name),
                     )
                 )
             for a in audit:
                 self._append_audit(s, a, post.id)
+            if also is not None:
+                also(s, post)
             self.notify(s)
         return post
 
