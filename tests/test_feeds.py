@@ -336,3 +336,24 @@ def test_link_normalisation():
     assert normalise_link("https://anabee.example/?p=1") != normalise_link(
         "https://anabee.example/?p=2"
     )
+
+
+def test_the_feed_is_read_on_the_personas_network_route(ws, blog, monkeypatch):
+    """The persona's User-Agent and proxy, as for its accounts: reading its blog's feed must
+    not look like the other persona's requests."""
+    from tests.fakes.proxy import ForwardingProxy
+
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with ForwardingProxy() as proxy:
+        path = ws.profiles / "personal.toml"
+        route = f'user_agent = "HomeReader/2.0"\nproxy = "{proxy.url}"\n'
+        path.write_text(route + path.read_text())
+        add_feed(ws, blog.feed_url, accounts='["home-feed"]')
+        blog.publish(item(1, when=NOW - timedelta(days=1)))
+        r = ws.run("feeds", "check")
+        assert r.code == 0, r.err
+    (passed,) = [p for p in proxy.passed if p.path == "/feed.xml"]
+    assert passed.proxied and passed.origin == blog.url
+    assert passed.user_agent == "HomeReader/2.0"
+    assert blog.seen("/feed.xml")[-1].header("User-Agent") == "HomeReader/2.0"

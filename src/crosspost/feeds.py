@@ -295,11 +295,10 @@ def check_all(
     """Check every feed (of ``persona``); without ``force`` only those last checked
     ``daemon.feeds_interval`` ago or longer (several daemons, ``daemon --once`` from cron)."""
     personas = [app.personas.get(persona)] if persona else list(app.personas)
-    out = []
-    for p in personas:
-        for f in p.feeds:
-            out.append(check_feed(app, p, f, force=force, now=now))
-    return out
+    # one moment for the whole round: the next round, one interval later, finds each feed due
+    # however long the feeds before it took this time
+    now = now or utcnow()
+    return [check_feed(app, p, f, force=force, now=now) for p in personas for f in p.feeds]
 
 
 def check_feed(
