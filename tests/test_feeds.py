@@ -357,3 +357,19 @@ def test_the_feed_is_read_on_the_personas_network_route(ws, blog, monkeypatch):
     assert passed.proxied and passed.origin == blog.url
     assert passed.user_agent == "HomeReader/2.0"
     assert blog.seen("/feed.xml")[-1].header("User-Agent") == "HomeReader/2.0"
+
+
+def test_a_feed_that_fails_leaves_the_others_their_turn(ws, blog):
+    with BlogFeed() as notes:
+        add_feed(ws, blog.url + "/missing.xml", accounts='["home-feed"]')
+        add_feed(ws, notes.feed_url, accounts='["home-feed"]')
+        r = ws.run("feeds", "check")
+        assert r.code == 1 and "Traceback" not in r.err
+        assert "answered 404" in r.out
+        notes.publish(item(1))
+        notes.fail_next(503)
+        r = ws.run("feeds", "check", "--format", "json")
+        assert [x["status"] for x in r.json()] == ["problem", "problem"]
+        assert "503" in r.json()[1]["problem"] and posts(ws) == []
+        r = ws.run("feeds", "check", "--format", "json")
+        assert r.json()[1]["queued"] == [1]

@@ -298,7 +298,21 @@ def check_all(
     # one moment for the whole round: the next round, one interval later, finds each feed due
     # however long the feeds before it took this time
     now = now or utcnow()
-    return [check_feed(app, p, f, force=force, now=now) for p in personas for f in p.feeds]
+    out = []
+    for p in personas:
+        for f in p.feeds:
+            try:
+                out.append(check_feed(app, p, f, force=force, now=now))
+            except Exception as e:
+                from .dberrors import store_problem
+
+                if store_problem(e) is not None:
+                    raise  # the database, not this feed: the caller says so once
+                # one feed's surprise (a parser's bug) leaves the other feeds their turn
+                problem = f"feed {f.url} of persona '{p.name}': not checked ({type(e).__name__})"
+                log.exception("%s", problem)
+                out.append(FeedCheck(p.name, f.url, "problem", problem=problem))
+    return out
 
 
 def check_feed(
