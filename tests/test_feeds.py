@@ -373,3 +373,20 @@ def test_a_feed_that_fails_leaves_the_others_their_turn(ws, blog):
         assert "503" in r.json()[1]["problem"] and posts(ws) == []
         r = ws.run("feeds", "check", "--format", "json")
         assert r.json()[1]["queued"] == [1]
+
+
+def test_an_item_kept_back_only_by_separation_goes_out_after_the_window(ws, fed):
+    """Both personas keep 45 minutes apart: the share moves past the other persona's post
+    instead of being held."""
+    r = ws.run(
+        "queue", "--persona", "professional", "--to", "pro-x", "--text", "Office hours today."
+    )
+    assert r.code == 0, r.err
+    (other,) = posts(ws)
+    fed.publish(item(1))
+    r = ws.run("feeds", "check", "--format", "json")
+    assert r.json()[0]["queued"] == [2] and r.json()[0]["held"] == []
+    share = posts(ws)[1]
+    assert share.status == "queued"
+    assert share.scheduled_at >= other.scheduled_at + timedelta(minutes=45)
+    assert "separation" in (share.note or "")

@@ -40,7 +40,9 @@ from .models import FeedItem, FeedState, Post, utcnow
 
 if TYPE_CHECKING:
     from .app import App
+    from .entries import Entry
     from .profiles import FeedConfig, Persona
+    from .queueing import Plan
     from .store import Store
 
 log = logging.getLogger("crosspost.feeds")
@@ -432,9 +434,10 @@ def queue_item(app: App, persona: Persona, feed: FeedConfig, item: Item) -> tupl
         _record(app.store, persona.name, feed.url, item, DUPLICATE)
         return DUPLICATE, None
     plan = plan_entry(app, entry, persona.name, feed.accounts, None, feed.when == "next_slot")
+    plan = _keep_separation(app, persona, feed, entry, plan)
     held = plan.report.blocked
     post = build_post(plan, [])
-    post.note = f"from feed {feed.url}"
+    post.note = f"from feed {feed.url}" + (f"; {plan.when.note}" if plan.when.note else "")
     if held:
         post.note = f"held: the leak guard blocked this item of feed {feed.url}"
     outcome = HELD if held else QUEUED
@@ -461,6 +464,44 @@ def queue_item(app: App, persona: Persona, feed: FeedConfig, item: Item) -> tupl
         targets = [t.name for t in plan.targets]
         _notify_blocked(app, persona, feed, post, plan.report.findings, targets)
     return outcome, post.id
+
+
+#: how often a share held back only by ``separation`` is moved to a later time before it is
+#: held instead (each move passes another persona's window)
+MOVES = 10
+
+
+def _keep_separation(
+    app: App, persona: Persona, feed: FeedConfig, entry: Entry, plan: Plan
+) -> Plan:
+    """A share blocked only by ``separation`` (another persona posts around then) goes out
+    right after the other persona's window instead of being held: the time moves, the text
+    is checked again at the new one. Any other finding still holds it."""
+    from .queueing import plan_entry
+    from .when import When
+
+    for _ in range(MOVES):
+        blocking = [f for f in plan.report.findings if f.blocks]
+        if not blocking or any(f.rule != "separation" for f in blocking):
+            return plan
+        at = plan.when.utc
+        own = persona.separation or timedelta(0)
+        gaps = {p.name: max(own, p.separation or timedelta(0)) for p in app.personas}
+        widest = max(gaps.values(), default=timedelta(0))
+        ends = [
+            p.scheduled_at + gaps.get(p.persona, own)
+            for p in app.store.recent_posts(at - widest, at + widest)
+            if p.persona != persona.name and abs(p.scheduled_at - at) < gaps.get(p.persona, own)
+        ]
+        if not ends:
+            return plan
+        later = max(ends)
+        later = later.replace(second=0, microsecond=0) + timedelta(minutes=1)  # a whole minute
+        note = f"moved from {at:%H:%M} UTC to keep the separation from another persona's post"
+        plan = plan_entry(
+            app, entry, persona.name, feed.accounts, None, False, when=When(later, note)
+        )
+    return plan
 
 
 def _notify_blocked(
