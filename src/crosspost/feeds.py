@@ -345,20 +345,25 @@ def check_feed(
         if state is not None:
             _checked(store, persona.name, feed.url, now, error=e.message)
         return result
+    # the first read is over once its state is stored: a crash before that reads it as the
+    # first again (undated items stay unshared)
     first = state is None
-    if state is None:
-        state = _first_state(store, persona.name, feed.url, now)
-    cutoff = since_of(feed, persona) or state.first_seen_at
+    cutoff = since_of(feed, persona) or (state.first_seen_at if state is not None else now)
     for item in reversed(items):  # oldest first: shared in the order they were written
         _handle(app, persona, feed, item, result, cutoff=cutoff, first=first)
+    if first:
+        _first_state(store, persona.name, feed.url, now)
+    # validators only when every item was handled: an item that could not be queued (no free
+    # slot) is tried again with the next full read, not skipped by a 304
+    done = result.problem is None
     _checked(
         store,
         persona.name,
         feed.url,
         now,
-        error=None,
-        etag=fetched.etag,
-        last_modified=fetched.last_modified,
+        error=result.problem,
+        etag=fetched.etag if done else None,
+        last_modified=fetched.last_modified if done else None,
     )
     if result.queued or result.held:
         log.info(
@@ -544,7 +549,7 @@ def _state(store: Store, persona: str, feed: str) -> FeedState | None:
         return s.get(FeedState, (persona, feed))
 
 
-def _first_state(store: Store, persona: str, feed: str, now: datetime) -> FeedState:
+def _first_state(store: Store, persona: str, feed: str, now: datetime) -> None:
     """The feed's state row, made now if no poller made it first."""
     values = {"persona": persona, "feed": feed, "first_seen_at": now}
     table = FeedState.__table__  # type: ignore[attr-defined]
@@ -559,9 +564,6 @@ def _first_state(store: Store, persona: str, feed: str, now: datetime) -> FeedSt
         stmt = pg_insert(table).values(**values).on_conflict_do_nothing()
     with store.write_conn() as conn:
         conn.execute(stmt)
-    state = _state(store, persona, feed)
-    assert state is not None
-    return state
 
 
 def _checked(
