@@ -390,3 +390,17 @@ def test_an_item_kept_back_only_by_separation_goes_out_after_the_window(ws, fed)
     assert share.status == "queued"
     assert share.scheduled_at >= other.scheduled_at + timedelta(minutes=45)
     assert "separation" in (share.note or "")
+
+
+def test_since_without_an_offset_is_the_personas_local_time(ws):
+    from crosspost.feeds import since_of
+
+    add_feed(ws, "https://anabee.example/feed/", since="2026-11-02T09:00:00")
+    add_feed(ws, "https://anabee.example/notes/", since="2026-11-02")
+    add_feed(ws, "file:///srv/blog/index.xml", since="2026-11-02T09:00:00Z")
+    persona = ws.app().personas.get("personal")  # America/Chicago: UTC-6 in November
+    local, day, utc = (since_of(f, persona) for f in persona.feeds)
+    assert local == datetime(2026, 11, 2, 15, tzinfo=UTC)
+    assert day == datetime(2026, 11, 2, 6, tzinfo=UTC)
+    assert utc == datetime(2026, 11, 2, 9, tzinfo=UTC)
+    assert persona.feeds[2].url == "/srv/blog/index.xml"
