@@ -404,3 +404,12 @@ def test_since_without_an_offset_is_the_personas_local_time(ws):
     assert day == datetime(2026, 11, 2, 6, tzinfo=UTC)
     assert utc == datetime(2026, 11, 2, 9, tzinfo=UTC)
     assert persona.feeds[2].url == "/srv/blog/index.xml"
+
+
+def test_a_feed_served_as_text_plain_is_still_read(ws, fed):
+    """Static hosts often serve feed.xml as text/plain or octet-stream."""
+    fed.content_type = "text/plain"
+    fed.publish(item(1))
+    r = ws.run("feeds", "check", "--format", "json")
+    assert r.code == 0, r.out
+    assert r.json()[0]["queued"] == [1]

@@ -219,7 +219,10 @@ def parse(fetched: Fetched, where: str) -> list[Item]:
     parsed = feedparser.parse(io.BytesIO(fetched.content), response_headers=headers)
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")
-        if not isinstance(exc, feedparser.CharacterEncodingOverride):
+        # a wrong charset or media type in the headers is the server's slip, not the feed's:
+        # the document itself parsed
+        benign = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+        if not isinstance(exc, benign):
             line = getattr(exc, "getLineNumber", lambda: None)()
             at = f" at line {line}" if line else ""
             raise FeedProblem(

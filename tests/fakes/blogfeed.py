@@ -63,6 +63,7 @@ class BlogFeed(FakeServer):
         self.raw: bytes | None = None
         #: answer with validators and honour them (off: a server without conditional GET)
         self.conditional = True
+        self.content_type = "application/rss+xml; charset=UTF-8"
         self.modified = datetime(2026, 11, 1, tzinfo=UTC)
         self._guard = threading.Lock()
 
@@ -84,7 +85,7 @@ class BlogFeed(FakeServer):
             return Response(404, b"not found", [("Content-Type", "text/plain")])
         body = self.document()
         etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-        headers = [("Content-Type", "application/rss+xml; charset=UTF-8")]
+        headers = [("Content-Type", self.content_type)]
         if self.conditional:
             headers += [
                 ("ETag", etag),
