@@ -413,3 +413,39 @@ def test_a_feed_served_as_text_plain_is_still_read(ws, fed):
     r = ws.run("feeds", "check", "--format", "json")
     assert r.code == 0, r.out
     assert r.json()[0]["queued"] == [1]
+
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>Bee Hollow notes</title><id>urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6</id>
+  <updated>{updated}</updated>
+  <entry>
+    <title type="html">Swarm season &amp;amp; you</title>
+    <link rel="alternate" href="https://anabee.example/notes/swarm/"/>
+    <id>urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a</id>
+    <updated>{updated}</updated>
+    <summary type="html">&lt;p&gt;Catch them early.&lt;/p&gt;</summary>
+  </entry>
+</feed>
+"""
+
+
+def test_an_atom_feed(ws):
+    site = ws.root / "notes.atom"
+    site.write_text(ATOM.format(updated="2026-01-01T00:00:00Z"))
+    add_feed(ws, "notes.atom", accounts='["home-feed"]', template='"{title}: {summary} {url}"')
+    r = ws.run("feeds", "check", "--format", "json")
+    assert r.json()[0]["old"] == 1  # the first read: its backlog stays
+    site.write_text(ATOM.format(updated=later().strftime("%Y-%m-%dT%H:%M:%SZ")))
+    r = ws.run("feeds", "check", "--format", "json")
+    assert r.json()[0]["queued"] == [] and r.json()[0]["known"] == 1  # same id: an edit
+    site.write_text(
+        ATOM.format(updated=later().strftime("%Y-%m-%dT%H:%M:%SZ"))
+        .replace("efa6a", "efa6b")
+        .replace("/notes/swarm/", "/notes/swarm-2/")
+    )
+    r = ws.run("feeds", "check", "--format", "json")
+    assert r.json()[0]["queued"] == [1], r.out
+    assert posts(ws)[0].body == (
+        "Swarm season & you: Catch them early. https://anabee.example/notes/swarm-2/"
+    )
