@@ -42,6 +42,22 @@ def route(persona: Persona, config: AccountConfig | BlogConfig) -> tuple[str, st
     return agent, config.proxy or persona.proxy
 
 
+def persona_route(persona: Persona) -> tuple[str, str | None]:
+    """(User-Agent, proxy) of the persona's own requests that belong to no target (reading
+    its ``[[feeds]]``): the persona's, else crosspost's User-Agent and the environment's
+    proxy. A proxy's password is registered as a secret, kept out of logs."""
+    proxy = persona.proxy
+    _register_proxy_password(proxy)
+    return persona.user_agent or DEFAULT_USER_AGENT, proxy
+
+
+def _register_proxy_password(proxy: str | None) -> None:
+    if proxy:
+        password = urlsplit(proxy).password
+        if password:  # a proxy's password is a secret like the platforms' (kept out of logs)
+            register_secret(unquote(password))
+
+
 def adapter_context(
     persona: Persona,
     target: str,
@@ -62,10 +78,7 @@ def adapter_context(
                 f"persona '{persona.name}' has no account '{target}'", hint=f"see {persona.source}"
             )
     agent, proxy = route(persona, config)
-    if proxy:
-        password = urlsplit(proxy).password
-        if password:  # a proxy's password is a secret like the platforms' (kept out of logs)
-            register_secret(unquote(password))
+    _register_proxy_password(proxy)
     return AdapterContext(
         persona=persona,
         blog=config if isinstance(config, BlogConfig) else None,

@@ -241,6 +241,7 @@ class Daemon:
     def _run_once(self) -> int:
         """Publish what is due now, including shares unlocked by their blog, then exit."""
         self._evergreen()
+        self._check_feeds(force=False)
         while True:
             claimed = self.claimed
             self.dispatch()
@@ -304,6 +305,9 @@ class Daemon:
             self._every(self._check_logins, LOGIN_CHECK, "logins")
             # one evergreen job per daemon (not per worker): re-shares whose cadence is due
             self._every(self._evergreen, EVERGREEN_CHECK, "evergreen")
+            # one poller per daemon (not its workers); a feed checked by another daemon on
+            # the same PostgreSQL queue within feeds_interval is left for the next round
+            self._every(self._check_feeds, cfg.feeds_interval, "feeds")
             self.beat = Heartbeat(self.store, self.worker, cfg.wake_interval)
             self.beat.start(utcnow())
             for index in range(1, self.count):
@@ -585,6 +589,23 @@ class Daemon:
                     )
         except Exception as e:  # noqa: BLE001 - a reminder must not stop publishing
             log.warning("logins not checked: %s", store_problem(e) or type(e).__name__)
+
+    def _check_feeds(self, force: bool = False) -> None:
+        """Queue the new items of the personas' ``[[feeds]]``; never stops the daemon."""
+        from .feeds import check_all
+
+        if self.stopping.is_set():
+            return
+        try:
+            results = check_all(self.app, force=force)
+        except Exception as e:  # noqa: BLE001 - a feed must not stop publishing
+            problem = store_problem(e)
+            log.warning("feeds not checked: %s", problem or f"{type(e).__name__}: {e}")
+            return
+        if any(r.held for r in results):
+            self._notices_soon()
+        if any(r.queued or r.held for r in results) and not self.once:
+            self.dispatch()  # a share due now goes out now, not at the next change check
 
     def _dispatch_once(self) -> None:
         if self.stopping.is_set():

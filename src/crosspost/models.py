@@ -261,3 +261,51 @@ class DaemonBeat(SQLModel, table=True):
     last_dispatch_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: the daemon's ``wake_interval`` in seconds: it beats at least this often
     wake_seconds: float
+
+
+class FeedItem(SQLModel, table=True):
+    """An item of a persona's ``[[feeds]]`` that was seen: shared, held, or too old to share.
+
+    Written in the same transaction as the share post it queued, so a crash leaves either
+    both or neither. An item is known by its GUID within its feed and by its normalised link
+    within its persona; each is unique, so two pollers at once (several daemons on one
+    PostgreSQL queue) cannot both queue it: the second one's transaction fails and queues
+    nothing. When an item comes back with one of the two changed, the new value is kept as an
+    alias row of the same post (the other column empty), so a later change of the other one
+    is recognised too.
+    """
+
+    __tablename__ = "feed_item"
+    __table_args__ = (
+        UniqueConstraint("persona", "feed", "guid", name="uq_feed_item_guid"),
+        UniqueConstraint("persona", "link", name="uq_feed_item_link"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    persona: str
+    #: the feed's ``url`` as the profile gives it (a file feed: its resolved path)
+    feed: str
+    guid: str | None = None
+    #: the item's link, normalised (see :func:`crosspost.feeds.normalise_link`)
+    link: str | None = None
+    #: "queued", "held" (the guard blocked it), "old" (before ``since``), "duplicate" (the
+    #: persona had queued the same text already), "alias" (a new GUID or link of a known item)
+    outcome: str
+    post_id: int | None = None
+    seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class FeedState(SQLModel, table=True):
+    """Per persona and feed: when it was first read (the default ``since``) and the validators
+    of its last answer, sent back as ``If-None-Match`` / ``If-Modified-Since``."""
+
+    __tablename__ = "feed_state"
+
+    persona: str = Field(primary_key=True)
+    feed: str = Field(primary_key=True)
+    first_seen_at: datetime = Field(sa_type=UTCDateTime)
+    etag: str | None = None
+    last_modified: str | None = None
+    checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: what went wrong on the last check (None: it worked)
+    last_error: str | None = None

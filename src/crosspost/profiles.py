@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -106,6 +106,68 @@ else:
     _AnyAccount = registry.account_model()
 
 
+class FeedConfig(_Strict):
+    """One ``[[feeds]]`` entry: a blog's RSS or Atom feed whose new items are shared."""
+
+    url: str = Field(
+        description="the feed: an http(s) URL, or a file path relative to the config's folder",
+    )
+    since: datetime | date | None = Field(
+        default=None,
+        description="items published before this (persona's local time if no offset) are never "
+        "shared (default: the moment the feed is first read, so old items are not shared)",
+    )
+    when: Literal["now", "next_slot"] = Field(
+        default="now",
+        description='"now": share a new item at once; "next_slot": at the persona\'s next free '
+        "slot (needs slots)",
+    )
+    accounts: list[str] | None = Field(
+        default=None,
+        description="the persona's accounts to share to (default: all of them)",
+    )
+    template: str | None = Field(
+        default=None,
+        description="share text of an item: {title}, {url}, {summary}, {tags}, {body} (default: "
+        "the persona's share)",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            raise ValueError("url is empty; give the feed's http(s) URL or a file path")
+        scheme = urlsplit(v).scheme.lower()
+        if len(scheme) > 1 and scheme not in ("http", "https", "file"):
+            raise ValueError(
+                f"url {v!r} is neither an http(s) URL nor a file path; "
+                "use e.g. 'https://blog.example/feed.xml' or 'site/feed.xml'"
+            )
+        return v
+
+    @property
+    def is_http(self) -> bool:
+        return urlsplit(self.url).scheme.lower() in ("http", "https")
+
+    @property
+    def host(self) -> str:
+        """The feed's host without ``www.`` (empty for a file)."""
+        if not self.is_http:
+            return ""
+        return (urlsplit(self.url).hostname or "").lower().removeprefix("www.")
+
+    def path(self, base_dir: Path) -> Path:
+        """A file feed's path (``file://`` or relative to the config's folder)."""
+        raw = self.url
+        if urlsplit(raw).scheme.lower() == "file":
+            from urllib.request import url2pathname
+
+            raw = url2pathname(urlsplit(raw).path)
+        p = Path(raw).expanduser()
+        return p if p.is_absolute() else base_dir / p
+
+
 def make_account(**data: Any) -> Account:
     """An ``[[accounts]]`` entry as its platform's model (chosen by ``platform``)."""
     account: Account = TypeAdapter(_AnyAccount).validate_python(data)
@@ -166,6 +228,11 @@ class Persona(_Strict):
     )
     blog: _AnyBlog | None = None
     accounts: list[_AnyAccount] = []
+    feeds: list[FeedConfig] = Field(
+        default_factory=list,
+        description="RSS/Atom feeds (e.g. of a blog published elsewhere) whose new items the "
+        "daemon shares to the persona's accounts",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -267,7 +334,11 @@ def load_persona(path: Path, base_dir: Path, known_urls: Path | None = None) -> 
         raise ConfigError(describe_validation_error(e, str(path), Persona)) from None
     persona.name = name
     persona.source = path
-    broken = _template_problems(persona, path) + _notify_problems(persona, path, known_urls)
+    broken = (
+        _template_problems(persona, path)
+        + _notify_problems(persona, path, known_urls)
+        + _feed_problems(persona, path)
+    )
     if broken:
         raise ConfigError(broken)
     _resolve_paths(persona, base_dir)
@@ -290,6 +361,43 @@ def _template_problems(persona: Persona, path: Path) -> list[str]:
     return [p for p in found if p is not None]
 
 
+def _feed_problems(persona: Persona, path: Path) -> list[str]:
+    """A feed that could only fail later (no account, no slot, an unknown account) is an
+    error now, like a broken share template."""
+    from .placeholders import template_problem
+
+    problems = []
+    names = [a.name for a in persona.accounts]
+    for i, f in enumerate(persona.feeds):
+        where = f"{path} feeds[{i}]"
+        if not names:
+            problems.append(
+                f"{where}: persona '{persona.name}' has no [[accounts]] to share the feed's "
+                "items to; add one, or remove the feed"
+            )
+        for a in f.accounts or []:
+            if a not in names:
+                problems.append(
+                    f"{where}.accounts: '{a}' is not an account of persona '{persona.name}' "
+                    f"(its accounts: {', '.join(names) or 'none'})"
+                )
+        if f.accounts == []:
+            problems.append(f"{where}.accounts is empty; leave it out to share to every account")
+        if f.when == "next_slot" and not persona.slots:
+            problems.append(
+                f"{where}.when = \"next_slot\" but persona '{persona.name}' has no slots; add "
+                'slots = ["Mon-Fri 08:30"] or use when = "now"'
+            )
+        if f.template is not None:
+            problem = template_problem(f.template, f"{where}.template")
+            if problem is not None:
+                problems.append(problem)
+    urls = [f.url for f in persona.feeds]
+    for u in sorted({u for u in urls if urls.count(u) > 1}):
+        problems.append(f"{path}: feed '{u}' is listed twice in [[feeds]]; keep one")
+    return problems
+
+
 def _notify_problems(persona: Persona, path: Path, known: Path | None) -> list[str]:
     """Notify URLs are checked on load, so a typo shows before the first failure does."""
     if not persona.notify:
@@ -300,6 +408,9 @@ def _notify_problems(persona: Persona, path: Path, known: Path | None) -> list[s
 
 
 def _resolve_paths(persona: Persona, base_dir: Path) -> None:
+    for f in persona.feeds:
+        if not f.is_http:  # a file feed is known by its full path from here on
+            f.url = str(f.path(base_dir))
     if persona.calendar_file is not None and not persona.calendar_file.is_absolute():
         persona.calendar_file = base_dir / persona.calendar_file
     for config in [persona.blog, *persona.accounts]:
@@ -361,7 +472,7 @@ def load_personas(directory: Path, base_dir: Path, known_urls: Path | None = Non
 
 
 def _cross_check(personas: list[Persona]) -> list[str]:
-    problems = []
+    problems = _foreign_feeds(personas)
     owners: dict[tuple[str, str], Persona] = {}
     for p in personas:
         for kind, values in p.claimed().items():
@@ -374,4 +485,22 @@ def _cross_check(personas: list[Persona]) -> list[str]:
                     )
                 else:
                     owners[(kind, v)] = p
+    return problems
+
+
+def _foreign_feeds(personas: list[Persona]) -> list[str]:
+    """A feed on another persona's domain would share that persona's posts: refused, like a
+    post to another persona's account (the guard's routing rule)."""
+    problems = []
+    for p in personas:
+        for i, f in enumerate(p.feeds):
+            host = f.host
+            for other in personas:
+                if other is p or not host:
+                    continue
+                if any(host == d or host.endswith("." + d) for d in other.claimed()["domain"]):
+                    problems.append(
+                        f"{p.source} feeds[{i}].url: {host} belongs to persona '{other.name}' "
+                        f"({other.source}); a persona shares only its own feeds"
+                    )
     return problems

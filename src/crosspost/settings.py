@@ -123,6 +123,13 @@ class DaemonSettings(_Strict):
             example="127.0.0.1:8787",
         ),
     )
+    feeds_interval: Duration = Field(
+        timedelta(minutes=15),
+        **_about(
+            """How often the daemon reads the personas' `[[feeds]]` for new items (a
+            conditional GET: an unchanged feed costs one short answer)."""
+        ),
+    )
     retry: RetrySettings = Field(default_factory=RetrySettings)
 
     @field_validator("health")

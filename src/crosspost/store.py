@@ -390,11 +390,17 @@ class Store:
         audit: Sequence[AuditEntry] = (),
         *,
         series: Recurrence | None = None,
+        held: bool = False,
+        also: Callable[[Session, Post], None] | None = None,
     ) -> Post:
-        """Store a post and its deliveries; ``series`` makes it the first occurrence of a
-        recurring series, stored in the same transaction."""
+        """Store ``post`` and its deliveries, ``held`` (waiting for the user) or queued.
+
+        ``series`` makes it the first occurrence of a recurring series; ``also`` writes more
+        once the post has its id (a feed item seen). All of it is stored in one transaction,
+        or none of it."""
+        state = HELD if held else QUEUED
         with self.write() as s:
-            post.status = QUEUED
+            post.status = state
             if series is not None:
                 s.add(series)
                 s.flush()
@@ -409,12 +415,15 @@ class Store:
                         target=t.name,
                         platform=t.platform,
                         role=t.role,
+                        state=state,
                         due_at=post.scheduled_at,
                         idempotency_key=idempotency_key(post, t.name),
                     )
                 )
             for a in audit:
                 self._append_audit(s, a, post.id)
+            if also is not None:
+                also(s, post)
             self.notify(s)
         return post
 
