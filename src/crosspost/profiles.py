@@ -116,7 +116,7 @@ class Persona(_Strict):
     user_agent: str | None = Field(
         default=None,
         description="User-Agent of every request of the persona's blog and accounts (default: "
-        "crosspost's own, the same for every persona)",
+        'a made-up client name of this persona\'s own, e.g. "Velorin/2.4", never "crosspost")',
     )
     proxy: str | None = Field(
         default=None,
