@@ -164,6 +164,30 @@ def check_timing(
     )
 
 
+def check_session_hours(persona: Persona, entry: Entry, at: datetime) -> list[Finding]:
+    """``fingerprint.session-hours`` for ``entry`` going out at ``at``: none unless the persona
+    names a ``practice_calendar`` (read here, see :mod:`crosspost.practicehours`)."""
+    if persona.practice_calendar is None:
+        return []
+    from .guard.sessionhours import DEFAULT_AFTER
+    from .guard.sessionhours import check_session_hours as check
+    from .practicehours import around
+    from .when import format_local
+
+    after = persona.session_hours_after or DEFAULT_AFTER
+    appointments = around(persona.practice_calendar, at, after, persona.tz)
+    fields = [guard.TextField(name, text) for name, text in entry.published_fields()]
+    found = check(
+        fields,
+        at,
+        appointments,
+        persona.guard.rules,
+        after=after,
+        fmt=lambda t: format_local(t, persona.tz),
+    )
+    return [_to_file_offsets(f, entry) for f in found]
+
+
 def _to_file_offsets(f: Finding, entry: Entry) -> Finding:
     base = entry.offsets.get(f.field, -1)
     if base < 0:

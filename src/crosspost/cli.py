@@ -141,8 +141,13 @@ def _checked(
     )
     from .errors import StoreError
 
+    at = _entry_at(p, entry)
+    if at is not None:
+        from .checking import check_session_hours
+
+        report = report.merged(check_session_hours(p, entry, at))
     try:
-        report = report.merged(_rhythm(app, p, entry))
+        report = report.merged(_rhythm(app, p, entry, at))
         if entry.media or entry.body_images:
             from .queueing import entry_image_hashes, same_image_findings
 
@@ -155,22 +160,30 @@ def _checked(
     return entry, p, targets, report
 
 
-def _rhythm(app: App, p: Any, entry: Any) -> list[Any]:
+def _entry_at(p: Any, entry: Any) -> Any:
+    """The entry's own ``at`` as a UTC time; None without one (or one already past)."""
+    from datetime import datetime
+
+    from .queueing import resolve_when
+
+    if entry.at is None:
+        return None
+    try:
+        return resolve_when(None, p, entry, None, False, datetime.now(UTC)).utc
+    except UsageError:
+        return None
+
+
+def _rhythm(app: App, p: Any, entry: Any, at: Any) -> list[Any]:
     """``fingerprint.rhythm`` for the entry's own ``at``, or for the persona's schedule as it
     stands when the entry names no time (or one already past)."""
     from datetime import datetime
 
     from .guard.correlation import RecentPost
-    from .queueing import resolve_when, rhythm_findings
+    from .guard.rhythm import SAMPLE
+    from .queueing import rhythm_findings
 
     now = datetime.now(UTC)
-    at = None
-    if entry.at is not None:
-        try:
-            at = resolve_when(None, p, entry, None, False, now).utc
-        except UsageError:
-            at = None
-    from .guard.rhythm import SAMPLE
 
     # each persona's posts nearest the time in the correlation window: the rhythm check samples
     # no more (two indexed look-ups per persona, however long the queue)

@@ -428,11 +428,12 @@ def timing_findings(
     secret: bytes | None,
     exclude: int | None = None,
 ) -> list[Finding]:
-    """Near-duplicate, separation and rhythm findings for ``entry`` going out at ``at``,
+    """Near-duplicate, separation, rhythm and session-hours findings for ``entry`` going out
+    at ``at``,
     against the other personas' posts around that time (queued, held or published); post
     ``exclude`` (the one being edited or moved) is not counted."""
     from . import guard
-    from .checking import check_timing
+    from .checking import check_session_hours, check_timing
 
     personas = app.personas
     window = app.settings.guard.correlation_window
@@ -448,6 +449,7 @@ def timing_findings(
     ]
     recent = [p for p in posts if p.persona != persona.name]
     findings = check_timing(personas, persona, entry, at, recent, window, secret)
+    findings += check_session_hours(persona, entry, at)
     return findings + rhythm_findings(persona, at, posts)
 
 
