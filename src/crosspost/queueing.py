@@ -368,22 +368,10 @@ def same_image_findings(
     published ones (posts queued before hashes were kept are hashed from their snapshot)."""
     if not hashes:
         return []
-    from .guard.images import KnownImage, check_same_image, image_hash
+    from .checking import check_same_images
 
-    known = []
-    for p in app.store.media_of_others(persona.name, TAKEN):
-        if p.id == exclude:
-            continue
-        for item in p.media:
-            h = item.get("phash")
-            if h is None and Path(item.get("path", "")).is_file():
-                h = image_hash(item["path"])
-            if h:
-                known.append(KnownImage(p.persona, p.id or 0, h))
-    named = [(f"media[{i}]", m) for i, m in enumerate(entry.media)]
-    named += [(f"body image {m.ref}", m) for m in entry.body_images]
-    items = [(what, str(m.path), hashes.get(m.path)) for what, m in named]
-    return check_same_image(persona.name, items, known, persona.guard.rules)
+    others = app.store.media_of_others(persona.name, TAKEN)
+    return check_same_images(persona, entry, hashes, [p for p in others if p.id != exclude])
 
 
 def apply_jitter(
