@@ -157,3 +157,19 @@ def test_check_and_preview_use_the_entrys_own_time(ws) -> None:  # type: ignore[
     # without a time there is nothing to compare
     r = ws.run("check", "--text", ABOUT, "--persona", "professional", "--format", "json")
     assert _session_hours(r.json()["findings"]) == []
+
+
+def test_check_and_preview_take_a_time_of_their_own(ws) -> None:  # type: ignore[no-untyped-def]
+    _with_calendar(ws)
+    args = ("--text", ABOUT, "--persona", "professional", "--format", "json")
+    r = ws.run("check", *args, "--at", _tomorrow(11, 0).isoformat())
+    assert r.code == 0, r.err
+    [f] = _session_hours(r.json()["findings"])
+    assert "during" not in f["message"] and "after the appointment" in f["message"]
+    r = ws.run("check", *args, "--at", _tomorrow(11, 0, days=2).isoformat())
+    assert _session_hours(r.json()["findings"]) == []
+    r = ws.run("preview", *args, "--to", "pro-x", "--at", _tomorrow(10, 30).isoformat())
+    assert len(_session_hours(r.json()["guard"]["findings"])) == 1
+    # a time that cannot be read is the user's to fix
+    r = ws.run("check", *args, "--at", "someday")
+    assert r.code == 2 and "Traceback" not in r.err

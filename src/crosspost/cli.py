@@ -121,7 +121,12 @@ def with_entry_args(f: F) -> F:
 
 
 def _checked(
-    app: App, file: Path | None, text: str | None, persona: str | None, to: tuple[str, ...]
+    app: App,
+    file: Path | None,
+    text: str | None,
+    persona: str | None,
+    to: tuple[str, ...],
+    at_option: str | None = None,
 ) -> tuple[Any, Any, Any, Any]:
     """Entry, persona, targets and guard report: what check and preview both show."""
     from .checking import check_entry
@@ -141,7 +146,7 @@ def _checked(
     )
     from .errors import StoreError
 
-    at = _entry_at(p, entry)
+    at = _entry_at(p, entry, at_option)
     if at is not None:
         from .checking import check_session_hours
 
@@ -160,12 +165,15 @@ def _checked(
     return entry, p, targets, report
 
 
-def _entry_at(p: Any, entry: Any) -> Any:
-    """The entry's own ``at`` as a UTC time; None without one (or one already past)."""
+def _entry_at(p: Any, entry: Any, at: str | None = None) -> Any:
+    """``--at`` (a wrong one is the user's to fix), else the entry's own ``at``, as a UTC
+    time; None without either (or with an ``at`` in the entry that cannot be used)."""
     from datetime import datetime
 
     from .queueing import resolve_when
 
+    if at is not None:
+        return resolve_when(None, p, entry, at, False, datetime.now(UTC)).utc
     if entry.at is None:
         return None
     try:
@@ -196,6 +204,12 @@ def _rhythm(app: App, p: Any, entry: Any, at: Any) -> list[Any]:
 
 @cli.command()
 @with_entry_args
+@click.option(
+    "--at",
+    "at",
+    help="Judge it as going out then (forms of queue --at; default: the entry's own 'at'): "
+    "posting rhythm and session hours.",
+)
 @format_option
 @click.pass_context
 def check(
@@ -204,13 +218,14 @@ def check(
     text: str | None,
     persona: str | None,
     to: tuple[str, ...],
+    at: str | None,
     fmt: str,
 ) -> None:
     """Run the leak guard only: exit 0 when clean, 1 when blocked."""
     from . import views
 
     app = app_of(ctx)
-    _, p, _, report = _checked(app, file, text, persona, to)
+    _, p, _, report = _checked(app, file, text, persona, to, at)
     if report.blocked:
         from .errors import StoreError
         from .queueing import blocked_audit
@@ -228,6 +243,12 @@ def check(
 
 @cli.command()
 @with_entry_args
+@click.option(
+    "--at",
+    "at",
+    help="Judge it as going out then (forms of queue --at; default: the entry's own 'at'): "
+    "posting rhythm and session hours.",
+)
 @format_option
 @click.pass_context
 def preview(
@@ -236,6 +257,7 @@ def preview(
     text: str | None,
     persona: str | None,
     to: tuple[str, ...],
+    at: str | None,
     fmt: str,
 ) -> None:
     """Show the exact text per target, its length and limit, and guard findings."""
@@ -244,7 +266,7 @@ def preview(
     from .preview import build_preview
 
     app = app_of(ctx)
-    entry, p, targets, report = _checked(app, file, text, persona, to)
+    entry, p, targets, report = _checked(app, file, text, persona, to, at)
     items = build_preview(p, entry, targets, app.cache_dir)
     jitter = format_duration(p.slot_jitter) if p.slot_jitter else None
     if fmt == "json":
