@@ -199,3 +199,12 @@ def test_mastodon_app_name_is_checked() -> None:
         make_account(name="m", platform="mastodon", app_name="")
     with pytest.raises(ValueError, match="app_name"):
         make_account(name="x", platform="x", app_name="Harbor Notes")
+
+
+def test_a_damaged_seed_is_replaced_and_then_kept(tmp_path: Path) -> None:
+    (tmp_path / agentnames.SEED_FILE).write_text("")
+    first = agentnames.seed(tmp_path)
+    assert len(first) == 32
+    assert agentnames.seed(tmp_path) == first
+    assert [p.name for p in tmp_path.iterdir()] == [agentnames.SEED_FILE]  # no temporary left
+    assert (tmp_path / agentnames.SEED_FILE).stat().st_mode & 0o077 == 0

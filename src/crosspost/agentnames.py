@@ -20,21 +20,33 @@ import hmac
 import logging
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 log = logging.getLogger("crosspost.agentnames")
 
 #: the file in the data folder holding the seed (hex); created on first use
 SEED_FILE = "client-seed"
+_SEED_BYTES = 32
 _CONSONANTS = "bdfghklmnprstvz"
 _VOWELS = "aeiou"
 _ENDINGS = ("", "n", "r", "l", "s", "x")
 
 
+def _read(path: Path) -> bytes | None:
+    try:
+        value = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+    return value if len(value) == _SEED_BYTES else None
+
+
 def seed(folder: Path | None) -> bytes:
     """The seed in ``folder`` (None: the user's cache folder), made when there is none.
 
-    A folder that cannot be written gives an empty seed (names then follow from the persona
+    Written whole under a temporary name and then linked into place, so a process starting at
+    the same moment reads either no seed or the whole one, and both end up with the same. A
+    folder that cannot be written gives an empty seed (names then follow from the persona
     names alone, still different per persona) and a warning: a read-only data folder must not
     stop publishing."""
     if folder is None:
@@ -42,25 +54,27 @@ def seed(folder: Path | None) -> bytes:
 
         folder = user_cache_path("crosspost")
     path = folder / SEED_FILE
-    try:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except (OSError, ValueError):
-        pass
+    value = _read(path)
+    if value is not None:
+        return value
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
+        fd, tmp = tempfile.mkstemp(prefix=f".{SEED_FILE}.", dir=folder)  # mode 0600
         try:
-            return bytes.fromhex(path.read_text(encoding="ascii").strip())
-        except (OSError, ValueError):
-            return b""
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(secrets.token_hex(_SEED_BYTES) + "\n")
+            if path.exists():  # there but unreadable: replaced
+                os.replace(tmp, path)
+            else:
+                os.link(tmp, path)
+        except FileExistsError:  # another process made it first: theirs counts
+            pass
+        finally:
+            Path(tmp).unlink(missing_ok=True)
     except OSError as e:
         log.warning("client names follow the persona names only: %s: %s", path, e.strerror or e)
         return b""
-    value = secrets.token_bytes(32)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(value.hex() + "\n")
-    return value
+    return _read(path) or b""
 
 
 def _digest(key: bytes, persona: str) -> bytes:
