@@ -431,8 +431,9 @@ class Publisher:
         complete it. Queued ones do not count here: whichever goes out second is held."""
         from .checking import check_same_images, stored_image_hashes
 
+        # what was out before this post was queued, queueing compared already
         out = self.app.store.media_of_others(
-            persona.name, (PUBLISHING, UNKNOWN, PUBLISHED, PARTIAL)
+            persona.name, (PUBLISHING, UNKNOWN, PUBLISHED, PARTIAL), changed_since=post.created_at
         )
         return check_same_images(persona, entry, stored_image_hashes(post), out)
 
