@@ -7,10 +7,12 @@ That every adapter then uses them for every request is the HTTP contract's part
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from crosspost import agentnames
 from crosspost.contexts import adapter_context, route
 from crosspost.errors import UsageError
 from crosspost.platforms.spec import DEFAULT_USER_AGENT
@@ -42,12 +44,51 @@ def test_the_account_wins_over_the_persona() -> None:
     assert route(p, plain) == ("Lantern/3.2", "http://10.0.0.1:3128")
 
 
-def test_without_settings_crosspost_and_the_environment() -> None:
+def test_without_settings_the_personas_own_name_and_the_environment(tmp_path: Path) -> None:
     account = make_account(name="pro-x", platform="x")
     p = _persona(accounts=[account])
-    ctx = adapter_context(p, "pro-x", timeout=7.0, cache_dir=None)
-    assert (ctx.user_agent, ctx.proxy, ctx.timeout) == (DEFAULT_USER_AGENT, None, 7.0)
-    assert DEFAULT_USER_AGENT.startswith("crosspost/")
+    ctx = adapter_context(p, "pro-x", timeout=7.0, cache_dir=tmp_path)
+    seed = (tmp_path / agentnames.SEED_FILE).read_text().strip()
+    assert len(bytes.fromhex(seed)) == 32
+    assert (ctx.proxy, ctx.timeout) == (None, 7.0)
+    assert ctx.user_agent == agentnames.user_agent(bytes.fromhex(seed), "professional")
+    assert ctx.client_name is not None and ctx.user_agent.startswith(ctx.client_name + "/")
+    assert ctx.user_agent != DEFAULT_USER_AGENT and "crosspost" not in ctx.user_agent.lower()
+    # stable: the next context (the next start of the daemon) reads the same seed
+    again = adapter_context(p, "pro-x", timeout=7.0, cache_dir=tmp_path)
+    assert (again.user_agent, again.client_name) == (ctx.user_agent, ctx.client_name)
+
+
+def test_two_personas_without_settings_do_not_share_a_client_name(tmp_path: Path) -> None:
+    """The User-Agent in the platforms' logs and the Mastodon app name under every post
+    differ between personas, and neither names crosspost."""
+    pro = _persona(accounts=[make_account(name="pro-m", platform="mastodon")])
+    home = _persona(accounts=[make_account(name="home-m", platform="mastodon")])
+    home.name = "personal"
+    a = adapter_context(pro, "pro-m", timeout=None, cache_dir=tmp_path)
+    b = adapter_context(home, "home-m", timeout=None, cache_dir=tmp_path)
+    assert a.user_agent != b.user_agent and a.client_name != b.client_name
+    for ctx in (a, b):
+        assert ctx.user_agent and ctx.client_name
+        assert "crosspost" not in (ctx.user_agent + ctx.client_name).lower()
+    # another installation (another seed) names the same personas differently
+    elsewhere = adapter_context(pro, "pro-m", timeout=None, cache_dir=tmp_path / "other")
+    assert elsewhere.user_agent != a.user_agent
+
+
+def test_an_explicit_setting_wins_over_the_made_up_name(tmp_path: Path) -> None:
+    own = make_account(name="pro-x", platform="x", user_agent="Quill/1.0")
+    plain = make_account(name="pro-m", platform="mastodon")
+    p = _persona(accounts=[own, plain], user_agent="Lantern/3.2")
+    assert adapter_context(p, "pro-x", timeout=None, cache_dir=tmp_path).user_agent == "Quill/1.0"
+    assert adapter_context(p, "pro-m", timeout=None, cache_dir=tmp_path).user_agent == "Lantern/3.2"
+
+
+def test_an_unwritable_folder_still_gives_each_persona_its_own_name(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    assert agentnames.seed(blocked) == b""
+    assert agentnames.user_agent(b"", "professional") != agentnames.user_agent(b"", "personal")
 
 
 def test_a_blog_has_its_route_too(tmp_path: Any) -> None:
@@ -158,3 +199,12 @@ def test_mastodon_app_name_is_checked() -> None:
         make_account(name="m", platform="mastodon", app_name="")
     with pytest.raises(ValueError, match="app_name"):
         make_account(name="x", platform="x", app_name="Harbor Notes")
+
+
+def test_a_damaged_seed_is_replaced_and_then_kept(tmp_path: Path) -> None:
+    (tmp_path / agentnames.SEED_FILE).write_text("")
+    first = agentnames.seed(tmp_path)
+    assert len(first) == 32
+    assert agentnames.seed(tmp_path) == first
+    assert [p.name for p in tmp_path.iterdir()] == [agentnames.SEED_FILE]  # no temporary left
+    assert (tmp_path / agentnames.SEED_FILE).stat().st_mode & 0o077 == 0

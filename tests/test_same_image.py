@@ -189,3 +189,67 @@ def test_allow_with_reason(ws) -> None:  # type: ignore[no-untyped-def]
     assert r.code == 0, r.err
     found = [f for f in r.json()["guard"]["findings"] if f["rule"] == "media.same-image"]
     assert found and found[0]["allowed"] == "public-domain picture"
+
+
+# -- publish time ------------------------------------------------------------------------------
+
+
+def test_a_photo_the_other_persona_published_since_blocks_at_publish_time(ws) -> None:  # type: ignore[no-untyped-def]
+    """Queueing compared the photo with every queued and published one; another persona's copy
+    published after that (queued with --allow here; another machine on the same database
+    would do the same) blocks this post when it is due, and is recorded as a block."""
+    from datetime import UTC, datetime, timedelta
+
+    from .test_daemon import queue_json, set_due_now, summary
+
+    (ws.root / "site-pro" / "content" / "posts").mkdir(parents=True)
+    a = photo(ws.root / "pics" / "a.png", 5)
+    copy = copy_of(a, ws.root / "pics" / "a-copy.jpg", 0.5, 60)
+    home = queue_json(
+        ws, str(_entry(ws, "home", a, "Saturday walk")), "--persona", "personal",
+        "--to", "home-feed", "--at", "+3h",
+    )  # fmt: skip
+    assert home["guard"]["findings"] == []
+    pro = queue_json(
+        ws, str(_entry(ws, "pro", copy, "Practice news")), "--persona", "professional",
+        "--to", "blog", "--at", "+2h", "--allow", "media.same-image", "--reason", "on purpose",
+    )  # fmt: skip
+    # the professional post goes out first: the photo is now public under that persona
+    set_due_now(ws, pro["id"], datetime.now(UTC) - timedelta(seconds=2))
+    r = ws.run("daemon", "--once")
+    assert r.code == 0, r.err
+    assert ws.run("show", str(pro["id"]), "--format", "json").json()["status"] == "published"
+    # then the personal one is due: blocked, nothing written to its feed
+    set_due_now(ws, home["id"], datetime.now(UTC) - timedelta(seconds=1))
+    r = ws.run("daemon", "--once")
+    assert r.code == 1
+    assert summary(r).startswith("targets: published 0, failed 0, blocked 1,")
+    shown = ws.run("show", str(home["id"]), "--format", "json").json()
+    assert shown["status"] == "failed"
+    error = shown["targets"][0]["error"]
+    assert "blocked by the leak guard at publish time" in error and "media.same-image" in error
+    assert str(a) not in error
+    assert not (ws.root / "site-home" / "feed.xml").exists()
+    recs = ws.run("audit", "--format", "json").json()["records"]
+    at_publish = [x for x in recs if x["detail"].get("at") == "publish"]
+    assert [x["rule"] for x in at_publish] == ["media.same-image"]
+
+
+def test_a_copy_still_queued_elsewhere_does_not_hold_the_first_to_go_out(ws) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from .test_daemon import queue_json, set_due_now, summary
+
+    a = photo(ws.root / "pics" / "a.png", 6)
+    home = queue_json(
+        ws, str(_entry(ws, "home", a, "Saturday walk")), "--persona", "personal",
+        "--to", "home-feed", "--at", "+3h",
+    )  # fmt: skip
+    queue_json(
+        ws, str(_entry(ws, "pro", a, "Practice news")), "--persona", "professional",
+        "--to", "blog", "--at", "+5h", "--allow", "media.same-image", "--reason", "on purpose",
+    )  # fmt: skip
+    set_due_now(ws, home["id"], datetime.now(UTC) - timedelta(seconds=1))
+    r = ws.run("daemon", "--once")
+    assert r.code == 0, r.err
+    assert summary(r).startswith("targets: published 1, failed 0, blocked 0,")

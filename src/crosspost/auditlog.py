@@ -30,7 +30,14 @@ if TYPE_CHECKING:  # the guard package is imported only when a match is hashed
 
 #: Rules whose messages name no matched text (configuration, post ids, times only).
 MESSAGE_RULES = frozenset(
-    {"confidential", "near-duplicate", "separation", "fingerprint.rhythm", "media.same-image"}
+    {
+        "confidential",
+        "near-duplicate",
+        "separation",
+        "fingerprint.rhythm",
+        "fingerprint.session-hours",
+        "media.same-image",
+    }
 )
 
 _HEAD = b"crosspost-audit-head\x00"

@@ -8,10 +8,12 @@ field back into the text of the file the user wrote.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import guard
 from .entries import Entry
@@ -19,6 +21,9 @@ from .errors import ConfigError
 from .guard.findings import Finding, Report
 from .guard.routing import check_routing
 from .profiles import Persona, Personas
+
+if TYPE_CHECKING:
+    from .models import Post
 
 
 @lru_cache(maxsize=1)
@@ -162,6 +167,63 @@ def check_timing(
             fmt=lambda dt: format_local(dt, persona.tz),
         )
     )
+
+
+def check_session_hours(persona: Persona, entry: Entry, at: datetime) -> list[Finding]:
+    """``fingerprint.session-hours`` for ``entry`` going out at ``at``: none unless the persona
+    names a ``practice_calendar`` (read here, see :mod:`crosspost.practicehours`)."""
+    if persona.practice_calendar is None:
+        return []
+    from .guard.sessionhours import DEFAULT_AFTER
+    from .guard.sessionhours import check_session_hours as check
+    from .practicehours import around
+    from .when import format_local
+
+    after = persona.session_hours_after or DEFAULT_AFTER
+    appointments = around(persona.practice_calendar, at, after, persona.tz)
+    fields = [guard.TextField(name, text) for name, text in entry.published_fields()]
+    found = check(
+        fields,
+        at,
+        appointments,
+        persona.guard.rules,
+        after=after,
+        fmt=lambda t: format_local(t, persona.tz),
+    )
+    return [_to_file_offsets(f, entry) for f in found]
+
+
+def stored_image_hashes(post: Post) -> dict[Path, str | None]:
+    """The perceptual hash of each image of a stored post, by its snapshot's path (the one
+    :func:`crosspost.publisher.entry_from_post` gives): kept at queueing, else computed."""
+    from .guard.images import image_hash
+
+    out: dict[Path, str | None] = {}
+    for item in post.media:
+        path = Path(item.get("path", ""))
+        h = item.get("phash")
+        out[path] = h if h is not None else (image_hash(path) if path.is_file() else None)
+    return out
+
+
+def check_same_images(
+    persona: Persona, entry: Entry, hashes: Mapping[Path, str | None], others: Sequence[Post]
+) -> list[Finding]:
+    """``media.same-image`` for ``entry``'s images (``hashes``, by path) against the images of
+    ``others`` (posts of other personas)."""
+    from .guard.images import KnownImage, check_same_image
+
+    known = []
+    for p in others:
+        if p.persona == persona.name:
+            continue
+        for h in stored_image_hashes(p).values():
+            if h:
+                known.append(KnownImage(p.persona, p.id or 0, h))
+    named = [(f"media[{i}]", m) for i, m in enumerate(entry.media)]
+    named += [(f"body image {m.ref}", m) for m in entry.body_images]
+    items = [(what, str(m.path), hashes.get(m.path)) for what, m in named]
+    return check_same_image(persona.name, items, known, persona.guard.rules)
 
 
 def _to_file_offsets(f: Finding, entry: Entry) -> Finding:

@@ -125,7 +125,12 @@ def with_entry_args(f: F) -> F:
 
 
 def _checked(
-    app: App, file: Path | None, text: str | None, persona: str | None, to: tuple[str, ...]
+    app: App,
+    file: Path | None,
+    text: str | None,
+    persona: str | None,
+    to: tuple[str, ...],
+    at_option: str | None = None,
 ) -> tuple[Any, Any, Any, Any]:
     """Entry, persona, targets and guard report: what check and preview both show."""
     from .checking import check_entry
@@ -145,8 +150,13 @@ def _checked(
     )
     from .errors import StoreError
 
+    at = _entry_at(p, entry, at_option)
+    if at is not None:
+        from .checking import check_session_hours
+
+        report = report.merged(check_session_hours(p, entry, at))
     try:
-        report = report.merged(_rhythm(app, p, entry))
+        report = report.merged(_rhythm(app, p, entry, at))
         if entry.media or entry.body_images:
             from .queueing import entry_image_hashes, same_image_findings
 
@@ -159,22 +169,33 @@ def _checked(
     return entry, p, targets, report
 
 
-def _rhythm(app: App, p: Any, entry: Any) -> list[Any]:
+def _entry_at(p: Any, entry: Any, at: str | None = None) -> Any:
+    """``--at`` (a wrong one is the user's to fix), else the entry's own ``at``, as a UTC
+    time; None without either (or with an ``at`` in the entry that cannot be used)."""
+    from datetime import datetime
+
+    from .queueing import resolve_when
+
+    if at is not None:
+        return resolve_when(None, p, entry, at, False, datetime.now(UTC)).utc
+    if entry.at is None:
+        return None
+    try:
+        return resolve_when(None, p, entry, None, False, datetime.now(UTC)).utc
+    except UsageError:
+        return None
+
+
+def _rhythm(app: App, p: Any, entry: Any, at: Any) -> list[Any]:
     """``fingerprint.rhythm`` for the entry's own ``at``, or for the persona's schedule as it
     stands when the entry names no time (or one already past)."""
     from datetime import datetime
 
     from .guard.correlation import RecentPost
-    from .queueing import resolve_when, rhythm_findings
+    from .guard.rhythm import SAMPLE
+    from .queueing import rhythm_findings
 
     now = datetime.now(UTC)
-    at = None
-    if entry.at is not None:
-        try:
-            at = resolve_when(None, p, entry, None, False, now).utc
-        except UsageError:
-            at = None
-    from .guard.rhythm import SAMPLE
 
     # each persona's posts nearest the time in the correlation window: the rhythm check samples
     # no more (two indexed look-ups per persona, however long the queue)
@@ -187,6 +208,12 @@ def _rhythm(app: App, p: Any, entry: Any) -> list[Any]:
 
 @cli.command()
 @with_entry_args
+@click.option(
+    "--at",
+    "at",
+    help="Judge it as going out then (forms of queue --at; default: the entry's own 'at'): "
+    "posting rhythm and session hours.",
+)
 @format_option
 @click.pass_context
 def check(
@@ -195,13 +222,14 @@ def check(
     text: str | None,
     persona: str | None,
     to: tuple[str, ...],
+    at: str | None,
     fmt: str,
 ) -> None:
     """Run the leak guard only: exit 0 when clean, 1 when blocked."""
     from . import views
 
     app = app_of(ctx)
-    _, p, _, report = _checked(app, file, text, persona, to)
+    _, p, _, report = _checked(app, file, text, persona, to, at)
     if report.blocked:
         from .errors import StoreError
         from .queueing import blocked_audit
@@ -219,6 +247,12 @@ def check(
 
 @cli.command()
 @with_entry_args
+@click.option(
+    "--at",
+    "at",
+    help="Judge it as going out then (forms of queue --at; default: the entry's own 'at'): "
+    "posting rhythm and session hours.",
+)
 @format_option
 @click.pass_context
 def preview(
@@ -227,6 +261,7 @@ def preview(
     text: str | None,
     persona: str | None,
     to: tuple[str, ...],
+    at: str | None,
     fmt: str,
 ) -> None:
     """Show the exact text per target, its length and limit, and guard findings."""
@@ -235,7 +270,7 @@ def preview(
     from .preview import build_preview
 
     app = app_of(ctx)
-    entry, p, targets, report = _checked(app, file, text, persona, to)
+    entry, p, targets, report = _checked(app, file, text, persona, to, at)
     items = build_preview(p, entry, targets, app.cache_dir)
     jitter = format_duration(p.slot_jitter) if p.slot_jitter else None
     if fmt == "json":

@@ -3,10 +3,11 @@
 Every adapter is built from an :class:`~crosspost.platforms.base.AdapterContext`; building it
 here means no caller can forget a part of it: the time-out (``daemon.request_timeout``), the
 cache folder, and the network route of the target, its User-Agent and proxy. Those two are
-the account's (or the blog's) ``user_agent`` / ``proxy``, else the persona's, else
-crosspost's own User-Agent and the environment's proxy settings. Two personas given different
-values do not look alike to the servers they post to: the same User-Agent, or requests from
-one address, can tie accounts together that the personas keep apart.
+the account's (or the blog's) ``user_agent`` / ``proxy``, else the persona's, else the
+persona's own made-up client name (:mod:`crosspost.agentnames`, never "crosspost") and the
+environment's proxy settings. Two personas do not look alike to the servers they post to: the
+same User-Agent, or requests from one address, can tie accounts together that the personas
+keep apart. The client name is also the default name of the persona's Mastodon apps.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
 
+from . import agentnames
 from .errors import UsageError
 from .logs import register_secret
 from .platforms.base import AdapterContext
-from .platforms.spec import DEFAULT_USER_AGENT, AccountConfig, BlogConfig
+from .platforms.spec import AccountConfig, BlogConfig
 
 if TYPE_CHECKING:
     from .profiles import Persona
@@ -35,20 +37,24 @@ class _App(Protocol):
     def cache_dir(self) -> Path: ...
 
 
-def route(persona: Persona, config: AccountConfig | BlogConfig) -> tuple[str, str | None]:
+def route(
+    persona: Persona, config: AccountConfig | BlogConfig, seed: bytes = b""
+) -> tuple[str, str | None]:
     """(User-Agent, proxy) of one target: the account's or blog's, else the persona's, else
-    crosspost's User-Agent and no proxy of its own (the environment's ``HTTPS_PROXY``)."""
-    agent = config.user_agent or persona.user_agent or DEFAULT_USER_AGENT
+    the persona's client name (from ``seed``, see :mod:`crosspost.agentnames`) and no proxy
+    of its own (the environment's ``HTTPS_PROXY``)."""
+    agent = config.user_agent or persona.user_agent or agentnames.user_agent(seed, persona.name)
     return agent, config.proxy or persona.proxy
 
 
-def persona_route(persona: Persona) -> tuple[str, str | None]:
+def persona_route(persona: Persona, cache_dir: Path | None) -> tuple[str, str | None]:
     """(User-Agent, proxy) of the persona's own requests that belong to no target (reading
-    its ``[[feeds]]``): the persona's, else crosspost's User-Agent and the environment's
+    its ``[[feeds]]``): the persona's, else its made-up client name and the environment's
     proxy. A proxy's password is registered as a secret, kept out of logs."""
     proxy = persona.proxy
     _register_proxy_password(proxy)
-    return persona.user_agent or DEFAULT_USER_AGENT, proxy
+    agent = persona.user_agent or agentnames.user_agent(agentnames.seed(cache_dir), persona.name)
+    return agent, proxy
 
 
 def _register_proxy_password(proxy: str | None) -> None:
@@ -77,7 +83,8 @@ def adapter_context(
             raise UsageError(
                 f"persona '{persona.name}' has no account '{target}'", hint=f"see {persona.source}"
             )
-    agent, proxy = route(persona, config)
+    seed = agentnames.seed(cache_dir)
+    agent, proxy = route(persona, config, seed)
     _register_proxy_password(proxy)
     return AdapterContext(
         persona=persona,
@@ -87,6 +94,7 @@ def adapter_context(
         cache_dir=cache_dir,
         user_agent=agent,
         proxy=proxy,
+        client_name=agentnames.client_name(seed, persona.name),
     )
 
 

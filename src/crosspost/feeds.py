@@ -28,6 +28,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -156,12 +157,14 @@ def normalise_link(url: str) -> str:
 
 
 def fetch(
-    feed: FeedConfig, persona: Persona, state: FeedState | None, timeout: float | None
+    feed: FeedConfig,
+    persona: Persona,
+    state: FeedState | None,
+    timeout: float | None,
+    cache_dir: Path | None = None,
 ) -> Fetched:
     """The feed's current bytes, or ``not_modified``; a file feed is read from disk."""
     if not feed.is_http:
-        from pathlib import Path
-
         try:
             return Fetched(Path(feed.url).read_bytes())
         except OSError as e:
@@ -174,7 +177,7 @@ def fetch(
 
     from .contexts import persona_route
 
-    agent, proxy = persona_route(persona)
+    agent, proxy = persona_route(persona, cache_dir)
     headers = {"User-Agent": agent, "Accept": ACCEPT}
     if state is not None and state.etag:
         headers["If-None-Match"] = state.etag
@@ -335,7 +338,7 @@ def check_feed(
         return result
     try:
         timeout = app.settings.daemon.request_timeout.total_seconds()
-        fetched = fetch(feed, persona, state, timeout)
+        fetched = fetch(feed, persona, state, timeout, app.cache_dir)
         if fetched.not_modified:
             result.status = "not modified"
             _checked(store, persona.name, feed.url, now, error=None)

@@ -206,7 +206,7 @@ class Persona(_Strict):
     user_agent: str | None = Field(
         default=None,
         description="User-Agent of every request of the persona's blog and accounts (default: "
-        "crosspost's own, the same for every persona)",
+        'a made-up client name of this persona\'s own, e.g. "Velorin/2.4", never "crosspost")',
     )
     proxy: str | None = Field(
         default=None,
@@ -220,6 +220,18 @@ class Persona(_Strict):
     #: an iCalendar file of this persona's queue the daemon keeps current (relative to the
     #: config's folder); only this persona's posts are in it
     calendar_file: Path | None = None
+    practice_calendar: Path | None = Field(
+        default=None,
+        description="an iCalendar (.ics) file of the practice's appointments (relative to the "
+        "config's folder; recurring events count): a post that refers to a session and goes "
+        "out during an appointment or within session_hours_after of its end warns "
+        "(fingerprint.session-hours)",
+    )
+    session_hours_after: Duration | None = Field(
+        default=None,
+        description='how long after an appointment a post about a session still dates it, e.g. "3h"'
+        " (default: 3 hours)",
+    )
     identity: Identity = Field(default_factory=Identity)
     guard: GuardConfig = Field(default_factory=GuardConfig)
     evergreen: EvergreenConfig = Field(
@@ -342,6 +354,10 @@ def load_persona(path: Path, base_dir: Path, known_urls: Path | None = None) -> 
     if broken:
         raise ConfigError(broken)
     _resolve_paths(persona, base_dir)
+    if persona.practice_calendar is not None:
+        from .practicehours import check_file
+
+        check_file(persona.practice_calendar, persona.tz)
     seen: set[str] = set()
     for a in persona.accounts:
         if a.name in seen:
@@ -413,6 +429,8 @@ def _resolve_paths(persona: Persona, base_dir: Path) -> None:
             f.url = str(f.path(base_dir))
     if persona.calendar_file is not None and not persona.calendar_file.is_absolute():
         persona.calendar_file = base_dir / persona.calendar_file
+    if persona.practice_calendar is not None and not persona.practice_calendar.is_absolute():
+        persona.practice_calendar = base_dir / persona.practice_calendar
     for config in [persona.blog, *persona.accounts]:
         if config is not None:
             config.resolve_paths(base_dir)

@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import credentials, notices
 from .app import App
@@ -28,7 +28,17 @@ from .claims import Claim, OtherPublication, others_recent, record, record_parts
 from .contexts import context_for
 from .entries import Entry, Media, first_words
 from .errors import ConfigError, CrosspostError, PermanentError, TransientError
-from .models import FAILED, PUBLISHED, QUEUED, UNKNOWN, Delivery, Post, utcnow
+from .models import (
+    FAILED,
+    PARTIAL,
+    PUBLISHED,
+    PUBLISHING,
+    QUEUED,
+    UNKNOWN,
+    Delivery,
+    Post,
+    utcnow,
+)
 from .notices import blocked_reasons
 from .platforms import registry
 from .platforms.base import (
@@ -41,6 +51,10 @@ from .platforms.base import (
 from .platforms.registry import make_adapter
 from .store import AuditEntry
 from .when import format_local
+
+if TYPE_CHECKING:
+    from .guard.findings import Finding
+    from .profiles import Persona
 
 log = logging.getLogger("crosspost.publisher")
 
@@ -380,7 +394,10 @@ class Publisher:
         p = self.app.personas.get(persona)
         report = check_entry(
             self.app.personas, p, entry, targets=[c.target], secret=guard_secret(self.app)
-        ).with_allowances(post.allow)
+        )
+        if post.media:
+            report = report.merged(self._same_image(p, post, entry))
+        report = report.with_allowances(post.allow)
         if not report.blocked:
             return None
         # stored (the delivery's error, the audit log, the log): no matched text, only where
@@ -407,6 +424,20 @@ class Publisher:
             self._notify(notices.BLOCKED, c, post, said, hint)
         log.error("%s: %s (%s)", describe(self.app, c.post_id, post, c.target), msg, hint)
         return Outcome(c, FAILED, msg, BLOCKED)
+
+    def _same_image(self, persona: Persona, post: Post, entry: Entry) -> list[Finding]:
+        """``media.same-image`` again, against what the other personas have (maybe) put out:
+        queueing compared the images with every queued and published one, but a photo another
+        persona published since (queued with ``--allow``, or from another machine sharing the
+        database at the same moment) is a link only once it is out, and this post must not
+        complete it. Queued ones do not count here: whichever goes out second is held."""
+        from .checking import check_same_images, stored_image_hashes
+
+        # what was out before this post was queued, queueing compared already
+        out = self.app.store.media_of_others(
+            persona.name, (PUBLISHING, UNKNOWN, PUBLISHED, PARTIAL), changed_since=post.created_at
+        )
+        return check_same_images(persona, entry, stored_image_hashes(post), out)
 
     def _separation(self, c: Claim, post: Post, deliveries: list[Delivery]) -> Outcome | None:
         """Keep personas' ``separation`` at the moment of publishing, not only in the schedule.

@@ -394,22 +394,10 @@ def same_image_findings(
     published ones (posts queued before hashes were kept are hashed from their snapshot)."""
     if not hashes:
         return []
-    from .guard.images import KnownImage, check_same_image, image_hash
+    from .checking import check_same_images
 
-    known = []
-    for p in app.store.media_of_others(persona.name, TAKEN):
-        if p.id == exclude:
-            continue
-        for item in p.media:
-            h = item.get("phash")
-            if h is None and Path(item.get("path", "")).is_file():
-                h = image_hash(item["path"])
-            if h:
-                known.append(KnownImage(p.persona, p.id or 0, h))
-    named = [(f"media[{i}]", m) for i, m in enumerate(entry.media)]
-    named += [(f"body image {m.ref}", m) for m in entry.body_images]
-    items = [(what, str(m.path), hashes.get(m.path)) for what, m in named]
-    return check_same_image(persona.name, items, known, persona.guard.rules)
+    others = app.store.media_of_others(persona.name, TAKEN)
+    return check_same_images(persona, entry, hashes, [p for p in others if p.id != exclude])
 
 
 def apply_jitter(
@@ -454,11 +442,12 @@ def timing_findings(
     secret: bytes | None,
     exclude: int | None = None,
 ) -> list[Finding]:
-    """Near-duplicate, separation and rhythm findings for ``entry`` going out at ``at``,
+    """Near-duplicate, separation, rhythm and session-hours findings for ``entry`` going out
+    at ``at``,
     against the other personas' posts around that time (queued, held or published); post
     ``exclude`` (the one being edited or moved) is not counted."""
     from . import guard
-    from .checking import check_timing
+    from .checking import check_session_hours, check_timing
 
     personas = app.personas
     window = app.settings.guard.correlation_window
@@ -474,6 +463,7 @@ def timing_findings(
     ]
     recent = [p for p in posts if p.persona != persona.name]
     findings = check_timing(personas, persona, entry, at, recent, window, secret)
+    findings += check_session_hours(persona, entry, at)
     return findings + rhythm_findings(persona, at, posts)
 
 

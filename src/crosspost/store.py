@@ -582,13 +582,17 @@ class Store:
                     out += [(p, i or 0, t) for p, i, t in s.exec(query)]
         return out
 
-    def media_of_others(self, persona: str, statuses: Sequence[str]) -> list[Post]:
+    def media_of_others(
+        self, persona: str, statuses: Sequence[str], *, changed_since: datetime | None = None
+    ) -> list[Post]:
         """Posts of every other persona in ``statuses`` that carry media (same-image checks:
-        their media JSON holds each image's perceptual hash)."""
+        their media JSON holds each image's perceptual hash); with ``changed_since``, only
+        those written since (queued, edited or published: each sets ``updated_at``)."""
+        where: list[Any] = [Post.persona != persona, col(Post.status).in_(list(statuses))]
+        if changed_since is not None:
+            where.append(col(Post.updated_at) >= changed_since)
         with self.read() as s:
-            rows = s.exec(
-                select(Post).where(Post.persona != persona, col(Post.status).in_(list(statuses)))
-            )
+            rows = s.exec(select(Post).where(*where))
             return [p for p in rows if p.media]
 
     def similar_posts(

@@ -36,6 +36,7 @@ def test_all_is_complete_and_importable() -> None:
         "media",
         "rhythm",
         "images",
+        "sessionhours",
     }
     assert set(guard.__all__) == public - modules
     for name in guard.__all__:

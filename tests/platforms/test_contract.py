@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 import keyring
 import pytest
 
-from crosspost import credentials
+from crosspost import agentnames, credentials
 from crosspost.contexts import adapter_context
 from crosspost.errors import PermanentError, PublishError, TransientError
 from crosspost.platforms import ADAPTERS, adapter_class, make_adapter
@@ -746,10 +746,15 @@ def test_personas_with_their_own_user_agent_send_different_ones(case: Case) -> N
 
 
 @pytest.mark.parametrize("case", NETWORK, indirect=True)
-def test_without_settings_every_request_says_crosspost(case: Case) -> None:
-    case.adapter(case.fake_url).verify()
+def test_without_settings_every_request_carries_the_personas_own_name(case: Case) -> None:
+    adapter = case.adapter(case.fake_url)
+    adapter.verify()
     agents = {r.header("User-Agent") for r in case.fake.requests}
-    assert agents == {DEFAULT_USER_AGENT}
+    assert len(agents) == 1
+    [agent] = agents
+    assert "crosspost" not in agent.lower() and agent != DEFAULT_USER_AGENT
+    seed = agentnames.seed(case.cache_dir)
+    assert agent == agentnames.user_agent(seed, adapter.ctx.persona.name)
 
 
 # -- adapters without a network ---------------------------------------------------------------

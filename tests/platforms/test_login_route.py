@@ -23,10 +23,10 @@ from . import test_mastodon, test_x
 AGENT = "Quill/1.0 (+https://quill.example)"
 
 
-def _ctx(**account: Any) -> AdapterContext:
+def _ctx(persona: str = "professional", **account: Any) -> AdapterContext:
     a = make_account(**account)
     p = Persona(display_name="Dr. Ana Reyes", accounts=[a])
-    p.name = "professional"
+    p.name = persona
     return adapter_context(p, a.name, timeout=5.0, cache_dir=None)
 
 
@@ -63,12 +63,17 @@ def test_mastodon_login_registers_the_app_name_through_the_proxy(
     assert all(p.proxied for p in proxy.passed)
 
 
-def test_mastodon_login_names_the_app_crosspost_by_default(isolated: object) -> None:
+def test_mastodon_login_names_the_app_after_the_persona_by_default(isolated: object) -> None:
+    """Two personas without ``app_name`` register apps of different names, neither of them
+    "crosspost": the name shows as "via <app>" under every post."""
     fake = FakeMastodon(access_token=test_mastodon.TOKEN).start()
     try:
         ctx = _ctx(name="pro-mastodon", platform="mastodon", instance=fake.url)
         t = test_mastodon.Terminal(fake)
         values = MastodonAdapter.login_flow(ctx, t.ask, t.say)
+        home = _ctx("personal", name="home-mastodon", platform="mastodon", instance=fake.url)
+        t2 = test_mastodon.Terminal(fake)
+        other = MastodonAdapter.login_flow(home, t2.ask, t2.say)
         pasted = test_mastodon.Terminal(fake, way="t", token=test_mastodon.TOKEN)
         MastodonAdapter.login_flow(
             _ctx(name="m2", platform="mastodon", instance=fake.url, app_name="Harbor Notes"),
@@ -77,7 +82,10 @@ def test_mastodon_login_names_the_app_crosspost_by_default(isolated: object) -> 
         )
     finally:
         fake.stop()
-    assert fake.apps[values["client_id"]]["name"] == "crosspost"
+    names = [fake.apps[v["client_id"]]["name"] for v in (values, other)]
+    assert names == [ctx.client_name, home.client_name]
+    assert names[0] != names[1]
+    assert not any("crosspost" in n.lower() for n in names)
     # a token made by hand: the instructions name the account's app
     assert any("Name it 'Harbor Notes'" in s for s in pasted.said)
 

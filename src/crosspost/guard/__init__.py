@@ -7,6 +7,7 @@ Pure functions (no I/O, except :mod:`.media`, which reads and writes image files
     findings += check_correlation(matcher, "professional", text, when, recent_posts)
     findings += check_rhythm("professional", when, all_posts, now, severity_overrides)
     findings += check_media(profile, [("media[0]", path)])
+    findings += check_session_hours(fields, when, appointments, severity_overrides)
     report = Report("professional", tuple(findings)).with_allowances({"clinician": "reason"})
 
 Rules and their rationale are documented in ``docs/guard.md``.
@@ -23,6 +24,7 @@ from .profile import AccountRef, FrozenMap, GuardProfile, parse_duration
 from .rhythm import check_rhythm
 from .routing import check_routing
 from .rules import RULES, RuleInfo
+from .sessionhours import Appointment, check_session_hours
 
 __all__ = [
     "PACKS",
@@ -30,6 +32,7 @@ __all__ = [
     "RULES",
     "UNOVERRIDABLE",
     "AccountRef",
+    "Appointment",
     "Finding",
     "FrozenMap",
     "GuardProfile",
@@ -44,6 +47,7 @@ __all__ = [
     "check_correlation",
     "check_rhythm",
     "check_routing",
+    "check_session_hours",
     "hash_confidential",
     "parse_duration",
     "rule_matches",

@@ -33,6 +33,9 @@ CORE_RULES: dict[str, RuleInfo] = {
         RuleInfo("separation", "block", "scheduled too close to another persona's post"),
         RuleInfo("media.same-image", "block", "the same photo as another persona's post"),
         RuleInfo("fingerprint.rhythm", "warn", "posting at the same times of day as another"),
+        RuleInfo(
+            "fingerprint.session-hours", "warn", "about a session, right after an appointment"
+        ),
     )
 }
 

@@ -136,6 +136,9 @@ class AdapterContext:
     #: proxy URL for every request of this target (``http://``, ``https://``, ``socks5://``,
     #: ``socks5h://``), whatever ``HTTPS_PROXY`` or ``NO_PROXY`` say; None: the environment's
     proxy: str | None = None
+    #: the persona's made-up client name (``crosspost.agentnames``): the default name of the
+    #: Mastodon app a login registers; None: the spec's default
+    client_name: str | None = None
 
     @property
     def target(self) -> str:

@@ -545,7 +545,8 @@ class MastodonAdapter(PlatformAdapter):
             raise UsageError(f"answer 'b' or 't', not {way!r}; nothing was stored")
         allow_http = base.startswith("http://")
         agent = ctx.user_agent or USER_AGENT
-        app_name = getattr(account, "app_name", None) or DEFAULT_APP_NAME
+        # shown as "via <app>" under every post: the account's, else the persona's own name
+        app_name = getattr(account, "app_name", None) or ctx.client_name or DEFAULT_APP_NAME
         session = _new_session(ctx.proxy)
         values: dict[str, str] = {}
         try:

@@ -40,7 +40,8 @@ def _version() -> str:
         return "0"
 
 
-#: the User-Agent of every request unless the account or persona sets ``user_agent``
+#: the User-Agent of a context built without one (tests); the product's contexts carry the
+#: persona's own (``user_agent`` settings, else ``crosspost.agentnames``)
 DEFAULT_USER_AGENT = f"crosspost/{_version()}"
 #: proxy schemes both HTTP stacks (httpx; requests under tweepy and Mastodon.py) speak;
 #: ``socks5h`` resolves host names at the proxy, so DNS does not leave this machine either
@@ -202,8 +203,9 @@ def user_agent(v: str | None) -> str | None:
 
 
 USER_AGENT_HELP = (
-    "User-Agent of every request (default: the persona's, else crosspost's own): different "
-    "values keep the personas' requests from looking alike to the servers"
+    "User-Agent of every request (default: the persona's, else the persona's own made-up "
+    'client name, e.g. "Velorin/2.4"): different values keep the personas\' requests from '
+    "looking alike to the servers"
 )
 PROXY_HELP = (
     "proxy for every request: http://, https://, socks5:// or socks5h:// (socks needs "

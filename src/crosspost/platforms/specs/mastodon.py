@@ -8,7 +8,8 @@ from pydantic import Field, field_validator
 
 from ..spec import Counting, CredentialField, PlatformSpec, ThreadingAccount
 
-#: the name the browser login registers its app under, unless the account sets ``app_name``
+#: the name the browser login registers its app under when neither the account (``app_name``)
+#: nor the context (the persona's client name, ``crosspost.agentnames``) gives one
 DEFAULT_APP_NAME = "crosspost"
 
 
@@ -29,9 +30,9 @@ class MastodonAccount(ThreadingAccount):
     app_name: str | None = Field(
         default=None,
         description=(
-            "name of the app `crosspost accounts login` registers (default: "
-            f'"{DEFAULT_APP_NAME}"); many instances show it under every post, so the '
-            "same name on two personas' accounts ties them together"
+            "name of the app `crosspost accounts login` registers (default: the persona's "
+            "own made-up client name, different for each persona); many instances show it "
+            "under every post, so the same name on two personas' accounts ties them together"
         ),
     )
 
