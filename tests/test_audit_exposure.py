@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,7 +20,7 @@ BSKY_PASSWORD = "abcd-efgh-ijkl-mnop"
 
 #: top-level keys of ``--format json``, and of each target and finding
 AUDIT_KEYS = {"blocked", "targets", "findings"}
-TARGET_KEYS = {"persona", "target", "platform", "items", "profile", "notes"}
+TARGET_KEYS = {"persona", "target", "platform", "items", "profile", "imported", "notes"}
 FINDING_KEYS = {
     "persona",
     "target",
@@ -260,3 +261,51 @@ def test_unknown_persona_is_a_usage_error(ws, servers: Servers) -> None:  # type
     r = ws.run("audit-exposure", "--persona", "nobody")
     assert r.code == 2
     assert "unknown persona 'nobody'" in r.err
+
+
+# -- imported history feeds the correlation checks ----------------------------------------------
+
+HAND_TEXT = (
+    "Five small habits that help with sleep when the days get shorter and the "
+    "evenings feel long and restless"
+)
+
+
+def _minutes_ago(minutes: int) -> str:
+    at = datetime.now(UTC) - timedelta(minutes=minutes)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def test_posts_made_by_hand_count_in_near_duplicate_and_separation(ws, servers: Servers) -> None:  # type: ignore[no-untyped-def]
+    uri = servers.pds.add_post(HAND_TEXT, created_at=_minutes_ago(10))
+    did, _, rkey = uri.removeprefix("at://").partition("/app.bsky.feed.post/")
+    link = f"https://bsky.app/profile/{did}/post/{rkey}"
+    r = ws.run("audit-exposure", "--format", "json")
+    assert r.code == 0, r.out
+    imported = {t["target"]: t["imported"] for t in r.json()["targets"]}
+    assert imported["home-bsky"] == 2 and imported["home-mastodon"] == 1
+
+    copy = HAND_TEXT.replace("Five", "5")
+    dup = ws.run("queue", "--persona", "professional", "--text", copy, "--at", "+5h")
+    assert dup.code == 1
+    assert "near-duplicate" in dup.err and link in dup.err
+
+    close = ws.run("queue", "--persona", "professional", "--text", "Office closed.", "--at", "+5m")
+    assert close.code == 1
+    # the nearest of the personal persona's posts (the fixture's, made just now) is named
+    assert "separation" in close.err and "home-bsky's post https://bsky.app/profile/" in close.err
+    later = ws.run("queue", "--persona", "professional", "--text", "Office closed.", "--at", "+1h")
+    assert later.code == 0, later.err
+
+    # read again: nothing new
+    again = ws.run("audit-exposure", "--persona", "personal", "--format", "json")
+    assert {t["target"]: t["imported"] for t in again.json()["targets"]}["home-bsky"] == 0
+
+
+def test_no_import_keeps_nothing(ws, servers: Servers) -> None:  # type: ignore[no-untyped-def]
+    servers.pds.add_post(HAND_TEXT, created_at=_minutes_ago(10))
+    r = ws.run("audit-exposure", "--no-import", "--format", "json")
+    assert all(t["imported"] == 0 for t in r.json()["targets"])
+    copy = HAND_TEXT.replace("Five", "5")
+    queued = ws.run("queue", "--persona", "professional", "--text", copy, "--at", "+5h")
+    assert queued.code == 0, queued.err

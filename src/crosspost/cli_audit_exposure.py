@@ -21,15 +21,26 @@ from .cli_common import app_of, console, emit_json, format_option
     show_default=True,
     help="Latest items to read per account or blog.",
 )
+@click.option(
+    "--no-import",
+    "no_import",
+    is_flag=True,
+    help="Do not keep what was read for the near-duplicate and separation checks.",
+)
 @format_option
 @click.pass_context
-def audit_exposure(ctx: click.Context, persona: str | None, limit: int, fmt: str) -> None:
+def audit_exposure(
+    ctx: click.Context, persona: str | None, limit: int, no_import: bool, fmt: str
+) -> None:
     """Read what each persona has published, and its profiles, and check it for the others.
 
     Every account and blog is read back from its platform: the latest posts (--limit), and
     the profile (display name, bio, profile fields, avatar description, the blog's title).
     The leak guard runs over all of it as the persona that published it. A target that
     cannot be read is a note; the others are still checked. Exit 1 when a finding blocks.
+
+    What was read is kept (unless --no-import), so posts made outside crosspost count in
+    the near-duplicate and separation checks of posts queued later.
     """
     from .exposure import TargetRead, audit
     from .guardkey import guard_secret
@@ -41,7 +52,14 @@ def audit_exposure(ctx: click.Context, persona: str | None, limit: int, fmt: str
             what = f"{len(read.items)} posts" + (", profile" if read.profile else "")
             click.echo(f"read {read.persona}/{read.target} ({read.platform}): {what}", err=True)
 
-    result = audit(app, persona, limit=limit, secret=guard_secret(app), on_read=progress)
+    result = audit(
+        app,
+        persona,
+        limit=limit,
+        secret=guard_secret(app),
+        record=not no_import,
+        on_read=progress,
+    )
     if fmt == "json":
         emit_json(result.to_json())
     else:

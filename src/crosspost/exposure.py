@@ -42,7 +42,9 @@ __all__ = [
     "TargetRead",
     "audit",
     "check_read",
+    "imported_items",
     "read_target",
+    "remember",
 ]
 
 
@@ -97,6 +99,8 @@ class TargetRead:
     profile: ProfileInfo | None = None
     #: why something of the target was not read (one line each, with the fix when known)
     notes: list[str] = field(default_factory=list)
+    #: items remembered for the correlation checks that were not known before
+    imported: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,6 +109,7 @@ class TargetRead:
             "platform": self.platform,
             "items": len(self.items),
             "profile": self.profile is not None,
+            "imported": self.imported,
             "notes": list(self.notes),
         }
 
@@ -192,19 +197,46 @@ def check_read(
     return out
 
 
+def imported_items(read: TargetRead) -> list[tuple[str, str | None, str, datetime]]:
+    """What the store keeps of ``read`` for the correlation checks: items with a time and
+    an id (or a URL standing in for one), as (remote id, URL, text, published at)."""
+    out = []
+    for item in read.items:
+        key = item.remote_id or item.url
+        if key is None or item.published_at is None:
+            continue
+        text = "\n".join(t for _, t in item.fields())
+        out.append((key, item.url, text, item.published_at))
+    return out
+
+
+def remember(app: App, read: TargetRead) -> None:
+    """Keep ``read``'s items for the near-duplicate and separation checks of later posts; a
+    database that cannot be written is a note (the audit itself stands)."""
+    from .errors import StoreError
+
+    try:
+        read.imported = app.store.import_posts(read.persona, read.target, imported_items(read))
+    except StoreError as e:
+        read.notes.append(_note("posts not remembered for the correlation checks", e))
+
+
 def audit(
     app: App,
     persona: str | None = None,
     *,
     limit: int = DEFAULT_HISTORY_LIMIT,
     secret: bytes | None = None,
+    record: bool = True,
     make: Callable[[AdapterContext], Adapter] | None = None,
     on_read: Callable[[TargetRead], None] | None = None,
 ) -> Audit:
     """Read every target of ``persona`` (default: every persona) and check what it shows.
 
-    ``make`` builds an adapter from its context (default: the registry's); ``on_read`` is
-    called after each target is read (the CLI says what it is doing)."""
+    ``record``: keep what was read for the correlation checks of posts queued later (see
+    :meth:`crosspost.store.Store.import_posts`). ``make`` builds an adapter from its context
+    (default: the registry's); ``on_read`` is called after each target is read (the CLI says
+    what it is doing)."""
     from .contexts import context_for
     from .platforms import registry
 
@@ -226,6 +258,8 @@ def audit(
                     read_target(adapter, read, limit)
                 finally:
                     adapter.close()
+            if record and read.items:
+                remember(app, read)
             reads.append(read)
             if on_read is not None:
                 on_read(read)
