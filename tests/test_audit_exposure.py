@@ -309,3 +309,13 @@ def test_no_import_keeps_nothing(ws, servers: Servers) -> None:  # type: ignore[
     copy = HAND_TEXT.replace("Five", "5")
     queued = ws.run("queue", "--persona", "professional", "--text", copy, "--at", "+5h")
     assert queued.code == 0, queued.err
+
+
+def test_published_at_is_utc_with_a_z(ws, servers: Servers) -> None:  # type: ignore[no-untyped-def]
+    servers.pds.add_post("Proud of my wife Ana Reyes and her practice", created_at=_minutes_ago(3))
+    [finding] = ws.run("audit-exposure", "--persona", "personal", "--format", "json").json()[
+        "findings"
+    ]
+    at = datetime.fromisoformat(finding["published_at"])
+    assert finding["published_at"].endswith("Z")
+    assert timedelta(minutes=2) < datetime.now(UTC) - at < timedelta(minutes=10)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .checking import check_texts
@@ -80,7 +80,7 @@ class Exposure:
             "kind": self.kind,
             "url": self.url,
             "field": self.field,
-            "published_at": self.published_at.isoformat() if self.published_at else None,
+            "published_at": _iso(self.published_at),
             "rule": self.rule,
             "severity": self.severity,
             "message": self.message,
@@ -129,6 +129,10 @@ class Audit:
             "targets": [r.to_json() for r in self.reads],
             "findings": [f.to_json() for f in self.findings],
         }
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _note(what: str, e: Exception) -> str:
