@@ -274,3 +274,31 @@ def test_bluesky_profile_without_a_record_is_the_handle(pds: FakeBlueskyPDS) -> 
         "bio": "Bees, mostly.",
         "pronouns": "she/her",
     }
+
+
+# -- Threads ------------------------------------------------------------------------------------
+
+
+def test_threads_history_and_profile(isolated) -> None:  # type: ignore[no-untyped-def]
+    from tests.fakes.threads import FakeThreads
+
+    from .test_threads import TOKEN, _store
+    from .test_threads import adapter as threads_adapter
+
+    fake = FakeThreads(access_token=TOKEN)
+    fake.start()
+    try:
+        _store(fake)
+        posts = [fake.add_post(f"Note {n} about sleep and small habits") for n in range(130)]
+        fake.biography = "Psychologist. Bees on weekends."
+        adapter = threads_adapter(fake)
+        items = adapter.history(limit=120)
+        assert len(items) == 120  # two pages
+        assert items[0].url == posts[-1]["permalink"] and items[0].published_at is not None
+        assert len(adapter.history()) == 130
+        profile = adapter.profile()
+        assert profile.url == f"https://www.threads.net/@{fake.username}"
+        assert dict(profile.fields)["bio"] == "Psychologist. Bees on weekends."
+    finally:
+        fake.stop()
+    assert fake.problems == []
