@@ -69,15 +69,26 @@ def audit_exposure(
 
 def _print(con: Any, result: Any) -> None:
     from rich.markup import escape
-    from rich.table import Table
+    from rich.table import Column, Table
 
     if result.findings:
-        t = Table("persona", "target", "where", "rule", "severity", "finding", "link")
+        # nothing is cut short on a narrow terminal: long cells wrap, the link stays whole
+        longest = max(len(f.url or "-") for f in result.findings)
+        t = Table(
+            Column("persona/target", overflow="fold"),
+            Column("where", overflow="fold"),
+            Column("rule", overflow="fold"),
+            "severity",
+            Column("finding", overflow="fold", ratio=1),
+            Column("link", overflow="fold", min_width=min(longest, con.width // 3)),
+        )
         for f in result.findings:
             label = "[red]block[/]" if f.severity == "block" else "[yellow]warn[/]"
             where = f.kind if f.field == "body" else f"{f.kind}: {f.field}"
             link = f"[link={escape(f.url)}]{escape(f.url)}[/link]" if f.url else "-"
-            t.add_row(f.persona, f.target, escape(where), f.rule, label, escape(f.message), link)
+            t.add_row(
+                f"{f.persona}/{f.target}", escape(where), f.rule, label, escape(f.message), link
+            )
         con.print(t)
     for read in result.reads:
         for note in read.notes:
