@@ -319,3 +319,18 @@ def test_published_at_is_utc_with_a_z(ws, servers: Servers) -> None:  # type: ig
     at = datetime.fromisoformat(finding["published_at"])
     assert finding["published_at"].endswith("Z")
     assert timedelta(minutes=2) < datetime.now(UTC) - at < timedelta(minutes=10)
+
+
+def test_an_unexpected_failure_is_a_note_without_secrets(ws, servers: Servers, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from crosspost.platforms.mastodon import MastodonAdapter
+
+    def broken(self, limit=200):  # type: ignore[no-untyped-def]
+        raise KeyError(f"no 'id' in the answer to token {HOME_TOKEN}")
+
+    monkeypatch.setattr(MastodonAdapter, "history", broken)
+    r = ws.run("audit-exposure", "--persona", "personal", "--format", "json")
+    notes = {t["target"]: t["notes"] for t in r.json()["targets"]}
+    [note] = notes["home-mastodon"]
+    assert note.startswith("posts not read: unexpected KeyError:")
+    assert HOME_TOKEN not in r.out and "***" in note
+    assert "Traceback" not in r.out + r.err

@@ -136,12 +136,16 @@ def _iso(at: datetime | None) -> str | None:
 
 
 def _note(what: str, e: Exception) -> str:
+    from .logs import redact
+
     if isinstance(e, CrosspostError):
-        return f"{what}: {e.message} ({e.hint})" if e.hint else f"{what}: {e.message}"
-    if isinstance(e, ReadUnsupported):
-        return f"{what}: {e}"
-    # an SDK's surprise: one line on this target, and the audit goes on with the others
-    return f"{what}: unexpected {type(e).__name__}: {e}"
+        text = f"{e.message} ({e.hint})" if e.hint else e.message
+    elif isinstance(e, ReadUnsupported):
+        text = str(e)
+    else:
+        # an SDK's surprise: one line on this target, and the audit goes on with the others
+        text = f"unexpected {type(e).__name__}: {e}"
+    return f"{what}: {redact(text)}"
 
 
 def read_target(
