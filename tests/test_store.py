@@ -243,3 +243,29 @@ def test_nearest_posts_are_each_personas_closest_within_reach(tmp_path):
     assert sorted(p for p, _, _ in got).count("personal") == 6
     far = store.nearest_posts(["professional"], ref, timedelta(hours=5), 10)
     assert [round((t.replace(tzinfo=UTC) - ref) / timedelta(hours=1)) for _, _, t in far] == [0]
+
+
+def test_imported_posts_leave_out_what_crosspost_delivered_and_update_the_rest(store):
+    from sqlmodel import select
+
+    post = store.enqueue(make_post(persona="personal"), [Target("home-bsky", "bluesky", "share")])
+    with store.write() as s:
+        d = s.exec(select(Delivery).where(Delivery.post_id == post.id)).one()
+        d.remote_id, d.remote_url = "at://did:plc:x/app.bsky.feed.post/ours", "https://bsky/ours"
+        s.add(d)
+    at = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    items = [
+        ("at://did:plc:x/app.bsky.feed.post/ours", "https://bsky/ours", "ours", at),
+        ("at://did:plc:x/app.bsky.feed.post/hand", "https://bsky/hand", "by hand", at),
+    ]
+    assert store.import_posts("personal", "home-bsky", items) == 1
+    # read again, edited: updated, not added; another persona's target is another item
+    edited = [("at://did:plc:x/app.bsky.feed.post/hand", "https://bsky/hand", "edited", at)]
+    assert store.import_posts("personal", "home-bsky", edited) == 0
+    assert store.import_posts("professional", "home-bsky", edited) == 1
+    rows = store.imported_posts(at - timedelta(minutes=1), at + timedelta(minutes=1))
+    assert sorted((r.persona, r.text, r.published_at) for r in rows) == [
+        ("personal", "edited", at),
+        ("professional", "edited", at),
+    ]
+    assert store.imported_posts(at + timedelta(minutes=1), at + timedelta(hours=1)) == []

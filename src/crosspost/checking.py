@@ -131,9 +131,8 @@ def check_entry(
     findings: list[Finding] = []
     owners = personas.account_owners()
     findings += check_routing(persona.name, [*targets, *foreign_targets], owners)
-    m = matcher_for(personas, secret)
-    fields = [guard.TextField(name, text) for name, text in entry.published_fields()]
-    findings += [_to_file_offsets(f, entry) for f in guard.check_content(m, persona.name, fields)]
+    content = check_texts(personas, persona, entry.published_fields(), secret=secret)
+    findings += [_to_file_offsets(f, entry) for f in content]
     if entry.media or entry.body_images:
         from .guard.media import check_media
 
@@ -141,6 +140,20 @@ def check_entry(
         items += [(f"body image {mi.ref}", str(mi.path)) for mi in entry.body_images]
         findings += check_media(guard_profile(persona), items)
     return Report(persona.name, tuple(findings))
+
+
+def check_texts(
+    personas: Personas,
+    persona: Persona,
+    fields: Sequence[tuple[str, str]],
+    *,
+    secret: bytes | None = None,
+) -> list[Finding]:
+    """Content findings for texts published (or to be published) as ``persona``: the one
+    path the guard runs for a queued entry and for what an account already shows."""
+    m = matcher_for(personas, secret)
+    texts = [guard.TextField(name, text) for name, text in fields]
+    return list(guard.check_content(m, persona.name, texts))
 
 
 def check_timing(

@@ -19,6 +19,7 @@ import click
 
 from .app import App
 from .cli_admin import accounts, doctor, guard
+from .cli_audit_exposure import audit_exposure
 from .cli_common import F, app_of, console, emit_json, format_option
 from .cli_evergreen import evergreen
 from .cli_feeds import feeds
@@ -42,6 +43,7 @@ def cli(ctx: click.Context, config: Path | None) -> None:
 
 # commands of their own modules, registered here so that those modules never import this one
 cli.add_command(accounts)
+cli.add_command(audit_exposure)
 cli.add_command(doctor)
 cli.add_command(guard)
 cli.add_command(evergreen)

@@ -33,6 +33,15 @@ def register_secret(value: str) -> None:
         REDACT.secrets.add(value)
 
 
+def redact(text: str) -> str:
+    """``text`` with every registered secret masked: for what reaches the terminal without
+    going through a log record (an SDK's unexpected error in a report)."""
+    for secret in REDACT.secrets:
+        if secret and secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
 #: libraries that log request details, headers and tokens at DEBUG
 NOISY = ("httpx", "httpcore", "urllib3", "requests_oauthlib", "oauthlib", "atproto")
 

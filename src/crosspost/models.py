@@ -309,3 +309,26 @@ class FeedState(SQLModel, table=True):
     checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: what went wrong on the last check (None: it worked)
     last_error: str | None = None
+
+
+class ImportedPost(SQLModel, table=True):
+    """A post a target showed when ``crosspost audit-exposure`` read it back, made by
+    crosspost or not: the correlation checks (near-duplicates, separation) count it with the
+    queue, so a post made by hand or before crosspost keeps the personas apart too. One row
+    per item (``persona``, ``target``, ``remote_id``); reading it again updates it."""
+
+    __tablename__ = "imported_post"
+    __table_args__ = (
+        UniqueConstraint("persona", "target", "remote_id", name="uq_imported_post_item"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    persona: str
+    target: str
+    #: the platform's id of the item (its URL when it has none)
+    remote_id: str
+    url: str | None = None
+    #: what readers see (title and text), for the near-duplicate check
+    text: str
+    published_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -462,6 +462,15 @@ def timing_findings(
         if p.id is None or p.id != exclude
     ]
     recent = [p for p in posts if p.persona != persona.name]
+    # what the other personas' accounts showed when 'crosspost audit-exposure' read them:
+    # posts made by hand or before crosspost keep the personas apart too
+    recent += [
+        guard.RecentPost(
+            i.persona, 0, i.text, i.published_at, label=f"{i.target}'s post {i.url or i.remote_id}"
+        )
+        for i in app.store.imported_posts(at - reach, at + reach)
+        if i.persona != persona.name
+    ]
     findings = check_timing(personas, persona, entry, at, recent, window, secret)
     findings += check_session_hours(persona, entry, at)
     return findings + rhythm_findings(persona, at, posts)

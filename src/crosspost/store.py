@@ -57,11 +57,15 @@ from .models import (
     AuditHead,
     AuditRecord,
     Delivery,
+    ImportedPost,
     Post,
     Recurrence,
     delivery_key,
     utcnow,
 )
+
+#: one item read back from a target: (remote id, URL, text, published at)
+ImportedItem = tuple[str, str | None, str, datetime]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: the first key of :meth:`Store.only_one`'s advisory locks says "a daemon's job"
@@ -554,6 +558,65 @@ class Store:
             query = query.where(Post.scheduled_at <= until)
         with self.read() as s:
             return list(s.exec(query))
+
+    # -- imported history (crosspost audit-exposure) --------------------------------------------
+
+    def import_posts(self, persona: str, target: str, items: Sequence[ImportedItem]) -> int:
+        """Remember what ``target`` of ``persona`` showed; returns how many items are new.
+
+        Items crosspost itself delivered there (the same remote id or URL as one of the
+        persona's deliveries to the target) are left out: the queue counts them already.
+        An item read before is updated (an edited post)."""
+        if not items:
+            return 0
+        with self.write() as s:
+            own = s.exec(
+                select(Delivery.remote_id, Delivery.remote_url)
+                .join(Post, col(Post.id) == col(Delivery.post_id))
+                .where(Delivery.target == target, Post.persona == persona)
+                .where(
+                    or_(col(Delivery.remote_id).is_not(None), col(Delivery.remote_url).is_not(None))
+                )
+            ).all()
+            ours = {v for row in own for v in row if v}
+            fresh = {
+                rid: (rid, url, text_, at)
+                for rid, url, text_, at in items
+                if rid not in ours and (url is None or url not in ours)
+            }
+            existing = {
+                row.remote_id: row
+                for row in s.exec(
+                    select(ImportedPost).where(
+                        ImportedPost.persona == persona,
+                        ImportedPost.target == target,
+                        col(ImportedPost.remote_id).in_(list(fresh)),
+                    )
+                )
+            }
+            added = 0
+            now = utcnow()
+            for rid, url, text_, at in fresh.values():
+                row = existing.get(rid)
+                if row is None:
+                    row = ImportedPost(
+                        persona=persona, target=target, remote_id=rid, text=text_, published_at=at
+                    )
+                    added += 1
+                row.url, row.text, row.published_at, row.imported_at = url, text_, at, now
+                s.add(row)
+        return added
+
+    def imported_posts(self, since: datetime, until: datetime) -> list[ImportedPost]:
+        """Imported posts of every persona published from ``since`` to ``until``."""
+        with self.read() as s:
+            return list(
+                s.exec(
+                    select(ImportedPost).where(
+                        ImportedPost.published_at >= since, ImportedPost.published_at <= until
+                    )
+                )
+            )
 
     def nearest_posts(
         self, personas: Sequence[str], ref: datetime, reach: timedelta, per_persona: int

@@ -38,6 +38,8 @@ from .server import FakeServer, Request, Response, json_response
 
 TID_RE = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 POST = "app.bsky.feed.post"
+PROFILE = "app.bsky.actor.profile"
+_TID = "234567abcdefghijklmnopqrstuvwxyz"
 IMAGE_MAGIC = {
     "image/jpeg": b"\xff\xd8\xff",
     "image/png": b"\x89PNG\r\n\x1a\n",
@@ -125,6 +127,8 @@ class FakeBlueskyPDS(FakeServer):
         self.known_handles = {handle: did, "friend.bsky.social": "did:plc:friendfakeaaaaaaaaaaaaaa"}
         self.access_ttl = access_ttl
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
+        #: DID -> the app.bsky.actor.profile/self record (absent until set_profile)
+        self.profiles: dict[str, dict[str, Any]] = {}
         self.blobs: dict[str, tuple[str, int]] = {}
         self.problems: list[str] = []
         self.access_tokens: set[str] = set()
@@ -153,6 +157,26 @@ class FakeBlueskyPDS(FakeServer):
 
     def posts(self) -> list[dict[str, Any]]:
         return [r["value"] for r in self.records.values()]
+
+    def set_profile(self, **fields: Any) -> None:
+        """The account's profile record, as the app writes it (``displayName``,
+        ``description``...)."""
+        self.profiles[self.account.did] = {"$type": PROFILE, **fields}
+
+    def add_post(self, text: str, *, created_at: str | None = None) -> str:
+        """A post made outside crosspost (in the app); returns its at:// URI."""
+        value = (time.time_ns() // 1000) << 10  # microseconds, clock id 0
+        rkey = "".join(_TID[(value >> shift) & 31] for shift in range(60, -1, -5))
+        record = {
+            "$type": POST,
+            "text": text,
+            "createdAt": created_at or time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        }
+        uri = f"at://{self.account.did}/{POST}/{rkey}"
+        cid = fake_cid(json.dumps(record, sort_keys=True).encode(), 0x71)
+        with self.lock:
+            self.records[(self.account.did, rkey)] = {"uri": uri, "cid": cid, "value": record}
+        return uri
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -311,6 +335,16 @@ class FakeBlueskyPDS(FakeServer):
     def x_com_atproto_repo_getRecord(self, req, method, params, body):  # type: ignore[no-untyped-def]
         did = self._repo_did(params.get("repo"))
         rkey = params.get("rkey", "")
+        if params.get("collection") == PROFILE:
+            if rkey != "self":
+                raise self._problem(f"profile record key {rkey!r} is not 'self'")
+            profile = self.profiles.get(did)
+            if profile is None:
+                raise XrpcError(
+                    400, "RecordNotFound", f"Could not locate record: at://{did}/{PROFILE}/self"
+                )
+            cid = fake_cid(json.dumps(profile, sort_keys=True).encode(), 0x71)
+            return 200, {"uri": f"at://{did}/{PROFILE}/self", "cid": cid, "value": profile}
         if params.get("collection") != POST:
             raise self._problem(f"getRecord collection {params.get('collection')!r}")
         found = self.records.get((did, rkey))
@@ -319,6 +353,27 @@ class FakeBlueskyPDS(FakeServer):
                 400, "RecordNotFound", f"Could not locate record: at://{did}/{POST}/{rkey}"
             )
         return 200, found
+
+    def x_com_atproto_repo_listRecords(self, req, method, params, body):  # type: ignore[no-untyped-def]
+        """Public, like the real one: newest record key first, ``cursor`` the last key."""
+        did = self._repo_did(params.get("repo"))
+        if params.get("collection") != POST:
+            raise self._problem(f"listRecords collection {params.get('collection')!r}")
+        try:
+            limit = int(params.get("limit", "50"))
+        except ValueError:
+            raise self._problem(f"limit {params.get('limit')!r}") from None
+        if not 1 <= limit <= 100:
+            raise XrpcError(400, "InvalidRequest", "limit must be between 1 and 100")
+        keys = sorted((k for d, k in self.records if d == did), reverse=True)
+        cursor = params.get("cursor")
+        if cursor:
+            keys = [k for k in keys if k < cursor]
+        page = keys[:limit]
+        out: dict[str, Any] = {"records": [self.records[(did, k)] for k in page]}
+        if len(page) == limit:
+            out["cursor"] = page[-1]
+        return 200, out
 
     # -- record validation --------------------------------------------------------------------
 

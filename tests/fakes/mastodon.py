@@ -37,7 +37,7 @@ import itertools
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -81,6 +81,12 @@ class FakeAccount:
     id: str
     username: str
     display_name: str
+    #: the bio as typed (``source.note``); ``note`` is served rendered to HTML
+    note: str = ""
+    #: profile fields (name, value) as typed; values are served rendered (links as <a>)
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    #: the avatar's description (Mastodon 4.4+ ``avatar_description``); None: not served
+    avatar_description: str | None = None
 
 
 #: one request as the fake received it
@@ -421,7 +427,7 @@ class FakeMastodon(FakeServer):
             "locked": False,
             "bot": False,
             "created_at": "2023-01-10T00:00:00.000Z",
-            "note": "",
+            "note": render(account.note, base) if account.note else "",
             "url": f"{base}/@{account.username}",
             "avatar": "",
             "header": "",
@@ -429,13 +435,31 @@ class FakeMastodon(FakeServer):
             "following_count": 80,
             "statuses_count": len(self.statuses),
             "emojis": [],
-            "fields": [],
+            "fields": [
+                {
+                    "name": html.escape(n),
+                    "value": render(v, base).removeprefix("<p>").removesuffix("</p>"),
+                    "verified_at": None,
+                }
+                for n, v in account.fields
+            ],
+            **(
+                {"avatar_description": account.avatar_description}
+                if account.avatar_description is not None
+                else {}
+            ),
         }
 
     def _verify_credentials(self, seen: Seen, base: str) -> tuple[int, Any]:
         account = self._auth(seen, "read:accounts")
         data = self._account_json(account, base)
-        data["source"] = {"privacy": "public", "sensitive": False, "language": "en", "note": ""}
+        data["source"] = {
+            "privacy": "public",
+            "sensitive": False,
+            "language": "en",
+            "note": account.note,
+            "fields": [{"name": n, "value": v, "verified_at": None} for n, v in account.fields],
+        }
         return 200, data
 
     def _status_json(self, s: dict[str, Any], base: str) -> dict[str, Any]:

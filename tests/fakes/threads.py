@@ -116,6 +116,8 @@ class FakeThreads(FakeServer):
         super().__init__()
         self.user_id = str(next(_ids))
         self.username = username
+        #: the profile's bio (``threads_biography``)
+        self.biography = ""
         self.app_id = app_id
         self.app_secret = app_secret
         self.redirect_uri = redirect_uri
@@ -253,7 +255,12 @@ class FakeThreads(FakeServer):
 
     def _me(self, seen: Request, base: str) -> tuple[int, Any]:
         token = self._auth(seen, "threads_basic")
-        values = {"id": token.user, "username": self.username, "name": "Dr. Ana Reyes"}
+        values = {
+            "id": token.user,
+            "username": self.username,
+            "name": "Dr. Ana Reyes",
+            "threads_biography": self.biography,
+        }
         fields = self._fields(seen, set(values) | {"threads_profile_picture_url"})
         return 200, {f: values.get(f) for f in fields if f in values}
 

@@ -137,6 +137,12 @@ class FakeWordPress(FakeServer):
         self.username = username
         self.app_password = app_password
         self.display_name = display_name
+        #: the user's biographical info and website (Users → Profile), public in bylines
+        self.bio = ""
+        self.website = ""
+        #: Settings → General: the site title and tagline the REST index serves
+        self.site_title = "Fake WordPress"
+        self.tagline = ""
         self.role = role
         self.pretty_permalinks = pretty_permalinks
         self.db_path = str(db)
@@ -246,7 +252,8 @@ class FakeWordPress(FakeServer):
             return json_response(
                 200,
                 {
-                    "name": "Fake WordPress",
+                    "name": self.site_title,
+                    "description": self.tagline,
                     "url": self.url,
                     "home": self.url,
                     "namespaces": ["oembed/1.0", "wp/v2"],
@@ -313,8 +320,8 @@ class FakeWordPress(FakeServer):
         out: dict[str, Any] = {
             "id": 1,
             "name": self.display_name,
-            "url": "",
-            "description": "",
+            "url": self.website,
+            "description": self.bio,
             "link": f"{self.url}/author/{self.username}/",
             "slug": self.username,
         }

@@ -60,6 +60,10 @@ class FakeUser:
     id: str
     username: str
     name: str
+    description: str = ""
+    location: str = ""
+    #: the profile's website as set; served as a t.co link with the address in ``entities``
+    url: str = ""
 
 
 @dataclass
@@ -345,7 +349,33 @@ class FakeX(FakeServer):
 
     def _me(self, seen: Seen) -> tuple[int, Any, dict[str, str]]:
         user = self._caller(seen)
-        return 200, {"data": {"id": user.id, "name": user.name, "username": user.username}}, {}
+        unknown = set(seen.args) - {"user.fields", "expansions", "tweet.fields"}
+        if unknown:
+            raise self._bad(f"unknown query parameters {sorted(unknown)}")
+        data: dict[str, Any] = {"id": user.id, "name": user.name, "username": user.username}
+        wanted = set(filter(None, seen.args.get("user.fields", "").split(",")))
+        if "description" in wanted:
+            data["description"] = user.description
+        if "location" in wanted and user.location:
+            data["location"] = user.location
+        if "url" in wanted and user.url:
+            short = "https://t.co/" + secrets.token_urlsafe(7)[:10]
+            data["url"] = short
+            if "entities" in wanted:
+                data["entities"] = {
+                    "url": {
+                        "urls": [
+                            {
+                                "start": 0,
+                                "end": len(short),
+                                "url": short,
+                                "expanded_url": user.url,
+                                "display_url": user.url.split("://", 1)[-1],
+                            }
+                        ]
+                    }
+                }
+        return 200, {"data": data}, {}
 
     def _user_tweets(self, seen: Seen) -> tuple[int, Any, dict[str, str]]:
         user = self._caller(seen)

@@ -332,3 +332,28 @@ def test_sdk_login_gets_a_profile_from_the_stand_in(account: RealAccount) -> Non
 
     profile = Client(account.url).login(account.handle, account.app_password)
     assert profile is not None and profile.did == account.did
+
+
+def test_audit_exposure_reads_back_what_was_published(ws, account: RealAccount) -> None:  # type: ignore[no-untyped-def]
+    """A post naming the other persona, published on the real PDS, is found by
+    ``crosspost audit-exposure`` with its link (read from the repository, no AppView)."""
+    personal = ws.profiles / "personal.toml"
+    personal.write_text(
+        personal.read_text().replace(
+            'name = "home-bsky"\nplatform = "bluesky"\nhandle = "anabee.bsky.social"\n',
+            f'name = "home-bsky"\nplatform = "bluesky"\nhandle = "{account.handle}"\n'
+            f'instance = "{account.url}"\n',
+        )
+    )
+    credentials.store("personal", "home-bsky", {"app_password": account.app_password})
+    key = f"real-audit-{secrets.token_hex(4)}"
+    text = f"Proud of my wife Ana Reyes and her new practice {key}"
+    published = BlueskyAdapter(_ctx(account)).publish(_pub(text, key, canonical_url=None))
+
+    r = ws.run("audit-exposure", "--persona", "personal", "--format", "json")
+    assert r.code == 1, r.out + r.err
+    data = r.json()
+    [target] = [t for t in data["targets"] if t["target"] == "home-bsky"]
+    assert target["notes"] == [] and target["items"] >= 1 and target["profile"] is True
+    found = [f for f in data["findings"] if f["url"] == published.url]
+    assert found and found[0]["owner"] == "professional" and found[0]["severity"] == "block"

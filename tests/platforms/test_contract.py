@@ -23,6 +23,7 @@ and credentials, its fake (a ``tests.fakes.server.FakeServer`` naming its creati
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import socket
 import time
@@ -40,7 +41,7 @@ from crosspost.contexts import adapter_context
 from crosspost.errors import PermanentError, PublishError, TransientError
 from crosspost.platforms import ADAPTERS, adapter_class, make_adapter
 from crosspost.platforms import mastodon as mastodon_module
-from crosspost.platforms.base import AdapterContext, Publication
+from crosspost.platforms.base import AdapterContext, Publication, ReadUnsupported
 from crosspost.platforms.linkedin import little_text
 from crosspost.platforms.spec import DEFAULT_USER_AGENT
 from crosspost.profiles import Account, Blog, Persona, make_account, make_blog
@@ -535,8 +536,12 @@ def test_a_silent_server_is_given_up_on_after_request_timeout(case: Case) -> Non
             ("verify", adapter.verify),
             ("lookup", lambda: adapter.lookup(case.pub())),
             ("publish", lambda: adapter.publish(case.pub())),
+            ("history", lambda: adapter.history(5)),
+            ("profile", adapter.profile),
         ):
             err, elapsed = _timed(op)
+            if isinstance(err, ReadUnsupported) or (name == "profile" and err is None):
+                continue  # nothing to read back there (Micropub has no profile): nothing asked
             assert isinstance(err, TransientError), f"{name}: {err!r}"
             assert elapsed < BOUND, f"{name} waited {elapsed:.1f} s for a {TIMEOUT} s time-out"
         assert silent.connections >= 1
@@ -688,11 +693,15 @@ REFUSED = "http://127.0.0.1:9"
 
 def _everything(case: Case, adapter: Any) -> None:
     """Every kind of request an adapter makes in the daemon: the check, the server's limits,
-    the post, and the lookup of it."""
+    the post, and the lookup of it; and what ``audit-exposure`` reads back, where the
+    platform can be read."""
     adapter.verify()
     adapter.share_rules()
     adapter.publish(case.pub())
     assert adapter.lookup(case.pub()) is not None
+    for read in (lambda: adapter.history(5), adapter.profile):
+        with contextlib.suppress(ReadUnsupported):
+            read()
 
 
 @pytest.mark.parametrize("case", NETWORK, indirect=True)

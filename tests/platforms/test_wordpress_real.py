@@ -142,3 +142,27 @@ def test_a_wrong_application_password_is_permanent(isolated) -> None:  # type: i
     assert "HTTP 401" in e.value.message
     assert "crosspost accounts login blog" in (e.value.hint or "")
     assert APP_PASSWORD not in str(e.value)
+
+
+def test_audit_exposure_reads_back_what_was_published(ws, isolated) -> None:  # type: ignore[no-untyped-def]
+    """A post naming the other persona, published on the real WordPress, is found by
+    ``crosspost audit-exposure`` with its link; the site's title and tagline are read too."""
+    pro = ws.profiles / "professional.toml"
+    pro.write_text(
+        pro.read_text().replace(
+            'platform = "static"\nurl = "https://harborpsych.example"\n'
+            'content_dir = "site-pro/content/posts"',
+            f'platform = "wordpress"\nurl = "{URL}"\nusername = "{USER}"',
+        )
+    )
+    isolated.set_password("crosspost/professional/blog", "app_password", APP_PASSWORD)
+    p = pub("audit", title=f"Weekend {RUN}", body="A long walk with Tomasz Bee and the dog.")
+    published = make().publish(p)
+
+    r = ws.run("audit-exposure", "--persona", "professional", "--limit", "20", "--format", "json")
+    assert r.code == 1, r.out + r.err
+    data = r.json()
+    [blog] = [t for t in data["targets"] if t["target"] == "blog"]
+    assert blog["notes"] == [] and blog["items"] >= 1 and blog["profile"] is True
+    found = [f for f in data["findings"] if f["url"] == published.url]
+    assert found and found[0]["owner"] == "personal" and found[0]["severity"] == "block"

@@ -45,6 +45,12 @@ class RecentPost:
     post_id: int
     text: str
     at: datetime  # aware, UTC
+    #: how findings name it; None: "post <post_id>" (a post of the queue)
+    label: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label or f"post {self.post_id}"
 
 
 def _shingles(tokens: list[str], k: int) -> set[tuple[str, ...]]:
@@ -141,7 +147,7 @@ def check_correlation(
                         start=0,
                         end=len(text),
                         message=(
-                            f"text is {how} (word shingles) to post {r.post_id} of persona "
+                            f"text is {how} (word shingles) to {r.name} of persona "
                             f"'{r.persona}' at {fmt(r.at)}: the same text on two personas "
                             "links them; rewrite it"
                         ),
@@ -191,8 +197,8 @@ def check_correlation(
                 field="at",
                 owner=other,
                 message=(
-                    f"scheduled {fmt(scheduled_at)} is within {_fmt_delta(gap)} of post "
-                    f"{r.post_id} of persona '{other}' at {fmt(r.at)}; next allowed time: "
+                    f"scheduled {fmt(scheduled_at)} is within {_fmt_delta(gap)} of "
+                    f"{r.name} of persona '{other}' at {fmt(r.at)}; next allowed time: "
                     f"{fmt(_ceil_minute(t))}"
                 ),
             )

@@ -31,7 +31,10 @@ __all__ = [
     "LookupUnsupported",
     "MediaItem",
     "PlatformAdapter",
+    "ProfileInfo",
     "Publication",
+    "PublishedItem",
+    "ReadUnsupported",
     "Result",
     "Say",
 ]
@@ -109,9 +112,61 @@ class Adapter(Protocol):
         """Check credentials/reachability; returns a short description (e.g. the account)."""
         ...
 
+    def history(self, limit: int = ...) -> list[PublishedItem]:
+        """What the target published, newest first (``PlatformAdapter.history``)."""
+        ...
+
+    def profile(self) -> ProfileInfo | None:
+        """The account's profile (``PlatformAdapter.profile``)."""
+        ...
+
+    def close(self) -> None:
+        """Let go of connections."""
+        ...
+
 
 class LookupUnsupported(Exception):
     """The platform cannot say whether an earlier attempt created the post."""
+
+
+class ReadUnsupported(Exception):
+    """crosspost cannot read what this target has published (or its profile): the platform
+    has no way to, or this account's access does not allow it (X's free tier). The exposure
+    audit reports the message as a note on the account instead of failing."""
+
+
+#: how many published items ``history`` reads per target unless told otherwise
+DEFAULT_HISTORY_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class PublishedItem:
+    """One thing a target has published, made by crosspost or not: what the exposure audit
+    runs the guard over, and what imported history feeds into the correlation checks."""
+
+    text: str  # as readers see it: plain text, links as their targets
+    url: str | None = None
+    published_at: datetime | None = None  # aware UTC, when the platform says
+    remote_id: str | None = None
+    title: str | None = None
+    #: image descriptions (alt texts) published with it
+    alts: tuple[str, ...] = ()
+
+    def fields(self) -> list[tuple[str, str]]:
+        """``(name, text)`` of each published part, named like a queued post's fields."""
+        out = [("title", self.title)] if self.title else []
+        out.append(("body", self.text))
+        out += [(f"media[{i}].alt", alt) for i, alt in enumerate(self.alts) if alt]
+        return out
+
+
+@dataclass(frozen=True)
+class ProfileInfo:
+    """What an account (or a blog) says about itself, read back from the platform."""
+
+    url: str | None
+    #: ``(field, text)``: ``display name``, ``bio``, ``field Website``, ``avatar alt``...
+    fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -193,6 +248,18 @@ class PlatformAdapter:
             proxy=self.proxy,
             **kwargs,
         )
+
+    def history(self, limit: int = DEFAULT_HISTORY_LIMIT) -> list[PublishedItem]:
+        """The target's latest ``limit`` published items, newest first, whoever made them.
+
+        Raises ``ReadUnsupported`` when the platform cannot be read, ``TransientError`` or
+        ``PermanentError`` as ``publish`` does (a login hint when credentials are missing)."""
+        raise ReadUnsupported(f"crosspost cannot read what was published on {self.platform}")
+
+    def profile(self) -> ProfileInfo | None:
+        """The account's profile as the platform shows it; None: the target has none (a
+        folder of files). Raises like :meth:`history`."""
+        raise ReadUnsupported(f"crosspost cannot read {self.platform} profiles")
 
     def share_rules(self) -> ShareRules | None:
         """The limit and counting shares are fitted to; None: the spec's (see registry)."""

@@ -45,7 +45,9 @@ from .base import (
     AdapterContext,
     CredentialField,
     PlatformAdapter,
+    ProfileInfo,
     Publication,
+    PublishedItem,
     Result,
 )
 from .specs.bluesky import SPEC, BlueskyAccount
@@ -54,6 +56,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PDS = "https://bsky.social"
 POST_COLLECTION = "app.bsky.feed.post"
+PROFILE_COLLECTION = "app.bsky.actor.profile"
+#: listRecords answers at most this many records a page
+LIST_PAGE = 100
 SESSION_FIELD = "session"
 APP_PASSWORD_FIELD = "app_password"  # noqa: S105 - a keyring field name
 #: conservative blob limit for images and link-card thumbnails (the lexicon allows 1 MB / 2 MB)
@@ -287,6 +292,29 @@ def _field(value: Any, name: str) -> Any:
     return getattr(value, name, None)
 
 
+def _list_records(client: Any, *, params: Any) -> Any:
+    return client.com.atproto.repo.list_records(params)
+
+
+def _first_field(value: Any, *names: str) -> Any:
+    """The first of ``names`` set on a record (SDK models use snake_case, dicts camelCase)."""
+    for name in names:
+        found = _field(value, name) if value is not None else None
+        if found is not None:
+            return found
+    return None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 # --------------------------------------------------------------------------------------------
 # The adapter
 
@@ -374,6 +402,103 @@ class BlueskyAdapter(PlatformAdapter):
         except Exception as e:  # noqa: BLE001
             raise self._classify(e, "checking the session", maybe_sent=False) from None
         return f"Bluesky account @{session.handle} ({session.did})"
+
+    # -- reading back (the exposure audit) -------------------------------------------------
+
+    def history(self, limit: int = 200) -> list[PublishedItem]:
+        """The account's latest posts, read from its own repository on the PDS
+        (``com.atproto.repo.listRecords``, newest first) rather than the AppView's author
+        feed: the records are exactly what the account published, link card and image
+        descriptions included, and a PDS answers without an AppView behind it."""
+        from atproto import models
+
+        items: list[PublishedItem] = []
+        cursor = None
+        try:
+            self._ensure_client()  # the repository is the session's DID
+            while len(items) < limit:
+                size = min(LIST_PAGE, limit - len(items))
+                params = models.ComAtprotoRepoListRecords.Params(
+                    repo=self._did, collection=POST_COLLECTION, limit=size, cursor=cursor
+                )
+                page = self._call(functools.partial(_list_records, params=params))
+                records = list(page.records or [])
+                items += [self._published(r.uri, r.value) for r in records]
+                cursor = page.cursor
+                if not records or not cursor:
+                    break
+        except (TransientError, PermanentError):
+            raise
+        except Exception as e:  # noqa: BLE001
+            raise self._classify(e, "reading the account's posts", maybe_sent=False) from None
+        return items[:limit]
+
+    def profile(self) -> ProfileInfo:
+        """The profile record (``app.bsky.actor.profile/self``): display name, description,
+        pronouns and website as the account set them."""
+        from atproto import models
+
+        try:
+            found = self._call(
+                lambda c: c.com.atproto.repo.get_record(
+                    models.ComAtprotoRepoGetRecord.Params(
+                        repo=self._did, collection=PROFILE_COLLECTION, rkey="self"
+                    )
+                )
+            )
+        except (TransientError, PermanentError):
+            raise
+        except Exception as e:  # noqa: BLE001
+            name, message = _xrpc(e)
+            if _status(e) == 400 and (
+                name == "RecordNotFound" or message.startswith("Could not locate record")
+            ):
+                found = None  # an account that never edited its profile has none
+            else:
+                raise self._classify(e, "reading the profile", maybe_sent=False) from None
+        url = f"https://bsky.app/profile/{self._did or self.handle}"
+        fields: list[tuple[str, str]] = [("handle", self.handle)]
+        value = found.value if found is not None else None
+        for label, names in (
+            ("display name", ("display_name", "displayName")),
+            ("bio", ("description",)),
+            ("pronouns", ("pronouns",)),
+            ("website", ("website",)),
+        ):
+            text = _first_field(value, *names)
+            if isinstance(text, str) and text.strip():
+                fields.append((label, text))
+        return ProfileInfo(url=url, fields=tuple(fields))
+
+    def _published(self, uri: str, value: Any) -> PublishedItem:
+        text = str(_field(value, "text") or "")
+        links: list[str] = []
+        for facet in _field(value, "facets") or []:
+            for feature in _field(facet, "features") or []:
+                link = _field(feature, "uri")
+                if isinstance(link, str) and link not in text:
+                    links.append(link)
+        alts: list[str] = []
+        card: list[str] = []
+        embed = _field(value, "embed")
+        for part in (embed, _field(embed, "media")):  # recordWithMedia nests its media
+            for image in _field(part, "images") or []:
+                alts.append(str(_field(image, "alt") or ""))
+            external = _field(part, "external")
+            if external is not None:
+                link = _field(external, "uri")
+                if isinstance(link, str) and link not in text and link not in links:
+                    links.append(link)
+                card += [str(_field(external, k) or "") for k in ("title", "description")]
+        created = _first_field(value, "created_at", "createdAt")
+        result = self._result(uri)
+        return PublishedItem(
+            text="\n".join(t for t in (text, *links, *card) if t),
+            url=result.url,
+            published_at=_parse_time(created),
+            remote_id=uri,
+            alts=tuple(alts),
+        )
 
     def close(self) -> None:
         if self._client is not None:

@@ -43,7 +43,9 @@ from .base import (
     AdapterContext,
     CredentialField,
     PlatformAdapter,
+    ProfileInfo,
     Publication,
+    PublishedItem,
     Result,
 )
 from .specs.feed import SPEC, FeedAccount
@@ -172,6 +174,64 @@ class FeedAdapter(PlatformAdapter):
         if root is None:
             return f"Atom feed {self.path} (will be created){note}"
         return f"Atom feed {self.path} ({len(root.findall(_q('entry')))} entries), writable"
+
+    # -- reading back (the exposure audit) ---------------------------------------------------
+
+    def history(self, limit: int = 200) -> list[PublishedItem]:
+        """The feed's entries, as written (newest first): title, summary and content."""
+        try:
+            root = self._load()
+        except OSError as e:
+            raise publish_error(e, self.path) from e
+        if root is None:
+            return []
+        items = []
+        for entry in root.findall(_q("entry"))[:limit]:
+            eid = (entry.findtext(_q("id")) or "").strip()
+            link = next(
+                (
+                    el.get("href")
+                    for el in entry.findall(_q("link"))
+                    if el.get("rel", "alternate") == "alternate" and el.get("href")
+                ),
+                None,
+            )
+            parts = (entry.findtext(_q(k)) or "" for k in ("summary", "content"))
+            published = entry.findtext(_q("published")) or entry.findtext(_q("updated")) or ""
+            try:
+                at: datetime | None = datetime.fromisoformat(published.strip())
+            except ValueError:
+                at = None
+            items.append(
+                PublishedItem(
+                    text="\n\n".join(p for p in parts if p.strip()),
+                    url=link or f"{self._file_url()}#{eid}",
+                    published_at=at.astimezone(UTC) if at and at.tzinfo else None,
+                    remote_id=eid or None,
+                    title=(entry.findtext(_q("title")) or "").strip() or None,
+                )
+            )
+        return items
+
+    def profile(self) -> ProfileInfo | None:
+        """The feed's title, subtitle and author: what a feed reader shows about it."""
+        try:
+            root = self._load()
+        except OSError as e:
+            raise publish_error(e, self.path) from e
+        if root is None:
+            return None
+        fields = [
+            ("feed title", root.findtext(_q("title")) or ""),
+            ("feed subtitle", root.findtext(_q("subtitle")) or ""),
+            ("feed author", root.findtext(f"{_q('author')}/{_q('name')}") or ""),
+            ("feed author e-mail", root.findtext(f"{_q('author')}/{_q('email')}") or ""),
+        ]
+        links = [el.get("href") or "" for el in root.findall(_q("link"))]
+        fields += [("feed link", href) for href in links if href]
+        return ProfileInfo(
+            url=self._file_url(), fields=tuple((n, t) for n, t in fields if t.strip())
+        )
 
     # -- building ----------------------------------------------------------------------------
 

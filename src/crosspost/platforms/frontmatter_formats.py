@@ -203,3 +203,21 @@ def read_front_matter(text: str) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, yaml.YAMLError, ValueError, TypeError):
         return {}
     return dict(parse_pelican_meta(text))
+
+
+def body_after_front_matter(text: str) -> str:
+    """The text below the front matter (TOML, YAML or Pelican's metadata lines)."""
+    text = text.removeprefix("\ufeff")
+    lines = text.split("\n")
+    if lines and lines[0].rstrip() in ("+++", "---"):
+        closers = ("+++",) if lines[0].rstrip() == "+++" else ("---", "...")
+        for i, line in enumerate(lines[1:], start=1):
+            if line.rstrip() in closers:
+                return "\n".join(lines[i + 1 :])
+        return text
+    if parse_pelican_meta(text):
+        for i, line in enumerate(lines):
+            if not line.strip():
+                return "\n".join(lines[i + 1 :])
+        return ""
+    return text

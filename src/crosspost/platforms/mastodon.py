@@ -95,7 +95,9 @@ from .base import (
     CredentialField,
     MediaItem,
     PlatformAdapter,
+    ProfileInfo,
     Publication,
+    PublishedItem,
     Result,
     Say,
 )
@@ -495,6 +497,62 @@ class MastodonAdapter(PlatformAdapter):
         _check_identity(self.account.name, self.account.handle, me["username"], self.host)
         return f"Mastodon account @{me['acct']} on {self.host}"
 
+    # -- reading back (the exposure audit) ---------------------------------------------------
+
+    def history(self, limit: int = 200) -> list[PublishedItem]:
+        """The account's latest statuses (not boosts), ``account_statuses`` paged back 40 at a
+        time; the content warning counts as the title, image descriptions as alt texts."""
+        api = self._api()
+        items: list[PublishedItem] = []
+        try:
+            me = api.account_verify_credentials()
+            max_id = None
+            seen: set[str] = set()
+            while len(items) < limit:
+                page = api.account_statuses(
+                    me["id"],
+                    limit=min(LOOKUP_PAGE, limit - len(items)),
+                    max_id=max_id,
+                    exclude_reblogs=True,
+                )
+                fresh = [s for s in page if str(s["id"]) not in seen]
+                seen.update(str(s["id"]) for s in fresh)
+                items += [_published(s) for s in fresh if not s.get("reblog")]
+                if not page or not fresh:
+                    break  # the end, or a server that ignores max_id
+                max_id = str(page[-1]["id"])
+        except Exception as e:
+            err = self._translate(e, "reading the account's statuses", sent=False)
+            if err is None:
+                raise
+            raise err from None
+        return items[:limit]
+
+    def profile(self) -> ProfileInfo:
+        """Display name, bio, profile fields and the avatar's description (servers that have
+        one), from ``verify_credentials``: its ``source`` holds the bio as typed."""
+        api = self._api()
+        try:
+            me = api.account_verify_credentials()
+        except Exception as e:
+            err = self._translate(e, "reading the profile", sent=False)
+            if err is None:
+                raise
+            raise err from None
+        source = me.get("source") or {}
+        fields: list[tuple[str, str]] = [("display name", str(me.get("display_name") or ""))]
+        bio = source.get("note") or status_text(str(me.get("note") or ""))[0]
+        fields.append(("bio", str(bio)))
+        for f in source.get("fields") or me.get("fields") or []:
+            name = str(f.get("name") or "")
+            value = status_text(str(f.get("value") or ""))[0]
+            fields.append((f"field {name}", f"{name} {value}".strip()))
+        described = (("avatar_description", "avatar alt"), ("header_description", "header alt"))
+        for key, label in described:
+            if me.get(key):
+                fields.append((label, str(me[key])))
+        return ProfileInfo(url=me.get("url"), fields=tuple((n, t) for n, t in fields if t.strip()))
+
     # -- limits ------------------------------------------------------------------------------
 
     def instance_limit(self) -> int:
@@ -876,6 +934,20 @@ def _created(status: Any) -> datetime:
     if isinstance(value, str):
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     return datetime.max.replace(tzinfo=UTC)
+
+
+def _published(status: Any) -> PublishedItem:
+    text, _ = status_text(status.get("content") or "")
+    alts = tuple(str(m.get("description") or "") for m in status.get("media_attachments") or [])
+    created = _created(status)
+    return PublishedItem(
+        text=text,
+        url=status.get("url") or status.get("uri"),
+        published_at=None if created == datetime.max.replace(tzinfo=UTC) else created,
+        remote_id=str(status["id"]),
+        title=status.get("spoiler_text") or None,
+        alts=alts,
+    )
 
 
 # -- matching a status to our text -----------------------------------------------------------

@@ -48,6 +48,8 @@ from .base import (
     MediaItem,
     PlatformAdapter,
     Publication,
+    PublishedItem,
+    ReadUnsupported,
     Result,
 )
 from .specs.micropub import SPEC, MicropubBlog
@@ -193,6 +195,34 @@ class MicropubAdapter(PlatformAdapter):
             f"none of the {len(items)} newest posts is this entry, but a Micropub server may "
             "still be processing it (202) or list only some posts"
         )
+
+    # -- reading back (the exposure audit) ---------------------------------------------------
+
+    def history(self, limit: int = 200) -> list[PublishedItem]:
+        """The server's newest posts (``q=source`` without ``url``, an extension many servers
+        have); a server without it is ``ReadUnsupported``."""
+        with self._client() as c:
+            endpoint = self.endpoint(c)
+            url = httpx.URL(endpoint).copy_merge_params({"q": "source", "limit": limit})
+            resp = self._send(c, "GET", url)
+            if resp.status_code in (400, 404, 405, 422, 501):
+                _code, detail = _http.error_detail(resp, (self._token or "",))
+                raise ReadUnsupported(
+                    f"the Micropub server cannot list posts (HTTP {resp.status_code}: {detail})"
+                )
+            self._raise_for(resp)
+            try:
+                data = resp.json()
+            except ValueError:
+                data = None
+        items = data.get("items") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise ReadUnsupported("the Micropub server does not list posts (q=source)")
+        return [_published(i) for i in items[:limit] if isinstance(i, dict)]
+
+    def profile(self) -> None:
+        """Micropub has no profile to read (the site's own pages are the user's)."""
+        return None
 
     def verify(self) -> str:
         with self._client() as c:
@@ -403,6 +433,41 @@ class _LinkFinder(HTMLParser):
             and a.get("href")
         ):
             self.micropub = a["href"].strip()
+
+
+def _published(item: dict[str, Any]) -> PublishedItem:
+    from ._readback import html_text
+
+    props = item.get("properties") or {}
+    parts: list[str] = []
+    alts: list[str] = []
+    for key in ("summary", "content"):
+        for value in props.get(key) or []:
+            if isinstance(value, dict) and value.get("html") and not value.get("value"):
+                text, found = html_text(str(value["html"]))
+                parts.append(text)
+                alts += found
+            else:
+                parts.append(_text(value))
+    for photo in props.get("photo") or []:
+        if isinstance(photo, dict) and photo.get("alt"):
+            alts.append(str(photo["alt"]))
+    url = _first(props.get("url")) or item.get("url")
+    published = _first(props.get("published"))
+    at = None
+    if isinstance(published, str):
+        try:
+            at = datetime.fromisoformat(published.replace("Z", "+00:00"))
+        except ValueError:
+            at = None
+    return PublishedItem(
+        text="\n\n".join(p for p in parts if p.strip()),
+        url=url if isinstance(url, str) else None,
+        published_at=at.astimezone(UTC) if at is not None and at.tzinfo else None,
+        remote_id=url if isinstance(url, str) else None,
+        title=_text(_first(props.get("name"))) or None,
+        alts=tuple(alts),
+    )
 
 
 def _first(v: Any) -> Any:

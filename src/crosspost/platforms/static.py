@@ -61,7 +61,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
@@ -69,11 +69,19 @@ from urllib.parse import urlsplit
 from ..entries import first_words, rewrite_image_refs, slugify
 from ..errors import PermanentError
 from ..sharetext import canonical_url
-from .base import AdapterContext, CredentialField, PlatformAdapter, Publication, Result
+from .base import (
+    AdapterContext,
+    CredentialField,
+    PlatformAdapter,
+    Publication,
+    PublishedItem,
+    Result,
+)
 from .frontmatter_formats import (
     FORMATS,
     MARKER_KEY,
     RENDERERS,
+    body_after_front_matter,
     one_line,
     parse_pelican_meta,
     read_front_matter,
@@ -139,6 +147,30 @@ class _Plan:
 _JEKYLL_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-(?P<rest>.+)$")
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9._:-]+$")
 _MD_ESCAPE = re.compile(r"([\\`*_\[\]()!])")
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\(")
+
+
+def _entry_date(value: object, path: Path, tz: tzinfo) -> datetime | None:
+    """An entry's date from its front matter (a TOML/YAML datetime or date, or Pelican's
+    text), else the file's modification time; aware UTC."""
+    moment: datetime | None = None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day, tzinfo=tz)
+    elif isinstance(value, str) and value.strip():
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+    if moment is None:
+        try:
+            return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        except OSError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.astimezone(UTC)
 
 
 class StaticSiteAdapter(PlatformAdapter):
@@ -237,6 +269,48 @@ class StaticSiteAdapter(PlatformAdapter):
             else:
                 desc += f"; commits to the git repository at {top}"
         return desc
+
+    # -- reading back (the exposure audit) ---------------------------------------------------
+
+    def history(self, limit: int = 200) -> list[PublishedItem]:
+        """Every entry file in ``content_dir`` (the newest ``limit`` by their date, else by
+        the file's time), whoever wrote it: title, summary, body and image descriptions. The
+        link is the file itself, which is what the user edits."""
+        if not self.content_dir.is_dir():
+            raise PermanentError(
+                f"content folder {self.content_dir} does not exist",
+                hint="fix content_dir in the profile",
+            )
+        items: list[PublishedItem] = []
+        for found in self._scan():
+            try:
+                text = found.path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            meta = read_front_matter(text)
+            body = body_after_front_matter(text)
+            title = meta.get("title")
+            summary = next(
+                (meta[k] for k in ("summary", "description") if isinstance(meta.get(k), str)),
+                "",
+            )
+            alts = tuple(m.group(1) for m in _MD_IMAGE.finditer(body) if m.group(1).strip())
+            items.append(
+                PublishedItem(
+                    text="\n\n".join(t for t in (summary, body) if t.strip()),
+                    url=found.path.resolve().as_uri(),
+                    published_at=_entry_date(meta.get("date"), found.path, self.persona.tz),
+                    remote_id=self._rel(found.path),
+                    title=str(title) if isinstance(title, str | int) and str(title) else None,
+                    alts=alts,
+                )
+            )
+        items.sort(key=lambda i: i.published_at or datetime.min.replace(tzinfo=UTC), reverse=True)
+        return items[:limit]
+
+    def profile(self) -> None:
+        """A folder of files has no profile (the site's templates are the user's own)."""
+        return None
 
     # -- finding earlier entries -------------------------------------------------------------
 

@@ -84,7 +84,9 @@ from .base import (
     CredentialField,
     MediaItem,
     PlatformAdapter,
+    ProfileInfo,
     Publication,
+    PublishedItem,
     Result,
     Say,
 )
@@ -253,6 +255,55 @@ class ThreadsAdapter(PlatformAdapter):
         if self._client_obj is not None:
             self._client_obj.close()
             self._client_obj = None
+
+    # -- reading back (the exposure audit) ---------------------------------------------------
+
+    def history(self, limit: int = 200) -> list[PublishedItem]:
+        """The account's latest posts (``GET /{user-id}/threads``, 100 a page)."""
+        user = self._user()
+        items: list[PublishedItem] = []
+        params: dict[str, Any] = {"fields": "id,text,permalink,timestamp"}
+        while len(items) < limit:
+            params["limit"] = min(100, limit - len(items))
+            data = self._api(
+                "GET", f"/{user}/threads", params=params, action="reading the account's posts"
+            )
+            page = [p for p in data.get("data") or [] if isinstance(p, dict)]
+            for post in page:
+                link = post.get("permalink")
+                items.append(
+                    PublishedItem(
+                        text=str(post.get("text") or ""),
+                        url=link if isinstance(link, str) else None,
+                        published_at=_timestamp(post.get("timestamp")),
+                        remote_id=str(post.get("id")),
+                    )
+                )
+            paging = data.get("paging") or {}
+            after = (paging.get("cursors") or {}).get("after")
+            if not page or not after or not paging.get("next"):
+                break
+            params = {**params, "after": after}
+        return items[:limit]
+
+    def profile(self) -> ProfileInfo:
+        """Name, username and bio (``GET /me`` with ``threads_biography``)."""
+        me = self._api(
+            "GET",
+            "/me",
+            params={"fields": "id,username,name,threads_biography"},
+            action="reading the profile",
+        )
+        username = str(me.get("username") or "")
+        fields = (
+            ("username", username),
+            ("display name", str(me.get("name") or "")),
+            ("bio", str(me.get("threads_biography") or "")),
+        )
+        return ProfileInfo(
+            url=f"https://www.threads.net/@{username}" if username else None,
+            fields=tuple((n, t) for n, t in fields if t.strip()),
+        )
 
     # -- login -------------------------------------------------------------------------------
 

@@ -39,7 +39,9 @@ from .base import (
     CredentialField,
     MediaItem,
     PlatformAdapter,
+    ProfileInfo,
     Publication,
+    PublishedItem,
     Result,
 )
 from .specs.wordpress import SPEC, WordPressBlog
@@ -187,6 +189,56 @@ class WordPressAdapter(PlatformAdapter):
         if caps and not caps.get("manage_categories"):
             note = " (cannot create new tags or categories: those must exist already)"
         return f"WordPress user {name} at {self.blog.url}{note}"
+
+    # -- reading back (the exposure audit) -------------------------------------------------
+
+    def history(self, limit: int = 200) -> list[PublishedItem]:
+        """The blog's latest published posts as readers see them (``GET /wp/v2/posts``,
+        rendered title, excerpt and content, newest first, 100 a page)."""
+        items: list[PublishedItem] = []
+        page = 1
+        with self._client() as c:
+            while len(items) < limit:
+                per_page = min(100, limit - len(items))
+                resp = self._request(
+                    c,
+                    "GET",
+                    "/wp/v2/posts",
+                    params={
+                        "status": "publish",
+                        "per_page": str(per_page),
+                        "page": str(page),
+                        "orderby": "date",
+                        "order": "desc",
+                    },
+                )
+                posts = _json(resp, what="the list of posts")
+                if not isinstance(posts, list):
+                    raise PermanentError("WordPress answered the list of posts with something else")
+                items += [_published(p) for p in posts if isinstance(p, dict)]
+                pages = _int_header(resp, "X-WP-TotalPages")
+                if len(posts) < per_page or (pages is not None and page >= pages):
+                    break
+                page += 1
+        return items[:limit]
+
+    def profile(self) -> ProfileInfo:
+        """The site's title and tagline (the REST index) and the author's public name,
+        bio and website (``users/me``): what every visitor sees in the header and bylines."""
+        fields: list[tuple[str, str]] = []
+        with self._client() as c:
+            index = _json(self._request(c, "GET", "/"), what="the REST index")
+            me = _json(self._request(c, "GET", "/wp/v2/users/me"), what="users/me")
+        if isinstance(index, dict):
+            fields += [("site title", str(index.get("name") or ""))]
+            fields += [("site tagline", str(index.get("description") or ""))]
+        if isinstance(me, dict):
+            fields += [("author name", str(me.get("name") or ""))]
+            fields += [("author bio", str(me.get("description") or ""))]
+            fields += [("author website", str(me.get("url") or ""))]
+        return ProfileInfo(
+            url=self.blog.url, fields=tuple((n, html.unescape(t)) for n, t in fields if t.strip())
+        )
 
     # -- pieces -----------------------------------------------------------------------------
 
@@ -438,6 +490,42 @@ def _maybe_json(resp: httpx.Response) -> Any:
         except ValueError:
             return None
     return None
+
+
+def _rendered(post: dict[str, Any], key: str) -> str:
+    value = post.get(key)
+    return str(value.get("rendered") or "") if isinstance(value, dict) else ""
+
+
+def _published(post: dict[str, Any]) -> PublishedItem:
+    from ._readback import html_text
+
+    title, _ = html_text(_rendered(post, "title"))
+    excerpt, _ = html_text(_rendered(post, "excerpt"))
+    body, alts = html_text(_rendered(post, "content"))
+    text = body if excerpt and excerpt in body else "\n".join(t for t in (excerpt, body) if t)
+    date = post.get("date_gmt")
+    published = None
+    if isinstance(date, str) and date:
+        try:
+            published = datetime.fromisoformat(date).replace(tzinfo=UTC)
+        except ValueError:
+            published = None
+    return PublishedItem(
+        text=text,
+        url=post.get("link") or None,
+        published_at=published,
+        remote_id=str(post.get("id")),
+        title=title or None,
+        alts=alts,
+    )
+
+
+def _int_header(resp: httpx.Response, name: str) -> int | None:
+    try:
+        return int(resp.headers.get(name, ""))
+    except ValueError:
+        return None
 
 
 def _content_text(post: dict[str, Any]) -> str:

@@ -84,7 +84,10 @@ from .base import (
     LookupUnsupported,
     MediaItem,
     PlatformAdapter,
+    ProfileInfo,
     Publication,
+    PublishedItem,
+    ReadUnsupported,
     Result,
     Say,
 )
@@ -244,6 +247,83 @@ class XAdapter(PlatformAdapter):
             raise err from None
         _check_identity(self.account.name, self.account.handle, me.data.username)
         return f"X account @{me.data.username}"
+
+    # -- reading back (the exposure audit) ---------------------------------------------------
+
+    def history(self, limit: int = 200) -> list[PublishedItem]:
+        """The account's latest posts (``GET /2/users/:id/tweets``, reposts left out, links
+        expanded from ``entities``). X's lower API tiers cannot read timelines: their 403
+        becomes ``ReadUnsupported``, reported as a note."""
+        client = self._client()
+        tweepy = _tweepy()
+        items: list[PublishedItem] = []
+        try:
+            me = client.get_me(user_auth=True)
+            username = me.data.username
+            token = None
+            while len(items) < limit:
+                resp = client.get_users_tweets(
+                    me.data.id,
+                    max_results=max(5, min(100, limit - len(items))),
+                    tweet_fields=["created_at", "entities"],
+                    exclude=["retweets"],
+                    pagination_token=token,
+                    user_auth=True,
+                )
+                for t in resp.data or []:
+                    items.append(
+                        PublishedItem(
+                            text=_expanded_text(t.text, _expanded_urls(t)),
+                            url=self._post_url(str(t.id), username),
+                            published_at=t.created_at,
+                            remote_id=str(t.id),
+                        )
+                    )
+                token = (resp.meta or {}).get("next_token")
+                if not token or not resp.data:
+                    break
+        except tweepy.errors.Forbidden as e:
+            raise ReadUnsupported(
+                f"X does not let this app read the account's posts ({_detail(e)}); "
+                "reading timelines needs a paid API tier"
+            ) from None
+        except Exception as e:
+            err = self._translate(e, "reading the account's posts", sent=False)
+            if err is None:
+                raise
+            raise err from None
+        return items[:limit]
+
+    def profile(self) -> ProfileInfo:
+        """Name, bio, location and website of the account (``GET /2/users/me``), links
+        expanded from ``entities``."""
+        client = self._client()
+        try:
+            me = client.get_me(
+                user_auth=True, user_fields=["description", "location", "url", "entities"]
+            )
+        except Exception as e:
+            err = self._translate(e, "reading the profile", sent=False)
+            if err is None:
+                raise
+            raise err from None
+        user = me.data
+        entities = getattr(user, "entities", None) or {}
+
+        def expanded(part: str, text: str) -> str:
+            urls = (entities.get(part) or {}).get("urls") or []
+            return _expanded_text(text, [str(u.get("expanded_url") or "") for u in urls])
+
+        fields = (
+            ("display name", str(user.name or "")),
+            ("bio", expanded("description", str(getattr(user, "description", "") or ""))),
+            ("location", str(getattr(user, "location", "") or "")),
+            ("website", expanded("url", str(getattr(user, "url", "") or ""))),
+        )
+        return ProfileInfo(
+            url=f"https://x.com/{user.username}",
+            fields=tuple((n, t) for n, t in fields if t.strip()),
+        )
 
     # -- login -------------------------------------------------------------------------------
 
@@ -793,6 +873,13 @@ def _expanded_urls(tweet: Any) -> list[str]:
     entities = getattr(tweet, "entities", None) or {}
     urls = entities.get("urls") or []
     return [u.get("expanded_url") or u.get("url") or "" for u in urls if isinstance(u, dict)]
+
+
+def _expanded_text(text: str, expanded_urls: Iterable[str]) -> str:
+    """A post's text as readers see it: X's ``t.co`` links followed by where they lead."""
+    text = html.unescape(text)
+    extra = [u for u in expanded_urls if u and u not in text]
+    return "\n".join([text, *extra]) if extra else text
 
 
 def same_post(ours: str, theirs: str, expanded_urls: Iterable[str] = ()) -> bool:
