@@ -21,6 +21,7 @@ from .app import App
 from .cli_admin import accounts, doctor, guard
 from .cli_common import F, app_of, console, emit_json, format_option
 from .cli_notify import notify
+from .cli_serve import serve
 from .cli_status import calendar, status
 from .errors import CrosspostError, Refused, UsageError
 
@@ -45,6 +46,7 @@ cli.add_command(guard)
 cli.add_command(notify)
 cli.add_command(status)
 cli.add_command(calendar)
+cli.add_command(serve)
 
 
 # -- init / personas ---------------------------------------------------------------------------

@@ -1,0 +1,139 @@
+"""Only the person who started ``crosspost serve`` can use it, in as many tabs as they like."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from crosspost.web.security import CSP
+
+
+def test_a_browser_without_the_session_gets_the_page_that_says_what_to_open(web):
+    for path in ("/", "/calendar", "/compose", "/personas", "/audit", "/posts/1"):
+        r = web.client.get(path, follow_redirects=False)
+        assert r.status_code == 403, path
+        assert "Open the link crosspost printed" in r.text
+        assert r.headers["content-security-policy"] == CSP
+
+
+def test_the_token_opens_a_session_once_and_leaves_the_url(web):
+    r = web.client.get(f"/calendar?token={web.token}&view=month", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/calendar?view=month"
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert web.client.get("/calendar").status_code == 200
+    # every tab of that browser shares the session
+    assert web.client.get("/personas").status_code == 200
+    # a second browser (no cookie) cannot use the spent token
+    web.client.cookies.clear()
+    again = web.client.get(f"/?token={web.token}", follow_redirects=False)
+    assert again.status_code == 403
+    assert "already used" in again.text
+    assert web.client.get("/calendar").status_code == 403
+
+
+def test_a_wrong_token_opens_nothing(web):
+    r = web.client.get("/?token=not-the-token", follow_redirects=False)
+    assert r.status_code == 403
+    assert web.client.get(f"/?token={web.token}", follow_redirects=False).status_code == 303
+
+
+def test_every_post_needs_the_csrf_token(web):
+    web.login()
+    csrf = web.csrf()
+    posts = [
+        ("/api/check", {"persona": "professional", "body": "Hello", "to": "blog"}),
+        ("/compose", {"persona": "professional", "body": "Hello", "to": "blog", "when": "now"}),
+        ("/posts/1/cancel", {}),
+        ("/posts/1/reschedule", {"at": "+2h"}),
+    ]
+    for path, form in posts:
+        assert web.client.post(path, data=form).status_code == 403, path
+        bad = web.client.post(path, data={**form, "csrf": "forged"})
+        assert bad.status_code == 403, path
+        assert (
+            web.client.post(path, data=form, headers={"x-csrf-token": "forged"}).status_code == 403
+        )
+    assert web.app.store.list_posts()[1] == 0, "nothing was queued by a refused request"
+    ok = web.client.post("/api/check", data=posts[0][1], headers={"x-csrf-token": csrf})
+    assert ok.status_code == 200 and ok.json()["blocked"] is False
+    assert web.client.post("/api/check", data={**posts[0][1], "csrf": csrf}).status_code == 200
+
+
+def test_every_page_carries_a_strict_policy_and_no_inline_script_or_style(web):
+    web.login()
+    for path in (
+        "/calendar",
+        "/calendar?view=month",
+        "/compose?persona=personal",
+        "/personas",
+        "/audit",
+    ):
+        r = web.client.get(path)
+        assert r.status_code == 200, path
+        assert r.headers["content-security-policy"] == CSP
+        assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["referrer-policy"] == "no-referrer"
+        assert not re.search(r"<script(?![^>]*\bsrc=)", r.text), path
+        assert "<style" not in r.text and " style=" not in r.text and "onclick" not in r.text
+
+
+def test_a_foreign_host_header_is_refused(web):
+    web.login()
+    # a page on another site reaching 127.0.0.1 by DNS rebinding names its own host
+    assert web.client.get("/calendar", headers={"host": "attacker.example"}).status_code == 400
+    assert web.client.get("/calendar", headers={"host": "localhost:8765"}).status_code == 200
+
+
+def test_the_network_needs_tls_or_a_proxy(site):
+    r = site.run("serve", "--host", "0.0.0.0", "--no-browser", "--port", "0")
+    assert r.code == 2
+    assert "without encryption" in r.err and "--tls-cert" in r.err
+    from crosspost.errors import UsageError
+    from crosspost.web.server import Options, allowed_hosts, check_options
+
+    check_options(Options(host="0.0.0.0", behind_proxy=True))
+    check_options(Options(host="::1"))
+    with pytest.raises(UsageError, match="go together"):
+        check_options(Options(host="127.0.0.1", tls_key=site.root))
+    assert allowed_hosts(Options(host="127.0.0.1")) == ["127.0.0.1", "localhost", "::1"]
+    assert allowed_hosts(Options(host="10.0.0.5", allow_hosts=("cp.example",))) == [
+        "10.0.0.5",
+        "cp.example",
+    ]
+
+
+def test_serve_prints_a_link_that_opens_the_calendar(site):
+    import httpx
+
+    env = {**os.environ, "CROSSPOST_CONFIG": str(site.config)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crosspost", "serve", "--no-browser", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=site.root,
+    )
+    try:
+        url = None
+        for line in proc.stdout:
+            m = re.search(r"(http://127\.0\.0\.1:\d+/\?token=\S+)", line)
+            if m:
+                url = m.group(1)
+                break
+        assert url, proc.stderr.read()
+        with httpx.Client(timeout=30) as c:
+            base = url.split("/?")[0]
+            assert c.get(base + "/calendar").status_code == 403
+            r = c.get(url, follow_redirects=True)
+            assert r.status_code == 200
+            assert "professional" in r.text and "personal" in r.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
