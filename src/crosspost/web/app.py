@@ -104,6 +104,11 @@ class Pages:
             status_code=status_code,
         )
 
+    def fresh(self) -> None:
+        """A profile edited while serve runs counts from the next page on (a broken edit
+        keeps the last good profiles, as in the daemon)."""
+        self.app.refresh_personas()
+
     def colours(self) -> dict[str, int]:
         return {name: i % 4 for i, name in enumerate(self.app.personas.names())}
 
@@ -117,6 +122,7 @@ class Pages:
         return RedirectResponse("/calendar", status_code=303)
 
     async def calendar(self, request: Request) -> Response:
+        await run_in_threadpool(self.fresh)
         view = "month" if request.query_params.get("view") == "month" else "week"
         lanes = self.lanes()
         tz = lanes[0].tz if lanes else UTC
@@ -183,6 +189,7 @@ class Pages:
         )
 
     async def act(self, request: Request) -> Response:
+        await run_in_threadpool(self.fresh)
         post_id = int(request.path_params["post_id"])
         action = request.path_params["action"]
         form = await request.form()
@@ -219,6 +226,7 @@ class Pages:
     # -- composer --------------------------------------------------------------------------------
 
     async def compose(self, request: Request) -> Response:
+        await run_in_threadpool(self.fresh)
         if request.method == "POST":
             form = await request.form()
             draft = actions.Draft.from_form(
@@ -291,6 +299,7 @@ class Pages:
         return self.composer(request, draft, post_id=post_id)
 
     async def check(self, request: Request) -> Response:
+        await run_in_threadpool(self.fresh)
         form = await request.form()
         draft = actions.Draft.from_form(
             {k: v for k, v in form.items() if isinstance(v, str)},
@@ -304,6 +313,7 @@ class Pages:
     # -- personas and audit --------------------------------------------------------------------
 
     async def personas(self, request: Request) -> Response:
+        await run_in_threadpool(self.fresh)
         from .personas import persona_pages
 
         data = await run_in_threadpool(persona_pages, self.app)
