@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -111,7 +110,9 @@ def test_the_network_needs_tls_or_a_proxy(site):
 def test_serve_prints_a_link_that_opens_the_calendar(site):
     import httpx
 
-    env = {**os.environ, "CROSSPOST_CONFIG": str(site.config)}
+    from tests.support.procs import env_for
+
+    env = env_for(site.root, CROSSPOST_CONFIG=str(site.config))
     proc = subprocess.Popen(
         [sys.executable, "-m", "crosspost", "serve", "--no-browser", "--port", "0"],
         stdout=subprocess.PIPE,

@@ -251,7 +251,9 @@ class Pages:
         if persona not in self.app.personas.names():
             return self.render(request, "choose.html", personas=list(self.app.personas))
         p = self.app.personas.get(persona)
-        draft = actions.Draft(persona=persona, to=p.target_names())
+        draft = actions.Draft(
+            persona=persona, to=p.target_names(), when="next" if p.slots else "now"
+        )
         return self.composer(request, draft)
 
     def composer(
