@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from pathlib import Path
 
 from crosspost.claims import claim, record
 
@@ -218,3 +219,67 @@ def test_the_personas_page_shows_identity_and_health_never_a_secret(site, web):
     assert "Harbor Psychology" in page and "Bee Hollow Apiary" in page
     assert "Jane Client" not in page and "Alberta Arts District" not in page
     assert "writes local files" in page
+
+
+def _jpeg(gps: bool) -> bytes:
+    import io
+
+    from PIL import Image
+
+    img = Image.new("RGB", (32, 32), "green")
+    out = io.BytesIO()
+    if gps:
+        exif = Image.Exif()
+        g = exif.get_ifd(0x8825)
+        g[1], g[2], g[3], g[4] = "N", (45.0, 31.0, 12.0), "W", (122.0, 40.0, 30.0)
+        img.save(out, "JPEG", exif=exif)
+    else:
+        img.save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_images_with_alt_text_are_checked_and_queued_like_a_files_media(site, web):
+    web.login()
+    csrf = web.csrf()
+    form = {**_draft(title="Winter light"), "alt0": "A green square", "csrf": csrf}
+    gps = {"media0": ("office.jpg", _jpeg(gps=True), "image/jpeg")}
+    # multipart forms carry the CSRF field too
+    assert (
+        web.client.post(
+            "/api/check", data={k: v for k, v in form.items() if k != "csrf"}, files=gps
+        ).status_code
+        == 403
+    )
+    res = web.client.post("/api/check", data=form, files=gps).json()
+    assert res["blocked"] and any(f["rule"] == "media-metadata" for f in res["findings"])
+    r = web.client.post("/compose", data=form, files=gps)
+    assert r.status_code == 400 and "GPS" in r.text and "choose the images again" in r.text
+    r = web.client.post(
+        "/compose", data=form, files={"media0": ("hive.jpg", _jpeg(gps=False), "image/jpeg")}
+    )
+    assert r.status_code == 200, r.text
+    ((post, _),) = web.app.store.list_posts()[0]
+    assert [m["alt"] for m in post.media] == ["A green square"]
+    assert Path(post.media[0]["path"]).is_file(), "copied into the media store"
+    assert not list((site.root / "data" / "uploads").iterdir()), "no upload left behind"
+    # an edit keeps the image unless it is unticked, and can change its alt text
+    page = web.client.get(f"/posts/{post.id}/edit").text
+    assert 'name="keep0"' in page and "A green square" in page
+    r = web.client.post(
+        "/compose",
+        data={
+            **form,
+            "post_id": str(post.id),
+            "when": "keep",
+            "at": "",
+            "keep0": "1",
+            "alt_kept0": "A green tile",
+        },
+    )
+    assert r.status_code == 200, r.text
+    post, _ = web.app.store.get(post.id)
+    assert [m["alt"] for m in post.media] == ["A green tile"]
+    r = web.client.post(
+        "/compose", data={**form, "post_id": str(post.id), "when": "keep", "at": ""}
+    )
+    assert web.app.store.get(post.id)[0].media == []

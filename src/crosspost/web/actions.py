@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..app import App
-from ..entries import Entry
+from ..entries import Entry, Media
 from ..errors import EntryError, Refused, UsageError
 from ..guard.findings import Finding, Report
 from ..models import HELD, Post, utcnow
@@ -30,6 +30,12 @@ class Draft:
     at: str = ""
     allow: str = ""
     reason: str = ""
+    #: images sent with the form (saved for the request), and on an edit the post's own
+    #: images that stay (index → alt text)
+    media: list[Media] = field(default_factory=list)
+    kept: dict[int, str] | None = None
+    #: the queued post being edited (None: a new post)
+    post_id: int | None = None
 
     @classmethod
     def from_form(cls, form: Mapping[str, Any], to: Sequence[str]) -> Draft:
@@ -47,6 +53,7 @@ class Draft:
             at=text("at").strip(),
             allow=text("allow").strip(),
             reason=text("reason").strip(),
+            post_id=int(text("post_id")) if text("post_id").isdigit() else None,
         )
 
     def entry(self) -> Entry:
@@ -56,8 +63,38 @@ class Draft:
         if not body.strip():
             raise EntryError("the post has no text", hint="write the post in the text field")
         tags = [t.strip().lstrip("#") for t in self.tags.split(",") if t.strip().lstrip("#")]
-        raw = "\n".join([self.title, ", ".join(tags), body])
-        return Entry(raw=raw, body=body, title=self.title or None, tags=tags, offsets={})
+        raw = "\n".join([self.title, ", ".join(tags), body, *(m.alt for m in self.media)])
+        return Entry(
+            raw=raw,
+            body=body,
+            title=self.title or None,
+            tags=tags,
+            media=list(self.media),
+            offsets={},
+        )
+
+    def edited(self, post: Post) -> Entry:
+        """The queued post with what the form changes (title, text, tags, images and their
+        alt text); what the form does not show (summary, categories, share texts, slug,
+        language, images in the body) stays as it was queued."""
+        from dataclasses import replace
+
+        from ..publisher import entry_from_post
+
+        new = self.entry()
+        old = entry_from_post(post)
+        kept = self.kept or {}
+        media = [Media(m.path, kept[i]) for i, m in enumerate(old.media) if i in kept]
+        return replace(
+            old,
+            raw=new.raw,
+            body=new.body,
+            title=new.title,
+            tags=new.tags,
+            media=media + new.media,
+            body_images=[m for m in old.body_images if m.ref and m.ref in new.body],
+            offsets={},
+        )
 
     def at_option(self) -> tuple[str | None, bool]:
         """(``--at``, ``--next-slot``) as the command line would get them."""
@@ -83,9 +120,25 @@ def plan(app: App, d: Draft) -> Plan:
     """What ``queue`` decides, without writing: the guard's full report (text, routing,
     timing, same image) at the chosen time."""
     from ..queueing import plan_entry
+    from ..when import When
 
-    at, next_slot = d.at_option()
     allow, reason = d.allowances()
+    if d.post_id is not None:  # as 'edit' checks it: its own time unless moved, not itself
+        post, _ = app.store.get(d.post_id)
+        at = d.at.replace("T", " ") if d.at else None
+        return plan_entry(
+            app,
+            d.edited(post),
+            d.persona,
+            d.targets(),
+            at,
+            False,
+            allow,
+            reason,
+            when=None if at else When(post.scheduled_at),
+            post_id=d.post_id,
+        )
+    at, next_slot = d.at_option()
     return plan_entry(app, d.entry(), d.persona, d.targets(), at, next_slot, allow, reason)
 
 
@@ -187,7 +240,9 @@ def edit(app: App, post_id: int, d: Draft) -> tuple[Post, Plan, list[str]]:
     allow, reason = d.allowances()
     at = d.at.replace("T", " ") if d.at else None
     app.store.require_writable()
-    return edit_post(app, post_id, d.entry(), d.persona, d.targets(), at, allow, reason)
+    post, _ = app.store.get(post_id)
+    entry = d.edited(post)
+    return edit_post(app, post_id, entry, d.persona, d.targets(), at, allow, reason)
 
 
 def move(

@@ -10,9 +10,10 @@ Starlette's thread pool, so several tabs never wait on one another's page.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -27,11 +28,12 @@ from starlette.templating import Jinja2Templates
 
 from ..app import App
 from ..errors import CrosspostError
-from . import actions
+from . import actions, uploads
 from .calendar import ATTENTION, Lane, build_days, month_days, utc_span, week_days
 from .security import CSRF_FIELD, Gate, OneTimeToken
 
 HERE = Path(__file__).parent
+T = TypeVar("T")
 SESSION_COOKIE = "crosspost_session"
 
 
@@ -225,27 +227,45 @@ class Pages:
 
     # -- composer --------------------------------------------------------------------------------
 
+    async def read_draft(self, request: Request) -> tuple[actions.Draft, list[Any]]:
+        """The composer's form; the images are saved only while the work runs (:meth:`run`)."""
+        form = await request.form()
+        draft = actions.Draft.from_form(
+            {k: v for k, v in form.items() if isinstance(v, str)},
+            [v for v in form.getlist("to") if isinstance(v, str)],
+        )
+        if draft.post_id is not None:
+            draft.kept = uploads.kept(form)
+        return draft, uploads.form_files(form)
+
+    def with_media(self, draft: actions.Draft, files: list[Any], work: Callable[[], T]) -> T:
+        with uploads.saved(self.app, files) as media:
+            draft.media = media
+            return work()
+
     async def compose(self, request: Request) -> Response:
         await run_in_threadpool(self.fresh)
         if request.method == "POST":
-            form = await request.form()
-            draft = actions.Draft.from_form(
-                {k: v for k, v in form.items() if isinstance(v, str)},
-                [v for v in form.getlist("to") if isinstance(v, str)],
-            )
-            post_id = form.get("post_id")
+            draft, files = await self.read_draft(request)
+            a = self.app
             try:
-                if isinstance(post_id, str) and post_id:
-                    pid = int(post_id)
-                    post, _, _ = await run_in_threadpool(actions.edit, self.app, pid, draft)
+                if draft.post_id is not None:
+                    pid = draft.post_id
+                    post, _, _ = await run_in_threadpool(
+                        self.with_media, draft, files, lambda: actions.edit(a, pid, draft)
+                    )
                     _flash(request, "ok", f"post {pid} edited")
                 else:
-                    post, _ = await run_in_threadpool(actions.queue, self.app, draft)
+                    post, _ = await run_in_threadpool(
+                        self.with_media, draft, files, lambda: actions.queue(a, draft)
+                    )
                     _flash(request, "ok", f"queued post {post.id}")
             except CrosspostError as e:
-                return self.composer(
-                    request, draft, error=_error_text(e), status=400, post_id=post_id
-                )
+                draft.media = []
+                message = _error_text(e)
+                if files:
+                    message += " (choose the images again: a browser does not keep them)"
+                return self.composer(request, draft, error=message, status=400)
             return RedirectResponse(f"/posts/{post.id}", status_code=303)
         persona = request.query_params.get("persona", "")
         if persona not in self.app.personas.names():
@@ -263,7 +283,7 @@ class Pages:
         *,
         error: str | None = None,
         status: int = 200,
-        post_id: Any = None,
+        existing: list[dict[str, Any]] | None = None,
     ) -> Response:
         try:
             p = self.app.personas.get(draft.persona)
@@ -281,8 +301,30 @@ class Pages:
             persona=p,
             targets=targets,
             error=error,
-            post_id=post_id or "",
+            post_id=draft.post_id or "",
+            existing=existing if existing is not None else self.existing(draft),
+            rows=range(uploads.ROWS),
         )
+
+    def existing(self, draft: actions.Draft) -> list[dict[str, Any]]:
+        """The images of the post being edited, with their alt text (and whether they stay)."""
+        if draft.post_id is None:
+            return []
+        try:
+            post, _ = self.app.store.get(draft.post_id)
+        except CrosspostError:
+            return []
+        kept = draft.kept
+        own = [m for m in post.media if not m.get("ref")]
+        return [
+            {
+                "i": i,
+                "name": Path(m.get("original") or m["path"]).name,
+                "alt": kept.get(i, m.get("alt", "")) if kept is not None else m.get("alt", ""),
+                "kept": kept is None or i in kept,
+            }
+            for i, m in enumerate(own)
+        ]
 
     async def edit_form(self, request: Request) -> Response:
         post_id = int(request.path_params["post_id"])
@@ -297,19 +339,19 @@ class Pages:
             tags=", ".join(post.tags),
             to=[d.target for d in deliveries if d.state != "cancelled"],
             when="keep",
+            post_id=post_id,
         )
-        return self.composer(request, draft, post_id=post_id)
+        return self.composer(request, draft)
 
     async def check(self, request: Request) -> Response:
         await run_in_threadpool(self.fresh)
-        form = await request.form()
-        draft = actions.Draft.from_form(
-            {k: v for k, v in form.items() if isinstance(v, str)},
-            [v for v in form.getlist("to") if isinstance(v, str)],
-        )
-        if draft.when in ("keep", "at") and not draft.at:
+        draft, files = await self.read_draft(request)
+        if draft.post_id is None and draft.when in ("keep", "at") and not draft.at:
             draft.when = "now"  # no time typed yet: the text is checked all the same
-        result = await run_in_threadpool(actions.check, self.app, draft)
+        a = self.app
+        result = await run_in_threadpool(
+            self.with_media, draft, files, lambda: actions.check(a, draft)
+        )
         return JSONResponse(result)
 
     # -- personas and audit --------------------------------------------------------------------

@@ -40,8 +40,10 @@ HEADERS = [
 
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
-#: the largest form body read for the CSRF check (the composer's text is far smaller)
+#: the largest form body read for the CSRF check (the composer's text is far smaller), and
+#: the largest with images (a composer's media)
 MAX_FORM = 1 << 20
+MAX_UPLOAD = 64 << 20
 
 FORBIDDEN_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>crosspost: open the link</title>
@@ -133,7 +135,9 @@ async def _csrf_ok(scope: Scope, receive: Receive, expected: str) -> tuple[bool,
         return False, receive
     if CSRF_HEADER in headers:
         return hmac.compare_digest(headers[CSRF_HEADER].encode(), expected.encode()), receive
-    if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+    ctype = headers.get("content-type", "")
+    multipart = ctype.startswith("multipart/form-data")
+    if not multipart and not ctype.startswith("application/x-www-form-urlencoded"):
         return False, receive
     body = b""
     more = True
@@ -141,9 +145,12 @@ async def _csrf_ok(scope: Scope, receive: Receive, expected: str) -> tuple[bool,
         message = await receive()
         body += message.get("body", b"")
         more = message.get("more_body", False)
-        if len(body) > MAX_FORM:
+        if len(body) > (MAX_UPLOAD if multipart else MAX_FORM):
             return False, receive
-    offered = parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD, [""])[0]
+    if multipart:
+        offered = await _multipart_field(scope, body, CSRF_FIELD)
+    else:
+        offered = parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD, [""])[0]
     sent = False
 
     async def replay() -> Message:
@@ -154,6 +161,27 @@ async def _csrf_ok(scope: Scope, receive: Receive, expected: str) -> tuple[bool,
         return {"type": "http.request", "body": body, "more_body": False}
 
     return hmac.compare_digest(offered.encode(), expected.encode()), replay
+
+
+async def _multipart_field(scope: Scope, body: bytes, name: str) -> str:
+    """One text field of a multipart form (the composer's, when it carries images)."""
+    from collections.abc import AsyncGenerator
+
+    from starlette.datastructures import Headers
+    from starlette.formparsers import MultiPartException, MultiPartParser
+
+    async def stream() -> AsyncGenerator[bytes, None]:
+        yield body
+
+    try:
+        form = await MultiPartParser(Headers(scope=scope), stream()).parse()
+    except MultiPartException:
+        return ""
+    try:
+        value = form.get(name)
+        return value if isinstance(value, str) else ""
+    finally:
+        await form.close()
 
 
 async def _forbidden(send: Send, reason: str) -> None:

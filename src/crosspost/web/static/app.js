@@ -111,9 +111,7 @@
   function check() {
     const mine = ++seq;
     status.textContent = "Checking…";
-    const data = new URLSearchParams(new FormData(form));
-    data.delete("csrf");
-    post(form.dataset.check, data)
+    post(form.dataset.check, new FormData(form))
       .then(function (r) { return r.json(); })
       .then(function (res) { if (mine === seq) show(res); })
       .catch(function () { if (mine === seq) status.textContent = "The check could not run (is crosspost serve still running?)"; });
