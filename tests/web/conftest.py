@@ -43,15 +43,21 @@ class Web:
         return re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
 
 
-@pytest.fixture
-def web(site):
+def web_over(ws):
+    """The app over ``ws``, with a client that stands for one browser."""
     from starlette.testclient import TestClient
 
     from crosspost.web.app import build_app
     from crosspost.web.security import OneTimeToken
 
-    app = site.app()
+    app = ws.app()
     token = OneTimeToken()
     asgi = build_app(app, token, allowed_hosts=["127.0.0.1", "localhost"])
-    with TestClient(asgi, base_url="http://127.0.0.1") as client:
-        yield Web(client, token.value, app)
+    return Web(TestClient(asgi, base_url="http://127.0.0.1"), token.value, app)
+
+
+@pytest.fixture
+def web(site):
+    w = web_over(site)
+    with w.client:
+        yield w

@@ -283,3 +283,27 @@ def test_images_with_alt_text_are_checked_and_queued_like_a_files_media(site, we
         "/compose", data={**form, "post_id": str(post.id), "when": "keep", "at": ""}
     )
     assert web.app.store.get(post.id)[0].media == []
+
+
+def test_accounts_are_tested_against_their_platform_from_the_personas_page(ws):
+    from tests.web.conftest import web_over
+
+    web = web_over(ws)  # the shared profiles: X and Mastodon accounts without credentials
+    with web.client:
+        web.login()
+        page = web.client.get("/personas").text
+        assert "no credentials yet: crosspost accounts login pro-x" in page
+        csrf = web.csrf()
+        r = web.client.post(
+            "/personas/test", data={"csrf": csrf, "persona": "professional", "target": "pro-x"}
+        )
+        assert r.status_code == 200
+        assert "professional/pro-x:" in r.text and "accounts login pro-x" in unescape(r.text)
+        r = web.client.post(
+            "/personas/test", data={"csrf": csrf, "persona": "professional", "target": "home-bsky"}
+        )
+        assert "has no target 'home-bsky'" in unescape(r.text)
+        r = web.client.post(
+            "/personas/test", data={"csrf": csrf, "persona": "personal", "target": "home-feed"}
+        )
+        assert "flash-ok" in r.text and "personal/home-feed: " in r.text

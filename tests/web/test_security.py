@@ -26,8 +26,9 @@ def test_the_token_opens_a_session_once_and_leaves_the_url(web):
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
     assert web.client.get("/calendar").status_code == 200
-    # every tab of that browser shares the session
+    # every tab of that browser shares the session, and the link opened again just works
     assert web.client.get("/personas").status_code == 200
+    assert web.client.get(f"/?token={web.token}").status_code == 200
     # a second browser (no cookie) cannot use the spent token
     web.client.cookies.clear()
     again = web.client.get(f"/?token={web.token}", follow_redirects=False)

@@ -58,6 +58,7 @@ def build_app(
         Route("/compose", pages.compose, methods=["GET", "POST"]),
         Route("/api/check", pages.check, methods=["POST"]),
         Route("/personas", pages.personas),
+        Route("/personas/test", pages.test_account, methods=["POST"]),
         Route("/audit", pages.audit),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
@@ -362,6 +363,19 @@ class Pages:
 
         data = await run_in_threadpool(persona_pages, self.app)
         return self.render(request, "personas.html", personas=data)
+
+    async def test_account(self, request: Request) -> Response:
+        from .personas import test_credentials
+
+        form = await request.form()
+        persona, target = str(form.get("persona", "")), str(form.get("target", ""))
+        try:
+            done = await run_in_threadpool(test_credentials, self.app, persona, target)
+        except CrosspostError as e:
+            _flash(request, "error", f"{persona}/{target}: {_error_text(e)}")
+        else:
+            _flash(request, "ok", f"{persona}/{done}")
+        return RedirectResponse("/personas", status_code=303)
 
     async def audit(self, request: Request) -> Response:
         from .. import views

@@ -69,3 +69,16 @@ def persona_pages(app: App) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def test_credentials(app: App, persona: str, target: str) -> str:
+    """``crosspost accounts test``: ask the platform whether the credentials work (the
+    adapter's ``verify``, with the context the daemon uses)."""
+    from ..contexts import context_for
+    from ..errors import UsageError
+    from ..platforms.registry import make_adapter
+
+    p = app.personas.get(persona)
+    if target not in p.target_names():
+        raise UsageError(f"persona '{persona}' has no target '{target}'")
+    return f"{target}: {make_adapter(context_for(app, p, target)).verify()}"

@@ -86,12 +86,14 @@ class Gate:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         offered = query.get("token", [""])[0]
         if offered:
-            if not self.token.redeem(offered):
+            # the printed link opened again in the browser that has the session: welcome back
+            if not session.get("auth") and not self.token.redeem(offered):
                 await _forbidden(send, "This link was already used, or it is not the one printed.")
                 return
-            session.clear()
-            session["auth"] = True
-            session[CSRF_FIELD] = secrets.token_urlsafe(32)
+            if not session.get("auth"):
+                session.clear()
+                session["auth"] = True
+                session[CSRF_FIELD] = secrets.token_urlsafe(32)
             rest = {k: v for k, v in query.items() if k != "token"}
             target = scope["path"] + ("?" + urlencode(rest, doseq=True) if rest else "")
             await _redirect(send, target)
