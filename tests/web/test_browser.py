@@ -239,3 +239,40 @@ def test_the_composer_works_with_the_keyboard_alone(session: Any, server: Server
     titles = {p["title"] for p in server.posts()}
     assert "Spring hive check" in titles
     page.close()
+
+
+def test_a_post_dragged_to_another_day_and_time_is_rescheduled(
+    session: Any, server: Server
+) -> None:
+    from playwright.sync_api import expect
+
+    week = datetime.now(TZ).date() + timedelta(days=14)
+    monday = week - timedelta(days=week.weekday())
+    wednesday, thursday = monday + timedelta(days=2), monday + timedelta(days=3)
+    r = server.cli(
+        "queue",
+        "--persona",
+        "professional",
+        "--text",
+        "Office hours moved.",
+        "--to",
+        "pro-feed",
+        "--at",
+        f"{wednesday.isoformat()} 10:00",
+        "--format",
+        "json",
+    )
+    post_id = json.loads(r.stdout)["id"]
+    page = session.new_page()
+    page.goto(f"{server.url}/calendar?date={wednesday.isoformat()}")
+    item = page.locator(f'li.item[data-id="{post_id}"]')
+    target = page.locator(
+        f'ol.lane[data-day="{thursday.isoformat()}"][data-persona="professional"]'
+    )
+    # 40 px an hour: 14:00 is 560 px below the lane's top
+    item.drag_to(target, target_position={"x": 20, "y": 561})
+    moved = target.locator(f'li.item[data-id="{post_id}"]')
+    expect(moved).to_contain_text("14:00")
+    shown = json.loads(server.cli("show", str(post_id), "--format", "json").stdout)
+    assert shown["scheduled_local"].startswith(f"{thursday.isoformat()}T14:00:00")
+    page.close()
