@@ -46,6 +46,10 @@ class Day:
     lanes: dict[str, list[Item]] = field(default_factory=dict)
     in_month: bool = True
 
+    def by_time(self) -> list[Item]:
+        """Every persona's posts of the day in time order (the month view's list)."""
+        return sorted((i for items in self.lanes.values() for i in items), key=lambda i: i.minute)
+
 
 def week_days(anchor: date) -> list[date]:
     monday = anchor - timedelta(days=anchor.weekday())

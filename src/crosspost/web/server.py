@@ -70,7 +70,9 @@ def serve(app: App, o: Options, announce: Callable[[str], None]) -> None:
 
     check_options(o)
     token = OneTimeToken()
-    web = build_app(app, token, allowed_hosts=allowed_hosts(o), https=o.tls_cert is not None)
+    # the session cookie goes over TLS only when the browser talks TLS (to us, or to the proxy)
+    https = o.tls_cert is not None or o.behind_proxy
+    web = build_app(app, token, allowed_hosts=allowed_hosts(o), https=https)
     sock = bind(o)
     port = sock.getsockname()[1]
     scheme = "https" if o.tls_cert is not None else "http"
