@@ -307,3 +307,32 @@ def test_accounts_are_tested_against_their_platform_from_the_personas_page(ws):
             "/personas/test", data={"csrf": csrf, "persona": "personal", "target": "home-feed"}
         )
         assert "flash-ok" in r.text and "personal/home-feed: " in r.text
+
+
+def test_a_failure_is_one_readable_line_never_a_traceback(site, web, monkeypatch):
+    from crosspost.errors import StoreError
+    from crosspost.store import Store
+
+    web.login()
+
+    def broken(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Store, "list_posts", broken)
+    from starlette.testclient import TestClient
+
+    client = TestClient(web.client.app, base_url="http://127.0.0.1", raise_server_exceptions=False)
+    client.cookies = web.client.cookies
+    r = client.get("/calendar")
+    assert r.status_code == 500
+    assert "unexpected RuntimeError: boom" in r.text and "Traceback" not in r.text
+    assert "nothing was changed" in r.text
+    monkeypatch.setattr(
+        Store,
+        "list_posts",
+        lambda *a, **k: (_ for _ in ()).throw(
+            StoreError(["the database is read-only"], hint="make it writable")
+        ),
+    )
+    r = client.get("/calendar")
+    assert r.status_code == 400 and "read-only" in r.text and "make it writable" in r.text

@@ -74,7 +74,41 @@ def build_app(
         ),
         Middleware(Gate, token=token),
     ]
-    return Starlette(routes=routes, middleware=middleware)
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={CrosspostError: pages.problem, Exception: unexpected},
+    )
+
+
+async def unexpected(request: Request, exc: Exception) -> Response:
+    """A bug or a broken database: one readable line, never a traceback or a statement
+    (which may hold a post's text); the details go to the terminal running serve."""
+    import logging
+
+    from starlette.responses import HTMLResponse
+
+    from ..dberrors import store_problem, summary
+    from .security import CSP, FORBIDDEN_PAGE
+
+    problem = store_problem(exc)
+    if problem is not None:
+        text = _error_text(problem)
+    else:
+        logging.getLogger("crosspost").error("serve: %s", summary(exc), exc_info=exc)
+        text = (
+            f"unexpected {type(exc).__name__}: {summary(exc)} (nothing was changed by the "
+            "failed step; the terminal running crosspost serve has the details)"
+        )
+    page = FORBIDDEN_PAGE.replace("Open the link crosspost printed", "Something went wrong")
+    body = page.split("<p>In the terminal")[0].format(reason=_html(text)) + "</main></body></html>"
+    return HTMLResponse(body, status_code=500, headers={"content-security-policy": CSP})
+
+
+def _html(text: str) -> str:
+    from html import escape
+
+    return escape(text)
 
 
 def _flash(request: Request, kind: str, text: str) -> None:
@@ -106,6 +140,12 @@ class Pages:
             },
             status_code=status_code,
         )
+
+    async def problem(self, request: Request, exc: Exception) -> Response:
+        """A user's problem that a page did not expect (a database that became read-only, a
+        profile that no longer loads): its message and fix, as the CLI prints them."""
+        assert isinstance(exc, CrosspostError)
+        return self.render(request, "error.html", 400, message=_error_text(exc))
 
     def fresh(self) -> None:
         """A profile edited while serve runs counts from the next page on (a broken edit
