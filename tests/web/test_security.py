@@ -139,3 +139,19 @@ def test_serve_prints_a_link_that_opens_the_calendar(site):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_only_the_serve_command_imports_the_web_app():
+    from tests.test_imports import import_graph
+
+    graph = import_graph()
+    users = {
+        m
+        for m, deps in graph.items()
+        if not m.startswith("crosspost.web") and any(d.startswith("crosspost.web") for d in deps)
+    }
+    assert users == {"crosspost.cli_serve"}
+    # and the web app queues, checks and moves posts through the library the commands use
+    assert {"crosspost.queueing", "crosspost.claims", "crosspost.preview"} <= graph[
+        "crosspost.web.actions"
+    ]
