@@ -61,3 +61,51 @@ def web(site):
     w = web_over(site)
     with w.client:
         yield w
+
+
+def start_serve(config, env, cwd, timeout: float = 120.0):
+    """``crosspost serve --no-browser --port 0`` as a user starts it: (process, link). Waits
+    for the printed link at most ``timeout`` seconds (the machine may be loaded)."""
+    import queue
+    import subprocess
+    import sys
+    import threading
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crosspost",
+            "--config",
+            str(config),
+            "serve",
+            "--no-browser",
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        while True:
+            line = lines.get(timeout=timeout)
+            if line is None:
+                raise AssertionError(f"serve exited without a link: {proc.stderr.read()}")
+            m = re.search(r"(http://127\.0\.0\.1:\d+/\?token=\S+)", line)
+            if m:
+                return proc, m.group(1)
+    except BaseException:
+        proc.kill()
+        proc.wait(timeout=30)
+        raise

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.support.procs import crosspost, env_for
-from tests.web.conftest import LOCAL_HOME, LOCAL_PRO
+from tests.web.conftest import LOCAL_HOME, LOCAL_PRO, start_serve
 
 REQUIRED = os.environ.get("CROSSPOST_TEST_BROWSER") == "1"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -61,32 +60,8 @@ class Server:
         self.url = ""
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "crosspost",
-                "--config",
-                str(self.config),
-                "serve",
-                "--no-browser",
-                "--port",
-                "0",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=self.env,
-            cwd=self.root,
-        )
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            m = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=(\S+)", line)
-            if m:
-                self.url, self.token = m.group(1), m.group(2)
-                return
-        assert self.proc.stderr is not None
-        raise AssertionError(f"serve printed no link: {self.proc.stderr.read()}")
+        self.proc, link = start_serve(self.config, self.env, self.root)
+        self.url, _, self.token = link.partition("/?token=")
 
     def stop(self) -> None:
         if self.proc is not None:

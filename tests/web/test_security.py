@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -112,24 +110,11 @@ def test_serve_prints_a_link_that_opens_the_calendar(site):
     import httpx
 
     from tests.support.procs import env_for
+    from tests.web.conftest import start_serve
 
     env = env_for(site.root, CROSSPOST_CONFIG=str(site.config))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "crosspost", "serve", "--no-browser", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=site.root,
-    )
+    proc, url = start_serve(site.config, env, site.root)
     try:
-        url = None
-        for line in proc.stdout:
-            m = re.search(r"(http://127\.0\.0\.1:\d+/\?token=\S+)", line)
-            if m:
-                url = m.group(1)
-                break
-        assert url, proc.stderr.read()
         with httpx.Client(timeout=30) as c:
             base = url.split("/?")[0]
             assert c.get(base + "/calendar").status_code == 403
