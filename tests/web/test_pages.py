@@ -43,6 +43,7 @@ def test_the_week_shows_both_personas_side_by_side_with_their_windows(site, web)
     home_day = _local(site, home["id"]).date().isoformat()
     assert f'href="/posts/{home["id"]}"' in lanes[(home_day, "personal")]
     assert f'href="/posts/{home["id"]}"' not in lanes[(home_day, "professional")]
+    assert 'id="no-daemon"' in page, "without a daemon nothing goes out: the page says so"
     month = web.client.get(f"/calendar?view=month&date={day}").text
     assert f'href="/posts/{pro["id"]}"' in month and f'href="/posts/{home["id"]}"' in month
 
@@ -57,6 +58,7 @@ def test_an_unknown_post_is_marked_and_can_be_retried_or_resolved(site, web):
     day = _local(site, q["id"]).date().isoformat()
     page = web.client.get(f"/calendar?date={day}").text
     assert re.search(rf'class="item [^"]*attention[^"]*"[^>]*data-id="{q["id"]}"', page)
+    assert "1 target unknown" in page, "what 'crosspost status' reports is on the calendar"
     detail = web.client.get(f"/posts/{q['id']}").text
     assert "Retry pro-feed" in detail and "Mark pro-feed published" in detail
     csrf = web.csrf()

@@ -181,6 +181,7 @@ class Pages:
             return found
 
         found = await run_in_threadpool(rows)
+        health = await run_in_threadpool(self.health)
         grid = build_days(days, lanes, found, month=anchor if view == "month" else None)
         step = 7 if view == "week" else 31
         from datetime import timedelta
@@ -201,7 +202,19 @@ class Pages:
             next_day=next_day,
             today=datetime.now(tz).date(),
             attention=ATTENTION,
+            health=health,
         )
+
+    def health(self) -> dict[str, Any]:
+        """What ``crosspost status`` says needs the user, and whether a daemon publishes:
+        without one, nothing queued here goes out."""
+        from ..status import collect
+
+        try:
+            st = collect(self.app)
+        except CrosspostError as e:
+            return {"problems": [_error_text(e)], "daemons": None}
+        return {"problems": st.problems, "daemons": len(st.running)}
 
     # -- one post --------------------------------------------------------------------------------
 

@@ -57,6 +57,19 @@
     });
   });
 
+  // -- follow: the calendar and a post's page refresh themselves while nobody is using them --
+  const follow = document.querySelector('meta[name="follow"]');
+  let dragging = false;
+  document.addEventListener("dragstart", function () { dragging = true; });
+  document.addEventListener("dragend", function () { dragging = false; });
+  if (follow) {
+    setInterval(function () {
+      const active = document.activeElement;
+      const busy = active && ["INPUT", "TEXTAREA", "SELECT", "BUTTON"].indexOf(active.tagName) >= 0;
+      if (document.visibilityState === "visible" && !busy && !dragging) window.location.reload();
+    }, Number(follow.content) * 1000);
+  }
+
   // -- composer: the guard runs as the user types --
   const form = document.getElementById("composer");
   if (!form) return;
