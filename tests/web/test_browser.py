@@ -151,6 +151,11 @@ def test_compose_check_schedule_publish(session: Any, server: Server) -> None:
     expect(page.locator("#check-status")).to_contain_text("block this post")
     _shot(page, "composer.png")
     assert server.posts() == []
+    # an override starts from the finding: its rule filled in, the reason still to give
+    page.locator("#findings li button", has_text="Override").first.click()
+    expect(page.locator("#allow")).to_have_value("identity")
+    expect(page.locator("#reason")).to_be_focused()
+    page.fill("#allow", "")
     page.fill("#body", "Three habits for better sleep, and why the winter light matters.")
     expect(page.locator("#check-status")).to_contain_text("Clean")
     expect(page.locator("#preview .pv h3").first).to_contain_text("characters")

@@ -97,6 +97,16 @@
       const li = el("li", f.blocks ? "blocks" : "warns");
       li.append(el("strong", "", (f.allowed ? "allowed " : f.severity + " ") + f.rule), document.createTextNode(" in " + f.field + ": " + f.message));
       if (f.allowed) li.append(document.createTextNode(" (override: " + f.allowed + ")"));
+      if (f.blocks && f.rule !== "routing" && form.allow) {
+        const b = el("button", "", "Override…");
+        b.type = "button";
+        b.addEventListener("click", function () {
+          form.allow.value = f.rule;
+          form.allow.closest("details").open = true;
+          form.reason.focus();
+        });
+        li.append(b);
+      }
       findings.append(li);
     });
     res.body.forEach(function (seg) {
