@@ -338,3 +338,31 @@ def test_a_failure_is_one_readable_line_never_a_traceback(site, web, monkeypatch
     )
     r = client.get("/calendar")
     assert r.status_code == 400 and "read-only" in r.text and "make it writable" in r.text
+
+
+def test_an_edit_over_a_change_made_in_another_tab_is_refused(site, web):
+    q = _queue(site, at="2030-03-05 10:00")
+    web.login()
+    csrf = web.csrf()
+    form = web.client.get(f"/posts/{q['id']}/edit").text
+    version = re.search(r'name="version" value="([^"]+)"', form).group(1)
+    edit = {
+        **_draft(body="Sleep and the winter sun."),
+        "when": "keep",
+        "at": "",
+        "post_id": str(q["id"]),
+        "version": version,
+        "csrf": csrf,
+    }
+    # another tab (or the command line) moves the post meanwhile
+    assert site.run("reschedule", str(q["id"]), "--at", "2030-03-06 10:00").code == 0
+    r = web.client.post("/compose", data=edit)
+    assert r.status_code == 400 and "was changed" in r.text and "not saved" in r.text
+    assert web.app.store.get(q["id"])[0].body == "Sleep and the winter light."
+    fresh = re.search(
+        r'name="version" value="([^"]+)"', web.client.get(f"/posts/{q['id']}/edit").text
+    ).group(1)
+    r = web.client.post("/compose", data={**edit, "version": fresh})
+    assert (
+        r.status_code == 200 and web.app.store.get(q["id"])[0].body == "Sleep and the winter sun."
+    )

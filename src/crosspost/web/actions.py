@@ -34,8 +34,10 @@ class Draft:
     #: images that stay (index → alt text)
     media: list[Media] = field(default_factory=list)
     kept: dict[int, str] | None = None
-    #: the queued post being edited (None: a new post)
+    #: the queued post being edited (None: a new post), and its last change when the form
+    #: was opened: a save over a change made since (another tab, the CLI) is refused
     post_id: int | None = None
+    version: str = ""
 
     @classmethod
     def from_form(cls, form: Mapping[str, Any], to: Sequence[str]) -> Draft:
@@ -54,6 +56,7 @@ class Draft:
             allow=text("allow").strip(),
             reason=text("reason").strip(),
             post_id=int(text("post_id")) if text("post_id").isdigit() else None,
+            version=text("version"),
         )
 
     def entry(self) -> Entry:
@@ -241,6 +244,12 @@ def edit(app: App, post_id: int, d: Draft) -> tuple[Post, Plan, list[str]]:
     at = d.at.replace("T", " ") if d.at else None
     app.store.require_writable()
     post, _ = app.store.get(post_id)
+    if d.version and d.version != version_of(post):
+        raise Refused(
+            f"post {post_id} was changed (in another tab, by a command or by the daemon) after "
+            "this form was opened; your changes were not saved",
+            hint=f"open post {post_id} again to see it as it is now, then edit that",
+        )
     entry = d.edited(post)
     return edit_post(app, post_id, entry, d.persona, d.targets(), at, allow, reason)
 
@@ -287,3 +296,8 @@ def resolve(app: App, post_id: int, target: str, url: str | None) -> str:
     released = resolve_target(app.store, post_id, target, url, utcnow())
     done = f"post {post_id}: {target} marked as published"
     return f"{done}; shares now going out: {', '.join(released)}" if released else done
+
+
+def version_of(post: Post) -> str:
+    """What an edit form remembers of the post it shows: its last change."""
+    return post.updated_at.isoformat()

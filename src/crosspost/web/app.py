@@ -394,6 +394,7 @@ class Pages:
             to=[d.target for d in deliveries if d.state != "cancelled"],
             when="keep",
             post_id=post_id,
+            version=actions.version_of(post),
         )
         return self.composer(request, draft)
 
