@@ -18,15 +18,23 @@ from .cli_common import app_of
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Address to listen on. Another than loopback needs --tls-cert/--tls-key or "
+    help="Address to listen on. One other than loopback needs --tls-cert/--tls-key or "
     "--behind-proxy.",
 )
 @click.option(
     "--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="0: any free."
 )
 @click.option("--no-browser", is_flag=True, help="Print the link; do not open a browser.")
-@click.option("--tls-cert", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--tls-key", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--tls-cert",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Serve HTTPS with this certificate (PEM).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The certificate's private key (PEM).",
+)
 @click.option(
     "--behind-proxy",
     is_flag=True,

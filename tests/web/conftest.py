@@ -63,7 +63,7 @@ def web(site):
         yield w
 
 
-def start_serve(config, env, cwd, timeout: float = 120.0):
+def start_serve(config, env, cwd, *extra: str, timeout: float = 120.0):
     """``crosspost serve --no-browser --port 0`` as a user starts it: (process, link). Waits
     for the printed link at most ``timeout`` seconds (the machine may be loaded)."""
     import queue
@@ -82,6 +82,7 @@ def start_serve(config, env, cwd, timeout: float = 120.0):
             "--no-browser",
             "--port",
             "0",
+            *extra,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -102,7 +103,7 @@ def start_serve(config, env, cwd, timeout: float = 120.0):
             line = lines.get(timeout=timeout)
             if line is None:
                 raise AssertionError(f"serve exited without a link: {proc.stderr.read()}")
-            m = re.search(r"(http://127\.0\.0\.1:\d+/\?token=\S+)", line)
+            m = re.search(r"(https?://127\.0\.0\.1:\d+/\?token=\S+)", line)
             if m:
                 return proc, m.group(1)
     except BaseException:

@@ -140,3 +140,67 @@ def test_only_the_serve_command_imports_the_web_app():
     assert {"crosspost.queueing", "crosspost.claims", "crosspost.preview"} <= graph[
         "crosspost.web.actions"
     ]
+
+
+def _self_signed(folder):
+    """A certificate for 127.0.0.1 and its key, as PEM files (cryptography comes with the
+    Bluesky SDK)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def test_with_tls_the_link_is_https_and_the_cookie_secure(site):
+    import httpx
+
+    from tests.support.procs import env_for
+    from tests.web.conftest import start_serve
+
+    cert, key = _self_signed(site.root)
+    env = env_for(site.root, CROSSPOST_CONFIG=str(site.config))
+    proc, url = start_serve(
+        site.config, env, site.root, "--tls-cert", str(cert), "--tls-key", str(key)
+    )
+    try:
+        assert url.startswith("https://127.0.0.1:")
+        import ssl
+
+        with httpx.Client(timeout=30, verify=ssl.create_default_context(cafile=str(cert))) as c:
+            r = c.get(url, follow_redirects=False)
+            assert r.status_code == 303
+            assert "secure" in r.headers["set-cookie"].lower()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
