@@ -1,7 +1,8 @@
 """``crosspost serve``'s pages: calendar, post, composer, personas and audit log.
 
-Pages are rendered on the server; the one script (static/app.js, the project's own) only
-makes the composer check as the user types and lets a post be dragged to another time. Every
+Pages are rendered on the server and work without script; the one script (static/app.js,
+the project's own) makes the composer check as the user types, lets a post be dragged to
+another time and refreshes the calendar while nobody is using it. Every
 change goes through :mod:`crosspost.web.actions`, i.e. through the functions the commands
 call. The library is synchronous (SQLAlchemy, the guard): each request's work runs in
 Starlette's thread pool, so several tabs never wait on one another's page.
@@ -89,7 +90,7 @@ async def unexpected(request: Request, exc: Exception) -> Response:
     from starlette.responses import HTMLResponse
 
     from ..dberrors import store_problem, summary
-    from .security import CSP, FORBIDDEN_PAGE
+    from .security import CSP, plain_page
 
     problem = store_problem(exc)
     if problem is not None:
@@ -100,15 +101,11 @@ async def unexpected(request: Request, exc: Exception) -> Response:
             f"unexpected {type(exc).__name__}: {summary(exc)} (nothing was changed by the "
             "failed step; the terminal running crosspost serve has the details)"
         )
-    page = FORBIDDEN_PAGE.replace("Open the link crosspost printed", "Something went wrong")
-    body = page.split("<p>In the terminal")[0].format(reason=_html(text)) + "</main></body></html>"
-    return HTMLResponse(body, status_code=500, headers={"content-security-policy": CSP})
-
-
-def _html(text: str) -> str:
-    from html import escape
-
-    return escape(text)
+    return HTMLResponse(
+        plain_page("Something went wrong", text),
+        status_code=500,
+        headers={"content-security-policy": CSP},
+    )
 
 
 def _flash(request: Request, kind: str, text: str) -> None:

@@ -45,15 +45,23 @@ CSRF_HEADER = "x-csrf-token"
 MAX_FORM = 1 << 20
 MAX_UPLOAD = 64 << 20
 
-FORBIDDEN_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>crosspost: open the link</title>
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>crosspost: {title}</title>
 <link rel="stylesheet" href="/static/app.css"></head>
-<body><main class="forbidden"><h1>Open the link crosspost printed</h1>
-<p>{reason}</p>
-<p>In the terminal where you ran <code>crosspost serve</code>, open the link that starts
-with <code>http://127.0.0.1:</code> and ends with <code>?token=…</code>. Each link works
-once; restart <code>crosspost serve</code> for a new one.</p></main></body></html>
+<body><main class="forbidden"><h1>{title}</h1>
+<p>{reason}</p>{more}</main></body></html>
 """
+
+OPEN_THE_LINK = """<p>In the terminal where you ran <code>crosspost serve</code>, open the link
+that starts with <code>http://127.0.0.1:</code> and ends with <code>?token=…</code>. Each link
+works once; restart <code>crosspost serve</code> for a new one.</p>"""
+
+
+def plain_page(title: str, reason: str, more: str = "") -> str:
+    """A page without the app around it (no session, or the app itself failed)."""
+    from html import escape
+
+    return PAGE.format(title=escape(title), reason=escape(reason), more=more)
 
 
 class OneTimeToken:
@@ -187,9 +195,7 @@ async def _multipart_field(scope: Scope, body: bytes, name: str) -> str:
 
 
 async def _forbidden(send: Send, reason: str) -> None:
-    from html import escape
-
-    body = FORBIDDEN_PAGE.format(reason=escape(reason)).encode()
+    body = plain_page("Open the link crosspost printed", reason, OPEN_THE_LINK).encode()
     await send(
         {
             "type": "http.response.start",
