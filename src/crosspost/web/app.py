@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -181,8 +181,6 @@ class Pages:
         health = await run_in_threadpool(self.health)
         grid = build_days(days, lanes, found, month=anchor if view == "month" else None)
         step = 7 if view == "week" else 31
-        from datetime import timedelta
-
         prev_day = anchor - timedelta(days=step)
         next_day = anchor + timedelta(days=step)
         if view == "month":
