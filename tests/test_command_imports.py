@@ -17,6 +17,8 @@ SCHEDULER = ("apscheduler",)
 #: the perceptual image hash and what it brings (numpy, scipy): only for posts with images
 IMAGES = ("imagehash", "numpy", "scipy", "pywt")
 DATABASE = ("sqlalchemy", "sqlmodel", "alembic", "psycopg")
+#: the web app's stack: only ``serve`` needs it
+WEB = ("starlette", "uvicorn", "jinja2", "multipart")
 
 PROBE = """
 import json, sys
@@ -55,7 +57,7 @@ def imported(ws, *args: str, forbidden: tuple[str, ...]) -> list[str]:
 
 
 def test_help_imports_neither_database_scheduler_nor_sdks(ws):
-    assert imported(ws, "--help", forbidden=SDKS + SCHEDULER + DATABASE + ("requests",)) == []
+    assert imported(ws, "--help", forbidden=SDKS + SCHEDULER + DATABASE + WEB + ("requests",)) == []
 
 
 @pytest.mark.parametrize(
@@ -71,4 +73,4 @@ def test_help_imports_neither_database_scheduler_nor_sdks(ws):
 )
 def test_everyday_commands_import_no_sdk_no_scheduler_and_no_image_hashing(ws, args):
     ws.write("entry.md", ENTRY)
-    assert imported(ws, *args, forbidden=SDKS + SCHEDULER + IMAGES) == []
+    assert imported(ws, *args, forbidden=SDKS + SCHEDULER + IMAGES + WEB) == []

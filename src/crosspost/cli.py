@@ -24,6 +24,7 @@ from .cli_common import F, app_of, console, emit_json, format_option
 from .cli_evergreen import evergreen
 from .cli_feeds import feeds
 from .cli_notify import notify
+from .cli_serve import serve
 from .cli_status import calendar, status
 from .errors import CrosspostError, Refused, UsageError
 
@@ -51,6 +52,7 @@ cli.add_command(notify)
 cli.add_command(feeds)
 cli.add_command(status)
 cli.add_command(calendar)
+cli.add_command(serve)
 
 
 # -- init / personas ---------------------------------------------------------------------------

@@ -177,7 +177,7 @@ def _fields(fields: dict[str, list[int]]) -> str:
     return "; ".join(f"{name}: {_ids(ids)}" for name, ids in sorted(fields.items()))
 
 
-def _audit_detail(d: dict[str, Any]) -> str:
+def audit_detail(d: dict[str, Any]) -> str:
     """What the listing shows of a record: where the finding was and its keyed hash (never
     matched text, except in records of older versions not yet redacted)."""
     if "records" in d and "fields" in d:  # a redaction
@@ -518,7 +518,7 @@ def print_audit(
 
     t = Table("id", "at", "kind", "persona", "post", "rule", "reason / finding")
     for r in data:
-        detail = r["reason"] or _audit_detail(r["detail"] or {})
+        detail = r["reason"] or audit_detail(r["detail"] or {})
         at = _shown_time(r["at"], (tzs or {}).get(r["persona"], UTC))
         t.add_row(
             str(r["id"]),
