@@ -18,6 +18,7 @@ CONFIG_DURATIONS = [
     ("daemon", "shutdown_grace"),
     ("daemon", "credentials_ttl"),
     ("daemon", "login_warning"),
+    ("daemon", "feeds_interval"),
     ("daemon.retry", "base_delay"),
     ("daemon.retry", "max_delay"),
     ("guard", "correlation_window"),

@@ -449,3 +449,9 @@ def test_an_atom_feed(ws):
     assert posts(ws)[0].body == (
         "Swarm season & you: Catch them early. https://anabee.example/notes/swarm-2/"
     )
+
+
+def test_a_feeds_interval_of_zero_is_refused(ws):
+    ws.write("config.toml", ws.config.read_text() + '[daemon]\nfeeds_interval = "0s"\n')
+    r = ws.run("personas")
+    assert r.code == 2 and "feeds_interval" in r.err and "at least 1s" in r.err, r.err

@@ -132,6 +132,13 @@ class DaemonSettings(_Strict):
     )
     retry: RetrySettings = Field(default_factory=RetrySettings)
 
+    @field_validator("feeds_interval")
+    @classmethod
+    def _feeds_interval(cls, v: timedelta) -> timedelta:
+        if v < timedelta(seconds=1):
+            raise ValueError('feeds_interval must be at least 1s; the default is "15m"')
+        return v
+
     @field_validator("health")
     @classmethod
     def _health(cls, v: str | None) -> str | None:
