@@ -42,8 +42,7 @@ def audit_exposure(
     What was read is kept (unless --no-import), so posts made outside crosspost count in
     the near-duplicate and separation checks of posts queued later.
     """
-    from .exposure import TargetRead, audit
-    from .guardkey import guard_secret
+    from .exposure import TargetRead, run
 
     app = app_of(ctx)
 
@@ -52,14 +51,7 @@ def audit_exposure(
             what = f"{len(read.items)} posts" + (", profile" if read.profile else "")
             click.echo(f"read {read.persona}/{read.target} ({read.platform}): {what}", err=True)
 
-    result = audit(
-        app,
-        persona,
-        limit=limit,
-        secret=guard_secret(app),
-        record=not no_import,
-        on_read=progress,
-    )
+    result = run(app, persona, limit=limit, record=not no_import, on_read=progress)
     if fmt == "json":
         emit_json(result.to_json())
     else:
@@ -93,12 +85,6 @@ def _print(con: Any, result: Any) -> None:
     for read in result.reads:
         for note in read.notes:
             con.print(f"[yellow]note[/] {read.persona}/{read.target}: {escape(note)}")
-    checked = sum(len(r.items) for r in result.reads)
-    profiles = sum(r.profile is not None for r in result.reads)
-    summary = f"{checked} posts and {profiles} profiles checked"
-    if result.blocked:
-        con.print(f"[red]exposed[/]: {summary}; fix or delete the blocking items above")
-    elif result.findings:
-        con.print(f"[green]nothing blocks[/] (warnings only): {summary}")
-    else:
-        con.print(f"[green]clean[/]: {summary}; nothing of another persona found")
+    state, _, rest = result.summary().partition(":")
+    colour = "red" if result.blocked else "green"
+    con.print(f"[{colour}]{state}[/]:{escape(rest)}")

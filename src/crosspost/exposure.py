@@ -45,6 +45,7 @@ __all__ = [
     "imported_items",
     "read_target",
     "remember",
+    "run",
 ]
 
 
@@ -71,6 +72,20 @@ class Exposure:
     @property
     def blocks(self) -> bool:
         return self.severity == "block"
+
+    def shown_message(self) -> str:
+        """The message for a page that may be on a shared screen: identity and never-mention
+        messages repeat the profile's term that matched (the terminal shows it, as ``check``
+        does), so they are said without it, as the audit log keeps them."""
+        from .auditlog import keeps_message
+
+        if keeps_message(self.rule):
+            return self.message
+        if self.rule == "never-mention":
+            return f"one of persona '{self.persona}''s never_mention terms (not shown)"
+        if self.owner is not None:
+            return f"identifies persona '{self.owner}' (the term is not shown)"
+        return f"[{self.rule}] in {self.field} (the matched text is not shown)"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,6 +137,23 @@ class Audit:
     @property
     def blocked(self) -> bool:
         return any(f.blocks for f in self.findings)
+
+    @property
+    def posts_checked(self) -> int:
+        return sum(len(r.items) for r in self.reads)
+
+    @property
+    def profiles_checked(self) -> int:
+        return sum(r.profile is not None for r in self.reads)
+
+    def summary(self) -> str:
+        """One line for people: the command's last line and the web page's heading."""
+        checked = f"{self.posts_checked} posts and {self.profiles_checked} profiles checked"
+        if self.blocked:
+            return f"exposed: {checked}; fix or delete the blocking items"
+        if self.findings:
+            return f"nothing blocks (warnings only): {checked}"
+        return f"clean: {checked}; nothing of another persona found"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -273,3 +305,20 @@ def audit(
                 on_read(read)
             findings += check_read(personas, p, read, secret=secret)
     return Audit(reads, findings)
+
+
+def run(
+    app: App,
+    persona: str | None = None,
+    *,
+    limit: int = DEFAULT_HISTORY_LIMIT,
+    record: bool = True,
+    on_read: Callable[[TargetRead], None] | None = None,
+) -> Audit:
+    """The audit as ``crosspost audit-exposure`` and ``crosspost serve`` run it: with the
+    guard key (hashed confidential identifiers count too) and the registry's adapters."""
+    from .guardkey import guard_secret
+
+    return audit(
+        app, persona, limit=limit, secret=guard_secret(app), record=record, on_read=on_read
+    )
