@@ -61,6 +61,7 @@ def build_app(
         Route("/personas", pages.personas),
         Route("/personas/test", pages.test_account, methods=["POST"]),
         Route("/audit", pages.audit),
+        Route("/audit-exposure", pages.exposure, methods=["GET", "POST"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     middleware = [
@@ -118,8 +119,11 @@ def _error_text(e: CrosspostError) -> str:
 
 class Pages:
     def __init__(self, app: App, templates: Jinja2Templates) -> None:
+        from .exposure import LastRuns
+
         self.app = app
         self.templates = templates
+        self.exposure_runs = LastRuns()
 
     def render(
         self, request: Request, name: str, status_code: int = 200, **context: Any
@@ -450,6 +454,39 @@ class Pages:
             for r in records
         ]
         return self.render(request, "audit.html", records=rows, total=total)
+
+    async def exposure(self, request: Request) -> Response:
+        """``crosspost audit-exposure`` from the browser: the POST runs it (seconds: every
+        account is read back) and redirects; the page shows the last run of this process."""
+        from . import exposure
+
+        await run_in_threadpool(self.fresh)
+        if request.method == "POST":
+            form = await request.form()
+            f = {k: v for k, v in form.items() if isinstance(v, str)}
+
+            def work() -> exposure.LastRun:
+                persona, limit, record = exposure.parse_form(self.app, f)
+                return exposure.run_audit(self.app, persona, limit, record)
+
+            try:
+                done = await run_in_threadpool(work)
+            except CrosspostError as e:
+                _flash(request, "error", _error_text(e))
+            else:
+                self.exposure_runs.put(done)
+            return RedirectResponse("/audit-exposure", status_code=303)
+        last = self.exposure_runs.get()
+        tzs: dict[str, tzinfo] = {p.name: p.tz for p in self.app.personas}
+        default = next(iter(tzs.values()), UTC)
+        return self.render(
+            request,
+            "exposure.html",
+            last=exposure.page_data(last, tzs, default) if last is not None else None,
+            personas=list(tzs),
+            limit=last.limit if last is not None else exposure.LIMIT_DEFAULT,
+            limits=(exposure.LIMIT_MIN, exposure.LIMIT_MAX),
+        )
 
 
 def _at(form: dict[str, str]) -> str | None:
