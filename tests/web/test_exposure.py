@@ -104,3 +104,21 @@ def test_notes_name_the_login_and_bad_input_keeps_the_last_run(
         assert "clean: 2 posts and 1 profiles checked" in unescape(r.text), "the last run stays"
         r = web.client.post("/audit-exposure", data={"csrf": csrf, "persona": "nobody"})
         assert "unknown persona 'nobody'" in unescape(r.text)
+
+
+def test_only_web_addresses_become_links() -> None:
+    from datetime import UTC, datetime
+
+    from crosspost.exposure import Audit, Exposure
+    from crosspost.web.exposure import LastRun, page_data
+
+    def finding(url: str | None) -> Exposure:
+        return Exposure(
+            "personal", "home-x", "x", "post", url, "body", None, "confidential", "warn", "m"
+        )
+
+    urls = ["javascript:alert(1)", "https://example.org/p/1", None, "at://did:plc:x/post/1"]
+    last = LastRun(datetime.now(UTC), None, 200, Audit([], [finding(u) for u in urls]))
+    rows = page_data(last, {}, UTC)["findings"]
+    assert [r["link"] for r in rows] == [None, "https://example.org/p/1", None, None]
+    assert [r["url"] for r in rows] == urls, "shown as text, not as a link"
