@@ -9,8 +9,10 @@ piece, as the persona that published it.
 
 A target that cannot be read (no credentials, unreachable, a platform or API tier that does
 not allow reading) is a note on that target; the others are still audited. Findings say
-where (the item's link) and why, never the matched text: the report may end up in a ticket
-or a log.
+where (the item's link) and why. What matched is never in a finding of a confidential
+identifier (the report may end up in a ticket or a log); identity and never-mention messages
+name the profile's own term, as ``check`` does, and :meth:`Finding.shown_message` words them
+without it for screens others may see.
 """
 
 from __future__ import annotations
