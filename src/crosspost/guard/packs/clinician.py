@@ -678,6 +678,59 @@ SESSION_CONTENT = PackRule(
 
 _REVIEW = r"(?:reviews?|testimonials?|ratings?|recommendations?|endorsements?)"
 _KW_REVIEW = "review* testimonial* rating* rate recommend* endorse* star* 5-star five-star"
+#: "I don't ask for reviews", "can't post testimonials": the sentence refuses, not solicits.
+_REFUSAL = re.compile(
+    r"\b(?:don't|do\s+not|doesn't|does\s+not|didn't|can't|cannot|can\s+not|never|won't|"
+    r"shouldn't|mustn't|must\s+not|not\s+allowed|isn't\s+allowed|aren't\s+allowed)\b"
+)
+#: What makes a sentence about reviews a request: politeness, the asker's gratitude, what a
+#: review does for the writer, a conditional "if you enjoyed…", a question to the reader, or
+#: an imperative opening the sentence ("Share your experience…", "Spread the word…").
+_ASK = re.compile(
+    r"\b(?:please|kindly|favou?r|grateful|appreciated?|welcome|wanted|open\s+now|are\s+open|"
+    r"(?:i|we)(?:'d|\s+would)\s+(?:really\s+|so\s+|truly\s+)?(?:love|value|appreciate|be)|"
+    r"would\s+(?:really\s+)?(?:be|mean|help)|means?\s+(?:a\s+lot|the\s+world|so\s+much)|"
+    r"helps?\s+(?:us|me|others?|more|other|someone|people|small|independent|families|keep)|"
+    r"could\s+help|makes?\s+(?:a\s+)?(?:huge\s+|big\s+|real\s+)?difference|(?:is|are)\s+gold|"
+    r"keeps?\s+(?:[\w\-]+\s+){0,3}alive|every\s+star|takes?\s+(?:\d+|a|one|two|thirty)\s+"
+    r"(?:seconds?|minutes?|moment)|if\s+you\s*(?:'ve|have)?\s+(?:enjoyed|found|read|worked|been|"
+    r"finished|liked|loved|were\s+happy)|(?:could|would|will|can)\s+(?:you|any|all|past|former|"
+    r"current)|link\s+(?:in\s+(?:my\s+)?bio|below)|you\s+know\s+what\s+to\s+do|"
+    r"keep\s+them\s+coming)\b"
+)
+_IMPERATIVE = re.compile(
+    r"\s*(?:[\w'\-]+(?:\s+[\w'\-]+)?\s*:\s*)?(?:please\s+)?(?:leave|write|drop|post|give|submit|"
+    r"rate|review|tell|share|spread)\b"
+)
+_SENTENCE = re.compile(r"[.!?]+(?=\s|$)|\n")
+
+
+def _sentence_of(norm: str, start: int, end: int) -> tuple[int, int]:
+    s = 0
+    for m in _SENTENCE.finditer(norm, max(0, start - 300), start):
+        s = m.end()
+    after = _SENTENCE.search(norm, end, min(len(norm), end + 300))
+    return s, after.start() if after else min(len(norm), end + 300)
+
+
+def _not_refused(n: Normalised, m: re.Match[str]) -> bool:
+    """Not in a sentence that refuses or forbids reviews ("I don't ask clients for
+    testimonials", "please don't leave reviews about me")."""
+    s, e = _sentence_of(n.norm, m.start(), m.end())
+    return not _REFUSAL.search(n.norm, s, e)
+
+
+def _asks(n: Normalised, m: re.Match[str]) -> bool:
+    """A review noun in a sentence that asks the reader for one (see ``_ASK``)."""
+    s, e = _sentence_of(n.norm, m.start(), m.end())
+    if _REFUSAL.search(n.norm, s, e):
+        return False
+    if _ASK.search(n.norm, s, e):
+        return True
+    imperative = _IMPERATIVE.match(n.norm, s)
+    return imperative is not None and imperative.end() <= m.start()
+
+
 TESTIMONIAL = PackRule(
     id="clinician.testimonial",
     severity="warn",
@@ -699,41 +752,75 @@ TESTIMONIAL = PackRule(
         "five-star",
         "client*",
         "patient*",
+        "quotes",
+        "words",
+        "story",
+        "stories",
     ),
     patterns=(
         _c(
             rf"\b(?:leave|write|post|give|submit|share|drop|send)\s+(?:me\s+|us\s+)?"
             rf"(?:a\s+|an\s+|your\s+|some\s+)?(?:(?:quick|short|honest|positive|good|great|kind|"
             rf"5[\s\-]*star|five[\s\-]*star)\s+)*(?:[\w\-]+\s+){{0,2}}?{_REVIEW}\b",
+            _not_refused,
             keywords=_KW_REVIEW,
             first=r"(?:leave|write|post|give|submit|share|drop|send)\s",
         ),
         _c(
             r"\b(?:review|rate|recommend|endorse)\s+(?:me|us|my\s+practice|our\s+practice)\s+"
             r"(?:on|at)\s+\w+",
+            _not_refused,
             keywords=_KW_REVIEW,
             anchored=True,
         ),
         _c(
             rf"\b{_REVIEW}\s+(?:from|by)\s+(?:my\s+|our\s+|former\s+|current\s+|past\s+)*"
             rf"{_CLIENT}s?\b",
+            _not_refused,
             keywords=_KW_REVIEW,
             anchored=True,
         ),
         _c(
             rf"\b{_CLIENT}s?\b[^.!?\n]{{0,60}}?\b(?:{_REVIEW}|5[\s\-]*stars?|five\s+stars?)\b",
+            _not_refused,
             keywords=_KW_REVIEW,
         ),
         _c(
             rf"\b{_REVIEW}\s+(?:are\s+|is\s+)?(?:always\s+)?(?:welcome|appreciated|wanted|"
             r"needed|helps?)\b",
+            _not_refused,
             keywords=_KW_REVIEW,
             anchored=True,
         ),
         _c(
             rf"\b{_CLIENT}s?\b[^.!?\n]{{0,60}}?\bshare\s+(?:your|their)\s+(?:experiences?|"
             r"stor(?:y|ies)|feedback)\b",
+            _not_refused,
             keywords="client* patient*",
+        ),
+        # "rate us ★★★★★ on Yelp", "rate and review it on Apple Podcasts", "recommend us to a
+        # friend", "rate your experience with us"
+        _c(
+            r"\b(?:rate|review|recommend|endorse)(?:\s+and\s+(?:rate|review))?\s+"
+            r"(?:(?:me|us|it|my\s+[\w\-]+|our\s+[\w\-]+)\s+(?:[^\w\s]+\s+)?(?:on|at)\s+\w+|"
+            r"(?:me|us)\s+to\s+(?:a\s+|your\s+)?(?:friends?|others|family|colleagues?)|"
+            r"your\s+(?:experience|visit|stay|care|session)s?\b)",
+            _not_refused,
+            keywords="rate review* recommend* endorse*",
+            anchored=True,
+        ),
+        # A review noun (or "a few words", "your story", "quotes") in a sentence that
+        # asks for it: "I'd be so grateful for a Google review", "a rating on TES would really
+        # help", "please pop a few words on Goodreads", "Share your experience on our reviews
+        # page"
+        _c(
+            r"\b(?:reviews?|ratings?|testimonials?|endorsements?|quotes|"
+            r"(?:5|five)[\s\-]*stars?|a\s+few\s+(?:kind\s+)?words|your\s+(?:kind\s+)?words|"
+            r"your\s+stor(?:y|ies)|your\s+experiences?)\b",
+            _asks,
+            keywords=_KW_REVIEW + " quotes words story stories",
+            before=300,
+            after=300,
         ),
     ),
     message="solicits testimonials/reviews (APA 5.05)",
@@ -745,12 +832,18 @@ TESTIMONIAL = PackRule(
         "Reviews are always appreciated!",
         "Leave us a 5-star Google review if therapy helped.",
         "Former clients, would you share your experience for my new website?",
+        "A rating on Psychology Today would really help us reach more people.",
+        "If you enjoyed the course, a few words for my website would be lovely.",
+        "Rate and review us on Google, it takes a minute.",
     ),
     false_positives=(
         "I read a review of that book and now I want it.",
         "Peer review is slow but it matters.",
         "Our bees got a glowing rating at the county fair.",
         "Five things I learned from beekeeping.",
+        "I never ask clients for reviews; APA 5.05 is clear.",
+        "Review week: forty reports to write.",
+        "Please don't post reviews of my sessions online.",
     ),
 )
 
@@ -761,7 +854,7 @@ _LABEL = (
     r"(?:narcissis(?:t|tic)(?:\s+personality\s+disorder)?|malignant\s+narcissist|"
     r"psychopath(?:ic)?|sociopath(?:ic)?|bipolar|schizophrenic|borderline|autistic|"
     r"paranoid|delusional|histrionic|manic|psychotic|(?:clinically\s+)?depressed|"
-    r"demented|senile|(?:has\s+|with\s+)?(?:npd|bpd|aspd|adhd|ocd|dementia)|"
+    r"demented|senile|(?:has\s+|with\s+|suffering\s+from\s+)?(?:npd|bpd|aspd|adhd|ocd|dementia)|"
     r"(?:antisocial|borderline|histrionic)\s+personality\s+disorder|on\s+the\s+spectrum|"
     r"mentally\s+ill|a\s+sadist)"
 )
@@ -769,15 +862,27 @@ _PEJORATIVE = r"(?:(?:malignant\s+)?narcissist|psychopath|sociopath|sadist)"
 _MOD = (
     r"(?:so|such|clearly|obviously|definitely|probably|totally|absolutely|a|an|the|textbook|"
     r"classic|full[\s\-]*blown|raging|real|true|complete|malignant|covert|certifiable|"
-    r"basically|literally|just|like|also|really|fully|100%|severely|deeply)"
+    r"basically|literally|just|like|also|really|fully|100%|severely|deeply|full[\s\-]*on|total|"
+    r"obvious|utter|proper|undiagnosed|case\s+of)"
 )
 _IS = rf"(?:is|was|{_APOS}s|seems|sounds|looks|acts|has|suffers\s+from|clearly\s+has)"
 _REL = (
     r"(?:ex|ex[\s\-]*(?:husband|wife|partner|boyfriend|girlfriend)|boss|husband|wife|partner|"
     r"mother|mom|mum|father|dad|sister|brother|neighbou?r|co[\s\-]?worker|colleague|friend|"
     r"roommate|landlord|(?:mother|father|sister|brother)[\s\-]*in[\s\-]*law|son|daughter|"
-    r"aunt|uncle|cousin|girlfriend|boyfriend|manager|teacher|president|senator|governor)"
+    r"aunt|uncle|cousin|girlfriend|boyfriend|manager|teacher|president|senator|governor|"
+    r"step[\s\-]*(?:mum|mom|dad|mother|father)|ceo|mp|influencer|therapist|head(?:teacher)?|"
+    r"principal|coach)"
 )
+#: People outside the writer's family: about them a bare clinical label ("my boss is
+#: delusional", "my manager has ADHD") is already a diagnosis; "my brother is autistic" is not.
+_NOT_FAMILY = (
+    r"(?:ex|ex[\s\-]*(?:husband|wife|partner|boyfriend|girlfriend)|boss|neighbou?r|co[\s\-]?worker|"
+    r"colleague|roommate|landlord|manager|teacher|president|senator|governor|ceo|mp|"
+    r"influencer|head(?:teacher)?|principal|coach|boyfriend|girlfriend)"
+)
+#: "my", "that", "Megan's": whose (or which) person the label is about
+_DET = r"(?:my|his|her|their|your|our|the|this|that|[\w\-]+'s)"
 DIAGNOSIS = PackRule(
     id="clinician.diagnosis",
     severity="warn",
@@ -823,9 +928,18 @@ DIAGNOSIS = PackRule(
             after=60,
         ),
         _c(
-            rf"\b(?:my|his|her|their|your|our|the)\s+{_REL}\s+{_IS}\s+(?:{_MOD}\s+)*"
-            rf"(?:(?:a|an)\s+{_PEJORATIVE}|(?:clearly|obviously|definitely|textbook|classic|"
-            rf"totally|such\s+a)\s+(?:{_MOD}\s+)*{_LABEL})\b"
+            rf"\b{_DET}\s+(?:[\w\-']+\s+){{0,2}}?{_REL}\s+{_IS}\s+(?:{_MOD}\s+)*"
+            rf"(?:(?:a|an)\s+(?:{_MOD}\s+)*{_PEJORATIVE}|(?:clearly|obviously|definitely|textbook|"
+            rf"classic|totally|such\s+a)\s+(?:{_MOD}\s+)*{_LABEL})\b",
+            not_generic,
+        ),
+        # "my boss is delusional", "my coworker is so OCD", "my ex had undiagnosed BPD"; a
+        # neurotype or dementia stated plainly ("my colleague is autistic") is not a diagnosis
+        _c(
+            rf"\b{_DET}\s+(?:[\w\-']+\s+){{0,2}}?{_NOT_FAMILY}\s+(?:{_IS}|had)\s+"
+            rf"(?:(?:{_MOD}\s+)+{_LABEL}|(?!(?:has\s+|with\s+)?(?:autistic|on\s+the\s+spectrum|"
+            rf"adhd|ocd|dementia)\b){_LABEL})\b",
+            not_generic,
         ),
         _c(
             rf"\b{_LABEL}\s+(?:behaviou?rs?|traits?|tendencies|energy)\s+(?:from|by|of|in)\s+"
@@ -852,6 +966,9 @@ DIAGNOSIS = PackRule(
         "I'd diagnose Kanye with bipolar disorder from that interview alone.",
         "Honestly Biden is senile.",
         "Classic narcissistic traits from Elon Musk again.",
+        "My landlord is delusional if he thinks we are paying that.",
+        "Her new boyfriend is an obvious narcissist.",
+        "The senator is clearly suffering from dementia.",
     ),
     false_positives=(
         "A narcissist is often charming at first.",
@@ -860,6 +977,8 @@ DIAGNOSIS = PackRule(
         "Narcissistic personality disorder is rarer than social media suggests.",
         "People with ADHD are not lazy.",
         "He was depressed for a while after the move, he told us on his podcast.",
+        "My colleague is autistic and the best data person I know.",
+        "If your boss is a narcissist, document everything.",
     ),
 )
 
@@ -873,6 +992,14 @@ def _checkin_validate(n: Normalised, m: re.Match[str]) -> bool:
     return len(words) >= 2 and (words[-1][:1].isupper() or words[1][:1].isupper())
 
 
+def _named_street(n: Normalised, m: re.Match[str]) -> bool:
+    """ "on Station Road", "at Granary Square": the street's name and its kind are written as a
+    proper name (every word capitalised or an ordinal such as 5th)."""
+    start, end = n.orig_span(m.start("cap"), m.end())
+    words = re.findall(r"[\w'’\-]+", n.orig[start:end])
+    return bool(words) and all(w[:1].isupper() or w[:1].isdigit() for w in words)
+
+
 # -- clinician.check-in ------------------------------------------------------------------------
 
 _STREET = (
@@ -881,7 +1008,7 @@ _STREET = (
 )
 _STREET_WORDS = (
     "street st avenue ave road rd boulevard blvd lane ln drive dr way place pl court ct terrace "
-    "parkway pkwy highway hwy square sq plaza straße strasse str"
+    "parkway pkwy highway hwy square sq plaza straße strasse str row crescent"
 )
 CHECK_IN = PackRule(
     id="clinician.check-in",
@@ -904,13 +1031,24 @@ CHECK_IN = PackRule(
     ),
     patterns=(
         _c(
-            r"\b(?:checked|checking|just\s+checked|(?:i|we)\s+check)[\s\-]*in\s+(?:at|@|to)\s+"
-            r"[^.!?\n,;]{1,60}",
+            r"\b(?:checked[\s\-]*in\s*:\s*|(?:checked|checking|just\s+checked|(?:i|we)\s+check)"
+            r"[\s\-]*in(?:to\s+|\s+(?:at|to)\s+|\s*@\s*)(?!(?:say|let|ask|see|remind|share|"
+            r"update|report|confirm|tell|apologi[sz]e)\b))[^.!?\n,;]{1,60}",
             keywords="check* checked",
             before=12,
             after=100,
         ),
         _c(r"\U0001f4cd\s*[^.!?\n]{1,60}", keywords="\U0001f4cd*", before=0, after=70),
+        # "in the car park of the surgery on Station Road", "a corner at Granary Square": a
+        # named street (written in full: "St" may be a saint) after a preposition of place
+        _c(
+            r"\b(?:on|off|at|in|near|behind|opposite)\s+(?P<cap>(?:[\w'’.\-]+\s+){1,3}?)"
+            r"(?:street|road|lane|avenue|square|court|terrace|row|crescent|boulevard)\b",
+            _named_street,
+            keywords="street road lane avenue square court terrace row crescent boulevard",
+            before=60,
+            after=10,
+        ),
         _c(
             r"\b(?:office|practice|clinic|studio)\s+(?:is\s+)?(?:located\s+)?(?:on|at|in|near|"
             r"by|off)\s+(?:the\s+corner\s+of\s+)?(?:[\w'’.\-]+\s+){1,4}?" + _STREET,
@@ -936,12 +1074,16 @@ CHECK_IN = PackRule(
         "Checked in at Harbor Coffee before my first appointment.",
         "📍 Portland, OR",
         "Our office is at 1200 Maple Avenue, suite 3.",
+        "Eating lunch on a bench in Victoria Square between appointments.",
+        "Just checked into the Travelodge for the conference.",
     ),
     false_positives=(
         "I walked 3 blocks down the street and felt better.",
         "Checking in with yourself is a skill.",
         "5 ways to rest when the office is loud.",
         "The office is closed on Monday.",
+        "Just checking in to remind you the newsletter moved.",
+        "We live on a quiet road near the sea.",
     ),
 )
 
