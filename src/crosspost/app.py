@@ -33,9 +33,11 @@ class App:
         from .profiles import load_personas
 
         s = self.settings
-        return load_personas(
+        personas = load_personas(
             s.resolved_profiles_dir(), s.base_dir, known_urls=self.cache_dir / "notify-urls"
         )
+        personas.matcher_cache_dir = self.cache_dir / "guard"
+        return personas
 
     def _profiles_stamp(self) -> tuple[tuple[str, float], ...]:
         d = self.settings.resolved_profiles_dir()
