@@ -186,10 +186,28 @@ def _decode_one(m: re.Match[str]) -> str:
         return text
 
 
+_PCT = re.compile(r"%[0-9A-Fa-f]{2}")
+_ENT = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_IDN = re.compile(r"(?<![\w-])[xX][nN]--[A-Za-z0-9-]+")
+
+
 def _may_be_encoded(text: str) -> bool:
+    """``_ENCODED`` occurs in ``text`` (``%``, ``&`` or ``xn--``/``XN--`` present).
+
+    One pattern per kind: each starts with a literal the regex engine finds at C speed, where
+    the alternation of all three scanned the whole post character by character (a post with
+    "50%" or "&" paid that every time)."""
+    pct = "%" in text
+    ent = "&" in text
+    if pct and _PCT.search(text):
+        return True
+    if ent and _ENT.search(text):
+        return True
     return (
-        "%" in text or "&" in text or ("--" in text and ("xn--" in text or "XN--" in text))
-    ) and bool(_ENCODED.search(text))
+        "--" in text
+        and (pct or ent or "xn--" in text or "XN--" in text)
+        and bool(_IDN.search(text))
+    )
 
 
 WORD_RE = re.compile(r"[^\W_]+")
@@ -235,6 +253,68 @@ def _ascii_form(orig: str) -> bytes | None:
             return None
         text = text.replace(ch, piece)
     return None
+
+
+#: ``_CANON_FROM_ASCII`` for UTF-8 bytes: bytes of non-ASCII characters stay as they are
+_CANON_FROM_UTF8 = bytes(c if b < 128 else b for b, c in enumerate(_CANON_FROM_ASCII))
+#: non-ASCII or control character → (its ``norm`` form, its ``canon`` form or ``None``), for
+#: characters :func:`_simple_views` can replace with ``str.replace``; ``None`` for the others
+_SIMPLE: dict[str, tuple[str, str | None] | None] = {}
+
+
+def _simple(ch: str) -> tuple[str, str | None] | None:
+    """``(norm form, canon form)`` of a special character when both are plain replacements:
+    the ``norm`` form is lowercase and normalises to itself (so replacing, then ``lower()``,
+    equals ``translate(NORM_TABLE)``); the ``canon`` form (``None`` for an ASCII or empty
+    ``norm`` form, which the byte table folds) is one character ``CANON_TABLE`` keeps."""
+    try:
+        return _SIMPLE[ch]
+    except KeyError:
+        pass
+    piece = NORM_TABLE[ord(ch)]
+    value: tuple[str, str | None] | None = None
+    if piece.lower() == piece and all(NORM_TABLE[ord(c)] == c for c in piece):
+        if piece.isascii():
+            value = (piece, None)
+        elif len(piece) == 1:
+            canon = CANON_TABLE[ord(piece)]
+            if len(canon) == 1 and CANON_TABLE[ord(canon)] == canon:
+                value = (piece, canon)
+    _SIMPLE[ch] = value
+    return value
+
+
+def _simple_views(orig: str) -> tuple[str, str, bool] | None:
+    """``(norm, canon, offsets shift)`` of text with non-ASCII characters or controls, with
+    C-level string operations: each distinct special character is replaced everywhere with
+    one ``str.replace`` (emoji, CJK letters, accented letters, curly quotes, invisible
+    joiners), where ``translate`` with the lazy tables costs a dictionary look-up per
+    character. ``None`` when a character needs the general path."""
+    runs = _SPECIAL_RUN.findall(orig)
+    chars = set(runs[0]) if len(runs) == 1 else set("".join(runs))
+    text = orig
+    shift = False
+    canon_swaps: list[tuple[str, str]] = []
+    for ch in chars:
+        simple = _simple(ch)
+        if simple is None:
+            return None
+        piece, canon = simple
+        if piece != ch:
+            text = text.replace(ch, piece)
+        if len(piece) != 1:
+            shift = True
+        if canon is not None and canon != piece:
+            canon_swaps.append((piece, canon))
+    norm = text.lower()
+    folded = norm
+    for piece, canon in canon_swaps:
+        folded = folded.replace(piece, canon)
+    if folded.isascii():
+        return norm, _collapse_bytes(folded.encode("ascii").translate(_CANON_FROM_ASCII)), shift
+    raw = folded.encode("utf-8").translate(_CANON_FROM_UTF8)
+    out = _SPACES_B.sub(b" ", b" " + raw + b" ")
+    return norm, (out.decode("utf-8") if len(out) > 1 else "  "), shift
 
 
 def _collapse(padded: str) -> str:
@@ -314,6 +394,11 @@ class Normalised:
         if _may_be_encoded(orig):
             self.norm = self._build_with_escapes(orig)
         else:
+            if not orig.isascii():
+                views = _simple_views(orig)
+                if views is not None:
+                    self.norm, self.canon, self._needs_map = views
+                    return
             form = orig.encode("ascii") if orig.isascii() else _ascii_form(orig)
             if form is not None:
                 folded = form.translate(_CANON_FROM_ASCII)
