@@ -32,6 +32,7 @@ import html
 import re
 import unicodedata
 from bisect import bisect_right
+from itertools import accumulate
 from urllib.parse import unquote
 
 from ._confusables import CONFUSABLE_TO_ASCII
@@ -228,6 +229,8 @@ _CANON_FROM_PLAIN_ASCII = bytes(
     0 if b in (0x25, 0x26) else c for b, c in enumerate(_CANON_FROM_ASCII)
 )
 _SPACES = re.compile(r"  +")
+_SPAN = re.Match.span
+_PLUS_ONE = (1).__add__
 _NOT_DIGITS = bytes(b for b in range(256) if not 0x30 <= b <= 0x39)
 _SPACES_B = re.compile(rb"  +")
 
@@ -257,6 +260,8 @@ def _ascii_form(orig: str) -> bytes | None:
 
 #: ``_CANON_FROM_ASCII`` for UTF-8 bytes: bytes of non-ASCII characters stay as they are
 _CANON_FROM_UTF8 = bytes(c if b < 128 else b for b, c in enumerate(_CANON_FROM_ASCII))
+#: the bytes of ``_SPECIAL_RUN``'s complement: ASCII that ``NORM_TABLE`` only lowercases
+_PLAIN_ASCII = bytes([*range(0x09, 0x0E), *range(0x1C, 0x7F)])
 #: non-ASCII or control character → (its ``norm`` form, its ``canon`` form or ``None``), for
 #: characters :func:`_simple_views` can replace with ``str.replace``; ``None`` for the others
 _SIMPLE: dict[str, tuple[str, str | None] | None] = {}
@@ -290,31 +295,46 @@ def _simple_views(orig: str) -> tuple[str, str, bool] | None:
     one ``str.replace`` (emoji, CJK letters, accented letters, curly quotes, invisible
     joiners), where ``translate`` with the lazy tables costs a dictionary look-up per
     character. ``None`` when a character needs the general path."""
-    runs = _SPECIAL_RUN.findall(orig)
-    chars = set(runs[0]) if len(runs) == 1 else set("".join(runs))
+    # the special characters alone: UTF-8 bytes without the plain ASCII ones (C-level)
+    specials = orig.encode("utf-8", "surrogatepass").translate(None, _PLAIN_ASCII)
     text = orig
     shift = False
-    canon_swaps: list[tuple[str, str]] = []
-    for ch in chars:
-        simple = _simple(ch)
+    letters = False  # non-ASCII letters stay in ``canon``
+    swaps: list[tuple[str, str]] = []  # ``norm`` character → another ``canon`` letter
+    spaces: list[str] = []  # non-ASCII ``norm`` characters that are separators in ``canon``
+    table = _SIMPLE
+    for ch in set(specials.decode("utf-8", "surrogatepass")):
+        simple = table.get(ch) or _simple(ch)
         if simple is None:
             return None
         piece, canon = simple
         if piece != ch:
             text = text.replace(ch, piece)
-        if len(piece) != 1:
-            shift = True
-        if canon is not None and canon != piece:
-            canon_swaps.append((piece, canon))
+            if len(piece) != 1:
+                shift = True
+        if canon is None:
+            continue
+        if canon == " ":
+            spaces.append(piece)
+        elif canon == piece:
+            letters = True
+        else:
+            swaps.append((piece, canon))
+            letters = letters or not canon.isascii()
     norm = text.lower()
     folded = norm
-    for piece, canon in canon_swaps:
+    for piece, canon in swaps:
         folded = folded.replace(piece, canon)
-    if folded.isascii():
-        return norm, _collapse_bytes(folded.encode("ascii").translate(_CANON_FROM_ASCII)), shift
-    raw = folded.encode("utf-8").translate(_CANON_FROM_UTF8)
+    if not letters:
+        # every non-ASCII character left is a separator: the byte table makes its bytes
+        # spaces, which collapse like any run of separators
+        raw = folded.encode("utf-8", "surrogatepass").translate(_CANON_FROM_ASCII)
+        return norm, _collapse_bytes(raw), shift
+    for piece in spaces:
+        folded = folded.replace(piece, " ")
+    raw = folded.encode("utf-8", "surrogatepass").translate(_CANON_FROM_UTF8)
     out = _SPACES_B.sub(b" ", b" " + raw + b" ")
-    return norm, (out.decode("utf-8") if len(out) > 1 else "  "), shift
+    return norm, (out.decode("utf-8", "surrogatepass") if len(out) > 1 else "  "), shift
 
 
 def _collapse(padded: str) -> str:
@@ -528,12 +548,11 @@ class Normalised:
 
     def _token_spans(self) -> tuple[list[tuple[int, int]], list[int]]:
         if self._spans is None or self._canon_starts is None:
-            self._spans = [m.span() for m in WORD_RE.finditer(self.norm)]
-            starts = []
-            pos = 1
-            for tok in self.tokens:
-                starts.append(pos)
-                pos += len(tok) + 1
+            # C-level maps: this runs for every post with a hit (a name to read in context)
+            self._spans = list(map(_SPAN, WORD_RE.finditer(self.norm)))
+            # each token starts one space after the end of the one before: 1, 1 + len + 1…
+            starts = list(accumulate(map(_PLUS_ONE, map(len, self.tokens)), initial=1))
+            starts.pop()
             self._canon_starts = starts
         return self._spans, self._canon_starts
 
