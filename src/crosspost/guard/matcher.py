@@ -65,6 +65,7 @@ from .packs import (
     KeywordProbe,
     canon_keyword_keys,
     confirm_keyword_hits,
+    literal_keywords,
     pack_keyword_hits,
 )
 from .profile import GuardProfile
@@ -277,6 +278,8 @@ class _PersonaConstants:
     packs_unindexed: bool
     #: the language its posts are written in (primary subtag; "en" unless configured)
     lang: str = "en"
+    #: keywords of ``packs`` the automaton cannot see (non-ASCII punctuation, ``literal_keywords``)
+    literals: tuple[str, ...] = ()
 
 
 def _persona_constants(m: Matcher, persona: str) -> _PersonaConstants:
@@ -290,6 +293,7 @@ def _persona_constants(m: Matcher, persona: str) -> _PersonaConstants:
             packs,
             any(p not in m._pack_keys for p in packs),
             language(profile.lang if profile is not None else None),
+            tuple(w for p in packs if p in m._pack_keys for w in literal_keywords(p)),
         )
         m._constants[persona] = consts
     return consts
@@ -1152,6 +1156,7 @@ def check_content(matcher: Matcher, persona: str, fields: Sequence[TextField]) -
     own_keys = consts.own_keys
     packs = consts.packs
     packs_unindexed = consts.packs_unindexed
+    literals = consts.literals
     lang = consts.lang
     auto = matcher._automaton
     split_keys = matcher._split_keys
@@ -1199,7 +1204,11 @@ def check_content(matcher: Matcher, persona: str, fields: Sequence[TextField]) -
         if hashed:
             scan = scan or _Scan(matcher, persona, n, own_keys, hits, lang)
             scan.hashed()
-        if packs and (pack_keywords or packs_unindexed or not n.norm.isascii()):
+        if packs and (
+            pack_keywords
+            or packs_unindexed
+            or (literals and not n.norm.isascii() and any(w in n.norm for w in literals))
+        ):
             _pack_hits(matcher, n, packs, pack_keywords, hits)
         if not hits:
             continue
