@@ -126,7 +126,7 @@ def _checked(
     """Entry, persona, targets and guard report: what check and preview both show."""
     from .checking import check_entry
     from .guardkey import guard_secret
-    from .queueing import resolve_persona, resolve_targets
+    from .planning import resolve_persona, resolve_targets
 
     entry = _load_entry(file, text)
     p = resolve_persona(app.personas, entry, persona)
@@ -161,7 +161,7 @@ def _rhythm(app: App, p: Any, entry: Any) -> list[Any]:
     from datetime import datetime
 
     from .guard.correlation import RecentPost
-    from .queueing import resolve_when, rhythm_findings
+    from .planning import resolve_when, rhythm_findings
 
     now = datetime.now(UTC)
     at = None
@@ -173,9 +173,14 @@ def _rhythm(app: App, p: Any, entry: Any) -> list[Any]:
     from .guard.rhythm import SAMPLE
 
     # each persona's posts nearest the time in the correlation window: the rhythm check samples
-    # no more (two indexed look-ups per persona, however long the queue)
-    nearest = app.store.nearest_posts(
-        app.personas.names(), at or now, app.settings.guard.correlation_window, SAMPLE
+    # no more (two indexed look-ups per persona, however long the queue); a queue that does
+    # not exist yet holds none, and is not created (nor the database layer imported) to say so
+    nearest = (
+        app.store.nearest_posts(
+            app.personas.names(), at or now, app.settings.guard.correlation_window, SAMPLE
+        )
+        if app.queue_may_hold_posts()
+        else []
     )
     posts = [RecentPost(name, post_id, "", when) for name, post_id, when in nearest]
     return rhythm_findings(p, at, posts, now)
@@ -537,7 +542,8 @@ def _move(
     early: bool = False,
 ) -> None:
     from .models import HELD
-    from .queueing import move_post, resolve_when
+    from .planning import resolve_when
+    from .queueing import move_post
     from .when import format_local
 
     app = app_of(ctx)

@@ -60,6 +60,7 @@ from .models import (
     Post,
     utcnow,
 )
+from .targets import Target as Target
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 NOTIFY_CHANNEL = "crosspost"
@@ -102,13 +103,6 @@ def idempotency_key(post: Post, target: str) -> str:
     assert post.id is not None
     seed = f"crosspost:{post.id}:{target}:{post.created_at.isoformat()}"
     return hashlib.sha256(seed.encode()).hexdigest()[:32]
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    platform: str
-    role: str  # "blog" or "share"
 
 
 @dataclass(frozen=True)
