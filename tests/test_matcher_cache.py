@@ -266,3 +266,28 @@ def test_check_through_the_cli_writes_the_cache(ws) -> None:  # type: ignore[no-
     assert r.code == 1, r.out + r.err
     assert "Ana Bee" in r.out + r.err
     assert len(cache_files(ws.root / "data" / "cache" / "guard")) == 1
+
+
+def test_a_matcher_read_from_the_cache_needs_no_domain_parser(tmp_path: Path) -> None:
+    """Checking a text never parses public suffixes: a command whose matcher comes from the
+    cache does not import tldextract (nor requests, which it brings)."""
+    folder = tmp_path / "guard"
+    cached_matcher(profiles(), secret=None, folder=folder)
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from pathlib import Path
+        from test_matcher_cache import profiles, findings
+        from crosspost.matchercache import cached_matcher
+        m = cached_matcher(profiles(), secret=None, folder=Path({str(folder)!r}))
+        assert any(findings(m))
+        print(sorted({{"tldextract", "requests"}} & set(sys.modules)))
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -460,6 +460,9 @@ def _build_identity(profiles: Sequence[GuardProfile]) -> _Identity:
                 own_phones.setdefault(o, set()).add(v)
         for value in p.never_mention:
             b.add(term_phrases(value), "never-mention", "term", o, value)
+    # Warms the public-suffix data while compiling: checking a text never needs it, so a
+    # matcher read from a cache does not import the parser (and the HTTP stack it brings).
+    registrable("warm.example")
     return _Identity(b, notes, phones, own_phones)
 
 
@@ -633,8 +636,6 @@ def build_matcher(
         user: [(m._info(i), Mention(u, inst)) for i, u, inst in entries]
         for user, entries in t["mentions"]
     }
-    # registrable() warms the public-suffix data at build time, not during the first check.
-    registrable("warm.example")
     return m
 
 
