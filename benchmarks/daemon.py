@@ -55,13 +55,13 @@ class SlowMastodon(FakeMastodon):
         self.arrivals: dict[str, float] = {}
         self.arrival_lock = threading.Lock()
 
-    def _handle(self, h, method):  # type: ignore[no-untyped-def]
-        if method == "POST" and h.path.startswith("/api/v1/statuses"):
-            key = h.headers.get("Idempotency-Key", "")
+    def handle(self, req):  # type: ignore[no-untyped-def]
+        if req.method == "POST" and req.path.startswith("/api/v1/statuses"):
+            key = req.header("Idempotency-Key") or ""
             with self.arrival_lock:
                 self.arrivals.setdefault(key, time.time())
         time.sleep(LATENCY)
-        return super()._handle(h, method)
+        return super().handle(req)
 
 
 def write_workspace(

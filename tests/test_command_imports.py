@@ -1,6 +1,10 @@
 """Commands import only what they use: a platform SDK, the scheduler or the database layer
-each cost tens to hundreds of milliseconds a command pays on every run. (``check`` and
-``preview`` read the queue for the guard's near-duplicate check, so they need the database.)"""
+each cost tens to hundreds of milliseconds a command pays on every run.
+
+What ``check`` needs the database for: the rhythm sample (each persona's posts nearest the
+new one: two indexed queries per persona) when a queue exists, the same-image comparison for
+a post with images, and the audit record of a blocked attempt. A clean ``check`` before
+anything is queued needs none of them. ``preview`` and ``queue`` read the queue as well."""
 
 from __future__ import annotations
 
@@ -74,3 +78,39 @@ def test_help_imports_neither_database_scheduler_nor_sdks(ws):
 def test_everyday_commands_import_no_sdk_no_scheduler_and_no_image_hashing(ws, args):
     ws.write("entry.md", ENTRY)
     assert imported(ws, *args, forbidden=SDKS + SCHEDULER + IMAGES + WEB) == []
+
+
+def test_a_clean_check_without_a_queue_imports_no_database_layer(ws):
+    """The verdict comes from the profiles alone: the queue that does not exist yet is not
+    created to learn that it holds no posts."""
+    ws.write("entry.md", ENTRY)
+    db = ws.root / "data" / "crosspost.db"
+    heavy = imported(
+        ws,
+        "check",
+        "entry.md",
+        "--persona",
+        "professional",
+        forbidden=SDKS + SCHEDULER + IMAGES + WEB + DATABASE,
+    )
+    assert heavy == []
+    assert not db.exists()
+
+
+def test_check_reads_the_queue_once_it_exists(ws):
+    """With a queue, the rhythm sample needs the database (and only then)."""
+    ws.write("entry.md", ENTRY)
+    r = ws.run("queue", str(ws.root / "entry.md"), "--persona", "professional", "--at", "+2h")
+    assert r.code == 0, r.err
+    heavy = imported(
+        ws,
+        "check",
+        "entry.md",
+        "--persona",
+        "personal",
+        "--to",
+        "home-feed",
+        forbidden=SDKS + SCHEDULER + IMAGES + WEB + DATABASE,
+    )
+    assert "sqlalchemy" in heavy
+    assert not set(heavy) & set(SDKS + SCHEDULER + IMAGES + WEB)

@@ -33,9 +33,11 @@ class App:
         from .profiles import load_personas
 
         s = self.settings
-        return load_personas(
+        personas = load_personas(
             s.resolved_profiles_dir(), s.base_dir, known_urls=self.cache_dir / "notify-urls"
         )
+        personas.matcher_cache_dir = self.cache_dir / "guard"
+        return personas
 
     def _profiles_stamp(self) -> tuple[tuple[str, float], ...]:
         d = self.settings.resolved_profiles_dir()
@@ -74,6 +76,22 @@ class App:
         store = Store(s.resolved_database_url(), create_folder=s.database_url is None)
         store.audit_key = lambda: audit_secret(self)
         return store
+
+    def queue_may_hold_posts(self) -> bool:
+        """False only when the queue is a SQLite file that does not exist yet: nothing is
+        queued, and a command that only reads the queue (``check``) need neither create it nor
+        import the database layer to learn that. A ``database_url`` whose folder is missing
+        too is more likely a typo or an unmounted disk: opening it says so."""
+        if "store" in self.__dict__:
+            return True
+        s = self.settings
+        scheme, sep, rest = s.resolved_database_url().partition(":///")
+        if not sep or scheme not in ("sqlite", "sqlite+pysqlite"):
+            return True
+        path = Path(rest.partition("?")[0])
+        if not rest or rest.startswith((":memory:", "file:")) or path.exists():
+            return True
+        return s.database_url is not None and not path.parent.is_dir()
 
     @property
     def cache_dir(self) -> Path:

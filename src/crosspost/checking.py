@@ -81,9 +81,15 @@ def guard_profile(p: Persona) -> guard.GuardProfile:
 
 
 @lru_cache(maxsize=8)
-def _matcher(profiles: tuple[guard.GuardProfile, ...], secret: bytes | None) -> guard.Matcher:
+def _matcher(
+    profiles: tuple[guard.GuardProfile, ...], secret: bytes | None, folder: Path | None
+) -> guard.Matcher:
     try:
-        return guard.build_matcher(profiles, secret=secret)
+        if folder is None:
+            return guard.build_matcher(profiles, secret=secret)
+        from .matchercache import cached_matcher
+
+        return cached_matcher(profiles, secret=secret, folder=folder)
     except ValueError as e:  # an unknown pack or rule id in a profile's [guard] section
         raise ConfigError(
             f"[guard] settings: {e}", hint="see docs/guard.md for the rules"
@@ -94,7 +100,9 @@ def matcher_for(personas: Personas, secret: bytes | None = None) -> guard.Matche
     """Built once per configuration: profiles are frozen, so equal configs hit the cache.
 
     The loaded ``Personas`` also remember their matcher, so a daemon publishing thousands of
-    posts does not even rebuild the (hashable) profiles each time.
+    posts does not even rebuild the (hashable) profiles each time; with a
+    ``matcher_cache_dir`` (the application sets one) its expensive part is kept on disk
+    between commands (:mod:`.matchercache`).
     """
     cached = _cached(personas, secret)
     if cached is None:
@@ -103,7 +111,8 @@ def matcher_for(personas: Personas, secret: bytes | None = None) -> guard.Matche
         with _building:
             cached = _cached(personas, secret)
             if cached is None:
-                cached = _matcher(tuple(guard_profile(p) for p in personas), secret)
+                profiles = tuple(guard_profile(p) for p in personas)
+                cached = _matcher(profiles, secret, personas.matcher_cache_dir)
                 personas.guard_cache[secret] = cached
     return cached
 

@@ -139,7 +139,7 @@ def _checked(
     """Entry, persona, targets and guard report: what check and preview both show."""
     from .checking import check_entry
     from .guardkey import guard_secret
-    from .queueing import resolve_persona, resolve_targets
+    from .planning import resolve_persona, resolve_targets
 
     entry = _load_entry(file, text)
     p = resolve_persona(app.personas, entry, persona)
@@ -178,7 +178,7 @@ def _entry_at(p: Any, entry: Any, at: str | None = None) -> Any:
     time; None without either (or with an ``at`` in the entry that cannot be used)."""
     from datetime import datetime
 
-    from .queueing import resolve_when
+    from .planning import resolve_when
 
     if at is not None:
         return resolve_when(None, p, entry, at, False, datetime.now(UTC)).utc
@@ -197,14 +197,19 @@ def _rhythm(app: App, p: Any, entry: Any, at: Any) -> list[Any]:
 
     from .guard.correlation import RecentPost
     from .guard.rhythm import SAMPLE
-    from .queueing import rhythm_findings
+    from .planning import rhythm_findings
 
     now = datetime.now(UTC)
 
     # each persona's posts nearest the time in the correlation window: the rhythm check samples
-    # no more (two indexed look-ups per persona, however long the queue)
-    nearest = app.store.nearest_posts(
-        app.personas.names(), at or now, app.settings.guard.correlation_window, SAMPLE
+    # no more (two indexed look-ups per persona, however long the queue); a queue that does
+    # not exist yet holds none, and is not created (nor the database layer imported) to say so
+    nearest = (
+        app.store.nearest_posts(
+            app.personas.names(), at or now, app.settings.guard.correlation_window, SAMPLE
+        )
+        if app.queue_may_hold_posts()
+        else []
     )
     posts = [RecentPost(name, post_id, "", when) for name, post_id, when in nearest]
     return rhythm_findings(p, at, posts, now)
@@ -616,7 +621,7 @@ def _move(
     early: bool = False,
 ) -> None:
     from .models import HELD
-    from .queueing import move_post, resolve_when, waiting_targets
+    from .queueing import move_to
     from .when import format_local
 
     app = app_of(ctx)
@@ -631,9 +636,7 @@ def _move(
     if not at and not next_slot:
         raise UsageError("give --at WHEN or --next-slot")
     persona = app.personas.get(post.persona)
-    targets = waiting_targets(app.store, post_id) if next_slot else []
-    when = resolve_when(app.store, persona, None, at, next_slot, targets=targets, exclude=post_id)
-    post = move_post(app, post, persona, when.utc, release=release)
+    post, when = move_to(app, post, persona, at, next_slot, release=release)
     if when.note:
         click.echo(f"note: {when.note}")
     click.echo(

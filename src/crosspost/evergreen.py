@@ -26,6 +26,7 @@ from .app import App
 from .entries import Entry
 from .errors import Blocked, CrosspostError, UsageError
 from .models import PARTIAL, PUBLISHED, Delivery, Post
+from .planning import resolve_when
 from .profiles import Account, Persona
 from .queueing import (
     STILL_QUEUED,
@@ -35,7 +36,6 @@ from .queueing import (
     commit_plan,
     plan_entry,
     refuse_over_caps,
-    resolve_when,
 )
 from .when import When
 

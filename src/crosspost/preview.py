@@ -27,7 +27,7 @@ from .sharetext import (
     share_source,
     thread_for,
 )
-from .store import Target
+from .targets import Target
 
 #: seconds to wait for a Mastodon instance's limits: a preview must not hang on a slow one
 INSTANCE_TIMEOUT = 3.0

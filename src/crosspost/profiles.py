@@ -444,6 +444,8 @@ class Personas:
         self.directory = directory
         #: the leak guard's matcher for this exact set of profiles, by secret (see checking)
         self.guard_cache: dict[bytes | None, object] = {}
+        #: where the guard keeps its compiled matcher between commands (``None``: in memory)
+        self.matcher_cache_dir: Path | None = None
 
     def __iter__(self) -> Iterator[Persona]:
         return iter(self.by_name.values())

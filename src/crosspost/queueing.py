@@ -38,10 +38,17 @@ from .models import (
     Post,
     Recurrence,
 )
+from .planning import (
+    resolve_persona,
+    resolve_targets,
+    resolve_when,
+    rhythm_findings,
+    split_list,
+)
 from .profiles import Persona, Personas
-from .slots import next_free_slot
-from .store import AuditEntry, Store, Target
-from .when import When, absolute, format_local, localize, parse_when
+from .store import AuditEntry, Store
+from .targets import Target
+from .when import When, format_local
 
 
 @dataclass
@@ -58,120 +65,6 @@ class Plan:
     hashes: dict[Path, str | None] = field(default_factory=dict)
 
 
-def resolve_persona(personas: Personas, entry: Entry, option: str | None) -> Persona:
-    if option and entry.persona and option != entry.persona:
-        raise UsageError(
-            f"{entry.source or 'the entry'} says persona '{entry.persona}' but --persona is "
-            f"'{option}'",
-            hint="remove one of them or make them agree",
-        )
-    name = option or entry.persona
-    if not name:
-        raise UsageError(
-            "which persona is this post for?",
-            hint=f"add --persona ({', '.join(personas.names()) or 'no personas yet'}) "
-            "or 'persona:' in the front matter",
-        )
-    return personas.get(name)
-
-
-def resolve_targets(
-    personas: Personas, persona: Persona, entry: Entry, requested: Sequence[str] | None
-) -> tuple[list[Target], list[str]]:
-    """Targets of the post, and the names that belong to another persona (routing)."""
-    names = _split(requested) if requested else entry.to
-    if not names:
-        names = (["blog"] if persona.blog and entry.kind == "entry" else []) + [
-            a.name for a in persona.accounts
-        ]
-        if not names:
-            raise UsageError(
-                f"persona '{persona.name}' has no blog and no accounts to post to",
-                hint=f"add [blog] or [[accounts]] to {persona.source}",
-            )
-    owners = personas.account_owners()
-    targets: list[Target] = []
-    foreign: list[str] = []
-    for n in dict.fromkeys(names):
-        if n == "blog":
-            if persona.blog is None:
-                raise UsageError(
-                    f"persona '{persona.name}' has no blog",
-                    hint=f"add a [blog] section to {persona.source} or leave 'blog' out of --to",
-                )
-            targets.append(Target("blog", persona.blog.platform, "blog"))
-            continue
-        account = persona.account(n)
-        if account is not None:
-            targets.append(Target(n, account.platform, "share"))
-        elif n in owners:
-            foreign.append(n)
-        else:
-            raise UsageError(
-                f"unknown account '{n}' for persona '{persona.name}'",
-                hint=f"its targets are: {', '.join(persona.target_names()) or 'none'}",
-            )
-    return targets, foreign
-
-
-def _split(values: Sequence[str]) -> list[str]:
-    return [p.strip() for v in values for p in v.split(",") if p.strip()]
-
-
-def resolve_when(
-    store: Store | None,
-    persona: Persona,
-    entry: Entry | None,
-    at: str | None,
-    next_slot: bool,
-    now: datetime | None = None,
-    *,
-    targets: Sequence[Target] = (),
-    exclude: int | None = None,
-) -> When:
-    """When a post goes out: ``at``, the next free slot (one where its ``targets`` stay
-    within their accounts' caps; ``exclude``: the post being moved), the entry's own ``at``,
-    or now."""
-    now = now or datetime.now(UTC)
-    if at and next_slot:
-        raise UsageError("give either --at or --next-slot, not both")
-    if next_slot:
-        if not persona.slots:
-            raise UsageError(
-                f"persona '{persona.name}' has no posting slots",
-                hint=f'add slots = ["Mon-Fri 08:30"] to {persona.source}, or use --at',
-            )
-        taken = store.queued_times(persona.name) if store is not None else []
-        jitter = persona.slot_jitter or timedelta(0)
-        fits = within_caps(store, persona, targets, now, exclude) if store is not None else None
-        slot = next_free_slot(persona.slots, persona.tz, now, taken, jitter, fits)
-        if slot is None:
-            raise UsageError(
-                f"no free slot in the next 60 days for persona '{persona.name}'"
-                + (" within its accounts' caps" if fits is not None else "")
-            )
-        return When(slot)
-    if at:
-        return parse_when(at, persona.tz, now)
-    if entry is None:
-        return When(now)
-    if isinstance(entry.at, datetime):
-        if entry.at.tzinfo:
-            when = absolute(entry.at, f"{entry.source}: front matter 'at' {entry.at.isoformat()}")
-        else:
-            when = localize(entry.at, persona.tz)
-        if when.utc < now:
-            raise UsageError(
-                f"{entry.source}: front matter 'at' ({format_local(when.utc, persona.tz)}) is "
-                f"in the past (now is {format_local(now, persona.tz)})",
-                hint="change it or give --at",
-            )
-        return when
-    if isinstance(entry.at, str):
-        return parse_when(entry.at, persona.tz, now)
-    return When(now)
-
-
 def parse_allow(allow: Sequence[str], reason: str | None) -> dict[str, str]:
     if not allow:
         if reason:
@@ -181,7 +74,7 @@ def parse_allow(allow: Sequence[str], reason: str | None) -> dict[str, str]:
         raise UsageError(
             "--allow needs --reason TEXT: every override is written to the audit log with it"
         )
-    rules = _split(allow)
+    rules = split_list(allow)
     if "routing" in rules:
         raise UsageError(
             "routing cannot be overridden: a post only goes to its own persona's accounts"
@@ -351,9 +244,8 @@ def plan_entry(
     targets, foreign = resolve_targets(personas, persona, entry, to)
     if when is None:
         now = now or datetime.now(UTC)
-        when = resolve_when(
-            app.store, persona, entry, at, next_slot, now, targets=targets, exclude=post_id
-        )
+        fits = within_caps(app.store, persona, targets, now, post_id) if next_slot else None
+        when = resolve_when(app.store, persona, entry, at, next_slot, now, fits=fits)
         if at or next_slot or entry.at:
             when = apply_jitter(app, persona, when, now, rng)
     from .guardkey import guard_secret
@@ -476,22 +368,6 @@ def timing_findings(
     return findings + rhythm_findings(persona, at, posts)
 
 
-def rhythm_findings(
-    persona: Persona, at: datetime | None, posts: Sequence[Any], now: datetime | None = None
-) -> list[Finding]:
-    """``fingerprint.rhythm`` for ``persona`` (a post at ``at``, or its schedule as it is)."""
-    from .guard.rhythm import check_rhythm
-
-    return check_rhythm(
-        persona.name,
-        at,
-        posts,
-        now or datetime.now(UTC),
-        persona.guard.rules,
-        fmt_time=lambda t: format_local(t, persona.tz),
-    )
-
-
 def move_post(app: App, post: Post, persona: Persona, at: datetime, *, release: bool) -> Post:
     """Reschedule or release ``post`` (of ``persona``), after the timing checks its queueing
     passed: a new time must keep the separation from other personas' posts too (allowances
@@ -519,6 +395,20 @@ def move_post(app: App, post: Post, persona: Persona, at: datetime, *, release: 
             app.store, persona, waiting_targets(app.store, post.id), at, exclude=post.id
         )
     return app.store.reschedule(post.id, at, release=release)
+
+
+def move_to(
+    app: App, post: Post, persona: Persona, at: str | None, next_slot: bool, *, release: bool
+) -> tuple[Post, When]:
+    """Reschedule (or release) ``post`` to ``at`` or its persona's next free slot where its
+    accounts' caps allow it: ``reschedule`` and ``release`` of the CLI and the web app."""
+    assert post.id is not None
+    fits = None
+    if next_slot:
+        targets = waiting_targets(app.store, post.id)
+        fits = within_caps(app.store, persona, targets, datetime.now(UTC), post.id)
+    when = resolve_when(app.store, persona, None, at, next_slot, fits=fits)
+    return move_post(app, post, persona, when.utc, release=release), when
 
 
 def waiting_targets(store: Store, post_id: int) -> list[Target]:

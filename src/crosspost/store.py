@@ -63,6 +63,7 @@ from .models import (
     delivery_key,
     utcnow,
 )
+from .targets import Target as Target
 
 #: one item read back from a target: (remote id, URL, text, published at)
 ImportedItem = tuple[str, str | None, str, datetime]
@@ -110,13 +111,6 @@ def idempotency_key(post: Post, target: str) -> str:
     """Stable for one post and target across retries and restarts, unique across posts."""
     assert post.id is not None
     return delivery_key(post.id, post.created_at, target)
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    platform: str
-    role: str  # "blog" or "share"
 
 
 @dataclass(frozen=True)

@@ -274,3 +274,63 @@ def test_random_long_texts() -> None:
         text = " ".join(rng.choice(pool) for _ in range(rng.randint(100, 400)))
         for persona in ("professional", "personal"):
             assert _findings(PACK_MATCHER, persona, text) == _findings(FULL, persona, text)
+
+
+#: what realistic posts hold: emoji (with joiners and variation selectors), CJK and Cyrillic
+#: letters, accented letters, typographic punctuation, ligatures, controls, odd spaces
+SPECIALS = (
+    "abcXYZ 019.,-_@#\t\n\x07\x1c\x7féÉïİıΣσςß“”—–…📚🧠✨👩\u200d⚕\ufe0f睡眠ﬁ½²①Ａｂ"
+    "\u00a0\u2003\u0301\u200bÅåøØłŁ𝐀Ωωіѕ"
+)
+
+
+@SETTINGS
+@given(text=st.text(alphabet=SPECIALS, max_size=60) | st.text(max_size=60))
+def test_special_character_views_equal_the_per_character_table(text: str) -> None:
+    """The ``str.replace`` path for text with special characters gives the views (and the
+    offsets) of the per-character tables."""
+    n = Normalised(text)
+    if "%" in text or "&" in text or "--" in text:
+        return  # decoding may apply: the escapes path, unchanged
+    norm = text.translate(NORM_TABLE)
+    assert n.norm == norm
+    assert n.canon == _collapse(" " + norm.translate(CANON_TABLE) + " ")
+    for i in range(len(norm)):
+        start, end = n.orig_span(i, i + 1)
+        assert norm[i] in text[start:end].translate(NORM_TABLE)
+
+
+def test_encoded_text_test_equals_the_one_pattern() -> None:
+    from crosspost.guard._text import _ENCODED, _may_be_encoded
+
+    def reference(text: str) -> bool:
+        return (
+            "%" in text or "&" in text or ("--" in text and ("xn--" in text or "XN--" in text))
+        ) and bool(_ENCODED.search(text))
+
+    rng = random.Random(11)
+    pieces = [
+        "%",
+        "%2",
+        "%2F",
+        "&",
+        "&amp;",
+        "&#12;",
+        "&#x1F;",
+        "xn--",
+        "XN--",
+        "Xn--ab",
+        "-",
+        "a",
+        " ",
+        "é",
+        "9",
+        "F",
+        ";",
+        "x",
+        "n",
+        "--",
+    ]
+    for _ in range(30_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        assert _may_be_encoded(text) == reference(text), text

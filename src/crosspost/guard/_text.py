@@ -32,6 +32,7 @@ import html
 import re
 import unicodedata
 from bisect import bisect_right
+from itertools import accumulate
 from urllib.parse import unquote
 
 from ._confusables import CONFUSABLE_TO_ASCII
@@ -186,10 +187,28 @@ def _decode_one(m: re.Match[str]) -> str:
         return text
 
 
+_PCT = re.compile(r"%[0-9A-Fa-f]{2}")
+_ENT = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_IDN = re.compile(r"(?<![\w-])[xX][nN]--[A-Za-z0-9-]+")
+
+
 def _may_be_encoded(text: str) -> bool:
+    """``_ENCODED`` occurs in ``text`` (``%``, ``&`` or ``xn--``/``XN--`` present).
+
+    One pattern per kind: each starts with a literal the regex engine finds at C speed, where
+    the alternation of all three scanned the whole post character by character (a post with
+    "50%" or "&" paid that every time)."""
+    pct = "%" in text
+    ent = "&" in text
+    if pct and _PCT.search(text):
+        return True
+    if ent and _ENT.search(text):
+        return True
     return (
-        "%" in text or "&" in text or ("--" in text and ("xn--" in text or "XN--" in text))
-    ) and bool(_ENCODED.search(text))
+        "--" in text
+        and (pct or ent or "xn--" in text or "XN--" in text)
+        and bool(_IDN.search(text))
+    )
 
 
 WORD_RE = re.compile(r"[^\W_]+")
@@ -210,6 +229,8 @@ _CANON_FROM_PLAIN_ASCII = bytes(
     0 if b in (0x25, 0x26) else c for b, c in enumerate(_CANON_FROM_ASCII)
 )
 _SPACES = re.compile(r"  +")
+_SPAN = re.Match.span
+_PLUS_ONE = (1).__add__
 _NOT_DIGITS = bytes(b for b in range(256) if not 0x30 <= b <= 0x39)
 _SPACES_B = re.compile(rb"  +")
 
@@ -235,6 +256,85 @@ def _ascii_form(orig: str) -> bytes | None:
             return None
         text = text.replace(ch, piece)
     return None
+
+
+#: ``_CANON_FROM_ASCII`` for UTF-8 bytes: bytes of non-ASCII characters stay as they are
+_CANON_FROM_UTF8 = bytes(c if b < 128 else b for b, c in enumerate(_CANON_FROM_ASCII))
+#: the bytes of ``_SPECIAL_RUN``'s complement: ASCII that ``NORM_TABLE`` only lowercases
+_PLAIN_ASCII = bytes([*range(0x09, 0x0E), *range(0x1C, 0x7F)])
+#: non-ASCII or control character → (its ``norm`` form, its ``canon`` form or ``None``), for
+#: characters :func:`_simple_views` can replace with ``str.replace``; ``None`` for the others
+_SIMPLE: dict[str, tuple[str, str | None] | None] = {}
+
+
+def _simple(ch: str) -> tuple[str, str | None] | None:
+    """``(norm form, canon form)`` of a special character when both are plain replacements:
+    the ``norm`` form is lowercase and normalises to itself (so replacing, then ``lower()``,
+    equals ``translate(NORM_TABLE)``); the ``canon`` form (``None`` for an ASCII or empty
+    ``norm`` form, which the byte table folds) is one character ``CANON_TABLE`` keeps."""
+    try:
+        return _SIMPLE[ch]
+    except KeyError:
+        pass
+    piece = NORM_TABLE[ord(ch)]
+    value: tuple[str, str | None] | None = None
+    if piece.lower() == piece and all(NORM_TABLE[ord(c)] == c for c in piece):
+        if piece.isascii():
+            value = (piece, None)
+        elif len(piece) == 1:
+            canon = CANON_TABLE[ord(piece)]
+            if len(canon) == 1 and CANON_TABLE[ord(canon)] == canon:
+                value = (piece, canon)
+    _SIMPLE[ch] = value
+    return value
+
+
+def _simple_views(orig: str) -> tuple[str, str, bool] | None:
+    """``(norm, canon, offsets shift)`` of text with non-ASCII characters or controls, with
+    C-level string operations: each distinct special character is replaced everywhere with
+    one ``str.replace`` (emoji, CJK letters, accented letters, curly quotes, invisible
+    joiners), where ``translate`` with the lazy tables costs a dictionary look-up per
+    character. ``None`` when a character needs the general path."""
+    # the special characters alone: UTF-8 bytes without the plain ASCII ones (C-level)
+    specials = orig.encode("utf-8", "surrogatepass").translate(None, _PLAIN_ASCII)
+    text = orig
+    shift = False
+    letters = False  # non-ASCII letters stay in ``canon``
+    swaps: list[tuple[str, str]] = []  # ``norm`` character → another ``canon`` letter
+    spaces: list[str] = []  # non-ASCII ``norm`` characters that are separators in ``canon``
+    table = _SIMPLE
+    for ch in set(specials.decode("utf-8", "surrogatepass")):
+        simple = table.get(ch) or _simple(ch)
+        if simple is None:
+            return None
+        piece, canon = simple
+        if piece != ch:
+            text = text.replace(ch, piece)
+            if len(piece) != 1:
+                shift = True
+        if canon is None:
+            continue
+        if canon == " ":
+            spaces.append(piece)
+        elif canon == piece:
+            letters = True
+        else:
+            swaps.append((piece, canon))
+            letters = letters or not canon.isascii()
+    norm = text.lower()
+    folded = norm
+    for piece, canon in swaps:
+        folded = folded.replace(piece, canon)
+    if not letters:
+        # every non-ASCII character left is a separator: the byte table makes its bytes
+        # spaces, which collapse like any run of separators
+        raw = folded.encode("utf-8", "surrogatepass").translate(_CANON_FROM_ASCII)
+        return norm, _collapse_bytes(raw), shift
+    for piece in spaces:
+        folded = folded.replace(piece, " ")
+    raw = folded.encode("utf-8", "surrogatepass").translate(_CANON_FROM_UTF8)
+    out = _SPACES_B.sub(b" ", b" " + raw + b" ")
+    return norm, (out.decode("utf-8", "surrogatepass") if len(out) > 1 else "  "), shift
 
 
 def _collapse(padded: str) -> str:
@@ -314,6 +414,11 @@ class Normalised:
         if _may_be_encoded(orig):
             self.norm = self._build_with_escapes(orig)
         else:
+            if not orig.isascii():
+                views = _simple_views(orig)
+                if views is not None:
+                    self.norm, self.canon, self._needs_map = views
+                    return
             form = orig.encode("ascii") if orig.isascii() else _ascii_form(orig)
             if form is not None:
                 folded = form.translate(_CANON_FROM_ASCII)
@@ -443,12 +548,11 @@ class Normalised:
 
     def _token_spans(self) -> tuple[list[tuple[int, int]], list[int]]:
         if self._spans is None or self._canon_starts is None:
-            self._spans = [m.span() for m in WORD_RE.finditer(self.norm)]
-            starts = []
-            pos = 1
-            for tok in self.tokens:
-                starts.append(pos)
-                pos += len(tok) + 1
+            # C-level maps: this runs for every post with a hit (a name to read in context)
+            self._spans = list(map(_SPAN, WORD_RE.finditer(self.norm)))
+            # each token starts one space after the end of the one before: 1, 1 + len + 1…
+            starts = list(accumulate(map(_PLUS_ONE, map(len, self.tokens)), initial=1))
+            starts.pop()
             self._canon_starts = starts
         return self._spans, self._canon_starts
 

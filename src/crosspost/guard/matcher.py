@@ -26,6 +26,7 @@ import re
 import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import ahocorasick
 
@@ -64,12 +65,21 @@ from .packs import (
     KeywordProbe,
     canon_keyword_keys,
     confirm_keyword_hits,
+    literal_keywords,
     pack_keyword_hits,
 )
 from .profile import GuardProfile
 from .rules import RULES, effective_severity
 
-__all__ = ["Matcher", "TextField", "build_matcher", "check_content"]
+__all__ = [
+    "TABLES_FORMAT",
+    "IdentityTables",
+    "Matcher",
+    "TextField",
+    "build_matcher",
+    "check_content",
+    "compile_identity",
+]
 
 
 @dataclass(frozen=True)
@@ -152,7 +162,12 @@ _HASH_CACHE_MAX = 200_000
 
 @dataclass(repr=False)
 class Matcher:
-    """Compiled guard configuration; build it with :func:`build_matcher` and cache it."""
+    """Compiled guard configuration; build it with :func:`build_matcher` and cache it.
+
+    The automaton's values name their identifiers by index (``_info``): a matcher loaded
+    from a cache makes the ``KeyInfo`` of an identifier when a text first contains it, not
+    tens of thousands of them on every start.
+    """
 
     personas: Mapping[str, GuardProfile]
     notes: tuple[str, ...] = ()
@@ -161,7 +176,17 @@ class Matcher:
     _pack_keys: frozenset[str] = frozenset()
     #: ``_automaton`` has the ``_SPLIT_KEYS``: it detects split-letter runs in ASCII ``canon``
     _split_keys: bool = False
-    _compact: object | None = None  # unpadded compact keys, scanned inside split-letter runs
+    #: canon key → indexes of its identifiers (``_info``)
+    _keys: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    #: the identifiers: made from ``_info_rows`` (plain data, see ``compile_identity``) on
+    #: first use; the confidential ones (never cached) are made by ``build_matcher``
+    _infos: list[KeyInfo | None] = field(default_factory=list)
+    _info_rows: Sequence[tuple[Any, ...]] = ()
+    _name_rows: Sequence[tuple[Any, ...]] = ()
+    _names: dict[int, NameForms] = field(default_factory=dict)
+    #: unpadded compact keys, scanned inside split-letter runs (rare): made on first use
+    _compact: object | None = None
+    _compact_made: bool = False
     _max_tokens: int = 1
     _own_keys: dict[str, frozenset[str]] = field(default_factory=dict)
     _own_phones: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -180,6 +205,65 @@ class Matcher:
     def __repr__(self) -> str:
         return f"<Matcher personas={list(self.personas)} keys={self.key_count}>"
 
+    def _info(self, i: int) -> KeyInfo:
+        info = self._infos[i]
+        if info is None:
+            rule, kind, owner, value, exact, name, lang, punct = self._info_rows[i]
+            info = KeyInfo(
+                rule,
+                kind,
+                owner,
+                value,
+                exact,
+                self._name(name) if name >= 0 else None,
+                lang,
+                frozenset(punct),
+            )
+            self._infos[i] = info
+        return info
+
+    def _name(self, i: int) -> NameForms:
+        forms = self._names.get(i)
+        if forms is None:
+            value, titles, given, surname, given_words, surname_words = self._name_rows[i]
+            forms = NameForms(
+                value,
+                frozenset(titles),
+                tuple(tuple(g) for g in given),
+                tuple(surname),
+                tuple(given_words),
+                tuple(surname_words),
+            )
+            self._names[i] = forms
+        return forms
+
+    def _exact(self, i: int) -> str | None:
+        info = self._infos[i]
+        if info is not None:
+            return info.exact
+        exact: str | None = self._info_rows[i][4]
+        return exact
+
+    def compact(self) -> object | None:
+        """The automaton of keys written without spaces, for split-letter runs."""
+        if not self._compact_made:
+            compact_keys: dict[str, list[tuple[str, int]]] = {}
+            for key, ids in self._keys.items():
+                joined = key.replace(" ", "")
+                if len(joined) >= SPLIT_MIN:
+                    for i in ids:
+                        if self._exact(i) is None:
+                            compact_keys.setdefault(joined, []).append((key, i))
+            compact = None
+            if compact_keys:
+                compact = ahocorasick.Automaton()
+                for joined, entries in compact_keys.items():
+                    compact.add_word(joined, (len(joined), tuple(entries)))
+                compact.make_automaton()
+            self._compact = compact
+            self._compact_made = True
+        return self._compact
+
 
 @dataclass(frozen=True)
 class _PersonaConstants:
@@ -194,6 +278,8 @@ class _PersonaConstants:
     packs_unindexed: bool
     #: the language its posts are written in (primary subtag; "en" unless configured)
     lang: str = "en"
+    #: keywords of ``packs`` the automaton cannot see (non-ASCII punctuation, ``literal_keywords``)
+    literals: tuple[str, ...] = ()
 
 
 def _persona_constants(m: Matcher, persona: str) -> _PersonaConstants:
@@ -207,6 +293,7 @@ def _persona_constants(m: Matcher, persona: str) -> _PersonaConstants:
             packs,
             any(p not in m._pack_keys for p in packs),
             language(profile.lang if profile is not None else None),
+            tuple(w for p in packs if p in m._pack_keys for w in literal_keywords(p)),
         )
         m._constants[persona] = consts
     return consts
@@ -287,8 +374,7 @@ def _url_identity(b: _Builder, url: str, owner: str) -> None:
         b.add(url_phrases(host, path), "identity", "domain", owner, f"{host}/{path}")
 
 
-def build_matcher(profiles: Sequence[GuardProfile], *, secret: bytes | None = None) -> Matcher:
-    """Compile all personas' identities, guard terms and hashes (cache the result)."""
+def _validate(profiles: Sequence[GuardProfile]) -> None:
     names = [p.name for p in profiles]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
@@ -311,12 +397,27 @@ def build_matcher(profiles: Sequence[GuardProfile], *, secret: bytes | None = No
                 f"{', '.join(unknown_rules)}; known rules: {', '.join(RULES)}"
             )
 
-    b = _Builder(frozenset(language(p.lang) for p in profiles) | {"en"})
+
+def _langs(profiles: Sequence[GuardProfile]) -> frozenset[str]:
+    return frozenset(language(p.lang) for p in profiles) | {"en"}
+
+
+@dataclass
+class _Identity:
+    """The expensive, cacheable part of a matcher: every persona's identity and
+    ``never_mention`` keys, mentions and phone numbers. Never a confidential identifier."""
+
+    builder: _Builder
+    notes: list[str]
+    phones: dict[str, list[PhoneKey]]
+    own_phones: dict[str, set[str]]
+
+
+def _build_identity(profiles: Sequence[GuardProfile]) -> _Identity:
+    b = _Builder(_langs(profiles))
     notes: list[str] = []
     phones: dict[str, list[PhoneKey]] = {}
     own_phones: dict[str, set[str]] = {}
-    hashed: dict[bytes, str] = {}
-    hash_words = 0
 
     for p in profiles:
         o = p.name
@@ -359,12 +460,129 @@ def build_matcher(profiles: Sequence[GuardProfile], *, secret: bytes | None = No
                 own_phones.setdefault(o, set()).add(v)
         for value in p.never_mention:
             b.add(term_phrases(value), "never-mention", "term", o, value)
+    # Warms the public-suffix data while compiling: checking a text never needs it, so a
+    # matcher read from a cache does not import the parser (and the HTTP stack it brings).
+    registrable("warm.example")
+    return _Identity(b, notes, phones, own_phones)
+
+
+#: Version of the plain-data form of :class:`IdentityTables`; a cache written in another
+#: version is rebuilt.
+TABLES_FORMAT = 1
+#: Plain data (str, int, None, bool, tuples, lists and dicts of them): what a matcher cache
+#: stores. See :func:`compile_identity`.
+IdentityTables = dict[str, Any]
+
+
+def compile_identity(profiles: Sequence[GuardProfile]) -> IdentityTables:
+    """The expensive part of :func:`build_matcher` as plain data, for a cache on disk.
+
+    It holds the personas' identity and ``never_mention`` keys, mentions and phone numbers —
+    everything but the confidential identifiers (plain ones are added, and hashed ones
+    read, by :func:`build_matcher` on every start, so they never reach a cache file). Only
+    values that ``marshal`` and JSON write as they are: a cache needs no pickle.
+    """
+    _validate(profiles)
+    return _tables(_build_identity(profiles))
+
+
+def _tables(ident: _Identity) -> IdentityTables:
+    b = ident.builder
+    infos: dict[KeyInfo, int] = {}
+    names: dict[NameForms, int] = {}
+
+    def name_id(forms: NameForms | None) -> int:
+        if forms is None:
+            return -1
+        i = names.get(forms)
+        if i is None:
+            i = names[forms] = len(names)
+        return i
+
+    def info_id(info: KeyInfo) -> int:
+        i = infos.get(info)
+        if i is None:
+            i = infos[info] = len(infos)
+        return i
+
+    # the automaton's values as they are (see ``build_matcher``), pack keywords left out
+    keys = [(len(key), key, tuple(info_id(i) for i in kis), ()) for key, kis in b.keys.items()]
+    mentions = [
+        (user, tuple((info_id(i), m.user, m.instance) for i, m in entries))
+        for user, entries in b.mentions.items()
+    ]
+    info_rows = [
+        (
+            i.rule,
+            i.kind,
+            i.owner,
+            i.value,
+            i.exact,
+            name_id(i.name) if i.name is not None else -1,
+            i.lang,
+            "".join(sorted(i.punct)),
+        )
+        for i in list(infos)
+    ]
+    return {
+        "format": TABLES_FORMAT,
+        "infos": info_rows,
+        "names": [
+            (f.value, tuple(sorted(f.titles)), f.given, f.surname, f.given_words, f.surname_words)
+            for f in names
+        ],
+        "keys": keys,
+        "own": [(o, tuple(ks)) for o, ks in b.own.items()],
+        "mentions": mentions,
+        "max_tokens": b.max_tokens,
+        "phones": [
+            (v, tuple((k.owner, k.value, k.e164) for k in ks)) for v, ks in ident.phones.items()
+        ],
+        "own_phones": [(o, tuple(sorted(vs))) for o, vs in ident.own_phones.items()],
+        "notes": tuple(ident.notes),
+    }
+
+
+def build_matcher(
+    profiles: Sequence[GuardProfile],
+    *,
+    secret: bytes | None = None,
+    identity: IdentityTables | None = None,
+) -> Matcher:
+    """Compile all personas' identities, guard terms and hashes (cache the result).
+
+    ``identity``: what :func:`compile_identity` returned for these same profiles (from a
+    cache), instead of compiling it again; the confidential identifiers are added here.
+    """
+    _validate(profiles)
+    t = _tables(_build_identity(profiles)) if identity is None else identity
+    if t.get("format") != TABLES_FORMAT:
+        raise ValueError(f"matcher tables of format {t.get('format')!r}, not {TABLES_FORMAT}")
+    info_rows: Sequence[tuple[Any, ...]] = t["infos"]
+    infos: list[KeyInfo | None] = [None] * len(info_rows)
+    values: list[tuple[int, str, tuple[int, ...], tuple[KeywordProbe, ...]]] = t["keys"]
+    keys: dict[str, tuple[int, ...]] = {v[1]: v[2] for v in values}
+    notes = list(t["notes"])
+
+    # The confidential identifiers: compiled here on every build, never part of the tables
+    # a cache stores (a client's name must not sit in a cache file).
+    conf = _Builder(_langs(profiles))
+    hashed: dict[bytes, str] = {}
+    hash_words = 0
+    for p in profiles:
+        o = p.name
         for value in p.confidential:
-            b.add_name(value, "confidential", "term", o)
+            conf.add_name(value, "confidential", "term", o)
         for value in p.confidential_hashes:
             h: HashedTerm = parse_hash(value)
             hashed[h.digest] = o
             hash_words = max(hash_words, h.words)
+    changed: set[str] = set()  # keys whose value is not the cached one
+    for key, kis in conf.keys.items():
+        ids = tuple(range(len(infos), len(infos) + len(kis)))
+        infos += kis
+        keys[key] = keys.get(key, ()) + ids
+        changed.add(key)
     if hashed and not secret:
         notes.append(
             f"{len(hashed)} hashed confidential identifier(s) cannot be checked: no secret "
@@ -379,47 +597,45 @@ def build_matcher(profiles: Sequence[GuardProfile], *, secret: bytes | None = No
         for key, probes in canon_keyword_keys(pack).items():
             pack_keys.setdefault(key, []).extend(probes)
 
-    automaton = compact = None
-    if b.keys or pack_keys:
+    automaton = None
+    if keys or pack_keys:
         automaton = ahocorasick.Automaton()
-        compact_keys: dict[str, list[tuple[str, KeyInfo]]] = {}
         for key in _SPLIT_KEYS:  # ride along: they only ever come back in ``pack_keywords``
             pack_keys.setdefault(key, []).append(_SPLIT_PROBE)
-        for key, kws in pack_keys.items():
-            if key not in b.keys:
-                automaton.add_word(key, (len(key), key, (), tuple(kws)))
-        for key, infos in b.keys.items():
-            automaton.add_word(key, (len(key), key, tuple(infos), tuple(pack_keys.get(key, ()))))
-            joined = key.replace(" ", "")
-            if len(joined) >= SPLIT_MIN:
-                for info in infos:
-                    if info.exact is None:
-                        compact_keys.setdefault(joined, []).append((key, info))
+        add = automaton.add_word
+        for entry in values:  # the usual case: the value as cached (tens of thousands)
+            add(entry[1], entry)
+        changed.update(pack_keys)
+        for key in changed:
+            ids = keys.get(key, ())
+            probes = tuple(pack_keys.get(key, ()))
+            add(key, (len(key), key, ids, probes))
         automaton.make_automaton()
-        if compact_keys:
-            compact = ahocorasick.Automaton()
-            for joined, entries in compact_keys.items():
-                compact.add_word(joined, (len(joined), tuple(entries)))
-            compact.make_automaton()
     m = Matcher(
         personas={p.name: p for p in profiles},
         notes=tuple(notes),
         _automaton=automaton,
         _pack_keys=frozenset(pack_names),
         _split_keys=automaton is not None,
-        _compact=compact,
-        _max_tokens=b.max_tokens,
-        _own_keys={o: frozenset(k) for o, k in b.own.items()},
-        _own_phones={o: frozenset(v) for o, v in own_phones.items()},
-        _mentions=b.mentions,
-        _phones=PhoneIndex(phones),
+        _keys=keys,
+        _infos=infos,
+        _info_rows=info_rows,
+        _name_rows=t["names"],
+        _max_tokens=max(int(t["max_tokens"]), conf.max_tokens),
+        _own_keys={o: frozenset(ks) for o, ks in t["own"]},
+        _own_phones={o: frozenset(vs) for o, vs in t["own_phones"]},
+        _phones=PhoneIndex(
+            {v: [PhoneKey(o, val, e164) for o, val, e164 in ks] for v, ks in t["phones"]}
+        ),
         _hashed=hashed if secret else {},
         _hash_words=hash_words if secret else 0,
         _secret=secret or None,
-        key_count=len(b.keys),
+        key_count=len(keys),
     )
-    # registrable() warms the public-suffix data at build time, not during the first check.
-    registrable("warm.example")
+    m._mentions = {
+        user: [(m._info(i), Mention(u, inst)) for i, u, inst in entries]
+        for user, entries in t["mentions"]
+    }
     return m
 
 
@@ -496,13 +712,15 @@ class _Scan:
             )
         )
 
-    def key_hits(self, end: int, klen: int, key: str, infos: tuple[KeyInfo, ...]) -> None:
-        """One automaton hit in ``canon`` (ending at ``end``) of the identifiers ``infos``."""
+    def key_hits(self, end: int, klen: int, key: str, ids: tuple[int, ...]) -> None:
+        """One automaton hit in ``canon`` (ending at ``end``) of the identifiers ``ids``."""
         n = self.n
+        info_of = self.m._info
         cs, ce = end - klen + 2, end
         span = None
         words = None  # (first, last) token index, for keys of several words
-        for info in infos:
+        for i in ids:
+            info = info_of(i)
             if info.rule == "identity" and info.owner == self.persona:
                 if info.kind != "surname":
                     span = span or n.canon_to_norm(cs, ce)
@@ -633,13 +851,14 @@ class _Scan:
                     break
 
     def _scan_inside_run(self, positions: list[int], letters: str) -> None:
-        compact = self.m._compact
+        compact = self.m.compact()
         if compact is None:
             return
         n = self.n
         for end, (length, entries) in compact.iter(letters):  # type: ignore[attr-defined]
             cs, ce = positions[end - length + 1], positions[end] + 1
-            for key, info in entries:
+            for key, i in entries:
+                info = self.m._info(i)
                 if self.relevant(key, info):
                     self.split_hit(info, *n.canon_to_norm(cs, ce))
 
@@ -664,12 +883,13 @@ class _Scan:
         n = self.n
         auto = self.m._automaton
         if auto is not None:
-            for end, (klen, key, infos, _) in auto.iter(wtext):  # type: ignore[attr-defined]
+            for end, (klen, key, ids, _) in auto.iter(wtext):  # type: ignore[attr-defined]
                 ws, we = end - klen + 2, end
                 if we <= lo or ws >= hi:
                     continue  # does not involve the split letters: the main scan has it
                 cs, ce = wmap[ws], wmap[we - 1] + 1
-                for info in infos:
+                for i in ids:
+                    info = self.m._info(i)
                     if info.exact is None and self.relevant(key, info):
                         self.split_hit(info, *n.canon_to_norm(cs, ce))
         if self.m._hashed:
@@ -937,6 +1157,7 @@ def check_content(matcher: Matcher, persona: str, fields: Sequence[TextField]) -
     own_keys = consts.own_keys
     packs = consts.packs
     packs_unindexed = consts.packs_unindexed
+    literals = consts.literals
     lang = consts.lang
     auto = matcher._automaton
     split_keys = matcher._split_keys
@@ -984,7 +1205,11 @@ def check_content(matcher: Matcher, persona: str, fields: Sequence[TextField]) -
         if hashed:
             scan = scan or _Scan(matcher, persona, n, own_keys, hits, lang)
             scan.hashed()
-        if packs and (pack_keywords or packs_unindexed or not n.norm.isascii()):
+        if packs and (
+            pack_keywords
+            or packs_unindexed
+            or (literals and not n.norm.isascii() and any(w in n.norm for w in literals))
+        ):
             _pack_hits(matcher, n, packs, pack_keywords, hits)
         if not hits:
             continue

@@ -258,7 +258,7 @@ def move(
     app: App, post_id: int, at: str | None, next_slot: bool, *, release: bool, early: bool = False
 ) -> str:
     """``reschedule`` and ``release`` (``--now`` with ``early``)."""
-    from ..queueing import move_post, resolve_when
+    from ..queueing import move_to
     from ..when import format_local
 
     post, deliveries = app.store.get(post_id)
@@ -270,8 +270,7 @@ def move(
     if not at and not next_slot:
         raise UsageError("give the new time, or choose the next free slot")
     persona = app.personas.get(post.persona)
-    when = resolve_when(app.store, persona, None, at, next_slot)
-    post = move_post(app, post, persona, when.utc, release=release)
+    post, when = move_to(app, post, persona, at, next_slot, release=release)
     done = f"post {post_id} {'released' if release else 'rescheduled'} for " + format_local(
         post.scheduled_at, persona.tz
     )

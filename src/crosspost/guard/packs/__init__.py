@@ -16,6 +16,7 @@ from .scan import (
     KeywordProbe,
     canon_keyword_keys,
     confirm_keyword_hits,
+    literal_keywords,
     pack_keyword_hits,
     scan_pack,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "Validator",
     "canon_keyword_keys",
     "confirm_keyword_hits",
+    "literal_keywords",
     "pack_keyword_hits",
     "requires_met",
     "scan_pack",

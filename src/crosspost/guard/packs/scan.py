@@ -178,6 +178,12 @@ def canon_keyword_keys(name: str) -> dict[str, KeywordCandidates]:
     return {key: tuple(probes) for key, probes in keys.items()}
 
 
+def literal_keywords(name: str) -> tuple[str, ...]:
+    """The pack's keywords that only an ``in`` test finds (non-ASCII punctuation: ``📍``):
+    a non-ASCII post without any of them and without a ``canon`` keyword has no hit."""
+    return tuple(word for word, _, _ in _pack_index(name).literal)
+
+
 def confirm_keyword_hits(
     name: str, n: Normalised, candidates: Iterable[KeywordCandidates], facts: Facts
 ) -> dict[int, list[tuple[int, int, str]]]:
