@@ -307,11 +307,8 @@ def test_a_blog_entry_does_not_recur(ws):
     assert count_posts(ws) == 0
 
 
-def test_a_new_occurrence_is_checked_and_held_when_the_guard_blocks_it(ws):
-    """The daemon runs the queue-time checks on an occurrence it created: one that would go
-    out within another persona's separation window is held, with the finding audited."""
-    from crosspost.queueing import check_new_occurrences
-
+def weekly_office_hours(ws) -> int:
+    """A weekly share of the professional persona from Monday 2099-01-05 09:00 (Chicago)."""
     r = ws.run(
         "queue",
         "--persona",
@@ -328,7 +325,22 @@ def test_a_new_occurrence_is_checked_and_held_when_the_guard_blocks_it(ws):
         "json",
     )
     assert r.code == 0, r.err
-    first = r.json()["id"]
+    return int(r.json()["id"])
+
+
+def publish_first(app, post_id: int) -> None:  # type: ignore[no-untyped-def]
+    """The daemon's part, by hand: claim the first occurrence at its time and publish it."""
+    at = app.store.get(post_id)[0].scheduled_at
+    (c,) = claim(app.store, "w", at, LEASE, {}, 4)
+    record(app.store, c, state="published", now=at, remote_id="1")
+
+
+def test_a_new_occurrence_is_checked_and_held_when_the_guard_blocks_it(ws):
+    """The daemon runs the queue-time checks on an occurrence it created: one that would go
+    out within another persona's separation window is held, with the finding audited."""
+    from crosspost.queueing import check_new_occurrences
+
+    first = weekly_office_hours(ws)
     # the personal persona posts ten minutes after next week's occurrence
     r = ws.run(
         "queue",
@@ -343,11 +355,7 @@ def test_a_new_occurrence_is_checked_and_held_when_the_guard_blocks_it(ws):
     )
     assert r.code == 0, r.err
     app = ws.app()
-    at = app.store.get(first)[0].scheduled_at
-    from crosspost.claims import claim as take
-
-    (c,) = take(app.store, "w", at, LEASE, {}, 4)
-    record(app.store, c, state="published", now=at, remote_id="1")
+    publish_first(app, first)
     posts = occurrences(app.store, 1)
     assert posts[1].needs_check
     assert check_new_occurrences(app) == [posts[1].id]
@@ -362,25 +370,8 @@ def test_a_new_occurrence_is_checked_and_held_when_the_guard_blocks_it(ws):
 def test_a_clean_occurrence_passes_its_check(ws):
     from crosspost.queueing import check_new_occurrences
 
-    r = ws.run(
-        "queue",
-        "--persona",
-        "professional",
-        "--text",
-        "Office hours today.",
-        "--to",
-        "pro-x",
-        "--at",
-        "2099-01-05 09:00",
-        "--every",
-        "1w",
-        "--format",
-        "json",
-    )
     app = ws.app()
-    first, _ = app.store.get(r.json()["id"])
-    (c,) = claim(app.store, "w", first.scheduled_at, LEASE, {}, 4)
-    record(app.store, c, state="published", now=first.scheduled_at, remote_id="1")
+    publish_first(app, weekly_office_hours(ws))
     assert check_new_occurrences(app) == []
     nxt = occurrences(app.store, 1)[1]
     assert nxt.status == "queued" and not nxt.needs_check
@@ -389,29 +380,12 @@ def test_a_clean_occurrence_passes_its_check(ws):
 
 
 def test_an_edit_carries_on_to_later_occurrences_and_keeps_them_share_only(ws):
-    r = ws.run(
-        "queue",
-        "--persona",
-        "professional",
-        "--text",
-        "Office hours today.",
-        "--to",
-        "pro-x",
-        "--at",
-        "2099-01-05 09:00",
-        "--every",
-        "1w",
-        "--format",
-        "json",
-    )
-    first = r.json()["id"]
+    first = weekly_office_hours(ws)
     r = ws.run("edit", str(first), "--text", "Office hours today, room 2.")
     assert r.code == 0, r.err
     r = ws.run("edit", str(first), "--text", "Office hours.", "--to", "blog,pro-x")
     assert r.code == 2 and "repeats shares only" in r.err
     app = ws.app()
-    post, _ = app.store.get(first)
-    (c,) = claim(app.store, "w", post.scheduled_at, LEASE, {}, 4)
-    record(app.store, c, state="published", now=post.scheduled_at, remote_id="1")
+    publish_first(app, first)
     nxt = occurrences(app.store, 1)[1]
     assert nxt.body == "Office hours today, room 2."

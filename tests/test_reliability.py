@@ -24,7 +24,7 @@ import pytest
 from sqlmodel import select
 
 from tests.fakes.wordpress import FakeWordPress
-from tests.support.procs import crosspost, env_for, wait_for
+from tests.support.procs import crosspost, env_for, run_daemons_until, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -309,26 +309,11 @@ def test_three_daemons_on_postgresql_publish_each_delivery_once(tmp_path, pg_url
     env = env_for(tmp_path, CROSSPOST_DAEMON__CONCURRENCY__DEFAULT="8")
     login(config, env)
     keys = enqueue_many(config, 2000, datetime.now(UTC) + timedelta(seconds=8))
-    daemons = [
-        subprocess.Popen(
-            [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(tmp_path / f"d{i}.log", "w"),  # noqa: SIM115
-        )
-        for i in range(3)
-    ]
-    try:
 
-        def done() -> bool:
-            return all(s == "published" for s in delivery_states(config).values())
+    def done() -> bool:
+        return all(s == "published" for s in delivery_states(config).values())
 
-        wait_for(done, timeout=240, interval=1.0)
-    finally:
-        for d in daemons:
-            d.send_signal(signal.SIGTERM)
-        codes = [d.wait(timeout=60) for d in daemons]
-    assert codes == [0, 0, 0], [(tmp_path / f"d{i}.log").read_text()[-2000:] for i in range(3)]
+    run_daemons_until(config, env, [tmp_path / f"d{i}.log" for i in range(3)], done)
     counts = [fake_wp.count(k) for k in keys]
     assert counts.count(1) == 2000, {c: counts.count(c) for c in set(counts)}
     assert fake_wp.total() == 2000
@@ -671,27 +656,12 @@ def test_two_daemons_on_postgresql_create_each_next_occurrence_once(tmp_path, pg
     env = env_for(tmp_path, CROSSPOST_DAEMON__CONCURRENCY__DEFAULT="8")
     login(config, env)
     keys = enqueue_series(config, 300, datetime.now(UTC) + timedelta(seconds=6))
-    daemons = [
-        subprocess.Popen(
-            [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(tmp_path / f"d{i}.log", "w"),  # noqa: SIM115
-        )
-        for i in range(2)
-    ]
-    try:
 
-        def done() -> bool:
-            states = delivery_states(config)
-            return all(states[k] == "published" for k in keys)
+    def done() -> bool:
+        states = delivery_states(config)
+        return all(states[k] == "published" for k in keys)
 
-        wait_for(done, timeout=240, interval=1.0)
-    finally:
-        for d in daemons:
-            d.send_signal(signal.SIGTERM)
-        codes = [d.wait(timeout=60) for d in daemons]
-    assert codes == [0, 0], [(tmp_path / f"d{i}.log").read_text()[-2000:] for i in range(2)]
+    run_daemons_until(config, env, [tmp_path / f"d{i}.log" for i in range(2)], done)
     assert [fake_wp.count(k) for k in keys] == [1] * 300
     series = series_posts(config)
     assert len(series) == 300

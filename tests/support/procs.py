@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -45,6 +46,21 @@ def start_daemon(config: Path, env: dict[str, str], log: Path) -> subprocess.Pop
         stderr=subprocess.STDOUT,
         env=env,
     )
+
+
+def run_daemons_until(
+    config: Path, env: dict[str, str], logs: list[Path], done, timeout: float = 240
+):  # type: ignore[no-untyped-def]
+    """One daemon per log file until ``done()``; then SIGTERM, and each must exit 0 (else the
+    assertion shows the tails of their logs)."""
+    daemons = [start_daemon(config, env, log) for log in logs]
+    try:
+        wait_for(done, timeout=timeout, interval=1.0)
+    finally:
+        for d in daemons:
+            d.send_signal(signal.SIGTERM)
+        codes = [d.wait(timeout=60) for d in daemons]
+    assert codes == [0] * len(daemons), [log.read_text()[-2000:] for log in logs]
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
