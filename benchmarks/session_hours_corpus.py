@@ -16,18 +16,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the clinician corpus's reader
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from clinician_corpus import Figures as CorpusFigures
+from clinician_corpus import load
 
 from crosspost.guard import Appointment, TextField, check_session_hours
 
-DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "clinician"
 START = datetime(2026, 5, 12, 15, 0, tzinfo=UTC)
 APPOINTMENT = Appointment(START, START + timedelta(minutes=50))
-
-
-def load(name: str) -> list[str]:
-    lines = (DATA / name).read_text("utf-8").splitlines()
-    return [line for line in lines if line.strip() and not line.startswith("#")]
 
 
 def warns(text: str, at: datetime) -> bool:
@@ -35,21 +33,10 @@ def warns(text: str, at: datetime) -> bool:
 
 
 @dataclass(frozen=True)
-class Figures:
-    disclosures: int
-    warned_disclosures: int
-    innocent: int
-    warned_innocent: int
+class Figures(CorpusFigures):
+    """The corpus's figures an hour after an appointment, and the warnings two days later."""
+
     warned_days_later: int
-
-    @property
-    def recall(self) -> float:
-        return self.warned_disclosures / self.disclosures
-
-    @property
-    def precision(self) -> float:
-        warned = self.warned_disclosures + self.warned_innocent
-        return self.warned_disclosures / warned if warned else 1.0
 
 
 def measure() -> Figures:
