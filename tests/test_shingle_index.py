@@ -4,11 +4,15 @@ what the check over the whole correlation window finds."""
 
 from __future__ import annotations
 
+import os
 import random
 import tempfile
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -37,6 +41,25 @@ WORDS = [
 ]
 T0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
 MATCHER = build_matcher(make_profiles(), secret=SECRET)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new database: SQLite, and PostgreSQL when ``CROSSPOST_TEST_DATABASE_URL`` is set."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'q.db'}"
+        return
+    base = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("PostgreSQL tests skipped: set CROSSPOST_TEST_DATABASE_URL")
+    import psycopg
+
+    name = f"crosspost_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(base, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    yield base.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(base, autocommit=True) as c:
+        c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def _post(persona: str, body: str, at: datetime, **kw: object) -> Post:
@@ -125,8 +148,8 @@ def test_candidates_find_what_the_whole_window_finds(seed: int) -> None:
         store.engine.dispose()
 
 
-def test_shingles_follow_queue_edit_and_import(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'q.db'}")
+def test_shingles_follow_queue_edit_and_import(url: str) -> None:
+    store = Store(url)
     first = "Spring is a good time to notice how sleep changes with the light"
     post = store.enqueue(_post("professional", first, T0), [Target("x", "x", "share")])
     assert _hashes(store, "post_shingle", "post_id") == {post.id: index_hashes(first)}
@@ -145,8 +168,8 @@ def test_shingles_follow_queue_edit_and_import(tmp_path: Path) -> None:
     assert posts == [] and [i.id for i in imported] == [row_id]
 
 
-def test_cancelled_excluded_and_out_of_window_posts_are_no_candidates(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'q.db'}")
+def test_cancelled_excluded_and_out_of_window_posts_are_no_candidates(url: str) -> None:
+    store = Store(url)
     body = "Spring is a good time to notice how sleep changes with the light"
     target = [Target("x", "x", "share")]
     kept = store.enqueue(_post("professional", body, T0), target)
