@@ -10,7 +10,8 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, UniqueConstraint, event
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint, event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -125,6 +126,74 @@ class Post(SQLModel, table=True):
 def _keep_content_hash(_mapper: Any, _connection: Any, post: Post) -> None:
     """Every ORM write of a post (queue, edit, tests) stores the hash of what it now says."""
     post.content_hash = content_hash(post.title, post.body)
+
+
+def post_text(post: Post) -> str:
+    """What the near-duplicate check compares of a stored post."""
+    return "\n".join(x for x in (post.title, post.summary, post.body, *post.tags) if x)
+
+
+class PostShingle(SQLModel, table=True):
+    """One shingle hash of a post's text (:func:`crosspost.guard.correlation.index_hashes`):
+    ``queue``'s near-duplicate check reads only the other personas' posts that share one with
+    the new text, not every post of the correlation window. Kept on every ORM write of a
+    post's text (``_keep_shingles``), in the same transaction."""
+
+    __tablename__ = "post_shingle"
+    __table_args__ = (Index("ix_post_shingle_hash_persona", "hash", "persona"),)
+
+    post_id: int = Field(primary_key=True)
+    hash: int = Field(sa_column=Column("hash", BigInteger, primary_key=True, autoincrement=False))
+    persona: str
+
+
+class ImportedShingle(SQLModel, table=True):
+    """:class:`PostShingle` of an imported post (``crosspost audit-exposure``)."""
+
+    __tablename__ = "imported_shingle"
+    __table_args__ = (Index("ix_imported_shingle_hash_persona", "hash", "persona"),)
+
+    imported_id: int = Field(primary_key=True)
+    hash: int = Field(sa_column=Column("hash", BigInteger, primary_key=True, autoincrement=False))
+    persona: str
+
+
+_POST_TEXT = ("title", "summary", "body", "tags", "persona")
+
+
+def _text_changed(row: Any, fields: tuple[str, ...]) -> bool:
+    state = sa_inspect(row)
+    return any(state.attrs[f].history.has_changes() for f in fields)
+
+
+def _write_shingles(
+    connection: Any, table: Any, key: str, row_id: int, persona: str, text: str
+) -> None:
+    from .guard.correlation import index_hashes
+
+    connection.execute(table.delete().where(table.c[key] == row_id))
+    hashes = index_hashes(text)
+    if hashes:
+        connection.execute(
+            table.insert(), [{key: row_id, "persona": persona, "hash": h} for h in hashes]
+        )
+
+
+@event.listens_for(Post, "after_insert")
+@event.listens_for(Post, "after_update")
+def _keep_shingles(_mapper: Any, connection: Any, post: Post) -> None:
+    """Every ORM write of a post's text (queue, edit, a series' next occurrence) replaces its
+    shingle hashes in the same flush."""
+    if post.id is None or not _text_changed(post, _POST_TEXT):
+        return
+    table = PostShingle.__table__  # type: ignore[attr-defined]
+    _write_shingles(connection, table, "post_id", post.id, post.persona, post_text(post))
+
+
+@event.listens_for(Post, "after_delete")
+def _drop_shingles(_mapper: Any, connection: Any, post: Post) -> None:
+    table = PostShingle.__table__  # type: ignore[attr-defined]
+    connection.execute(table.delete().where(table.c.post_id == post.id))
 
 
 class Recurrence(SQLModel, table=True):
@@ -332,3 +401,13 @@ class ImportedPost(SQLModel, table=True):
     text: str
     published_at: datetime = Field(sa_type=UTCDateTime, index=True)
     imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+@event.listens_for(ImportedPost, "after_insert")
+@event.listens_for(ImportedPost, "after_update")
+def _keep_imported_shingles(_mapper: Any, connection: Any, row: ImportedPost) -> None:
+    """:func:`_keep_shingles` for an imported post (read again: its text may have changed)."""
+    if row.id is None or not _text_changed(row, ("text", "persona")):
+        return
+    table = ImportedShingle.__table__  # type: ignore[attr-defined]
+    _write_shingles(connection, table, "imported_id", row.id, row.persona, row.text)

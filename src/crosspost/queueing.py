@@ -24,6 +24,7 @@ from .caps import Cap, caps_of, first_fit, next_minute, violations
 from .contenthash import content_hash, normalised_body, normalised_title
 from .entries import Entry, require_media, slugify
 from .errors import Blocked, EntryError, Refused, UsageError
+from .guard.correlation import RecentPost, probe_hashes
 from .guard.findings import Finding, Report
 from .jitter import Uniform
 from .models import (
@@ -35,8 +36,10 @@ from .models import (
     QUEUED,
     UNKNOWN,
     Delivery,
+    ImportedPost,
     Post,
     Recurrence,
+    post_text,
 )
 from .planning import (
     resolve_persona,
@@ -338,34 +341,88 @@ def timing_findings(
     at ``at``,
     against the other personas' posts around that time (queued, held or published); post
     ``exclude`` (the one being edited or moved) is not counted."""
-    from . import guard
     from .checking import check_session_hours, check_timing
+    from .guard.rhythm import SAMPLE
 
     personas = app.personas
     window = app.settings.guard.correlation_window
+    own = persona.separation or timedelta(0)
+    gaps = {p.name: max(own, p.separation or timedelta(0)) for p in personas}
     widest = max([p.separation or timedelta(0) for p in personas] + [timedelta(0)])
-    # posts within the correlation window (or the widest separation) either side of ``at``
-    # (the rhythm check takes its sample from these too): a look-up that does not grow with
-    # the queue
+    # the posts within the correlation window (or the widest separation) either side of
+    # ``at`` count, read so that nothing grows with the queue: the near-duplicate check reads
+    # the texts of the posts sharing a shingle with this one (an exact filter, see
+    # guard.correlation), the separation check the times of the posts within the widest
+    # separation, the rhythm check each persona's nearest posts
     reach = max(window, widest)
-    posts = [
-        guard.RecentPost(p.persona, p.id or 0, _post_text(p), p.scheduled_at)
-        for p in app.store.recent_posts(at - reach, at + reach)
-        if p.id is None or p.id != exclude
-    ]
-    recent = [p for p in posts if p.persona != persona.name]
-    # what the other personas' accounts showed when 'crosspost audit-exposure' read them:
-    # posts made by hand or before crosspost keep the personas apart too
-    recent += [
-        guard.RecentPost(
-            i.persona, 0, i.text, i.published_at, label=f"{i.target}'s post {i.url or i.remote_id}"
-        )
-        for i in app.store.imported_posts(at - reach, at + reach)
-        if i.persona != persona.name
-    ]
-    findings = check_timing(personas, persona, entry, at, recent, window, secret)
+    text = "\n".join(t for _, t in entry.published_fields())
+    similar, similar_imported = app.store.shingle_candidates(
+        persona.name, probe_hashes(text), at - reach, at + reach, exclude
+    )
+    recent: dict[tuple[str, int], RecentPost] = {}
+    for r in _separation_times(app, persona.name, at, gaps, widest, reach, exclude):
+        recent[("post", r.post_id) if r.label is None else (r.name, 0)] = r
+    for p in similar:
+        recent[("post", p.id or 0)] = RecentPost(p.persona, p.id or 0, post_text(p), p.scheduled_at)
+    for r in map(_imported, similar_imported):
+        recent[(r.name, 0)] = r
+    findings = check_timing(personas, persona, entry, at, list(recent.values()), window, secret)
     findings += check_session_hours(persona, entry, at)
-    return findings + rhythm_findings(persona, at, posts)
+    names = sorted({*personas.names(), persona.name})
+    sample = [
+        RecentPost(name, post_id, "", when)
+        for name, post_id, when in app.store.nearest_posts(names, at, reach, SAMPLE, exclude)
+    ]
+    return findings + rhythm_findings(persona, at, sample)
+
+
+def _imported(i: ImportedPost) -> RecentPost:
+    """What an account showed when 'crosspost audit-exposure' read it: posts made by hand or
+    before crosspost keep the personas apart too."""
+    label = f"{i.target}'s post {i.url or i.remote_id}"
+    return RecentPost(i.persona, 0, i.text, i.published_at, label=label)
+
+
+def _separation_times(
+    app: App,
+    persona: str,
+    at: datetime,
+    gaps: Mapping[str, timedelta],
+    widest: timedelta,
+    reach: timedelta,
+    exclude: int | None,
+) -> list[RecentPost]:
+    """The other personas' posts (without texts) and imported posts the separation check
+    needs: those within the widest separation of ``at``, and further on as long as the chain
+    that gives the next allowed time (each blocking post pushes it to that post's time plus
+    its gap) reaches beyond what was read — at most to ``at + reach``, as far as the window."""
+    if widest <= timedelta(0):
+        return []
+    out: list[RecentPost] = []
+    low, high, lower_open = at - widest, min(at + widest, at + reach), False
+    while True:
+        out += [
+            RecentPost(name, post_id, "", when)
+            for name, post_id, when in app.store.post_times(low, high, lower_open=lower_open)
+            if name != persona and post_id != exclude
+        ]
+        out += [
+            _imported(i)
+            for i in app.store.imported_times(low, high, lower_open=lower_open)
+            if i.persona != persona
+        ]
+        if high >= at + reach:
+            return out
+        gap = {r.persona: gaps.get(r.persona, gaps.get(persona, widest)) for r in out}
+        t = at
+        while True:  # the guard's walk to the next allowed time, over what was read
+            blocking = [r for r in out if abs(r.at - t) < gap[r.persona]]
+            if not blocking:
+                break
+            t = max(r.at + gap[r.persona] for r in blocking)
+        if t + widest <= high:
+            return out
+        low, high, lower_open = high, min(t + widest, at + reach), True
 
 
 def move_post(app: App, post: Post, persona: Persona, at: datetime, *, release: bool) -> Post:
@@ -415,10 +472,6 @@ def waiting_targets(store: Store, post_id: int) -> list[Target]:
     """The targets of a post still to be sent (queued or held)."""
     _, deliveries = store.get(post_id)
     return [Target(d.target, d.platform, d.role) for d in deliveries if d.state in (QUEUED, HELD)]
-
-
-def _post_text(p: Post) -> str:
-    return "\n".join(x for x in (p.title, p.summary, p.body, *p.tags) if x)
 
 
 def queue_entry(

@@ -23,7 +23,7 @@ import json
 import os
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -58,7 +58,9 @@ from .models import (
     AuditRecord,
     Delivery,
     ImportedPost,
+    ImportedShingle,
     Post,
+    PostShingle,
     Recurrence,
     delivery_key,
     utcnow,
@@ -553,6 +555,85 @@ class Store:
         with self.read() as s:
             return list(s.exec(query))
 
+    def shingle_candidates(
+        self,
+        persona: str,
+        hashes: Collection[int],
+        since: datetime,
+        until: datetime,
+        exclude: int | None = None,
+    ) -> tuple[list[Post], list[ImportedPost]]:
+        """The posts (not cancelled, scheduled from ``since`` to ``until``) and imported posts
+        of every persona but ``persona`` that share one of ``hashes`` among their shingle
+        hashes: the near-duplicate check's candidates, found through the ``(hash, persona)``
+        indexes, so the read grows with the overlap, not with the queue."""
+        if not hashes:
+            return [], []
+        found: set[int] = set()
+        imported: set[int] = set()
+        ps, its = PostShingle.__table__, ImportedShingle.__table__  # type: ignore[attr-defined]
+        with self.read() as s:
+            for chunk in _chunks(sorted(hashes), 500):
+                found.update(
+                    s.execute(
+                        sa_select(ps.c.post_id)
+                        .where(ps.c.hash.in_(chunk), ps.c.persona != persona)
+                        .distinct()
+                    ).scalars()
+                )
+                imported.update(
+                    s.execute(
+                        sa_select(its.c.imported_id)
+                        .where(its.c.hash.in_(chunk), its.c.persona != persona)
+                        .distinct()
+                    ).scalars()
+                )
+            found.discard(exclude if exclude is not None else -1)
+            posts: list[Post] = []
+            for chunk in _chunks(sorted(found), 500):
+                posts += s.exec(
+                    select(Post).where(
+                        col(Post.id).in_(chunk),
+                        Post.scheduled_at >= since,
+                        Post.scheduled_at <= until,
+                        Post.status != CANCELLED,
+                    )
+                )
+            rows: list[ImportedPost] = []
+            for chunk in _chunks(sorted(imported), 500):
+                rows += s.exec(
+                    select(ImportedPost).where(
+                        col(ImportedPost.id).in_(chunk),
+                        ImportedPost.published_at >= since,
+                        ImportedPost.published_at <= until,
+                    )
+                )
+        return posts, rows
+
+    def post_times(
+        self, since: datetime, until: datetime, *, lower_open: bool = False
+    ) -> list[tuple[str, int, datetime]]:
+        """``(persona, id, scheduled_at)`` of every post (not cancelled) scheduled from
+        ``since`` (after it, when ``lower_open``) to ``until``, for the separation check: no
+        texts."""
+        low = Post.scheduled_at > since if lower_open else Post.scheduled_at >= since
+        query = select(Post.persona, Post.id, Post.scheduled_at).where(
+            low, Post.scheduled_at <= until, Post.status != CANCELLED
+        )
+        with self.read() as s:
+            return [(p, i or 0, t) for p, i, t in s.exec(query)]
+
+    def imported_times(
+        self, since: datetime, until: datetime, *, lower_open: bool = False
+    ) -> list[ImportedPost]:
+        """Imported posts published from ``since`` (after it, when ``lower_open``) to
+        ``until``."""
+        low = (
+            ImportedPost.published_at > since if lower_open else ImportedPost.published_at >= since
+        )
+        with self.read() as s:
+            return list(s.exec(select(ImportedPost).where(low, ImportedPost.published_at <= until)))
+
     # -- imported history (crosspost audit-exposure) --------------------------------------------
 
     def import_posts(self, persona: str, target: str, items: Sequence[ImportedItem]) -> int:
@@ -613,7 +694,12 @@ class Store:
             )
 
     def nearest_posts(
-        self, personas: Sequence[str], ref: datetime, reach: timedelta, per_persona: int
+        self,
+        personas: Sequence[str],
+        ref: datetime,
+        reach: timedelta,
+        per_persona: int,
+        exclude: int | None = None,
     ) -> list[tuple[str, int, datetime]]:
         """``(persona, id, scheduled_at)`` of each persona's ``per_persona`` posts nearest to
         ``ref`` within ``reach`` either side (not cancelled): at most that many before and
@@ -625,6 +711,8 @@ class Store:
                 base = select(Post.persona, Post.id, Post.scheduled_at).where(
                     Post.persona == name, Post.status != CANCELLED
                 )
+                if exclude is not None:  # the post being edited or moved
+                    base = base.where(Post.id != exclude)
                 before = (
                     base.where(Post.scheduled_at <= ref, Post.scheduled_at >= ref - reach)
                     .order_by(col(Post.scheduled_at).desc())
@@ -1167,6 +1255,12 @@ class Store:
             return True
         except (OperationalError, sqlite3.OperationalError):
             return False
+
+
+def _chunks(values: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    """``values`` in slices of ``size`` (a bound on the parameters of one ``IN``)."""
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
 
 
 def _count(n: int, noun: str) -> str:

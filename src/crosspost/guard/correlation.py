@@ -12,6 +12,14 @@ Near-duplicates
     compared: "Good morning!" on both accounts is no fingerprint. Exact set comparison is fast
     for the few hundred recent posts of a window; MinHash would only pay off for far more.
 
+Candidates
+    The store keeps :func:`index_hashes` of every post's text, and a new text is compared only
+    with the posts that share one of its :func:`probe_hashes`. That is an exact filter, not an
+    estimate: a flagged pair shares at least ``needed`` shingles (see :func:`_needed`), so any
+    ``n - needed + 1`` of the new text's ``n`` shingles include one of them. The shingle size
+    depends on both texts, so both sizes are indexed, and a post's 2-word shingles under a
+    different tag when it is short (under ``LONG`` words) or long.
+
 Separation
     A persona's ``separation`` is the minimum gap between its posts and any other persona's.
     For a post of P at time t and a post of Q at time u, the gap required is the larger of P's
@@ -21,9 +29,12 @@ Separation
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 from ._text import canon_tokens
 from .findings import Finding
@@ -34,6 +45,8 @@ JACCARD_THRESHOLD = 0.5
 CONTAINMENT_THRESHOLD = 0.8
 MIN_CONTAINED_SHINGLES = 8
 MIN_WORDS = 5
+#: texts of at least this many words are compared by 3-word shingles (when both are)
+LONG = 10
 DEFAULT_WINDOW = timedelta(days=30)
 
 
@@ -68,7 +81,7 @@ def similarity(a: str, b: str) -> tuple[float, float]:
 def _similarity(ta: list[str], tb: list[str]) -> tuple[float, float]:
     if len(ta) < MIN_WORDS or len(tb) < MIN_WORDS:
         return 0.0, 0.0
-    k = 3 if min(len(ta), len(tb)) >= 10 else 2
+    k = 3 if min(len(ta), len(tb)) >= LONG else 2
     sa, sb = _shingles(ta, k), _shingles(tb, k)
     inter = len(sa & sb)
     union = len(sa | sb)
@@ -76,6 +89,63 @@ def _similarity(ta: list[str], tb: list[str]) -> tuple[float, float]:
     jac = inter / union if union else 0.0
     cont = inter / small if small >= MIN_CONTAINED_SHINGLES else 0.0
     return jac, cont
+
+
+def _hash(tag: bytes, shingle: tuple[str, ...]) -> int:
+    """A signed 64-bit hash of a shingle (the store's integer column), ``tag`` naming its kind."""
+    digest = hashlib.blake2b(tag + "\x1f".join(shingle).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+_PAIR_SHORT, _PAIR_LONG, _TRIPLE = b"2s", b"2l", b"3"
+
+
+def index_hashes(text: str) -> set[int]:
+    """What the store keeps of a post's text so :func:`probe_hashes` can find it: its 2-word
+    shingles (tagged by its length) and, when it is long, its 3-word shingles. None for a text
+    too short to be compared."""
+    tokens = canon_tokens(text)
+    if len(tokens) < MIN_WORDS:
+        return set()
+    long = len(tokens) >= LONG
+    tag = _PAIR_LONG if long else _PAIR_SHORT
+    out = {_hash(tag, s) for s in _shingles(tokens, 2)}
+    if long:
+        out |= {_hash(_TRIPLE, s) for s in _shingles(tokens, 3)}
+    return out
+
+
+def _needed(n: int) -> int:
+    """The fewest shingles a set of ``n`` shares with any set it is flagged against: Jaccard
+    needs ``JACCARD_THRESHOLD * n`` (the union holds at least ``n``), containment
+    ``CONTAINMENT_THRESHOLD`` of the smaller set, which holds at least
+    ``MIN_CONTAINED_SHINGLES`` (and only counts when ``n`` does too)."""
+    need = math.ceil(Fraction(str(JACCARD_THRESHOLD)) * n)
+    if n >= MIN_CONTAINED_SHINGLES:
+        small = min(n, MIN_CONTAINED_SHINGLES)
+        need = min(need, math.ceil(Fraction(str(CONTAINMENT_THRESHOLD)) * small))
+    return max(1, need)
+
+
+def _probe(shingles: set[tuple[str, ...]], tags: Sequence[bytes]) -> set[int]:
+    """Any ``n - needed + 1`` of the ``n`` shingles (the ones with the lowest hashes, so the
+    choice does not depend on set order), hashed under each of ``tags``."""
+    keep = len(shingles) - _needed(len(shingles)) + 1
+    chosen = sorted(shingles, key=lambda s: _hash(b"", s))[:keep]
+    return {_hash(tag, s) for s in chosen for tag in tags}
+
+
+def probe_hashes(text: str) -> set[int]:
+    """Hashes of which every post the near-duplicate rule flags against ``text`` holds at least
+    one among its :func:`index_hashes` (none when ``text`` is too short to be compared)."""
+    tokens = canon_tokens(text)
+    if len(tokens) < MIN_WORDS:
+        return set()
+    pairs = _shingles(tokens, 2)
+    if len(tokens) < LONG:  # 2-word shingles against every post
+        return _probe(pairs, (_PAIR_SHORT, _PAIR_LONG))
+    # 3-word shingles against long posts, 2-word ones against short posts
+    return _probe(_shingles(tokens, 3), (_TRIPLE,)) | _probe(pairs, (_PAIR_SHORT,))
 
 
 def _require_aware(value: datetime, what: str) -> None:
