@@ -144,6 +144,14 @@ class FeedConfig(_Strict):
                 f"url {v!r} is neither an http(s) URL nor a file path; "
                 "use e.g. 'https://blog.example/feed.xml' or 'site/feed.xml'"
             )
+        if v.startswith("~"):
+            try:
+                Path(v).expanduser()
+            except RuntimeError:  # "~someone" with no such user, or no home folder
+                raise ValueError(
+                    f"url {v!r}: {v.split('/', 1)[0]!r} is no home folder on this machine; "
+                    "give the path in full, or relative to the config's folder"
+                ) from None
         return v
 
     @property
