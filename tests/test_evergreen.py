@@ -265,3 +265,19 @@ def test_an_entry_the_guard_blocks_does_not_stop_the_daemons_rotation(ws):
     assert post.evergreen_of == clean
     audit = ws.run("audit", "--format", "json").json()["records"]
     assert [r["kind"] for r in audit] == ["blocked"]
+
+
+@pytest.mark.parametrize(
+    ("to", "said"),
+    [
+        ('["home-bsky"]', "evergreen.to: 'home-bsky' is not an account of persona 'professional'"),
+        ("[]", "evergreen.to is empty"),
+    ],
+)
+def test_evergreen_to_naming_no_account_of_the_persona_is_refused_on_load(ws, to, said):
+    """Like a feed's accounts: refused when the profile loads, not every ten minutes in the
+    daemon's log."""
+    enable(ws, enabled="true", to=to)
+    r = ws.run("personas")
+    assert r.code == 2 and "Traceback" not in r.err
+    assert said in r.err and "professional.toml" in r.err

@@ -358,6 +358,7 @@ def load_persona(path: Path, base_dir: Path, known_urls: Path | None = None) -> 
         _template_problems(persona, path)
         + _notify_problems(persona, path, known_urls)
         + _feed_problems(persona, path)
+        + _evergreen_problems(persona, path)
     )
     if broken:
         raise ConfigError(broken)
@@ -420,6 +421,23 @@ def _feed_problems(persona: Persona, path: Path) -> list[str]:
     for u in sorted({u for u in urls if urls.count(u) > 1}):
         problems.append(f"{path}: feed '{u}' is listed twice in [[feeds]]; keep one")
     return problems
+
+
+def _evergreen_problems(persona: Persona, path: Path) -> list[str]:
+    """``[evergreen] to`` naming no account of the persona would only fail in the daemon, at
+    every check: an error now, like a feed's accounts."""
+    to = persona.evergreen.to
+    if to is None:
+        return []
+    if not to:
+        return [f"{path} evergreen.to is empty; leave it out to re-share to every account"]
+    names = [a.name for a in persona.accounts]
+    return [
+        f"{path} evergreen.to: '{a}' is not an account of persona '{persona.name}' "
+        f"(its accounts: {', '.join(names) or 'none'})"
+        for a in to
+        if a not in names
+    ]
 
 
 def _notify_problems(persona: Persona, path: Path, known: Path | None) -> list[str]:
