@@ -249,3 +249,35 @@ def test_one_daemon_at_a_time_looks_at_a_personas_pool_on_postgresql():
     finally:
         with psycopg.connect(base, autocommit=True) as c:
             c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_an_entry_the_guard_blocks_does_not_stop_the_daemons_rotation(ws):
+    """The oldest entry's text leaks the other persona: the daemon skips it (audited) and
+    re-shares the next one, instead of trying the blocked one alone every few minutes."""
+    from crosspost.evergreen import run_due
+
+    enable(ws, enabled="true", every='"3d"', min_gap='"30d"')
+    published_entry(ws, "Weekend", 100, {"mastodon": ["Bee Hollow Apiary says hi {url}"]})
+    clean = published_entry(ws, "Sleep habits", 90)
+    app = ws.app()
+    assert len(run_due(app, NOW)) == 1
+    (post,) = reshares(ws)
+    assert post.evergreen_of == clean
+    audit = ws.run("audit", "--format", "json").json()["records"]
+    assert [r["kind"] for r in audit] == ["blocked"]
+
+
+@pytest.mark.parametrize(
+    ("to", "said"),
+    [
+        ('["home-bsky"]', "evergreen.to: 'home-bsky' is not an account of persona 'professional'"),
+        ("[]", "evergreen.to is empty"),
+    ],
+)
+def test_evergreen_to_naming_no_account_of_the_persona_is_refused_on_load(ws, to, said):
+    """Like a feed's accounts: refused when the profile loads, not every ten minutes in the
+    daemon's log."""
+    enable(ws, enabled="true", to=to)
+    r = ws.run("personas")
+    assert r.code == 2 and "Traceback" not in r.err
+    assert said in r.err and "professional.toml" in r.err

@@ -79,6 +79,9 @@ def test_every_forms(every, body):
         ("FREQ=DAILY;BYHOUR=9,17", "one BYHOUR"),
         ("FREQ=DAILY;COUNT=3", "--count"),
         ("DTSTART=20270101T090000;FREQ=DAILY", "DTSTART"),
+        ("FREQ=WEEKLY;INTERVAL=0", "INTERVAL"),
+        ("FREQ=DAILY;INTERVAL=-1", "INTERVAL"),
+        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "never"),
     ],
 )
 def test_bad_every_says_why(every, why):

@@ -94,6 +94,20 @@ def test_a_malformed_calendar_is_refused_on_load_naming_the_file(ws) -> None:  #
     assert r.code == 2 and "cannot be read" in r.err and "Traceback" not in r.err
 
 
+def test_a_malformed_calendar_error_repeats_none_of_its_text(ws) -> None:  # type: ignore[no-untyped-def]
+    """The calendar holds clients' names: a parse error (printed, and logged by the daemon)
+    names the file and the broken property, never what the line says."""
+    ws.write("profiles/professional.toml", 'practice_calendar = "hours.ics"\n' + PROFESSIONAL)
+    ws.write("hours.ics", _ics("DTSTART:Jane Marsh intake\r\nSUMMARY:x\r\n"))
+    r = ws.run("check", "--text", "Hello.", "--persona", "professional")
+    assert r.code == 2 and "not a readable iCalendar" in r.err and "DTSTART" in r.err
+    assert "Marsh" not in r.err
+    ws.write("hours.ics", "Jane Marsh, Tuesday 10:00\n")
+    r = ws.run("check", "--text", "Hello.", "--persona", "professional")
+    assert r.code == 2 and "not a readable iCalendar" in r.err
+    assert "Marsh" not in r.err
+
+
 def test_appointments_of_a_broken_file_raise_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "hours.ics"
     path.write_text(_ics("DTSTART:20260101T100000Z\r\nRRULE:FREQ=SOMETIMES\r\n"))

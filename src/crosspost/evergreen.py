@@ -42,6 +42,10 @@ from .when import When
 log = logging.getLogger("crosspost.evergreen")
 
 
+class EntryBlocked(Blocked):
+    """The guard blocks the texts of this entry (not its time): another entry may go."""
+
+
 @dataclass(frozen=True)
 class Candidate:
     """An entry of the pool and when it was last shared."""
@@ -158,12 +162,15 @@ def text_for(persona: Persona, account: Account, c: Candidate) -> str:
     return render_share(template, data).strip()
 
 
-def plan_next(app: App, persona: Persona, now: datetime) -> Reshare:
-    """The entry the persona would re-share next, when, and with which texts."""
+def plan_next(
+    app: App, persona: Persona, now: datetime, skip: frozenset[int] = frozenset()
+) -> Reshare:
+    """The entry the persona would re-share next (none of ``skip``), when, and with which
+    texts."""
     when = resolve_when(app.store, persona, None, None, bool(persona.slots), now)
     when = apply_jitter(app, persona, when, now)
     accounts = targets_of(persona)
-    cands = pool(app, persona)
+    cands = [c for c in pool(app, persona) if c.post_id not in skip]
     chosen = next((c for c in cands if c.eligible_at(persona) <= when.utc), None)
     if chosen is None:
         waiting = min((c.eligible_at(persona) for c in cands), default=None)
@@ -195,6 +202,10 @@ def queue_next(app: App, persona: Persona, now: datetime) -> tuple[Post, Reshare
     """Queue the persona's next re-share; a UsageError when no entry may go, Blocked when
     the guard refuses its texts (audited, nothing queued)."""
     nxt = plan_next(app, persona, now)
+    return _queue(app, persona, nxt), nxt
+
+
+def _queue(app: App, persona: Persona, nxt: Reshare) -> Post:
     c = nxt.candidate
     if c is None:
         why = (
@@ -219,14 +230,15 @@ def queue_next(app: App, persona: Persona, now: datetime) -> tuple[Post, Reshare
         try:
             commit_plan(app.store, plan, app.media_dir)
         except Blocked as e:
-            raise Blocked(
+            # a block of the time (separation, rhythm) would block any entry alike
+            of_time = any(f.blocks and f.field == "at" for f in plan.report.findings)
+            raise (Blocked if of_time else EntryBlocked)(
                 f"re-share of post {c.post_id}: {e.message}",
                 hint="change the entry's evergreen_texts (or the share template), then run "
                 "'crosspost evergreen run' again",
             ) from None
     refuse_over_caps(app.store, persona, plan.targets, plan.when.utc)
-    post = commit_plan(app.store, plan, app.media_dir, evergreen_of=c.post_id)
-    return post, nxt
+    return commit_plan(app.store, plan, app.media_dir, evergreen_of=c.post_id)
 
 
 def _plan(app: App, persona: Persona, nxt: Reshare) -> Plan:
@@ -238,8 +250,9 @@ def _plan(app: App, persona: Persona, nxt: Reshare) -> Plan:
 
 def run_due(app: App, now: datetime, personas: Sequence[Persona] | None = None) -> list[int]:
     """The daemon's job: queue a re-share for every persona whose evergreen cadence is due.
-    A persona whose next re-share cannot be queued (none may go yet, the guard blocks it)
-    is logged and tried at the next run."""
+    An entry whose texts the guard blocks is passed over for the next one; a persona whose
+    re-share cannot be queued (none may go yet, its time is blocked) is logged and tried at
+    the next run."""
     queued = []
     for persona in personas if personas is not None else list(app.personas):
         if not persona.evergreen.enabled:
@@ -248,11 +261,10 @@ def run_due(app: App, now: datetime, personas: Sequence[Persona] | None = None) 
         with app.store.only_one(f"evergreen:{persona.name}") as mine:
             if not mine or not is_due(app, persona, now):
                 continue
-            try:
-                post, nxt = queue_next(app, persona, now)
-            except CrosspostError as e:
-                log.warning("evergreen re-share for persona '%s' not queued: %s", persona.name, e)
-                continue
+            found = _queue_unblocked(app, persona, now)
+        if found is None:
+            continue
+        post, nxt = found
         assert nxt.candidate is not None and post.id is not None
         log.info(
             "evergreen: queued post %s re-sharing post %s for persona '%s' at %s",
@@ -263,6 +275,23 @@ def run_due(app: App, now: datetime, personas: Sequence[Persona] | None = None) 
         )
         queued.append(post.id)
     return queued
+
+
+def _queue_unblocked(app: App, persona: Persona, now: datetime) -> tuple[Post, Reshare] | None:
+    """The daemon's re-share: an entry whose texts the guard blocks (audited) is passed over
+    for the next one, so one such entry does not stop the rotation; None when none may go."""
+    skip: set[int] = set()
+    while True:
+        nxt = plan_next(app, persona, now, frozenset(skip))
+        try:
+            return _queue(app, persona, nxt), nxt
+        except EntryBlocked as e:
+            assert nxt.candidate is not None
+            log.warning("evergreen re-share for persona '%s' passed over: %s", persona.name, e)
+            skip.add(nxt.candidate.post_id)
+        except CrosspostError as e:
+            log.warning("evergreen re-share for persona '%s' not queued: %s", persona.name, e)
+            return None
 
 
 def _local(at: datetime | None, persona: Persona) -> str:

@@ -54,9 +54,13 @@ def _calendar(path: Path) -> Any:
 
 
 def _malformed(path: Path, e: Exception) -> ConfigError:
+    """The parser's reason up to its first colon: after it icalendar quotes the broken line
+    or value, which may be a client's name (the message is printed and logged)."""
+    reason = str(e).split(":", 1)[0].strip() or type(e).__name__
     return ConfigError(
-        f"{path}: practice_calendar is not a readable iCalendar (.ics) file ({e}); export it "
-        "again from the calendar app as .ics, or remove practice_calendar from the persona file"
+        f"{path}: practice_calendar is not a readable iCalendar (.ics) file ({reason}); export "
+        "it again from the calendar app as .ics, or remove practice_calendar from the persona "
+        "file"
     )
 
 

@@ -144,6 +144,14 @@ class FeedConfig(_Strict):
                 f"url {v!r} is neither an http(s) URL nor a file path; "
                 "use e.g. 'https://blog.example/feed.xml' or 'site/feed.xml'"
             )
+        if v.startswith("~"):
+            try:
+                Path(v).expanduser()
+            except RuntimeError:  # "~someone" with no such user, or no home folder
+                raise ValueError(
+                    f"url {v!r}: {v.split('/', 1)[0]!r} is no home folder on this machine; "
+                    "give the path in full, or relative to the config's folder"
+                ) from None
         return v
 
     @property
@@ -350,6 +358,7 @@ def load_persona(path: Path, base_dir: Path, known_urls: Path | None = None) -> 
         _template_problems(persona, path)
         + _notify_problems(persona, path, known_urls)
         + _feed_problems(persona, path)
+        + _evergreen_problems(persona, path)
     )
     if broken:
         raise ConfigError(broken)
@@ -412,6 +421,23 @@ def _feed_problems(persona: Persona, path: Path) -> list[str]:
     for u in sorted({u for u in urls if urls.count(u) > 1}):
         problems.append(f"{path}: feed '{u}' is listed twice in [[feeds]]; keep one")
     return problems
+
+
+def _evergreen_problems(persona: Persona, path: Path) -> list[str]:
+    """``[evergreen] to`` naming no account of the persona would only fail in the daemon, at
+    every check: an error now, like a feed's accounts."""
+    to = persona.evergreen.to
+    if to is None:
+        return []
+    if not to:
+        return [f"{path} evergreen.to is empty; leave it out to re-share to every account"]
+    names = [a.name for a in persona.accounts]
+    return [
+        f"{path} evergreen.to: '{a}' is not an account of persona '{persona.name}' "
+        f"(its accounts: {', '.join(names) or 'none'})"
+        for a in to
+        if a not in names
+    ]
 
 
 def _notify_problems(persona: Persona, path: Path, known: Path | None) -> list[str]:

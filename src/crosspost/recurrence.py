@@ -101,6 +101,11 @@ def _rrule_text(value: str) -> str:
         if counted in names:
             raise _bad(value, f"give the end as --{counted.lower()}, not in the rule")
     body = ";".join(parts)
+    interval = _parts(body).get("INTERVAL", "1")
+    if not interval.isdigit() or int(interval) < 1:
+        # dateutil takes 0 or a negative number, then fails or never returns on the first
+        # step, which comes only when the first post has gone out
+        raise _bad(value, "INTERVAL must be a whole number of at least 1")
     try:
         # rules run on wall times (naive on purpose): a first time only to check the rule
         rule = rrulestr(body, dtstart=datetime(2000, 1, 1))  # noqa: DTZ001
@@ -108,6 +113,12 @@ def _rrule_text(value: str) -> str:
         raise _bad(value, f"not a valid RRULE ({e})") from None
     if not isinstance(rule, rrule):
         raise _bad(value, "give one rule")
+    try:
+        first = next(iter(rule), None)
+    except (ValueError, OverflowError) as e:
+        raise _bad(value, f"not a valid RRULE ({e})") from None
+    if first is None:
+        raise _bad(value, "the rule never happens (no date matches all of its parts)")
     named = _parts(body)
     if named.get("FREQ") not in _FREQ.values():  # HOURLY, MINUTELY, SECONDLY
         raise _bad(value, "a post can repeat at most once a day (FREQ=DAILY or longer)")

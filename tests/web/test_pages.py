@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
 
+import pytest
+
 from crosspost.claims import claim, record
 
 
@@ -366,3 +368,14 @@ def test_an_edit_over_a_change_made_in_another_tab_is_refused(site, web):
     assert (
         r.status_code == 200 and web.app.store.get(q["id"])[0].body == "Sleep and the winter sun."
     )
+
+
+@pytest.mark.parametrize(
+    "query", ["date=9999-12-31", "view=month&date=9999-12-31", "date=0001-01-01"]
+)
+def test_a_calendar_date_at_the_end_of_time_shows_today(site, web, query):
+    """A hand-edited ``date`` the calendar cannot step from is an unknown date, not a 500."""
+    web.login()
+    r = web.client.get(f"/calendar?{query}")
+    assert r.status_code == 200
+    assert 'id="calendar"' in r.text

@@ -35,6 +35,37 @@ def test_the_token_opens_a_session_once_and_leaves_the_url(web):
     assert web.client.get("/calendar").status_code == 403
 
 
+def test_the_redirect_after_the_token_stays_on_this_site():
+    """A path starting with two slashes would make the redirect a link to another host."""
+    import asyncio
+
+    from crosspost.web.security import Gate, OneTimeToken
+
+    async def app(scope, receive, send):
+        raise AssertionError("the token is answered by the gate")
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "//evil.example/x",
+        "query_string": b"token=abc&view=month",
+        "session": {},
+        "headers": [],
+    }
+    asyncio.run(Gate(app, OneTimeToken("abc"))(scope, receive, send))
+    assert sent[0]["status"] == 303
+    location = dict(sent[0]["headers"])[b"location"].decode()
+    assert location == "/evil.example/x?view=month"
+
+
 def test_a_wrong_token_opens_nothing(web):
     r = web.client.get("/?token=not-the-token", follow_redirects=False)
     assert r.status_code == 403

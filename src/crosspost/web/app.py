@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -173,6 +173,8 @@ class Pages:
         try:
             anchor = date.fromisoformat(request.query_params.get("date", ""))
         except ValueError:
+            anchor = datetime.now(tz).date()
+        if not MINYEAR < anchor.year < MAXYEAR:  # no week or month to step to on either side
             anchor = datetime.now(tz).date()
         days = week_days(anchor) if view == "week" else month_days(anchor)
         start, end = utc_span(days, lanes)

@@ -103,7 +103,9 @@ class Gate:
                 session["auth"] = True
                 session[CSRF_FIELD] = secrets.token_urlsafe(32)
             rest = {k: v for k, v in query.items() if k != "token"}
-            target = scope["path"] + ("?" + urlencode(rest, doseq=True) if rest else "")
+            # "//host/…" (or "/\\host") would be a link to another site: one leading slash
+            path = "/" + scope["path"].lstrip("/\\")
+            target = path + ("?" + urlencode(rest, doseq=True) if rest else "")
             await _redirect(send, target)
             return
         if scope["path"].startswith("/static/"):  # the 403 page's stylesheet; nothing secret
