@@ -281,3 +281,10 @@ def test_evergreen_to_naming_no_account_of_the_persona_is_refused_on_load(ws, to
     r = ws.run("personas")
     assert r.code == 2 and "Traceback" not in r.err
     assert said in r.err and "professional.toml" in r.err
+
+
+def test_an_evergreen_cadence_under_an_hour_is_refused_on_load(ws):
+    enable(ws, enabled="true", every='"0s"')
+    r = ws.run("personas")
+    assert r.code == 2 and "Traceback" not in r.err
+    assert "every must be at least 1h" in r.err and "professional.toml" in r.err

@@ -310,14 +310,14 @@ def test_a_blog_entry_does_not_recur(ws):
     assert count_posts(ws) == 0
 
 
-def weekly_office_hours(ws) -> int:
+def weekly_office_hours(ws, text: str = "Office hours today.") -> int:
     """A weekly share of the professional persona from Monday 2099-01-05 09:00 (Chicago)."""
     r = ws.run(
         "queue",
         "--persona",
         "professional",
         "--text",
-        "Office hours today.",
+        text,
         "--to",
         "pro-x",
         "--at",
@@ -392,3 +392,26 @@ def test_an_edit_carries_on_to_later_occurrences_and_keeps_them_share_only(ws):
     publish_first(app, first)
     nxt = occurrences(app.store, 1)[1]
     assert nxt.body == "Office hours today, room 2."
+
+
+def test_one_occurrence_whose_check_fails_leaves_the_others_their_check(ws, monkeypatch):
+    """A surprise in one post's check is logged; the next occurrences are still checked."""
+    import crosspost.checking as checking
+    from crosspost.queueing import check_new_occurrences
+
+    app = ws.app()
+    firsts = [weekly_office_hours(ws, text) for text in ("Office hours today.", "Quiet week.")]
+    at = app.store.get(firsts[0])[0].scheduled_at
+    for c in claim(app.store, "w", at, LEASE, {}, 4):
+        record(app.store, c, state="published", now=at, remote_id=f"r{c.post_id}")
+    real = checking.check_entry
+
+    def check_entry(personas, persona, entry, **kw):  # type: ignore[no-untyped-def]
+        if entry.body == "Office hours today.":
+            raise RuntimeError("a parser's bug")
+        return real(personas, persona, entry, **kw)
+
+    monkeypatch.setattr(checking, "check_entry", check_entry)
+    assert check_new_occurrences(app) == []
+    still = app.store.needing_check(50)
+    assert [p.body for p in still] == ["Office hours today."], "the other one was checked"

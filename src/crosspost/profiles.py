@@ -93,6 +93,15 @@ class EvergreenConfig(_Strict):
         description="the accounts re-shares go to (default: all of the persona's accounts)",
     )
 
+    @field_validator("every")
+    @classmethod
+    def _every(cls, v: timedelta) -> timedelta:
+        if v < timedelta(hours=1):
+            raise ValueError(
+                'every must be at least 1h (it is how often a re-share goes out), like "3d"'
+            )
+        return v
+
 
 #: ``[blog]`` and ``[[accounts]]`` entries are each platform's own model (platforms/specs/),
 #: chosen by their ``platform``; code that works with any platform uses these base types
