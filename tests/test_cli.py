@@ -305,3 +305,8 @@ def test_queue_warns_about_accounts_not_logged_in(ws, isolated):
         "json",
     )
     assert r.json()["not_logged_in"] == []
+
+
+def test_an_id_past_64_bits_is_no_such_post(ws):
+    r = ws.run("show", str(2**63))
+    assert r.code == 1 and "no post with id" in r.err and "Traceback" not in r.err, r.err

@@ -304,6 +304,7 @@ def test_a_feed_on_another_personas_domain_is_refused(ws):
         ({"template": '"{titel} {url}"'}, "did you mean {title}"),
         ({"url": '"ftp://x/feed"'}, "neither an http(s) URL nor a file path"),
         ({"url": '"~no-such-user-here/feed.xml"'}, "feeds[0].url"),
+        ({"since": "5"}, "since 5 is not a date"),
     ],
 )
 def test_broken_feed_entries_are_named_on_load(ws, keys, said):

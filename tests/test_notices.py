@@ -565,3 +565,12 @@ def test_notify_add_refuses_what_it_cannot_use(ws, isolated, monkeypatch):
     set_notify(ws, "personal", "keyring:Bad Label")
     r = ws.run("personas")
     assert r.code == 2 and "notify[0]" in r.err and "keyring:phone" in r.err
+
+
+def test_a_password_in_a_profile_url_is_kept_out_of_the_logs_too():
+    from crosspost.logs import redact
+    from crosspost.notifysend import resolve
+
+    url = "json://notifier:inline-pw-123@127.0.0.1:9/hook"
+    assert resolve("personal", url) == url
+    assert "inline-pw-123" not in redact(f"POST {url} failed")

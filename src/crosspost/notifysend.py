@@ -44,16 +44,18 @@ def add_command(persona: str, label: str) -> str:
 
 def resolve(persona: str, entry: str) -> str | None:
     """The URL an entry stands for; None for a keyring label nothing is stored under."""
-    label = keyring_label(entry)
-    if label is None:
-        return entry
-    from . import credentials
     from .logs import register_secret
 
-    url = credentials.get_secret(keyring_service(persona), label)
-    if url:
-        for secret in secrets_of(url):
-            register_secret(secret)
+    label = keyring_label(entry)
+    if label is None:
+        url: str | None = entry
+    else:
+        from . import credentials
+
+        url = credentials.get_secret(keyring_service(persona), label)
+    # the URL's password and tokens stay out of every log line, wherever the URL was kept
+    for secret in secrets_of(url or ""):
+        register_secret(secret)
     return url
 
 

@@ -126,6 +126,7 @@ class FeedConfig(_Strict):
         description="items published before this (persona's local time if no offset) are never "
         "shared (default: the moment the feed is first read, so old items are not shared)",
     )
+
     when: Literal["now", "next_slot"] = Field(
         default="now",
         description='"now": share a new item at once; "next_slot": at the persona\'s next free '
@@ -161,6 +162,15 @@ class FeedConfig(_Strict):
                     f"url {v!r}: {v.split('/', 1)[0]!r} is no home folder on this machine; "
                     "give the path in full, or relative to the config's folder"
                 ) from None
+        return v
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _since(cls, v: object) -> object:
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            raise ValueError(
+                f"since {v!r} is not a date; write it like 2026-12-01 or 2026-12-01T09:00"
+            )
         return v
 
     @property

@@ -182,6 +182,10 @@ def _record_hash(prev: str, r: AuditRecord) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+#: the largest id a post can have (SQLite's and PostgreSQL's signed 64-bit integers)
+MAX_ID = 2**63 - 1
+
+
 class Store:
     #: the key of the audit log's keyed hashes and signatures (the guard key), or None when
     #: there is none; set by :class:`crosspost.app.App`. Without it a match is not hashed at
@@ -429,7 +433,8 @@ class Store:
 
     def get(self, post_id: int) -> tuple[Post, list[Delivery]]:
         with self.read() as s:
-            post = s.get(Post, post_id)
+            # an id past the databases' 64-bit integers cannot be a post (and would overflow)
+            post = s.get(Post, post_id) if 0 < post_id <= MAX_ID else None
             if post is None:
                 raise NotFound(f"no post with id {post_id}", hint="see 'crosspost list'")
             deliveries = list(

@@ -379,3 +379,11 @@ def test_a_calendar_date_at_the_end_of_time_shows_today(site, web, query):
     r = web.client.get(f"/calendar?{query}")
     assert r.status_code == 200
     assert 'id="calendar"' in r.text
+
+
+def test_a_post_id_of_other_digits_is_no_post_id(site, web):
+    """ "²" is a digit to ``str.isdigit`` but not a number to ``int``: a new post, not a 500."""
+    web.login()
+    csrf = web.csrf()
+    r = web.client.post("/api/check", data=_draft(post_id="²"), headers={"x-csrf-token": csrf})
+    assert r.status_code == 200 and r.json()["blocked"] is False

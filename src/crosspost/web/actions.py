@@ -55,7 +55,7 @@ class Draft:
             at=text("at").strip(),
             allow=text("allow").strip(),
             reason=text("reason").strip(),
-            post_id=int(text("post_id")) if text("post_id").isdigit() else None,
+            post_id=int(text("post_id")) if _decimal(text("post_id")) else None,
             version=text("version"),
         )
 
@@ -300,3 +300,8 @@ def resolve(app: App, post_id: int, target: str, url: str | None) -> str:
 def version_of(post: Post) -> str:
     """What an edit form remembers of the post it shows: its last change."""
     return post.updated_at.isoformat()
+
+
+def _decimal(value: str) -> bool:
+    """Plain ASCII digits (``str.isdigit`` also takes "²", which ``int`` refuses)."""
+    return value.isascii() and value.isdigit()
