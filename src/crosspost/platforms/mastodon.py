@@ -432,21 +432,15 @@ class MastodonAdapter(PlatformAdapter):
             self._check_media(pub.media, self.instance_limits())
         api = self._api()
         media_ids = [self._upload(api, item, n) for n, item in enumerate(pub.media, 1)]
-        try:
-            with _as_sent(api):
-                status = api.status_post(
-                    pub.text,
-                    media_ids=media_ids or None,
-                    visibility=self.account.visibility or "public",
-                    language=_language(pub.lang),
-                    idempotency_key=pub.idempotency_key,
-                    in_reply_to_id=pub.reply_to.remote_id if pub.reply_to else None,
-                )
-        except Exception as e:
-            err = self._translate(e, "posting", sent=True)
-            if err is None:
-                raise
-            raise err from None
+        with self._translated("posting", sent=True), _as_sent(api):
+            status = api.status_post(
+                pub.text,
+                media_ids=media_ids or None,
+                visibility=self.account.visibility or "public",
+                language=_language(pub.lang),
+                idempotency_key=pub.idempotency_key,
+                in_reply_to_id=pub.reply_to.remote_id if pub.reply_to else None,
+            )
         return Result(remote_id=str(status["id"]), url=status.get("url") or status.get("uri"))
 
     def lookup(self, pub: Publication) -> Result | None:
@@ -487,13 +481,8 @@ class MastodonAdapter(PlatformAdapter):
 
     def verify(self) -> str:
         api = self._api()
-        try:
+        with self._translated("checking the account", sent=False):
             me = api.account_verify_credentials()
-        except Exception as e:
-            err = self._translate(e, "checking the account", sent=False)
-            if err is None:
-                raise
-            raise err from None
         _check_identity(self.account.name, self.account.handle, me["username"], self.host)
         return f"Mastodon account @{me['acct']} on {self.host}"
 
@@ -504,7 +493,7 @@ class MastodonAdapter(PlatformAdapter):
         time; the content warning counts as the title, image descriptions as alt texts."""
         api = self._api()
         items: list[PublishedItem] = []
-        try:
+        with self._translated("reading the account's statuses", sent=False):
             me = api.account_verify_credentials()
             max_id = None
             seen: set[str] = set()
@@ -521,24 +510,14 @@ class MastodonAdapter(PlatformAdapter):
                 if not page or not fresh:
                     break  # the end, or a server that ignores max_id
                 max_id = str(page[-1]["id"])
-        except Exception as e:
-            err = self._translate(e, "reading the account's statuses", sent=False)
-            if err is None:
-                raise
-            raise err from None
         return items[:limit]
 
     def profile(self) -> ProfileInfo:
         """Display name, bio, profile fields and the avatar's description (servers that have
         one), from ``verify_credentials``: its ``source`` holds the bio as typed."""
         api = self._api()
-        try:
+        with self._translated("reading the profile", sent=False):
             me = api.account_verify_credentials()
-        except Exception as e:
-            err = self._translate(e, "reading the profile", sent=False)
-            if err is None:
-                raise
-            raise err from None
         source = me.get("source") or {}
         fields: list[tuple[str, str]] = [("display name", str(me.get("display_name") or ""))]
         bio = source.get("note") or status_text(str(me.get("note") or ""))[0]
@@ -710,6 +689,18 @@ class MastodonAdapter(PlatformAdapter):
     def _translate(self, e: Exception, action: str, *, sent: bool) -> CrosspostError | None:
         return _translate(e, self.host, self.account.name, action, sent=sent, api=self._api_obj)
 
+    @contextmanager
+    def _translated(self, action: str, *, sent: bool) -> Iterator[None]:
+        """Mastodon.py's failures while ``action`` as crosspost errors; what is not one of
+        them is raised as it is."""
+        try:
+            yield
+        except Exception as e:
+            err = self._translate(e, action, sent=sent)
+            if err is None:
+                raise
+            raise err from None
+
     def _check_media(self, media: Iterable[MediaItem], limits: InstanceLimits) -> None:
         items = list(media)
         if len(items) > limits.max_media_attachments:
@@ -732,7 +723,7 @@ class MastodonAdapter(PlatformAdapter):
                 )
 
     def _upload(self, api: Any, item: MediaItem, n: int) -> str:
-        try:
+        with self._translated(f"uploading image {n}", sent=False):
             media = api.media_post(str(item.path), description=item.alt or None)
             deadline = time.monotonic() + self.processing_timeout
             while media.get("url") is None:
@@ -744,11 +735,6 @@ class MastodonAdapter(PlatformAdapter):
                     )
                 time.sleep(self.poll_interval)
                 media = api.media(media["id"])
-        except Exception as e:
-            err = self._translate(e, f"uploading image {n}", sent=False)
-            if err is None:
-                raise
-            raise err from None
         return str(media["id"])
 
 
