@@ -210,25 +210,30 @@ def settle(config: Path, env: dict[str, str], keys: list[str], lease: float) -> 
     return delivery_states(config)
 
 
-def test_kill_9_at_random_points_never_duplicates_or_loses(tmp_path, fake_wp):
-    config = make_site(tmp_path, fake_wp.url, lease="1s", request_timeout="5s")
-    env = env_for(tmp_path, CROSSPOST_DAEMON__CONCURRENCY__DEFAULT="3")
-    login(config, env)
-    keys = enqueue_many(config, 60, datetime.now(UTC) - timedelta(seconds=1))
-    rng = random.Random(20261125)
-    for _ in range(36):
+def kill_at_random(config: Path, env: dict[str, str], rng: random.Random, times: int) -> None:
+    """Start the daemon and kill -9 it, ``times`` times, each after a random 0.3–1.4 s.
+
+    Start-up takes ~0.5 s: early kills land before the claim, later ones after the claim,
+    inside the HTTP call, or between the reply and the commit. An in-flight request the
+    daemon never saw answered still completes on the server."""
+    for _ in range(times):
         p = subprocess.Popen(
             [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        # start-up takes ~0.5 s: early kills land before the claim, later ones after the
-        # claim, inside the 0.2 s HTTP call, or between the reply and the commit
         time.sleep(rng.uniform(0.3, 1.4))
         p.send_signal(signal.SIGKILL)
         p.wait(timeout=10)
-        # an in-flight request the daemon never saw answered still completes on the server
+
+
+def test_kill_9_at_random_points_never_duplicates_or_loses(tmp_path, fake_wp):
+    config = make_site(tmp_path, fake_wp.url, lease="1s", request_timeout="5s")
+    env = env_for(tmp_path, CROSSPOST_DAEMON__CONCURRENCY__DEFAULT="3")
+    login(config, env)
+    keys = enqueue_many(config, 60, datetime.now(UTC) - timedelta(seconds=1))
+    kill_at_random(config, env, random.Random(20261125), 36)
     states = settle(config, env, keys, lease=1.0)
     counts = {k: fake_wp.count(k) for k in keys}
     duplicates = {k: c for k, c in counts.items() if c > 1}
@@ -624,17 +629,7 @@ def test_recurring_kill_9_at_random_points_never_doubles_or_loses_an_occurrence(
     env = env_for(tmp_path, CROSSPOST_DAEMON__CONCURRENCY__DEFAULT="3")
     login(config, env)
     keys = enqueue_series(config, 24, datetime.now(UTC) - timedelta(seconds=1))
-    rng = random.Random(20261203)
-    for _ in range(20):
-        p = subprocess.Popen(
-            [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(rng.uniform(0.3, 1.4))
-        p.send_signal(signal.SIGKILL)
-        p.wait(timeout=10)
+    kill_at_random(config, env, random.Random(20261203), 20)
     states = settle(config, env, keys, lease=1.0)
     counts = {k: fake_wp.count(k) for k in keys}
     assert not {k: c for k, c in counts.items() if c > 1}, "posted twice"
