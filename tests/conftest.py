@@ -122,6 +122,14 @@ class Workspace:
         cap = self.capsys.readouterr()
         return Result(code, cap.out, cap.err)
 
+    def add_professional_term(self, term: str) -> None:
+        """The professional persona's identity grows by ``term`` (after something was
+        queued: what the guard at publish time knows and queueing did not)."""
+        pro = self.profiles / "professional.toml"
+        old = 'terms = ["Harbor Psychology"]'
+        assert old in pro.read_text()
+        pro.write_text(pro.read_text().replace(old, f'terms = ["Harbor Psychology", "{term}"]'))
+
     def app(self):  # type: ignore[no-untyped-def]
         from crosspost.app import App
 

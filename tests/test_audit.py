@@ -221,12 +221,7 @@ def test_publish_time_block_stores_no_matched_text(ws):
         "--to",
         "home-feed",
     )
-    pro = ws.profiles / "professional.toml"
-    pro.write_text(
-        pro.read_text().replace(
-            'terms = ["Harbor Psychology"]', 'terms = ["Harbor Psychology", "Maple Grove"]'
-        )
-    )
+    ws.add_professional_term("Maple Grove")
     set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(seconds=1))
     assert ws.run("daemon", "--once").code == 1  # blocked at publish time
     target = ws.run("show", str(q["id"]), "--format", "json").json()["targets"][0]

@@ -146,12 +146,7 @@ def test_guard_runs_again_at_publish_time(ws):
         "home-feed",
     )
     # the professional persona's identity grows after queueing
-    pro = ws.profiles / "professional.toml"
-    pro.write_text(
-        pro.read_text().replace(
-            'terms = ["Harbor Psychology"]', 'terms = ["Harbor Psychology", "Maple Grove"]'
-        )
-    )
+    ws.add_professional_term("Maple Grove")
     due = datetime.now(UTC) - timedelta(seconds=1)
     set_due_now(ws, q["id"], due)
     r = ws.run("daemon", "--once")

@@ -217,12 +217,7 @@ def test_a_persona_never_hears_of_another(ws, hook):
         "home-feed",
     )
     # professional's identity grows after queueing: the guard at publish time knows it
-    pro = ws.profiles / "professional.toml"
-    pro.write_text(
-        pro.read_text().replace(
-            'terms = ["Harbor Psychology"]', 'terms = ["Harbor Psychology", "Willow Creek Clinic"]'
-        )
-    )
+    ws.add_professional_term("Willow Creek Clinic")
     set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(seconds=1))
     r = ws.run("daemon", "--once")
     assert "blocked 1" in summary(r), r.err
