@@ -28,9 +28,11 @@ INPUTS = {
 @pytest.mark.parametrize("name", list(INPUTS))
 def test_pathological_input_is_fast(matcher: Matcher, name: str) -> None:
     text = INPUTS[name]
-    t0 = time.perf_counter()
+    # CPU time, not wall time: a quadratic scan of 20,000 units takes minutes of CPU, while a
+    # loaded machine only stretches the wall clock
+    t0 = time.process_time()
     findings = check_content(matcher, "professional", [TextField("body", text)])
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 2.0, f"{name}: {elapsed:.2f}s"
+    elapsed = time.process_time() - t0
+    assert elapsed < 2.0, f"{name}: {elapsed:.2f}s of CPU"
     for f in findings[:50]:
         assert text[f.start : f.end] == f.match
