@@ -486,3 +486,55 @@ def test_the_stop_signal_handler_takes_no_lock(ws):
         assert d._signalled and not d.stopping.is_set()
     finally:
         d.pool.shutdown()
+
+
+def test_a_delivery_in_flight_is_not_claimed_again_when_its_lease_runs_out(ws, monkeypatch):
+    """A late heartbeat (a loaded machine, a laptop waking up) lets the lease of a delivery
+    still being sent run out. The daemon's next claim must not take that delivery again: it
+    would ask the platform, find nothing (the first request has not arrived yet) and post a
+    second time."""
+    import threading
+    from collections import Counter
+
+    from crosspost import daemon as daemon_module
+    from crosspost.daemon import Daemon
+    from crosspost.models import Delivery
+    from crosspost.platforms.feed import FeedAdapter
+
+    ws.write(
+        "config.toml", 'profiles_dir = "profiles"\ndata_dir = "data"\n[daemon]\nlease = "1m"\n'
+    )
+    q = queue_json(ws, "--persona", "personal", "--text", "Hives wrapped.", "--to", "home-feed")
+    set_due_now(ws, q["id"], datetime.now(UTC) - timedelta(seconds=1))
+    calls: Counter[str] = Counter()
+    sending, release = threading.Event(), threading.Event()
+    real_publish, real_lookup = FeedAdapter.publish, FeedAdapter.lookup
+
+    def publish(self, pub):  # type: ignore[no-untyped-def]
+        calls["publish"] += 1
+        sending.set()
+        release.wait(60)  # the request is on its way to the platform
+        return real_publish(self, pub)
+
+    def lookup(self, pub):  # type: ignore[no-untyped-def]
+        calls["lookup"] += 1
+        return real_lookup(self, pub)
+
+    monkeypatch.setattr(FeedAdapter, "publish", publish)
+    monkeypatch.setattr(FeedAdapter, "lookup", lookup)
+    d = Daemon(ws.app())
+    try:
+        d.dispatch()
+        assert sending.wait(60)
+        # two minutes later, and no heartbeat has renewed the lease
+        later = datetime.now(UTC) + timedelta(minutes=2)
+        monkeypatch.setattr(daemon_module, "utcnow", lambda: later)
+        d.dispatch()
+        assert d.claimed == 1, "the delivery in flight was claimed a second time"
+    finally:
+        release.set()
+        d.pool.shutdown(wait=True)
+    with ws.app().store.read() as s:
+        (delivery,) = s.exec(select(Delivery).where(Delivery.post_id == q["id"]))
+    assert delivery.state == "published"
+    assert calls == {"publish": 1}

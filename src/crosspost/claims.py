@@ -17,7 +17,7 @@ daemons never both count the same posts and both decide there is room.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -141,9 +141,13 @@ _NOT_FULL = and_(
 #: claimable deliveries in due order, from platforms that still have room. Two queries rather
 #: than one with OR, so each walks the (state, due_at) index and stops at the LIMIT instead of
 #: sorting every due row (10,000 after downtime) on every claim.
+#: a lease that ran out while its own daemon is still sending (a late heartbeat on a loaded
+#: machine or after a suspend) is not that daemon's to take again: asking the platform before
+#: the first request has arrived finds nothing, and the delivery would go out twice
+_NOT_MINE = _D.c.id.not_in(bindparam("mine", expanding=True))
 _EXPIRED = (
     sa_select(*_COLUMNS)
-    .where(_D.c.state == PUBLISHING, _D.c.lease_until < _NOW, _BLOG_DONE, _NOT_FULL)
+    .where(_D.c.state == PUBLISHING, _D.c.lease_until < _NOW, _NOT_MINE, _BLOG_DONE, _NOT_FULL)
     .order_by(_D.c.due_at, _D.c.id)
     .limit(bindparam("limit"))
 )
@@ -274,6 +278,7 @@ def claim(
     default_capacity: int,
     caps: Mapping[str, Cap] | None = None,
     waits: list[CapWait] | None = None,
+    in_flight: Collection[int] = (),
 ) -> list[Claim]:
     """Claim due deliveries, at most ``capacity[platform]`` per platform.
 
@@ -283,7 +288,8 @@ def claim(
 
     A queued delivery to an account at one of its ``caps`` is moved to the next allowed time
     instead (added to ``waits``). Expired leases are claimed whatever the caps: their first
-    claim was counted, and they may already be out.
+    claim was counted, and they may already be out. Deliveries the caller is still sending
+    (``in_flight``, by id) are never claimed again, whatever their lease says.
     """
     out: list[Claim] = []
     room: dict[str, int] = {}
@@ -301,6 +307,7 @@ def claim(
                     "now": now,
                     "full": sorted(full),
                     "busy": sorted(ledger.busy),
+                    "mine": sorted(in_flight),
                     "limit": limit,
                 }
                 rows = conn.execute(query, params).all()

@@ -281,7 +281,8 @@ class Daemon:
         self.scheduler.add_job(
             self._heartbeat,
             "interval",
-            seconds=max(cfg.lease.total_seconds() / 3, 1),
+            # three renewals per lease: one late renewal must not let it run out
+            seconds=max(cfg.lease.total_seconds() / 3, 0.1),
             id="heartbeat",
         )
         listener: threading.Thread | None = None
@@ -622,6 +623,7 @@ class Daemon:
             room = {p: cap * CLAIM_AHEAD - self.busy[p] for p, cap in self.capacity.items()}
             for p, n in self.busy.items():
                 room.setdefault(p, self.default_capacity * CLAIM_AHEAD - n)
+            sending = [c.delivery_id for c in self.inflight.values()]
         default_room = self.default_capacity * CLAIM_AHEAD
         waits: list[CapWait] = []
         claims = claim(
@@ -633,6 +635,7 @@ class Daemon:
             default_room,
             caps=caps_of(self.app.personas),
             waits=waits,
+            in_flight=sending,
         )
         for w in waits:
             log.info("post %s to %s: %s", w.post_id, w.target, w.note)
