@@ -248,18 +248,20 @@ def test_kill_9_at_random_points_never_duplicates_or_loses(tmp_path, fake_wp):
 
 def test_kill_after_the_platform_accepted_before_the_commit(tmp_path, fake_wp):
     """The server creates the post, the daemon dies before recording it: one post, published."""
-    config = make_site(tmp_path, fake_wp.url, lease="1s", request_timeout="20s")
+    # generous times: on a loaded machine the daemon's start-up alone can take many seconds,
+    # and its request must still be hanging (not timed out) when it is killed
+    config = make_site(tmp_path, fake_wp.url, lease="1s", request_timeout="60s")
     env = env_for(tmp_path)
     login(config, env)
     (key,) = enqueue_many(config, 1, datetime.now(UTC) - timedelta(seconds=1))
-    fake_wp.control("accept_then_hang", {"seconds": 30, "n": 1})
+    fake_wp.control("accept_then_hang", {"seconds": 90, "n": 1})
     p = subprocess.Popen(
         [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_for(lambda: fake_wp.count(key) == 1, timeout=30)
+    wait_for(lambda: fake_wp.count(key) == 1, timeout=120)
     assert delivery_states(config)[key] == "publishing"
     p.send_signal(signal.SIGKILL)
     p.wait(timeout=10)
@@ -595,19 +597,19 @@ def test_recurring_kill_after_the_platform_accepted_before_the_commit(tmp_path, 
     """The daemon dies between the platform's reply and marking the occurrence done: after the
     restart it is found (not sent again), and the next occurrence exists exactly once, a day
     later at the same local time."""
-    config = make_site(tmp_path, fake_wp.url, lease="1s", request_timeout="20s")
+    config = make_site(tmp_path, fake_wp.url, lease="1s", request_timeout="60s")
     env = env_for(tmp_path)
     login(config, env)
     at = datetime.now(UTC) - timedelta(seconds=1)
     (key,) = enqueue_series(config, 1, at)
-    fake_wp.control("accept_then_hang", {"seconds": 30, "n": 1})
+    fake_wp.control("accept_then_hang", {"seconds": 90, "n": 1})
     p = subprocess.Popen(
         [sys.executable, "-m", "crosspost", "--config", str(config), "daemon"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_for(lambda: fake_wp.count(key) == 1, timeout=30)
+    wait_for(lambda: fake_wp.count(key) == 1, timeout=120)
     assert delivery_states(config)[key] == "publishing"
     assert len(series_posts(config)[1]) == 1
     p.send_signal(signal.SIGKILL)
