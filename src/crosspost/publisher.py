@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from . import credentials, notices
 from .app import App
 from .auditlog import finding_detail, finding_summary
-from .claims import Claim, OtherPublication, others_recent, record, record_parts, unclaim
+from .claims import Claim, others_recent, record, record_parts, unclaim
 from .contexts import context_for
 from .entries import Entry, Media, first_words
 from .errors import ConfigError, CrosspostError, PermanentError, TransientError
@@ -49,7 +49,7 @@ from .platforms.base import (
     Result,
 )
 from .platforms.registry import make_adapter
-from .store import AuditEntry
+from .store import AuditEntry, Store
 from .when import format_local
 
 if TYPE_CHECKING:
@@ -460,24 +460,23 @@ class Publisher:
         if any(rule_matches(rule, "separation") for rule in post.allow):
             return None
         now = utcnow()
-        conflicts: list[tuple[datetime, OtherPublication]] = []
+        tz = personas.get(post.persona).tz
+        conflicts: list[tuple[datetime, str, str]] = []  # (until, persona, which post)
         for o in others_recent(self.app.store, post.persona, now - widest):
             gap = gaps.get(o.persona, own)
             if o.published_at is not None:
                 if now - o.published_at < gap:
-                    conflicts.append((o.published_at + gap, o))
+                    went = f"its post {o.post_id} went out at {format_local(o.published_at, tz)}"
+                    conflicts.append((o.published_at + gap, o.persona, went))
             elif gap > timedelta(0) and (o.scheduled_at, o.post_id) < (post.scheduled_at, post.id):
-                conflicts.append((now + gap, o))
+                conflicts.append((now + gap, o.persona, f"its post {o.post_id} is going out"))
+        conflicts += _imported_conflicts(self.app.store, post.persona, gaps, own, now, tz)
         if not conflicts:
             return None
-        until, o = max(conflicts, key=lambda x: x[0])
-        tz = personas.get(post.persona).tz
-        went = (
-            f"went out at {format_local(o.published_at, tz)}" if o.published_at else "is going out"
-        )
+        until, persona, which = max(conflicts, key=lambda x: x[0])
         note = (
-            f"waiting for the separation from persona '{o.persona}' (its post {o.post_id} "
-            f"{went}): not before {format_local(until, tz)}"
+            f"waiting for the separation from persona '{persona}' ({which}): "
+            f"not before {format_local(until, tz)}"
         )
         unclaim(self.app.store, c, now, due_at=until, note=note)
         log.info("post %s to %s: %s", c.post_id, c.target, note)
@@ -610,3 +609,27 @@ class Publisher:
                 c.fence,
             )
         return ok
+
+
+def _imported_conflicts(
+    store: Store,
+    persona: str,
+    gaps: dict[str, timedelta],
+    own: timedelta,
+    now: datetime,
+    tz: tzinfo,
+) -> list[tuple[datetime, str, str]]:
+    """Posts other personas made outside crosspost (read back by ``crosspost audit-exposure``)
+    within their separation of ``now``: a post made by hand links the accounts as surely as
+    one crosspost sent. ``(until, persona, which post)`` for each, like the queue's own."""
+    widest = max([own, *gaps.values()])
+    out = []
+    for i in store.imported_times(now - widest, now):
+        gap = gaps.get(i.persona, own)
+        if i.persona != persona and now - i.published_at < gap:
+            which = (
+                f"its post {i.url or i.remote_id} on {i.target}, read by audit-exposure, went "
+                f"out at {format_local(i.published_at, tz)}"
+            )
+            out.append((i.published_at + gap, i.persona, which))
+    return out
