@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from . import credentials, notices
 from .app import App
 from .auditlog import finding_detail, finding_summary
-from .claims import Claim, others_recent, record, record_parts, unclaim
+from .claims import Claim, OtherPublication, others_recent, record, record_parts, unclaim
 from .contexts import context_for
 from .entries import Entry, Media, first_words
 from .errors import ConfigError, CrosspostError, PermanentError, TransientError
@@ -36,6 +36,7 @@ from .models import (
     QUEUED,
     UNKNOWN,
     Delivery,
+    ImportedPost,
     Post,
     utcnow,
 )
@@ -460,23 +461,36 @@ class Publisher:
         if any(rule_matches(rule, "separation") for rule in post.allow):
             return None
         now = utcnow()
-        tz = personas.get(post.persona).tz
-        conflicts: list[tuple[datetime, str, str]] = []  # (until, persona, which post)
+        held = _imported_separation(self.app.store, post.persona, gaps, own, now)
+        if held is not None:  # a post made outside crosspost, read back by audit-exposure
+            until, i = held
+            tz = personas.get(post.persona).tz
+            note = (
+                f"waiting for the separation from persona '{i.persona}' (its post "
+                f"{i.url or i.remote_id} on {i.target}, read by audit-exposure, went out at "
+                f"{format_local(i.published_at, tz)}): not before {format_local(until, tz)}"
+            )
+            unclaim(self.app.store, c, now, due_at=until, note=note)
+            log.info("post %s to %s: %s", c.post_id, c.target, note)
+            return Outcome(c, QUEUED, note, WAITING)
+        conflicts: list[tuple[datetime, OtherPublication]] = []
         for o in others_recent(self.app.store, post.persona, now - widest):
             gap = gaps.get(o.persona, own)
             if o.published_at is not None:
                 if now - o.published_at < gap:
-                    went = f"its post {o.post_id} went out at {format_local(o.published_at, tz)}"
-                    conflicts.append((o.published_at + gap, o.persona, went))
+                    conflicts.append((o.published_at + gap, o))
             elif gap > timedelta(0) and (o.scheduled_at, o.post_id) < (post.scheduled_at, post.id):
-                conflicts.append((now + gap, o.persona, f"its post {o.post_id} is going out"))
-        conflicts += _imported_conflicts(self.app.store, post.persona, gaps, own, now, tz)
+                conflicts.append((now + gap, o))
         if not conflicts:
             return None
-        until, persona, which = max(conflicts, key=lambda x: x[0])
+        until, o = max(conflicts, key=lambda x: x[0])
+        tz = personas.get(post.persona).tz
+        went = (
+            f"went out at {format_local(o.published_at, tz)}" if o.published_at else "is going out"
+        )
         note = (
-            f"waiting for the separation from persona '{persona}' ({which}): "
-            f"not before {format_local(until, tz)}"
+            f"waiting for the separation from persona '{o.persona}' (its post {o.post_id} "
+            f"{went}): not before {format_local(until, tz)}"
         )
         unclaim(self.app.store, c, now, due_at=until, note=note)
         log.info("post %s to %s: %s", c.post_id, c.target, note)
@@ -611,25 +625,16 @@ class Publisher:
         return ok
 
 
-def _imported_conflicts(
-    store: Store,
-    persona: str,
-    gaps: dict[str, timedelta],
-    own: timedelta,
-    now: datetime,
-    tz: tzinfo,
-) -> list[tuple[datetime, str, str]]:
-    """Posts other personas made outside crosspost (read back by ``crosspost audit-exposure``)
-    within their separation of ``now``: a post made by hand links the accounts as surely as
-    one crosspost sent. ``(until, persona, which post)`` for each, like the queue's own."""
+def _imported_separation(
+    store: Store, persona: str, gaps: dict[str, timedelta], own: timedelta, now: datetime
+) -> tuple[datetime, ImportedPost] | None:
+    """The latest end of another persona's separation window around a post it made outside
+    crosspost (read back by ``crosspost audit-exposure``), if ``now`` is inside one: a post
+    made by hand links the accounts as surely as one crosspost sent."""
     widest = max([own, *gaps.values()])
-    out = []
-    for i in store.imported_times(now - widest, now):
-        gap = gaps.get(i.persona, own)
-        if i.persona != persona and now - i.published_at < gap:
-            which = (
-                f"its post {i.url or i.remote_id} on {i.target}, read by audit-exposure, went "
-                f"out at {format_local(i.published_at, tz)}"
-            )
-            out.append((i.published_at + gap, i.persona, which))
-    return out
+    held = [
+        (i.published_at + gaps.get(i.persona, own), i)
+        for i in store.imported_times(now - widest, now)
+        if i.persona != persona and now - i.published_at < gaps.get(i.persona, own)
+    ]
+    return max(held, key=lambda x: x[0]) if held else None
