@@ -868,7 +868,8 @@ DIAGNOSIS = PackRule(
     ),
     keywords=(*_dx.KEYWORDS, "diagnos*"),
     # a reference to one person + an attribution + a label (see ``_diagnosis``): the label is
-    # the keyword, so a post without one runs nothing of this rule
+    # the keyword, so a post without one runs nothing of this rule. The structural cases are
+    # in tests/guard/test_diagnosis.py: these fixtures also seed test_packs' generated texts
     patterns=(
         _c(
             _dx.LABEL,
@@ -893,22 +894,9 @@ DIAGNOSIS = PackRule(
         "My landlord is delusional if he thinks we are paying that.",
         "Her new boyfriend is an obvious narcissist.",
         "The senator is clearly suffering from dementia.",
-        "The guy next door is a proper psychopath.",
-        "this politician screams BPD honestly",
-        "Friend's new husband = textbook psychopath.",
-        "Red flags of narcissism all over my daughter's new boyfriend.",
-        "My coworker is obviously autistic.",
-        "He's a textbook psychopath, my ex.",
     ),
     false_positives=(
         "A narcissist is often charming at first.",
-        "I'm autistic and a therapist.",
-        "Biden's stutter is not dementia.",
-        "The Psychopath Test is on the reading list.",
-        "Our cat is definitely a psychopath.",
-        "Dexter is a psychopath, that's the whole premise of the show.",
-        "The senator has spoken openly about living with PTSD.",
-        "Our head of department is brilliant at supporting autistic pupils.",
         "Is your partner a narcissist? Signs to look for.",
         "My brother is autistic and he taught me to listen.",
         "Narcissistic personality disorder is rarer than social media suggests.",
