@@ -17,7 +17,8 @@ One table for every rule of the Rules table in ``docs/guard.md``. What each row 
 * the ``clinician`` pack: ``tests/data/clinician/`` (disclosures against innocent posts;
   ``client-disclosure`` and ``session-content`` share the disclosures, so their recall is
   their share) and ``tests/data/guard/<rule>.fire.txt`` / ``<rule>.innocent.txt`` for
-  ``check-in``, ``diagnosis``, ``testimonial``; "other corpora" rows count a rule's findings
+  ``check-in``, ``diagnosis`` (and a second diagnosis set, ``diagnosis2.*``), ``testimonial``;
+  "other corpora" rows count a rule's findings
   on every post of the other corpus files (none of which was written to fire it). Every 5th
   post of a corpus file is the held-out split (never used to tune a rule);
 * ``near-duplicate``: the near-duplicate and different texts of
@@ -68,6 +69,13 @@ GUARD_TESTS = ROOT / "tests" / "guard"
 CLINICIAN = ROOT / "tests" / "data" / "clinician"
 CORPORA = ROOT / "tests" / "data" / "guard"
 NEW_RULES = ("check-in", "diagnosis", "testimonial")
+#: each rule's corpus files (``<stem>.fire.txt`` / ``<stem>.innocent.txt``): ``diagnosis2`` is a
+#: second, independent set written before the structural diagnosis rule
+STEMS: dict[str, tuple[str, ...]] = {
+    "check-in": ("check-in",),
+    "diagnosis": ("diagnosis", "diagnosis2"),
+    "testimonial": ("testimonial",),
+}
 HELD_OUT_EVERY = 5
 
 
@@ -234,8 +242,9 @@ def clinician_rows() -> list[Row]:
         "innocent": lines(CLINICIAN / "innocent.txt"),
     }
     for rule in NEW_RULES:
-        files[f"{rule}.fire"] = lines(CORPORA / f"{rule}.fire.txt")
-        files[f"{rule}.innocent"] = lines(CORPORA / f"{rule}.innocent.txt")
+        for stem in STEMS[rule]:
+            files[f"{stem}.fire"] = lines(CORPORA / f"{stem}.fire.txt")
+            files[f"{stem}.innocent"] = lines(CORPORA / f"{stem}.innocent.txt")
 
     def count(rule: str | None, posts: Iterable[str]) -> int:
         if rule is None:  # any rule of the pack
@@ -260,15 +269,16 @@ def clinician_rows() -> list[Row]:
     rule_ids = sorted(r.id for r in PACKS["clinician"])
     for rule in rule_ids:
         short = rule.split(".", 1)[1]
-        own = {f"{short}.fire", f"{short}.innocent"} if short in NEW_RULES else set()
-        if short in NEW_RULES:
+        stems = STEMS.get(short, ())
+        own = {f"{stem}.{kind}" for stem in stems for kind in ("fire", "innocent")}
+        for stem in stems:
             for split in ("all", "held-out"):
                 pick = (lambda p: p) if split == "all" else held_out
-                fire, inn = pick(files[f"{short}.fire"]), pick(files[f"{short}.innocent"])
+                fire, inn = pick(files[f"{stem}.fire"]), pick(files[f"{stem}.innocent"])
                 rows.append(
                     Row(
                         rule,
-                        f"guard/{short}.fire.txt vs {short}.innocent.txt",
+                        f"guard/{stem}.fire.txt vs {stem}.innocent.txt",
                         split,
                         count(rule, fire),
                         len(fire),
@@ -276,7 +286,7 @@ def clinician_rows() -> list[Row]:
                         len(inn),
                     )
                 )
-        else:
+        if not stems:
             dis, inn = files["disclosures"], files["innocent"]
             rows.append(
                 Row(

@@ -36,6 +36,7 @@ from .models import (
     QUEUED,
     UNKNOWN,
     Delivery,
+    ImportedPost,
     Post,
     utcnow,
 )
@@ -49,7 +50,7 @@ from .platforms.base import (
     Result,
 )
 from .platforms.registry import make_adapter
-from .store import AuditEntry
+from .store import AuditEntry, Store
 from .when import format_local
 
 if TYPE_CHECKING:
@@ -460,6 +461,18 @@ class Publisher:
         if any(rule_matches(rule, "separation") for rule in post.allow):
             return None
         now = utcnow()
+        held = _imported_separation(self.app.store, post.persona, gaps, own, now)
+        if held is not None:  # a post made outside crosspost, read back by audit-exposure
+            until, i = held
+            tz = personas.get(post.persona).tz
+            note = (
+                f"waiting for the separation from persona '{i.persona}' (its post "
+                f"{i.url or i.remote_id} on {i.target}, read by audit-exposure, went out at "
+                f"{format_local(i.published_at, tz)}): not before {format_local(until, tz)}"
+            )
+            unclaim(self.app.store, c, now, due_at=until, note=note)
+            log.info("post %s to %s: %s", c.post_id, c.target, note)
+            return Outcome(c, QUEUED, note, WAITING)
         conflicts: list[tuple[datetime, OtherPublication]] = []
         for o in others_recent(self.app.store, post.persona, now - widest):
             gap = gaps.get(o.persona, own)
@@ -610,3 +623,18 @@ class Publisher:
                 c.fence,
             )
         return ok
+
+
+def _imported_separation(
+    store: Store, persona: str, gaps: dict[str, timedelta], own: timedelta, now: datetime
+) -> tuple[datetime, ImportedPost] | None:
+    """The latest end of another persona's separation window around a post it made outside
+    crosspost (read back by ``crosspost audit-exposure``), if ``now`` is inside one: a post
+    made by hand links the accounts as surely as one crosspost sent."""
+    widest = max([own, *gaps.values()])
+    held = [
+        (i.published_at + gaps.get(i.persona, own), i)
+        for i in store.imported_times(now - widest, now)
+        if i.persona != persona and now - i.published_at < gaps.get(i.persona, own)
+    ]
+    return max(held, key=lambda x: x[0]) if held else None

@@ -35,6 +35,7 @@ from .._disclosure import (
     verb_person,
 )
 from .._text import Normalised
+from . import _diagnosis as _dx
 from .engine import NEEDS_DIGIT, PackRule
 from .engine import compile_pattern as _c
 
@@ -850,39 +851,11 @@ TESTIMONIAL = PackRule(
 
 # -- clinician.diagnosis -----------------------------------------------------------------------
 
-_LABEL = (
-    r"(?:narcissis(?:t|tic)(?:\s+personality\s+disorder)?|malignant\s+narcissist|"
-    r"psychopath(?:ic)?|sociopath(?:ic)?|bipolar|schizophrenic|borderline|autistic|"
-    r"paranoid|delusional|histrionic|manic|psychotic|(?:clinically\s+)?depressed|"
-    r"demented|senile|(?:has\s+|with\s+|suffering\s+from\s+)?(?:npd|bpd|aspd|adhd|ocd|dementia)|"
-    r"(?:antisocial|borderline|histrionic)\s+personality\s+disorder|on\s+the\s+spectrum|"
-    r"mentally\s+ill|a\s+sadist)"
-)
-_PEJORATIVE = r"(?:(?:malignant\s+)?narcissist|psychopath|sociopath|sadist)"
-_MOD = (
-    r"(?:so|such|clearly|obviously|definitely|probably|totally|absolutely|a|an|the|textbook|"
-    r"classic|full[\s\-]*blown|raging|real|true|complete|malignant|covert|certifiable|"
-    r"basically|literally|just|like|also|really|fully|100%|severely|deeply|full[\s\-]*on|total|"
-    r"obvious|utter|proper|undiagnosed|case\s+of)"
-)
-_IS = rf"(?:is|was|{_APOS}s|seems|sounds|looks|acts|has|suffers\s+from|clearly\s+has)"
-_REL = (
-    r"(?:ex|ex[\s\-]*(?:husband|wife|partner|boyfriend|girlfriend)|boss|husband|wife|partner|"
-    r"mother|mom|mum|father|dad|sister|brother|neighbou?r|co[\s\-]?worker|colleague|friend|"
-    r"roommate|landlord|(?:mother|father|sister|brother)[\s\-]*in[\s\-]*law|son|daughter|"
-    r"aunt|uncle|cousin|girlfriend|boyfriend|manager|teacher|president|senator|governor|"
-    r"step[\s\-]*(?:mum|mom|dad|mother|father)|ceo|mp|influencer|therapist|head(?:teacher)?|"
-    r"principal|coach)"
-)
-#: People outside the writer's family: about them a bare clinical label ("my boss is
-#: delusional", "my manager has ADHD") is already a diagnosis; "my brother is autistic" is not.
-_NOT_FAMILY = (
-    r"(?:ex|ex[\s\-]*(?:husband|wife|partner|boyfriend|girlfriend)|boss|neighbou?r|co[\s\-]?worker|"
-    r"colleague|roommate|landlord|manager|teacher|president|senator|governor|ceo|mp|"
-    r"influencer|head(?:teacher)?|principal|coach|boyfriend|girlfriend)"
-)
-#: "my", "that", "Megan's": whose (or which) person the label is about
-_DET = r"(?:my|his|her|their|your|our|the|this|that|[\w\-]+'s)"
+
+def _diagnoses(n: Normalised, m: re.Match[str]) -> bool:
+    return _dx.diagnosed(n, m.start(), m.end())
+
+
 DIAGNOSIS = PackRule(
     id="clinician.diagnosis",
     severity="warn",
@@ -893,69 +866,21 @@ DIAGNOSIS = PackRule(
         "clinician's account, reads as a professional opinion; the ACA social-media tip sheet "
         "advises against it."
     ),
-    keywords=(
-        "narcissis*",
-        "psychopath*",
-        "sociopath*",
-        "bipolar",
-        "schizo*",
-        "borderline",
-        "autis*",
-        "paranoi*",
-        "delusion*",
-        "histrionic",
-        "manic",
-        "psychotic",
-        "depressed",
-        "demen*",
-        "senile",
-        "npd",
-        "bpd",
-        "aspd",
-        "adhd",
-        "ocd",
-        "spectrum",
-        "mentally",
-        "sadist*",
-        "diagnos*",
-    ),
+    keywords=(*_dx.KEYWORDS, "diagnos*"),
+    # a reference to one person + an attribution + a label (see ``_diagnosis``): the label is
+    # the keyword, so a post without one runs nothing of this rule. The structural cases are
+    # in tests/guard/test_diagnosis.py: these fixtures also seed test_packs' generated texts
     patterns=(
         _c(
-            rf"(?P<cap>\b[^\W\d_][\w\-]*(?:\s+[^\W\d_][\w\-]*){{0,2}}?)\s*{_IS}\s+"
-            rf"(?:{_MOD}\s+)*{_LABEL}\b",
-            _capitalised,
-            before=140,
-            after=60,
-        ),
-        _c(
-            rf"\b{_DET}\s+(?:[\w\-']+\s+){{0,2}}?{_REL}\s+{_IS}\s+(?:{_MOD}\s+)*"
-            rf"(?:(?:a|an)\s+(?:{_MOD}\s+)*{_PEJORATIVE}|(?:clearly|obviously|definitely|textbook|"
-            rf"classic|totally|such\s+a)\s+(?:{_MOD}\s+)*{_LABEL})\b",
-            not_generic,
-        ),
-        # "my boss is delusional", "my coworker is so OCD", "my ex had undiagnosed BPD"; a
-        # neurotype or dementia stated plainly ("my colleague is autistic") is not a diagnosis
-        _c(
-            rf"\b{_DET}\s+(?:[\w\-']+\s+){{0,2}}?{_NOT_FAMILY}\s+(?:{_IS}|had)\s+"
-            rf"(?:(?:{_MOD}\s+)+{_LABEL}|(?!(?:has\s+|with\s+)?(?:autistic|on\s+the\s+spectrum|"
-            rf"adhd|ocd|dementia)\b){_LABEL})\b",
-            not_generic,
-        ),
-        _c(
-            rf"\b{_LABEL}\s+(?:behaviou?rs?|traits?|tendencies|energy)\s+(?:from|by|of|in)\s+"
-            r"(?P<cap>[^\W\d_][\w\-]*(?:\s+[^\W\d_][\w\-]*)?)",
-            _capitalised,
+            _dx.LABEL,
+            _diagnoses,
+            keywords=" ".join(_dx.KEYWORDS),
             before=0,
-            after=120,
-        ),
-        _c(
-            r"\bdiagnos(?:e|ing)\s+(?P<cap>[^\W\d_][\w\-]*(?:\s+[^\W\d_][\w\-]*)?)\s+"
-            r"(?:with|as)\b",
-            _capitalised,
-            keywords="diagnos*",
-            before=0,
-            after=80,
+            after=40,
             anchored=True,
+        ),
+        _c(
+            _dx.DIAGNOSE, _dx.diagnoses_whom, keywords="diagnos*", before=0, after=80, anchored=True
         ),
     ),
     message="diagnoses a specific person (Goldwater rule; ACA social media guidance)",
