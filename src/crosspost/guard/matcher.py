@@ -22,6 +22,7 @@ Findings carry offsets into the field's original text (``text[start:end] == matc
 
 from __future__ import annotations
 
+import operator
 import re
 import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -55,7 +56,7 @@ from ._phones import MIN_DIGITS as PHONE_MIN_DIGITS
 from ._phones import PhoneIndex, PhoneKey, find_phones, phone_variants
 from ._text import Normalised, canon_key
 from ._words import language
-from .confidential import HashedTerm, digest, parse_hash
+from .confidential import HashedTerm, WindowHasher, parse_hash
 from .findings import Finding
 from .packs import (
     PACK_RULES,
@@ -196,6 +197,11 @@ class Matcher:
     _hash_words: int = 0
     _secret: bytes | None = None
     _hash_cache: dict[str, str | None] = field(default_factory=dict)
+    #: the windows of ``_hash_cache`` that are hashed identifiers → owner (a text holds one
+    #: when its windows are not disjoint from these)
+    _hash_found: dict[str, str] = field(default_factory=dict)
+    #: ``_secret`` and HMAC under it with the keyed states precomputed: made on first use
+    _hasher: tuple[bytes, WindowHasher] | None = None
     key_count: int = 0
     _constants: dict[str, _PersonaConstants] = field(default_factory=dict, compare=False)
 
@@ -959,24 +965,56 @@ class _Scan:
         span: Callable[[int, int], tuple[int, int]],
         must_include: int | None = None,
     ) -> None:
+        """Hits of the hashed identifiers among the windows of up to ``_hash_words`` tokens of
+        ``toks`` (only those including token ``must_include``, if given).
+
+        Every distinct window is looked up once per text, with set operations at C level:
+        the windows not yet in the cache are hashed, and the windows are walked in order only
+        when one of them is a known hit (a text without a confidential identifier, the usual
+        case, never enters that loop).
+        """
         m = self.m
         cache = m._hash_cache
         if len(cache) > _HASH_CACHE_MAX:
             cache.clear()
-        secret = m._secret
-        assert secret is not None
-        table = m._hashed
+        words = m._hash_words
         count = len(toks)
-        for size in range(1, m._hash_words + 1):
+        if must_include is None:
+            windows = set(toks)
+            for size in range(2, min(words, count) + 1):
+                if size == 2:
+                    windows.update(map(operator.add, toks, toks[1:]))
+                else:
+                    shifted = [toks[k:] for k in range(size)]
+                    windows.update(map("".join, zip(*shifted, strict=False)))
+        else:
+            windows = {
+                "".join(toks[i : i + size])
+                for size in range(1, words + 1)
+                for i in range(max(0, must_include - size + 1), min(must_include, count - size) + 1)
+            }
+        new = windows.difference(cache)  # C-level, against the dict's keys
+        found = m._hash_found
+        if new:
+            secret = m._secret
+            assert secret is not None
+            keyed = m._hasher
+            if keyed is None or keyed[0] is not secret:  # made on first use, for this secret
+                keyed = m._hasher = (secret, WindowHasher(secret))
+            hasher = keyed[1]
+            table = m._hashed
+            for joined in new:
+                owner = table.get(hasher(joined.encode("utf-8")))
+                cache[joined] = owner
+                if owner is not None:
+                    found[joined] = owner
+        if not found or windows.isdisjoint(found):
+            return
+        for size in range(1, words + 1):
             for i in range(count - size + 1):
                 if must_include is not None and not (i <= must_include < i + size):
                     continue
-                joined = "".join(toks[i : i + size]) if size > 1 else toks[i]
-                try:
-                    owner = cache[joined]
-                except KeyError:
-                    owner = table.get(digest(secret, joined.encode("utf-8")))
-                    cache[joined] = owner
+                owner = found.get("".join(toks[i : i + size]) if size > 1 else toks[i])
                 if owner is not None:
                     ns, ne = span(i, i + size)
                     self.hits.append(
