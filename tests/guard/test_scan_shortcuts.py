@@ -129,4 +129,3 @@ def test_a_matcher_with_another_secret_hashes_with_that_secret() -> None:
     assert _windows_found(m, ["kami"]) == [("professional", 0, 1)]
     other = dataclasses.replace(m, _secret=b"another secret", _hash_cache={}, _hash_found={})
     assert _windows_found(other, ["ka", "mi"]) == []
-

@@ -875,33 +875,45 @@ class _Scan:
         run_letters: str,
         after: list[tuple[int, str]],
     ) -> None:
-        pieces = [(list(range(cs, cs + len(t))), t) for cs, t in before]
-        collapsed = len(pieces)
-        pieces.append((run_positions, run_letters))
-        pieces += [(list(range(cs, cs + len(t))), t) for cs, t in after]
-        wmap: list[int] = [-1]
-        for pos, _ in pieces:
-            wmap += [*pos, -1]
-        toks = [t for _, t in pieces]
+        # The window's text first: most windows have no key involving the split letters, so
+        # the map of window offsets to ``canon`` offsets is made on the first one that has.
+        toks = [t for _, t in before]
+        collapsed = len(toks)
+        toks.append(run_letters)
+        toks += [t for _, t in after]
         wtext = canon_key(toks)
         lo = 1 + sum(len(t) + 1 for t in toks[:collapsed])
         hi = lo + len(run_letters)
         n = self.n
         auto = self.m._automaton
         if auto is not None:
+            wmap: list[int] | None = None
             for end, (klen, key, ids, _) in auto.iter(wtext):  # type: ignore[attr-defined]
+                if not ids:
+                    continue  # a pack keyword or a split key: no identifier
                 ws, we = end - klen + 2, end
                 if we <= lo or ws >= hi:
                     continue  # does not involve the split letters: the main scan has it
+                if wmap is None:
+                    wmap = [-1]
+                    for cs, t in before:
+                        wmap += [*range(cs, cs + len(t)), -1]
+                    wmap += [*run_positions, -1]
+                    for cs, t in after:
+                        wmap += [*range(cs, cs + len(t)), -1]
                 cs, ce = wmap[ws], wmap[we - 1] + 1
                 for i in ids:
                     info = self.m._info(i)
                     if info.exact is None and self.relevant(key, info):
                         self.split_hit(info, *n.canon_to_norm(cs, ce))
         if self.m._hashed:
+            # canon span (first, last character) of each window token
+            bounds = [(cs, cs + len(t) - 1) for cs, t in before]
+            bounds.append((run_positions[0], run_positions[-1]))
+            bounds += [(cs, cs + len(t) - 1) for cs, t in after]
 
             def span(i: int, j: int) -> tuple[int, int]:
-                return n.canon_to_norm(pieces[i][0][0], pieces[j - 1][0][-1] + 1)
+                return n.canon_to_norm(bounds[i][0], bounds[j - 1][1] + 1)
 
             self._hash_tokens(toks, span, must_include=collapsed)
 
