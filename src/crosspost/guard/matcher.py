@@ -196,10 +196,8 @@ class Matcher:
     _hashed: dict[bytes, str] = field(default_factory=dict)
     _hash_words: int = 0
     _secret: bytes | None = None
-    _hash_cache: dict[str, str | None] = field(default_factory=dict)
-    #: the windows of ``_hash_cache`` that are hashed identifiers → owner (a text holds one
-    #: when its windows are not disjoint from these)
-    _hash_found: dict[str, str] = field(default_factory=dict)
+    #: word window → owner of the hashed identifier it is, ``""`` if none (hashed before)
+    _hash_cache: dict[str, str] = field(default_factory=dict)
     #: ``_secret`` and HMAC under it with the keyed states precomputed: made on first use
     _hasher: tuple[bytes, WindowHasher] | None = None
     key_count: int = 0
@@ -980,10 +978,10 @@ class _Scan:
         """Hits of the hashed identifiers among the windows of up to ``_hash_words`` tokens of
         ``toks`` (only those including token ``must_include``, if given).
 
-        Every distinct window is looked up once per text, with set operations at C level:
-        the windows not yet in the cache are hashed, and the windows are walked in order only
-        when one of them is a known hit (a text without a confidential identifier, the usual
-        case, never enters that loop).
+        The usual text has no confidential identifier and words seen before: one C-level pass
+        looks every window up in the cache (``""`` = hashed, not an identifier) and stops
+        there. Windows not in the cache are hashed once each, and the windows are walked in
+        order only when one of them is an identifier.
         """
         m = self.m
         cache = m._hash_cache
@@ -991,23 +989,29 @@ class _Scan:
             cache.clear()
         words = m._hash_words
         count = len(toks)
+        get = cache.get
+        windows: set[str] | None = None
         if must_include is None:
-            windows = set(toks)
+            seen = set(map(get, toks))
             for size in range(2, min(words, count) + 1):
-                if size == 2:
-                    windows.update(map(operator.add, toks, toks[1:]))
-                else:
-                    shifted = [toks[k:] for k in range(size)]
-                    windows.update(map("".join, zip(*shifted, strict=False)))
+                seen.update(map(get, _windows(toks, size)))
         else:
             windows = {
                 "".join(toks[i : i + size])
                 for size in range(1, words + 1)
                 for i in range(max(0, must_include - size + 1), min(must_include, count - size) + 1)
             }
-        new = windows.difference(cache)  # C-level, against the dict's keys
-        found = m._hash_found
+            seen = set(map(get, windows))
+        seen.discard("")
+        if not seen:
+            return  # every window hashed before, none an identifier
+        new = None in seen
+        hit = len(seen) > new  # some window is an identifier already in the cache
         if new:
+            if windows is None:
+                windows = set(toks)
+                for size in range(2, min(words, count) + 1):
+                    windows.update(_windows(toks, size))
             secret = m._secret
             assert secret is not None
             keyed = m._hasher
@@ -1015,19 +1019,18 @@ class _Scan:
                 keyed = m._hasher = (secret, WindowHasher(secret))
             hasher = keyed[1]
             table = m._hashed
-            for joined in new:
+            for joined in windows.difference(cache):  # C-level, against the dict's keys
                 owner = table.get(hasher(joined.encode("utf-8")))
-                cache[joined] = owner
-                if owner is not None:
-                    found[joined] = owner
-        if not found or windows.isdisjoint(found):
+                cache[joined] = owner or ""
+                hit = hit or owner is not None
+        if not hit:
             return
         for size in range(1, words + 1):
             for i in range(count - size + 1):
                 if must_include is not None and not (i <= must_include < i + size):
                     continue
-                owner = found.get("".join(toks[i : i + size]) if size > 1 else toks[i])
-                if owner is not None:
+                owner = get("".join(toks[i : i + size]) if size > 1 else toks[i])
+                if owner:
                     ns, ne = span(i, i + size)
                     self.hits.append(
                         _Hit(
@@ -1041,6 +1044,14 @@ class _Scan:
                             f"'{owner}'): client identifiers are never published",
                         )
                     )
+
+
+def _windows(toks: list[str], size: int) -> Iterable[str]:
+    """The windows of ``size`` (≥ 2) consecutive tokens, joined (C-level maps)."""
+    if size == 2:
+        return map(operator.add, toks, toks[1:])
+    shifted = [toks[k:] for k in range(size)]
+    return map("".join, zip(*shifted, strict=False))
 
 
 def _pack_hits(
