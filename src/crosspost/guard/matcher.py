@@ -1017,10 +1017,16 @@ class _Scan:
             keyed = m._hasher
             if keyed is None or keyed[0] is not secret:  # made on first use, for this secret
                 keyed = m._hasher = (secret, WindowHasher(secret))
-            hasher = keyed[1]
+            new_inner = keyed[1].inner.copy
+            new_outer = keyed[1].outer.copy
             table = m._hashed
             for joined in windows.difference(cache):  # C-level, against the dict's keys
-                owner = table.get(hasher(joined.encode("utf-8")))
+                # ``WindowHasher.__call__``, inline: this loop runs once per new window
+                inner = new_inner()
+                inner.update(joined.encode("utf-8"))
+                outer = new_outer()
+                outer.update(inner.digest())
+                owner = table.get(outer.digest())
                 cache[joined] = owner or ""
                 hit = hit or owner is not None
         if not hit:
