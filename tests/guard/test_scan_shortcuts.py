@@ -1,9 +1,9 @@
 """Shortcuts of the guard's scan report exactly what the plain definitions report.
 
-Hashed confidential identifiers: ``_Scan._hash_tokens`` looks each distinct window of a text up
-once, with set operations, and hashes with precomputed HMAC states; the definition is one
-``hmac.digest`` per window, every window in order. Token spans: ``Normalised._token_spans``
-may derive them from the text's characters instead of a regex match per token.
+Hashed confidential identifiers: ``_hash_windows`` looks every window of a text up in one
+C-level pass over the cache, hashes each new window once with precomputed HMAC states and
+walks the windows in order only when one is an identifier; the definition is one
+``hmac.digest`` per window, every window in order.
 """
 
 from __future__ import annotations
@@ -12,15 +12,13 @@ import dataclasses
 import hashlib
 import hmac
 import random
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crosspost.guard import GuardProfile, Matcher, build_matcher, hash_confidential
-from crosspost.guard._text import WORD_RE, Normalised
 from crosspost.guard.confidential import WindowHasher, canonical_confidential
-from crosspost.guard.matcher import _Hit, _Scan
+from crosspost.guard.matcher import _hash_windows, _Hit
 
 from .conftest import SECRET, make_profiles
 
@@ -62,8 +60,7 @@ def _windows_found(
     m: Matcher, toks: list[str], must_include: int | None = None
 ) -> list[tuple[str, int, int]]:
     hits: list[_Hit] = []
-    scan = _Scan(m, "personal", Normalised(" ".join(toks)), frozenset(), hits)
-    scan._hash_tokens(toks, lambda i, j: (i, j), must_include)
+    _hash_windows(m, toks, lambda i, j: (i, j), hits, must_include)
     assert all(h.rule == "confidential" for h in hits)
     return [(h.owner or "", h.nstart, h.nend) for h in hits]
 
@@ -97,30 +94,6 @@ def test_hashed_windows_of_short_texts() -> None:
         assert _windows_found(m, toks) == _reference(m, toks)
         for k in range(len(toks)):
             assert _windows_found(m, toks, k) == _reference(m, toks, k)
-
-
-def _spans_by_regex(n: Normalised) -> list[tuple[int, int]]:
-    return [mm.span() for mm in WORD_RE.finditer(n.norm)]
-
-
-CHARS = "aZ9 _-.,'’“”—–é睡眠ßİ\u200d\ufe0f👩⚕📚%&#@\t\nŁøﬁⅫ①٣"
-
-
-@settings(max_examples=400, deadline=None)
-@given(st.text(alphabet=st.sampled_from(CHARS) | st.characters(), max_size=80))
-def test_token_spans_are_the_word_matches_of_norm(text: str) -> None:
-    n = Normalised(text)
-    spans, cstarts = n._token_spans()
-    assert spans == _spans_by_regex(n)
-    assert len(cstarts) == len(n.tokens)
-
-
-def test_token_spans_of_the_guard_corpora() -> None:
-    root = Path(__file__).parent
-    texts = (root / "innocent_posts.txt").read_text(encoding="utf-8").splitlines()
-    for text in texts:
-        n = Normalised(text)
-        assert n._token_spans()[0] == _spans_by_regex(n), text
 
 
 def test_a_matcher_with_another_secret_hashes_with_that_secret() -> None:

@@ -913,7 +913,7 @@ class _Scan:
             def span(i: int, j: int) -> tuple[int, int]:
                 return n.canon_to_norm(bounds[i][0], bounds[j - 1][1] + 1)
 
-            self._hash_tokens(toks, span, must_include=collapsed)
+            _hash_windows(self.m, toks, span, self.hits, must_include=collapsed)
 
     def mentions(self) -> None:
         mentions = self.m._mentions
@@ -958,98 +958,99 @@ class _Scan:
                 )
                 break
 
-    def hashed(self) -> None:
-        if not self.m._hashed:
-            return
-        n = self.n
 
-        def span(i: int, j: int) -> tuple[int, int]:
-            _, cstarts = n._token_spans()
-            return n.canon_to_norm(cstarts[i], cstarts[j - 1] + len(n.tokens[j - 1]))
+def _hash_text(m: Matcher, n: Normalised, hits: list[_Hit]) -> None:
+    """Hashed identifiers among the word windows of the whole text (no ``_Scan`` needed: the
+    usual text has none)."""
 
-        self._hash_tokens(n.tokens, span)
+    def span(i: int, j: int) -> tuple[int, int]:
+        _, cstarts = n._token_spans()
+        return n.canon_to_norm(cstarts[i], cstarts[j - 1] + len(n.tokens[j - 1]))
 
-    def _hash_tokens(
-        self,
-        toks: list[str],
-        span: Callable[[int, int], tuple[int, int]],
-        must_include: int | None = None,
-    ) -> None:
-        """Hits of the hashed identifiers among the windows of up to ``_hash_words`` tokens of
-        ``toks`` (only those including token ``must_include``, if given).
+    _hash_windows(m, n.tokens, span, hits)
 
-        The usual text has no confidential identifier and words seen before: one C-level pass
-        looks every window up in the cache (``""`` = hashed, not an identifier) and stops
-        there. Windows not in the cache are hashed once each, and the windows are walked in
-        order only when one of them is an identifier.
-        """
-        m = self.m
-        cache = m._hash_cache
-        if len(cache) > _HASH_CACHE_MAX:
-            cache.clear()
-        words = m._hash_words
-        count = len(toks)
-        get = cache.get
-        windows: set[str] | None = None
-        if must_include is None:
-            seen = set(map(get, toks))
+
+def _hash_windows(
+    m: Matcher,
+    toks: list[str],
+    span: Callable[[int, int], tuple[int, int]],
+    hits: list[_Hit],
+    must_include: int | None = None,
+) -> None:
+    """Hits of the hashed identifiers among the windows of up to ``_hash_words`` tokens of
+    ``toks`` (only those including token ``must_include``, if given).
+
+    The usual text has no confidential identifier and words seen before: one C-level pass
+    looks every window up in the cache (``""`` = hashed, not an identifier) and stops
+    there. Windows not in the cache are hashed once each, and the windows are walked in
+    order only when one of them is an identifier.
+    """
+    cache = m._hash_cache
+    if len(cache) > _HASH_CACHE_MAX:
+        cache.clear()
+    words = m._hash_words
+    count = len(toks)
+    get = cache.get
+    windows: set[str] | None = None
+    if must_include is None:
+        seen = set(map(get, toks))
+        for size in range(2, min(words, count) + 1):
+            seen.update(map(get, _windows(toks, size)))
+    else:
+        windows = {
+            "".join(toks[i : i + size])
+            for size in range(1, words + 1)
+            for i in range(max(0, must_include - size + 1), min(must_include, count - size) + 1)
+        }
+        seen = set(map(get, windows))
+    seen.discard("")
+    if not seen:
+        return  # every window hashed before, none an identifier
+    new = None in seen
+    hit = len(seen) > new  # some window is an identifier already in the cache
+    if new:
+        if windows is None:
+            windows = set(toks)
             for size in range(2, min(words, count) + 1):
-                seen.update(map(get, _windows(toks, size)))
-        else:
-            windows = {
-                "".join(toks[i : i + size])
-                for size in range(1, words + 1)
-                for i in range(max(0, must_include - size + 1), min(must_include, count - size) + 1)
-            }
-            seen = set(map(get, windows))
-        seen.discard("")
-        if not seen:
-            return  # every window hashed before, none an identifier
-        new = None in seen
-        hit = len(seen) > new  # some window is an identifier already in the cache
-        if new:
-            if windows is None:
-                windows = set(toks)
-                for size in range(2, min(words, count) + 1):
-                    windows.update(_windows(toks, size))
-            secret = m._secret
-            assert secret is not None
-            keyed = m._hasher
-            if keyed is None or keyed[0] is not secret:  # made on first use, for this secret
-                keyed = m._hasher = (secret, WindowHasher(secret))
-            new_inner = keyed[1].inner.copy
-            new_outer = keyed[1].outer.copy
-            table = m._hashed
-            for joined in windows.difference(cache):  # C-level, against the dict's keys
-                # ``WindowHasher.__call__``, inline: this loop runs once per new window
-                inner = new_inner()
-                inner.update(joined.encode("utf-8"))
-                outer = new_outer()
-                outer.update(inner.digest())
-                owner = table.get(outer.digest())
-                cache[joined] = owner or ""
-                hit = hit or owner is not None
-        if not hit:
-            return
-        for size in range(1, words + 1):
-            for i in range(count - size + 1):
-                if must_include is not None and not (i <= must_include < i + size):
-                    continue
-                owner = get("".join(toks[i : i + size]) if size > 1 else toks[i])
-                if owner:
-                    ns, ne = span(i, i + size)
-                    self.hits.append(
-                        _Hit(
-                            "confidential",
-                            "term",
-                            owner,
-                            "",
-                            ns,
-                            ne,
-                            f"matches a hashed confidential identifier (listed by persona "
-                            f"'{owner}'): client identifiers are never published",
-                        )
+                windows.update(_windows(toks, size))
+        secret = m._secret
+        assert secret is not None
+        keyed = m._hasher
+        if keyed is None or keyed[0] is not secret:  # made on first use, for this secret
+            keyed = m._hasher = (secret, WindowHasher(secret))
+        new_inner = keyed[1].inner.copy
+        new_outer = keyed[1].outer.copy
+        table = m._hashed
+        for joined in windows.difference(cache):  # C-level, against the dict's keys
+            # ``WindowHasher.__call__``, inline: this loop runs once per new window
+            inner = new_inner()
+            inner.update(joined.encode("utf-8"))
+            outer = new_outer()
+            outer.update(inner.digest())
+            owner = table.get(outer.digest())
+            cache[joined] = owner or ""
+            hit = hit or owner is not None
+    if not hit:
+        return
+    for size in range(1, words + 1):
+        for i in range(count - size + 1):
+            if must_include is not None and not (i <= must_include < i + size):
+                continue
+            owner = get("".join(toks[i : i + size]) if size > 1 else toks[i])
+            if owner:
+                ns, ne = span(i, i + size)
+                hits.append(
+                    _Hit(
+                        "confidential",
+                        "term",
+                        owner,
+                        "",
+                        ns,
+                        ne,
+                        f"matches a hashed confidential identifier (listed by persona "
+                        f"'{owner}'): client identifiers are never published",
                     )
+                )
 
 
 def _windows(toks: list[str], size: int) -> Iterable[str]:
@@ -1270,8 +1271,7 @@ def check_content(matcher: Matcher, persona: str, fields: Sequence[TextField]) -
             scan = scan or _Scan(matcher, persona, n, own_keys, hits, lang)
             scan.phones()
         if hashed:
-            scan = scan or _Scan(matcher, persona, n, own_keys, hits, lang)
-            scan.hashed()
+            _hash_text(matcher, n, hits)
         if packs and (
             pack_keywords
             or packs_unindexed
