@@ -22,6 +22,7 @@ Findings carry offsets into the field's original text (``text[start:end] == matc
 
 from __future__ import annotations
 
+import operator
 import re
 import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -55,7 +56,7 @@ from ._phones import MIN_DIGITS as PHONE_MIN_DIGITS
 from ._phones import PhoneIndex, PhoneKey, find_phones, phone_variants
 from ._text import Normalised, canon_key
 from ._words import language
-from .confidential import HashedTerm, digest, parse_hash
+from .confidential import HashedTerm, WindowHasher, parse_hash
 from .findings import Finding
 from .packs import (
     PACK_RULES,
@@ -195,7 +196,10 @@ class Matcher:
     _hashed: dict[bytes, str] = field(default_factory=dict)
     _hash_words: int = 0
     _secret: bytes | None = None
-    _hash_cache: dict[str, str | None] = field(default_factory=dict)
+    #: word window → owner of the hashed identifier it is, ``""`` if none (hashed before)
+    _hash_cache: dict[str, str] = field(default_factory=dict)
+    #: ``_secret`` and HMAC under it with the keyed states precomputed: made on first use
+    _hasher: tuple[bytes, WindowHasher] | None = None
     key_count: int = 0
     _constants: dict[str, _PersonaConstants] = field(default_factory=dict, compare=False)
 
@@ -869,35 +873,47 @@ class _Scan:
         run_letters: str,
         after: list[tuple[int, str]],
     ) -> None:
-        pieces = [(list(range(cs, cs + len(t))), t) for cs, t in before]
-        collapsed = len(pieces)
-        pieces.append((run_positions, run_letters))
-        pieces += [(list(range(cs, cs + len(t))), t) for cs, t in after]
-        wmap: list[int] = [-1]
-        for pos, _ in pieces:
-            wmap += [*pos, -1]
-        toks = [t for _, t in pieces]
+        # The window's text first: most windows have no key involving the split letters, so
+        # the map of window offsets to ``canon`` offsets is made on the first one that has.
+        toks = [t for _, t in before]
+        collapsed = len(toks)
+        toks.append(run_letters)
+        toks += [t for _, t in after]
         wtext = canon_key(toks)
         lo = 1 + sum(len(t) + 1 for t in toks[:collapsed])
         hi = lo + len(run_letters)
         n = self.n
         auto = self.m._automaton
         if auto is not None:
+            wmap: list[int] | None = None
             for end, (klen, key, ids, _) in auto.iter(wtext):  # type: ignore[attr-defined]
+                if not ids:
+                    continue  # a pack keyword or a split key: no identifier
                 ws, we = end - klen + 2, end
                 if we <= lo or ws >= hi:
                     continue  # does not involve the split letters: the main scan has it
+                if wmap is None:
+                    wmap = [-1]
+                    for cs, t in before:
+                        wmap += [*range(cs, cs + len(t)), -1]
+                    wmap += [*run_positions, -1]
+                    for cs, t in after:
+                        wmap += [*range(cs, cs + len(t)), -1]
                 cs, ce = wmap[ws], wmap[we - 1] + 1
                 for i in ids:
                     info = self.m._info(i)
                     if info.exact is None and self.relevant(key, info):
                         self.split_hit(info, *n.canon_to_norm(cs, ce))
         if self.m._hashed:
+            # canon span (first, last character) of each window token
+            bounds = [(cs, cs + len(t) - 1) for cs, t in before]
+            bounds.append((run_positions[0], run_positions[-1]))
+            bounds += [(cs, cs + len(t) - 1) for cs, t in after]
 
             def span(i: int, j: int) -> tuple[int, int]:
-                return n.canon_to_norm(pieces[i][0][0], pieces[j - 1][0][-1] + 1)
+                return n.canon_to_norm(bounds[i][0], bounds[j - 1][1] + 1)
 
-            self._hash_tokens(toks, span, must_include=collapsed)
+            _hash_windows(self.m, toks, span, self.hits, must_include=collapsed)
 
     def mentions(self) -> None:
         mentions = self.m._mentions
@@ -942,55 +958,107 @@ class _Scan:
                 )
                 break
 
-    def hashed(self) -> None:
-        if not self.m._hashed:
-            return
-        n = self.n
 
-        def span(i: int, j: int) -> tuple[int, int]:
-            _, cstarts = n._token_spans()
-            return n.canon_to_norm(cstarts[i], cstarts[j - 1] + len(n.tokens[j - 1]))
+def _hash_text(m: Matcher, n: Normalised, hits: list[_Hit]) -> None:
+    """Hashed identifiers among the word windows of the whole text (no ``_Scan`` needed: the
+    usual text has none)."""
 
-        self._hash_tokens(n.tokens, span)
+    def span(i: int, j: int) -> tuple[int, int]:
+        _, cstarts = n._token_spans()
+        return n.canon_to_norm(cstarts[i], cstarts[j - 1] + len(n.tokens[j - 1]))
 
-    def _hash_tokens(
-        self,
-        toks: list[str],
-        span: Callable[[int, int], tuple[int, int]],
-        must_include: int | None = None,
-    ) -> None:
-        m = self.m
-        cache = m._hash_cache
-        if len(cache) > _HASH_CACHE_MAX:
-            cache.clear()
+    _hash_windows(m, n.tokens, span, hits)
+
+
+def _hash_windows(
+    m: Matcher,
+    toks: list[str],
+    span: Callable[[int, int], tuple[int, int]],
+    hits: list[_Hit],
+    must_include: int | None = None,
+) -> None:
+    """Hits of the hashed identifiers among the windows of up to ``_hash_words`` tokens of
+    ``toks`` (only those including token ``must_include``, if given).
+
+    The usual text has no confidential identifier and words seen before: one C-level pass
+    looks every window up in the cache (``""`` = hashed, not an identifier) and stops
+    there. Windows not in the cache are hashed once each, and the windows are walked in
+    order only when one of them is an identifier.
+    """
+    cache = m._hash_cache
+    if len(cache) > _HASH_CACHE_MAX:
+        cache.clear()
+    words = m._hash_words
+    count = len(toks)
+    get = cache.get
+    windows: set[str] | None = None
+    if must_include is None:
+        seen = set(map(get, toks))
+        for size in range(2, min(words, count) + 1):
+            seen.update(map(get, _windows(toks, size)))
+    else:
+        windows = {
+            "".join(toks[i : i + size])
+            for size in range(1, words + 1)
+            for i in range(max(0, must_include - size + 1), min(must_include, count - size) + 1)
+        }
+        seen = set(map(get, windows))
+    seen.discard("")
+    if not seen:
+        return  # every window hashed before, none an identifier
+    new = None in seen
+    hit = len(seen) > new  # some window is an identifier already in the cache
+    if new:
+        if windows is None:
+            windows = set(toks)
+            for size in range(2, min(words, count) + 1):
+                windows.update(_windows(toks, size))
         secret = m._secret
         assert secret is not None
+        keyed = m._hasher
+        if keyed is None or keyed[0] is not secret:  # made on first use, for this secret
+            keyed = m._hasher = (secret, WindowHasher(secret))
+        new_inner = keyed[1].inner.copy
+        new_outer = keyed[1].outer.copy
         table = m._hashed
-        count = len(toks)
-        for size in range(1, m._hash_words + 1):
-            for i in range(count - size + 1):
-                if must_include is not None and not (i <= must_include < i + size):
-                    continue
-                joined = "".join(toks[i : i + size]) if size > 1 else toks[i]
-                try:
-                    owner = cache[joined]
-                except KeyError:
-                    owner = table.get(digest(secret, joined.encode("utf-8")))
-                    cache[joined] = owner
-                if owner is not None:
-                    ns, ne = span(i, i + size)
-                    self.hits.append(
-                        _Hit(
-                            "confidential",
-                            "term",
-                            owner,
-                            "",
-                            ns,
-                            ne,
-                            f"matches a hashed confidential identifier (listed by persona "
-                            f"'{owner}'): client identifiers are never published",
-                        )
+        for joined in windows.difference(cache):  # C-level, against the dict's keys
+            # ``WindowHasher.__call__``, inline: this loop runs once per new window
+            inner = new_inner()
+            inner.update(joined.encode("utf-8"))
+            outer = new_outer()
+            outer.update(inner.digest())
+            owner = table.get(outer.digest())
+            cache[joined] = owner or ""
+            hit = hit or owner is not None
+    if not hit:
+        return
+    for size in range(1, words + 1):
+        for i in range(count - size + 1):
+            if must_include is not None and not (i <= must_include < i + size):
+                continue
+            owner = get("".join(toks[i : i + size]) if size > 1 else toks[i])
+            if owner:
+                ns, ne = span(i, i + size)
+                hits.append(
+                    _Hit(
+                        "confidential",
+                        "term",
+                        owner,
+                        "",
+                        ns,
+                        ne,
+                        f"matches a hashed confidential identifier (listed by persona "
+                        f"'{owner}'): client identifiers are never published",
                     )
+                )
+
+
+def _windows(toks: list[str], size: int) -> Iterable[str]:
+    """The windows of ``size`` (≥ 2) consecutive tokens, joined (C-level maps)."""
+    if size == 2:
+        return map(operator.add, toks, toks[1:])
+    shifted = [toks[k:] for k in range(size)]
+    return map("".join, zip(*shifted, strict=False))
 
 
 def _pack_hits(
@@ -1203,8 +1271,7 @@ def check_content(matcher: Matcher, persona: str, fields: Sequence[TextField]) -
             scan = scan or _Scan(matcher, persona, n, own_keys, hits, lang)
             scan.phones()
         if hashed:
-            scan = scan or _Scan(matcher, persona, n, own_keys, hits, lang)
-            scan.hashed()
+            _hash_text(matcher, n, hits)
         if packs and (
             pack_keywords
             or packs_unindexed
