@@ -227,12 +227,13 @@ class Phrase:
 
 def phrase(tokens: list[str] | tuple[str, ...]) -> Phrase | None:
     """A key from *unfolded* normalised tokens."""
-    toks = tuple(t for t in tokens if t)
+    toks = [t for t in tokens if t]
     if not toks:
         return None
-    compact = "".join(toks)
-    exact = " ".join(toks) if len(compact) <= SHORT_MAX else None
-    return Phrase(tuple(_fold(t) for t in toks), exact)
+    spaced = " ".join(toks)
+    exact = spaced if len(spaced) - len(toks) + 1 <= SHORT_MAX else None
+    # one translate for all tokens: the fold maps characters to characters, never to a space
+    return Phrase(tuple(spaced.translate(_FOLD_TABLE).split(" ")), exact)
 
 
 def words(text: str) -> list[str]:
