@@ -122,10 +122,9 @@ def cached_matcher(
                 # ValueError also means a bad profile: compiling again says which
                 log.debug("matcher cache %s unusable (%s): compiling again", path, e)
     tables = compile_identity(profiles)
-    matcher = build_matcher(profiles, secret=secret, identity=tables)
-    if usable:
+    if usable:  # before the automaton is built: the file's bytes are freed by then
         _write(path, key, tables)
-    return matcher
+    return build_matcher(profiles, secret=secret, identity=tables)
 
 
 def _usable_folder(folder: Path) -> bool:
@@ -155,7 +154,7 @@ def _read(path: Path, key: str) -> IdentityTables | None:
     head = len(MAGIC)
     file_key = data[head : head + 64]
     digest = data[head + 65 : head + 129]
-    payload = data[head + 130 :]
+    payload = memoryview(data)[head + 130 :]  # no copy of the payload
     if (
         not data.startswith(MAGIC)
         or file_key != key.encode("ascii")
@@ -174,21 +173,15 @@ def _read(path: Path, key: str) -> IdentityTables | None:
 
 def _write(path: Path, key: str, tables: IdentityTables) -> None:
     payload = marshal.dumps(tables, 4)
-    data = b"".join(
-        [
-            MAGIC,
-            key.encode("ascii"),
-            b"\n",
-            hashlib.sha256(payload).hexdigest().encode("ascii"),
-            b"\n",
-            payload,
-        ]
+    head = b"".join(
+        [MAGIC, key.encode("ascii"), b"\n", hashlib.sha256(payload).hexdigest().encode("ascii")]
     )
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=".matcher-", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            f.write(head + b"\n")
+            f.write(payload)  # not joined to the head: no second copy of tens of megabytes
         os.replace(tmp, path)
         tmp = None
     except OSError as e:

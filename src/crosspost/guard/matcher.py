@@ -28,6 +28,7 @@ import sys
 import zlib
 from array import array
 from bisect import bisect_left
+from itertools import accumulate
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -576,45 +577,42 @@ def _tables(ident: _Identity) -> IdentityTables:
     b = ident.builder
     rows = list(b.rows)
     b.rows.clear()
+    keys = list(b.keys)
+    id_lists = list(b.keys.values())
+    b.keys.clear()
     # each key's identifiers as an index into the distinct id tuples: an identifier's
     # variants (an email's twelve spellings) share one
     group_of: dict[tuple[int, ...], int] = {}
-    key_group = array("I")
-    flat = array("I")
-    starts = array("I", [0])
-    # the split-letter index: per (key, identifier) the hash of the key without spaces, in
-    # key order (a stable sort by hash keeps that order within a hash)
-    split_hash = array("I")
-    split_key = array("I")  # offset of the key in the keys string
-    split_info = array("I")
-    longest = 0
-    offset = 0
-    for key, ids in b.keys.items():
-        t = tuple(ids)
-        g = group_of.get(t)
-        if g is None:
-            g = group_of[t] = len(group_of)
-            flat.extend(t)
-            starts.append(len(flat))
-        key_group.append(g)
-        if len(key) - key.count(" ") >= SPLIT_MIN:
-            joined = key.replace(" ", "")
-            h = _split_hash(joined)
-            for i in t:
-                if rows[i][4] is None:  # exact identifiers never match inside split letters
-                    split_hash.append(h)
-                    split_key.append(offset)
-                    split_info.append(i)
-                    longest = max(longest, len(joined))
-        offset += len(key) + 1
+    key_group = array("I", [group_of.setdefault(tuple(ids), len(group_of)) for ids in id_lists])
+    flat = array("I", [i for t in group_of for i in t])
+    starts = array("I", accumulate((len(t) for t in group_of), initial=0))
     del group_of
-    order = sorted(range(len(split_hash)), key=split_hash.__getitem__)
+    # the split-letter index: per (key, identifier) the hash of the key without spaces and
+    # the key's offset in the keys string, sorted by hash (stable: key order within a hash)
+    exact = {i for i, r in enumerate(rows) if r[4] is not None}
+    joined = [k.replace(" ", "") for k in keys]
+    offsets = accumulate((len(k) + 1 for k in keys), initial=0)
+    split = [
+        (j, off, i)
+        for j, off, ids in zip(joined, offsets, id_lists, strict=False)
+        if len(j) >= SPLIT_MIN
+        for i in ids
+        if i not in exact  # exact identifiers never match inside split letters
+    ]
+    del id_lists
+    longest = max((len(j) for j, _, _ in split), default=0)
+    try:  # C-level maps: half a million keys
+        hashes = array("I", map(zlib.crc32, map(str.encode, [j for j, _, _ in split])))
+    except UnicodeEncodeError:  # a lone surrogate in a configured value
+        hashes = array("I", [_split_hash(j) for j, _, _ in split])
+    order = sorted(range(len(hashes)), key=hashes.__getitem__)
+    del joined
     combos: dict[tuple[str, str, str, str | None, str], int] = {}
     info_combo = array(
         "I", (combos.setdefault((r[0], r[1], r[2], r[6], r[7]), len(combos)) for r in rows)
     )
-    keys_text = "\n".join(b.keys)
-    b.keys.clear()
+    keys_text = "\n".join(keys)
+    del keys
     return {
         "format": TABLES_FORMAT,
         "byteorder": sys.byteorder,
@@ -632,9 +630,9 @@ def _tables(ident: _Identity) -> IdentityTables:
             for f in b.names
         ],
         "split": (
-            array("I", (split_hash[k] for k in order)).tobytes(),
-            array("I", (split_key[k] for k in order)).tobytes(),
-            array("I", (split_info[k] for k in order)).tobytes(),
+            array("I", [hashes[k] for k in order]).tobytes(),
+            array("I", [split[k][1] for k in order]).tobytes(),
+            array("I", [split[k][2] for k in order]).tobytes(),
             longest,
         ),
         "mentions": [
