@@ -53,10 +53,9 @@ def _peak_mb() -> float:
 def child(terms: int, folder: Path) -> None:
     """One measurement in this (fresh) process; prints one JSON line."""
     sys.path.insert(0, str(HERE))
-    from guard import make_profiles  # the benchmark's seeded made-up identities
-
     from crosspost.guard import TextField, check_content
     from crosspost.matchercache import cached_matcher
+    from guard import make_profiles  # the benchmark's seeded made-up identities
 
     profiles = make_profiles(terms)
     base = _rss_mb()

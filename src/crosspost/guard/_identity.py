@@ -223,6 +223,8 @@ class Phrase(NamedTuple):
 
     tokens: tuple[str, ...]
     exact: str | None  # set for short keys: the unfolded canonical form they must equal
+    #: the matcher's key (`` tok tok ``) when already joined, else made from ``tokens``
+    key: str = ""
 
 
 def phrase(tokens: list[str] | tuple[str, ...]) -> Phrase | None:
@@ -233,7 +235,8 @@ def phrase(tokens: list[str] | tuple[str, ...]) -> Phrase | None:
     spaced = " ".join(toks)
     exact = spaced if len(spaced) - len(toks) + 1 <= SHORT_MAX else None
     # one translate for all tokens: the fold maps characters to characters, never to a space
-    return Phrase(tuple(spaced.translate(_FOLD_TABLE).split(" ")), exact)
+    folded = spaced.translate(_FOLD_TABLE)
+    return Phrase(tuple(folded.split(" ")), exact, f" {folded} ")
 
 
 def words(text: str) -> list[str]:

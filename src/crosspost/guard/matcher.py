@@ -28,9 +28,9 @@ import sys
 import zlib
 from array import array
 from bisect import bisect_left
-from itertools import accumulate
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import ahocorasick
@@ -390,7 +390,7 @@ class _Builder:
         by_exact: dict[str | None, int] = {}  # this value's rows: they differ only in exact
         keys = self.keys
         for p in phrases:
-            key = canon_key(p.tokens)
+            key = p.key or canon_key(p.tokens)
             rid = by_exact.get(p.exact)
             if rid is None:
                 rid = by_exact[p.exact] = self.row_id(
