@@ -53,7 +53,8 @@ def _peak_mb() -> float:
 
 def child(terms: int, folder: Path) -> None:
     """One measurement in this (fresh) process; prints one JSON line."""
-    sys.path.insert(0, str(HERE))
+    # this checkout's code, not whichever crosspost is installed
+    sys.path[:0] = [str(HERE.parent / "src"), str(HERE)]
     from crosspost.guard import TextField, check_content
     from crosspost.matchercache import cached_matcher
     from guard import make_profiles  # the benchmark's seeded made-up identities
