@@ -14,8 +14,9 @@ compiled tables load in a few milliseconds. What is kept, and why it is safe:
   (:func:`crosspost.guard.build_matcher`), so a client's name never reaches the cache.
 * **Plain data, not pickle.** The payload is ``marshal`` of str/int/None/bytes/tuple/list/
   dict values (the large tables are one string of keys and ``bytes`` of machine ints, see
-  :func:`crosspost.guard.matcher.compile_identity`): loading it runs no code. A header carries the key and a SHA-256 of the payload, so a
-  torn or corrupted file is recognised before it is parsed, and rebuilt (logged at debug).
+  :func:`crosspost.guard.matcher.compile_identity`): loading it runs no code. A header
+  carries the key and a SHA-256 of the payload, so a torn or corrupted file is recognised
+  before it is parsed, and rebuilt (logged at debug).
   Files live in a folder of their own made ``0700`` (files ``0600``); a folder that another
   user owns or may write to is not used at all (the matcher is then built in memory), so only
   files this user's crosspost wrote are read.
