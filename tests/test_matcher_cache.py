@@ -99,6 +99,33 @@ def test_no_confidential_plain_text_in_the_cache(tmp_path: Path) -> None:
     assert b"harbor psychology" in data
 
 
+def test_the_split_letter_index_is_part_of_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Letters written one by one are looked up in the cached tables: neither compiling
+    again nor building a second automaton on the first such text."""
+    ps = profiles()
+    cached_matcher(ps, secret=None, folder=tmp_path)
+
+    def no_compile(_: object) -> None:
+        raise AssertionError("compiled again although the cache holds this configuration")
+
+    monkeypatch.setattr(matchercache, "compile_identity", no_compile)
+    m = cached_matcher(ps, secret=None, folder=tmp_path)
+
+    class NoAutomaton:
+        def __init__(self, *_: object) -> None:
+            raise AssertionError("an automaton built after the matcher")
+
+    monkeypatch.setattr(matcher_module.ahocorasick, "Automaton", NoAutomaton)
+    text = "ask h a r b o r p s y c h o l o g y or w i l h e l m i n a q u a r t e r m a i n e"
+    found = check_content(m, "personal", [TextField("body", text)])
+    assert [(f.rule, f.match) for f in found] == [
+        ("identity", "h a r b o r p s y c h o l o g y"),
+        ("confidential", "w i l h e l m i n a q u a r t e r m a i n e"),
+    ]
+
+
 @pytest.mark.parametrize(
     "change",
     [

@@ -12,9 +12,11 @@ compiled tables load in a few milliseconds. What is kept, and why it is safe:
 * **No confidential plain text.** The tables hold identity and ``never_mention`` keys only;
   confidential identifiers (plain or hashed) are compiled in memory on every start
   (:func:`crosspost.guard.build_matcher`), so a client's name never reaches the cache.
-* **Plain data, not pickle.** The payload is ``marshal`` of str/int/None/tuple/list/dict
-  values: loading it runs no code. A header carries the key and a SHA-256 of the payload, so a
-  torn or corrupted file is recognised before it is parsed, and rebuilt (logged at debug).
+* **Plain data, not pickle.** The payload is ``marshal`` of str/int/None/bytes/tuple/list/
+  dict values (the large tables are one string of keys and ``bytes`` of machine ints, see
+  :func:`crosspost.guard.matcher.compile_identity`): loading it runs no code. A header
+  carries the key and a SHA-256 of the payload, so a torn or corrupted file is recognised
+  before it is parsed, and rebuilt (logged at debug).
   Files live in a folder of their own made ``0700`` (files ``0600``); a folder that another
   user owns or may write to is not used at all (the matcher is then built in memory), so only
   files this user's crosspost wrote are read.
@@ -122,10 +124,9 @@ def cached_matcher(
                 # ValueError also means a bad profile: compiling again says which
                 log.debug("matcher cache %s unusable (%s): compiling again", path, e)
     tables = compile_identity(profiles)
-    matcher = build_matcher(profiles, secret=secret, identity=tables)
-    if usable:
+    if usable:  # before the automaton is built: the file's bytes are freed by then
         _write(path, key, tables)
-    return matcher
+    return build_matcher(profiles, secret=secret, identity=tables)
 
 
 def _usable_folder(folder: Path) -> bool:
@@ -155,7 +156,7 @@ def _read(path: Path, key: str) -> IdentityTables | None:
     head = len(MAGIC)
     file_key = data[head : head + 64]
     digest = data[head + 65 : head + 129]
-    payload = data[head + 130 :]
+    payload = memoryview(data)[head + 130 :]  # no copy of the payload
     if (
         not data.startswith(MAGIC)
         or file_key != key.encode("ascii")
@@ -174,21 +175,15 @@ def _read(path: Path, key: str) -> IdentityTables | None:
 
 def _write(path: Path, key: str, tables: IdentityTables) -> None:
     payload = marshal.dumps(tables, 4)
-    data = b"".join(
-        [
-            MAGIC,
-            key.encode("ascii"),
-            b"\n",
-            hashlib.sha256(payload).hexdigest().encode("ascii"),
-            b"\n",
-            payload,
-        ]
+    head = b"".join(
+        [MAGIC, key.encode("ascii"), b"\n", hashlib.sha256(payload).hexdigest().encode("ascii")]
     )
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=".matcher-", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            f.write(head + b"\n")
+            f.write(payload)  # not joined to the head: no second copy of tens of megabytes
         os.replace(tmp, path)
         tmp = None
     except OSError as e:

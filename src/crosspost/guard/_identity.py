@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from itertools import product
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import unquote
 
 from ._text import FUZZY_FOLD, WORD_RE, norm_string
@@ -217,26 +217,32 @@ def fold_token(tok: str) -> str:
 _fold = fold_token
 
 
-@dataclass(frozen=True)
-class Phrase:
-    """One key: canonical (folded) tokens plus what it means."""
+class Phrase(NamedTuple):
+    """One key: canonical (folded) tokens plus what it means (a tuple: 100,000 terms make
+    about half a million of them while compiling)."""
 
     tokens: tuple[str, ...]
     exact: str | None  # set for short keys: the unfolded canonical form they must equal
+    #: the matcher's key (`` tok tok ``) when already joined, else made from ``tokens``
+    key: str = ""
 
 
 def phrase(tokens: list[str] | tuple[str, ...]) -> Phrase | None:
     """A key from *unfolded* normalised tokens."""
-    toks = tuple(t for t in tokens if t)
+    toks = [t for t in tokens if t]
     if not toks:
         return None
-    compact = "".join(toks)
-    exact = " ".join(toks) if len(compact) <= SHORT_MAX else None
-    return Phrase(tuple(_fold(t) for t in toks), exact)
+    spaced = " ".join(toks)
+    exact = spaced if len(spaced) - len(toks) + 1 <= SHORT_MAX else None
+    # one translate for all tokens: the fold maps characters to characters, never to a space
+    folded = spaced.translate(_FOLD_TABLE)
+    return Phrase(tuple(folded.split(" ")), exact, f" {folded} ")
 
 
 def words(text: str) -> list[str]:
     """Unfolded normalised word tokens of a configured value."""
+    if text.isascii() and text.isalnum():  # the usual label or word: nothing to decode
+        return [text.lower()]
     return WORD_RE.findall(norm_string(text))
 
 

@@ -25,8 +25,13 @@ from __future__ import annotations
 import operator
 import re
 import string
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import sys
+import zlib
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import ahocorasick
@@ -177,17 +182,12 @@ class Matcher:
     _pack_keys: frozenset[str] = frozenset()
     #: ``_automaton`` has the ``_SPLIT_KEYS``: it detects split-letter runs in ASCII ``canon``
     _split_keys: bool = False
-    #: canon key → indexes of its identifiers (``_info``)
-    _keys: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    #: the identifiers: made from ``_info_rows`` (plain data, see ``compile_identity``) on
-    #: first use; the confidential ones (never cached) are made by ``build_matcher``
+    #: the identifiers: made from ``_rows`` (plain data, see ``compile_identity``) on first
+    #: use; the confidential ones (never cached) are made by ``build_matcher``
     _infos: list[KeyInfo | None] = field(default_factory=list)
-    _info_rows: Sequence[tuple[Any, ...]] = ()
-    _name_rows: Sequence[tuple[Any, ...]] = ()
-    _names: dict[int, NameForms] = field(default_factory=dict)
-    #: unpadded compact keys, scanned inside split-letter runs (rare): made on first use
-    _compact: object | None = None
-    _compact_made: bool = False
+    _rows: _Rows | None = None
+    #: the keys written without spaces, looked up inside split-letter runs (rare)
+    _split_index: _SplitIndex | None = None
     _max_tokens: int = 1
     _own_keys: dict[str, frozenset[str]] = field(default_factory=dict)
     _own_phones: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -212,24 +212,43 @@ class Matcher:
     def _info(self, i: int) -> KeyInfo:
         info = self._infos[i]
         if info is None:
-            rule, kind, owner, value, exact, name, lang, punct = self._info_rows[i]
-            info = KeyInfo(
-                rule,
-                kind,
-                owner,
-                value,
-                exact,
-                self._name(name) if name >= 0 else None,
-                lang,
-                frozenset(punct),
-            )
-            self._infos[i] = info
+            assert self._rows is not None
+            info = self._infos[i] = self._rows.info(i)
         return info
 
+
+@dataclass
+class _Rows:
+    """The cached identifiers as columns (see ``compile_identity``); ``KeyInfo`` made on
+    demand, the ``NameForms`` they share made once."""
+
+    #: distinct ``(rule, kind, owner, lang, punct)``
+    combos: Sequence[tuple[str, str, str, str | None, str]]
+    combo: Sequence[int]
+    value: Sequence[str]
+    exact: dict[int, str]
+    name: Sequence[int]
+    name_rows: Sequence[tuple[Any, ...]]
+    names: dict[int, NameForms] = field(default_factory=dict)
+
+    def info(self, i: int) -> KeyInfo:
+        rule, kind, owner, lang, punct = self.combos[self.combo[i]]
+        nid = self.name[i]
+        return KeyInfo(
+            rule,
+            kind,
+            owner,
+            self.value[i],
+            self.exact.get(i),
+            self._name(nid) if nid >= 0 else None,
+            lang,
+            frozenset(punct),
+        )
+
     def _name(self, i: int) -> NameForms:
-        forms = self._names.get(i)
+        forms = self.names.get(i)
         if forms is None:
-            value, titles, given, surname, given_words, surname_words = self._name_rows[i]
+            value, titles, given, surname, given_words, surname_words = self.name_rows[i]
             forms = NameForms(
                 value,
                 frozenset(titles),
@@ -238,35 +257,58 @@ class Matcher:
                 tuple(given_words),
                 tuple(surname_words),
             )
-            self._names[i] = forms
+            self.names[i] = forms
         return forms
 
-    def _exact(self, i: int) -> str | None:
-        info = self._infos[i]
-        if info is not None:
-            return info.exact
-        exact: str | None = self._info_rows[i][4]
-        return exact
 
-    def compact(self) -> object | None:
-        """The automaton of keys written without spaces, for split-letter runs."""
-        if not self._compact_made:
-            compact_keys: dict[str, list[tuple[str, int]]] = {}
-            for key, ids in self._keys.items():
-                joined = key.replace(" ", "")
-                if len(joined) >= SPLIT_MIN:
-                    for i in ids:
-                        if self._exact(i) is None:
-                            compact_keys.setdefault(joined, []).append((key, i))
-            compact = None
-            if compact_keys:
-                compact = ahocorasick.Automaton()
-                for joined, entries in compact_keys.items():
-                    compact.add_word(joined, (len(joined), tuple(entries)))
-                compact.make_automaton()
-            self._compact = compact
-            self._compact_made = True
-        return self._compact
+@dataclass
+class _SplitIndex:
+    """The keys written without spaces (``anabee`` for `` ana bee ``), found inside a run of
+    letters written one by one (``a n a b e e``).
+
+    Not a second automaton: at 100,000 terms that took seconds and hundreds of megabytes on
+    first use. Split-letter runs are short and rare, so every substring of a run (from
+    ``SPLIT_MIN`` letters up to the longest key) is looked up by its hash in sorted arrays
+    that are part of the cached tables; the entries are what the automaton gave, in the same
+    order (by end, longest first; per key in key order).
+    """
+
+    #: the cached keys, newline-separated; the index refers to them by offset
+    keys: str
+    hashes: Sequence[int]
+    key_at: Sequence[int]
+    info: Sequence[int]
+    longest: int
+    #: the confidential keys (never cached): joined → (key, identifier, the key is also
+    #: a cached key)
+    extra: dict[str, list[tuple[str, int, bool]]]
+
+    def entries(self, joined: str) -> list[tuple[str, int]]:
+        """``(key, identifier)`` of the keys that are ``joined`` without spaces."""
+        out: list[tuple[str, int]] = []
+        hashes = self.hashes
+        h = _split_hash(joined)
+        k = bisect_left(hashes, h)
+        while k < len(hashes) and hashes[k] == h:
+            start = self.key_at[k]
+            end = self.keys.find("\n", start)
+            key = self.keys[start : end if end >= 0 else len(self.keys)]
+            if key.replace(" ", "") == joined:
+                out.append((key, self.info[k]))
+            k += 1
+        for key, i, cached in self.extra.get(joined, ()):
+            # after the cached key's own identifiers, as ``build_matcher`` appends them
+            at = max((n + 1 for n, (k2, _) in enumerate(out) if k2 == key), default=len(out))
+            out.insert(at if cached else len(out), (key, i))
+        return out
+
+    def hits(self, letters: str) -> Iterator[tuple[int, int, list[tuple[str, int]]]]:
+        """``(end, length, entries)`` for every key inside ``letters``."""
+        for end in range(SPLIT_MIN - 1, len(letters)):
+            for length in range(min(self.longest, end + 1), SPLIT_MIN - 1, -1):
+                entries = self.entries(letters[end - length + 1 : end + 1])
+                if entries:
+                    yield end, length, entries
 
 
 @dataclass(frozen=True)
@@ -307,14 +349,34 @@ def _persona_constants(m: Matcher, persona: str) -> _PersonaConstants:
 # building
 
 
+#: One identifier as plain data, as the builder interns it: ``(rule, kind, owner, value, exact,
+#: name id, lang, punct)`` — ``KeyInfo``'s fields with the name as an index into the builder's
+#: names and the punctuation as a sorted string. Equal rows are equal ``KeyInfo``.
+_Row = tuple[str, str, str, str, "str | None", int, "str | None", str]
+
+
 class _Builder:
+    """The keys of a configuration, each with the identifiers (interned rows, by index) it
+    stands for. A key's identifiers are ints, not objects: at 100,000 terms there are about
+    half a million keys, and one object per key and identifier was most of the memory."""
+
     def __init__(self, langs: frozenset[str] = frozenset({"en"})) -> None:
         #: the languages the personas write in
         self.langs = langs
-        self.keys: dict[str, list[KeyInfo]] = {}
-        self.own: dict[str, set[str]] = {}
-        self.mentions: dict[str, list[tuple[KeyInfo, Mention]]] = {}
+        #: canon key → indexes of its identifiers in ``rows``
+        self.keys: dict[str, list[int]] = {}
+        self.rows: dict[_Row, int] = {}
+        self.names: dict[NameForms, int] = {}
+        self.mentions: dict[str, list[tuple[int, Mention]]] = {}
         self.max_tokens = 1
+
+    def name_id(self, forms: NameForms | None) -> int:
+        if forms is None:
+            return -1
+        return self.names.setdefault(forms, len(self.names))
+
+    def row_id(self, row: _Row) -> int:
+        return self.rows.setdefault(row, len(self.rows))
 
     def add(
         self,
@@ -327,16 +389,24 @@ class _Builder:
         name: NameForms | None = None,
         lang: str | None = None,
     ) -> None:
-        punct = frozenset(_GAP_PUNCT.findall(value))
+        punct = "".join(sorted(set(_GAP_PUNCT.findall(value))))
+        nid = self.name_id(name)
+        by_exact: dict[str | None, int] = {}  # this value's rows: they differ only in exact
+        keys = self.keys
         for p in phrases:
-            key = canon_key(p.tokens)
-            info = KeyInfo(rule, kind, owner, value, p.exact, name, lang, punct)
-            infos = self.keys.setdefault(key, [])
-            if info not in infos:
-                infos.append(info)
-            self.max_tokens = max(self.max_tokens, len(p.tokens))
-            if rule == "identity":
-                self.own.setdefault(owner, set()).add(key)
+            key = p.key or canon_key(p.tokens)
+            rid = by_exact.get(p.exact)
+            if rid is None:
+                rid = by_exact[p.exact] = self.row_id(
+                    (rule, kind, owner, value, p.exact, nid, lang, punct)
+                )
+            ids = keys.get(key)
+            if ids is None:
+                keys[key] = [rid]
+            elif rid not in ids:
+                ids.append(rid)
+            if len(p.tokens) > self.max_tokens:
+                self.max_tokens = len(p.tokens)
 
     def add_name(self, value: str, rule: str, kind: str, owner: str) -> None:
         """A person's name: the name itself (and with/without title), its German genitive, and
@@ -360,8 +430,8 @@ class _Builder:
     def add_handle(self, hk: HandleKeys, owner: str, value: str) -> None:
         self.add(hk.phrases, "identity", "handle", owner, value)
         for m in hk.mentions:
-            info = KeyInfo("identity", "handle", owner, value)
-            self.mentions.setdefault(m.user, []).append((info, m))
+            rid = self.row_id(("identity", "handle", owner, value, None, -1, None, ""))
+            self.mentions.setdefault(m.user, []).append((rid, m))
         for dom in hk.domains:
             self.add(domain_phrases(dom), "identity", "domain", owner, dom)
 
@@ -472,8 +542,8 @@ def _build_identity(profiles: Sequence[GuardProfile]) -> _Identity:
 
 #: Version of the plain-data form of :class:`IdentityTables`; a cache written in another
 #: version is rebuilt.
-TABLES_FORMAT = 1
-#: Plain data (str, int, None, bool, tuples, lists and dicts of them): what a matcher cache
+TABLES_FORMAT = 2
+#: Plain data (str, int, None, bytes, tuples, lists and dicts of them): what a matcher cache
 #: stores. See :func:`compile_identity`.
 IdentityTables = dict[str, Any]
 
@@ -484,60 +554,95 @@ def compile_identity(profiles: Sequence[GuardProfile]) -> IdentityTables:
     It holds the personas' identity and ``never_mention`` keys, mentions and phone numbers —
     everything but the confidential identifiers (plain ones are added, and hashed ones
     read, by :func:`build_matcher` on every start, so they never reach a cache file). Only
-    values that ``marshal`` and JSON write as they are: a cache needs no pickle.
+    values that ``marshal`` writes as they are: a cache needs no pickle.
+
+    The form is flat so that 100,000 terms (about half a million keys) stay compact on disk
+    and in memory: the keys are one newline-separated string, each key's identifiers an
+    index into a table of distinct id tuples, the identifiers columns (``bytes`` of machine
+    ints where they are numbers), and the split-letter index (see :class:`_SplitIndex`) is
+    precomputed as sorted hashes.
     """
     _validate(profiles)
     return _tables(_build_identity(profiles))
 
 
+def _ints(data: bytes, code: str = "I") -> array[int]:
+    out = array(code)
+    out.frombytes(data)
+    return out
+
+
+def _split_hash(joined: str) -> int:
+    """Stable over processes (``hash`` is salted): the split-letter index is cached."""
+    return zlib.crc32(joined.encode("utf-8", "surrogatepass"))
+
+
 def _tables(ident: _Identity) -> IdentityTables:
     b = ident.builder
-    infos: dict[KeyInfo, int] = {}
-    names: dict[NameForms, int] = {}
-
-    def name_id(forms: NameForms | None) -> int:
-        if forms is None:
-            return -1
-        i = names.get(forms)
-        if i is None:
-            i = names[forms] = len(names)
-        return i
-
-    def info_id(info: KeyInfo) -> int:
-        i = infos.get(info)
-        if i is None:
-            i = infos[info] = len(infos)
-        return i
-
-    # the automaton's values as they are (see ``build_matcher``), pack keywords left out
-    keys = [(len(key), key, tuple(info_id(i) for i in kis), ()) for key, kis in b.keys.items()]
-    mentions = [
-        (user, tuple((info_id(i), m.user, m.instance) for i, m in entries))
-        for user, entries in b.mentions.items()
+    rows = list(b.rows)
+    b.rows.clear()
+    keys = list(b.keys)
+    id_lists = list(b.keys.values())
+    b.keys.clear()
+    # each key's identifiers as an index into the distinct id tuples: an identifier's
+    # variants (an email's twelve spellings) share one
+    group_of: dict[tuple[int, ...], int] = {}
+    key_group = array("I", [group_of.setdefault(tuple(ids), len(group_of)) for ids in id_lists])
+    flat = array("I", [i for t in group_of for i in t])
+    starts = array("I", accumulate((len(t) for t in group_of), initial=0))
+    del group_of
+    # the split-letter index: per (key, identifier) the hash of the key without spaces and
+    # the key's offset in the keys string, sorted by hash (stable: key order within a hash)
+    exact = {i for i, r in enumerate(rows) if r[4] is not None}
+    joined = [k.replace(" ", "") for k in keys]
+    offsets = accumulate((len(k) + 1 for k in keys), initial=0)
+    split = [
+        (j, off, i)
+        for j, off, ids in zip(joined, offsets, id_lists, strict=False)
+        if len(j) >= SPLIT_MIN
+        for i in ids
+        if i not in exact  # exact identifiers never match inside split letters
     ]
-    info_rows = [
-        (
-            i.rule,
-            i.kind,
-            i.owner,
-            i.value,
-            i.exact,
-            name_id(i.name) if i.name is not None else -1,
-            i.lang,
-            "".join(sorted(i.punct)),
-        )
-        for i in list(infos)
-    ]
+    del id_lists
+    longest = max((len(j) for j, _, _ in split), default=0)
+    try:  # C-level maps: half a million keys
+        hashes = array("I", map(zlib.crc32, map(str.encode, [j for j, _, _ in split])))
+    except UnicodeEncodeError:  # a lone surrogate in a configured value
+        hashes = array("I", [_split_hash(j) for j, _, _ in split])
+    order = sorted(range(len(hashes)), key=hashes.__getitem__)
+    del joined
+    combos: dict[tuple[str, str, str, str | None, str], int] = {}
+    info_combo = array(
+        "I", (combos.setdefault((r[0], r[1], r[2], r[6], r[7]), len(combos)) for r in rows)
+    )
+    keys_text = "\n".join(keys)
+    del keys
     return {
         "format": TABLES_FORMAT,
-        "infos": info_rows,
+        "byteorder": sys.byteorder,
+        "keys": keys_text,
+        "key_group": key_group.tobytes(),
+        "groups": flat.tobytes(),
+        "group_starts": starts.tobytes(),
+        "combos": list(combos),
+        "info_combo": info_combo.tobytes(),
+        "info_value": [r[3] for r in rows],
+        "info_exact": [(i, r[4]) for i, r in enumerate(rows) if r[4] is not None],
+        "info_name": array("i", (r[5] for r in rows)).tobytes(),
         "names": [
             (f.value, tuple(sorted(f.titles)), f.given, f.surname, f.given_words, f.surname_words)
-            for f in names
+            for f in b.names
         ],
-        "keys": keys,
-        "own": [(o, tuple(ks)) for o, ks in b.own.items()],
-        "mentions": mentions,
+        "split": (
+            array("I", [hashes[k] for k in order]).tobytes(),
+            array("I", [split[k][1] for k in order]).tobytes(),
+            array("I", [split[k][2] for k in order]).tobytes(),
+            longest,
+        ),
+        "mentions": [
+            (user, tuple((i, m.user, m.instance) for i, m in entries))
+            for user, entries in b.mentions.items()
+        ],
         "max_tokens": b.max_tokens,
         "phones": [
             (v, tuple((k.owner, k.value, k.e164) for k in ks)) for v, ks in ident.phones.items()
@@ -560,12 +665,22 @@ def build_matcher(
     """
     _validate(profiles)
     t = _tables(_build_identity(profiles)) if identity is None else identity
-    if t.get("format") != TABLES_FORMAT:
+    if t.get("format") != TABLES_FORMAT or t.get("byteorder") != sys.byteorder:
         raise ValueError(f"matcher tables of format {t.get('format')!r}, not {TABLES_FORMAT}")
-    info_rows: Sequence[tuple[Any, ...]] = t["infos"]
-    infos: list[KeyInfo | None] = [None] * len(info_rows)
-    values: list[tuple[int, str, tuple[int, ...], tuple[KeywordProbe, ...]]] = t["keys"]
-    keys: dict[str, tuple[int, ...]] = {v[1]: v[2] for v in values}
+    key_group = _ints(t["key_group"])
+    flat = _ints(t["groups"])
+    starts = _ints(t["group_starts"])
+    info_combo = _ints(t["info_combo"])
+    combos: list[tuple[str, str, str, str | None, str]] = [tuple(c) for c in t["combos"]]
+    row_count = len(info_combo)
+    groups = [tuple(flat[starts[g] : starts[g + 1]]) for g in range(len(starts) - 1)]
+    del flat, starts
+    # a key is a persona's own when one of its identifiers is that persona's identity
+    identity_owner = [c[2] if c[0] == "identity" else None for c in combos]
+    group_owners = [
+        tuple({o for i in ids if (o := identity_owner[info_combo[i]]) is not None})
+        for ids in groups
+    ]
     notes = list(t["notes"])
 
     # The confidential identifiers: compiled here on every build, never part of the tables
@@ -581,12 +696,11 @@ def build_matcher(
             h: HashedTerm = parse_hash(value)
             hashed[h.digest] = o
             hash_words = max(hash_words, h.words)
-    changed: set[str] = set()  # keys whose value is not the cached one
-    for key, kis in conf.keys.items():
-        ids = tuple(range(len(infos), len(infos) + len(kis)))
-        infos += kis
-        keys[key] = keys.get(key, ()) + ids
-        changed.add(key)
+    conf_names = list(conf.names)
+    infos: list[KeyInfo | None] = [None] * row_count
+    for rule, kind, owner, value, exact, nid, lang, punct in conf.rows:
+        name = conf_names[nid] if nid >= 0 else None
+        infos.append(KeyInfo(rule, kind, owner, value, exact, name, lang, frozenset(punct)))
     if hashed and not secret:
         notes.append(
             f"{len(hashed)} hashed confidential identifier(s) cannot be checked: no secret "
@@ -601,32 +715,72 @@ def build_matcher(
         for key, probes in canon_keyword_keys(pack).items():
             pack_keys.setdefault(key, []).extend(probes)
 
-    automaton = None
-    if keys or pack_keys:
-        automaton = ahocorasick.Automaton()
-        for key in _SPLIT_KEYS:  # ride along: they only ever come back in ``pack_keywords``
-            pack_keys.setdefault(key, []).append(_SPLIT_PROBE)
-        add = automaton.add_word
-        for entry in values:  # the usual case: the value as cached (tens of thousands)
-            add(entry[1], entry)
-        changed.update(pack_keys)
-        for key in changed:
-            ids = keys.get(key, ())
-            probes = tuple(pack_keys.get(key, ()))
-            add(key, (len(key), key, ids, probes))
-        automaton.make_automaton()
+    keys_text: str = t["keys"]
+    own: dict[str, list[str]] = {}
+    automaton = ahocorasick.Automaton()
+    add = automaton.add_word
+    no_probes: tuple[KeywordProbe, ...] = ()
+    if key_group:
+        # the usual case, tens or hundreds of thousands of keys: one value tuple per key,
+        # the id tuples shared
+        for key, g in zip(keys_text.split("\n"), key_group, strict=True):
+            add(key, (len(key), key, groups[g], no_probes))
+            for o in group_owners[g]:
+                own.setdefault(o, []).append(key)
+    del group_owners
+    key_count = len(key_group)
+    split_extra: dict[str, list[tuple[str, int, bool]]] = {}
+    changed: dict[str, tuple[int, ...]] = {}  # keys whose value is not the cached one
+    for key, rids in conf.keys.items():
+        old = automaton.get(key, None)
+        ids = tuple(row_count + r for r in rids)
+        if old is None:
+            key_count += 1
+        changed[key] = (old[2] if old is not None else ()) + ids
+        joined = key.replace(" ", "")
+        if len(joined) >= SPLIT_MIN:
+            for i in ids:
+                info = infos[i]
+                if info is not None and info.exact is None:
+                    split_extra.setdefault(joined, []).append((key, i, old is not None))
+    for key in _SPLIT_KEYS:  # ride along: they only ever come back in ``pack_keywords``
+        pack_keys.setdefault(key, []).append(_SPLIT_PROBE)
+    for key in pack_keys:
+        if key not in changed:
+            old = automaton.get(key, None)
+            changed[key] = old[2] if old is not None else ()
+    for key, ids in changed.items():
+        add(key, (len(key), key, ids, tuple(pack_keys.get(key, ()))))
+    automaton.make_automaton()
+    # nothing to look for (no key, no pack): split letters are then found by
+    # ``_has_split_run``, not by the split keys alone in an automaton
+    found = automaton if key_count or pack_names else None
+    split_hashes, split_keys, split_infos, longest = t["split"]
     m = Matcher(
         personas={p.name: p for p in profiles},
         notes=tuple(notes),
-        _automaton=automaton,
+        _automaton=found,
         _pack_keys=frozenset(pack_names),
-        _split_keys=automaton is not None,
-        _keys=keys,
+        _split_keys=found is not None,
         _infos=infos,
-        _info_rows=info_rows,
-        _name_rows=t["names"],
+        _rows=_Rows(
+            combos,
+            info_combo,
+            t["info_value"],
+            dict(t["info_exact"]),
+            _ints(t["info_name"], "i"),
+            t["names"],
+        ),
+        _split_index=_SplitIndex(
+            keys_text,
+            _ints(split_hashes),
+            _ints(split_keys),
+            _ints(split_infos),
+            max(int(longest), max(map(len, split_extra), default=0)),
+            split_extra,
+        ),
         _max_tokens=max(int(t["max_tokens"]), conf.max_tokens),
-        _own_keys={o: frozenset(ks) for o, ks in t["own"]},
+        _own_keys={o: frozenset(ks) for o, ks in own.items()},
         _own_phones={o: frozenset(vs) for o, vs in t["own_phones"]},
         _phones=PhoneIndex(
             {v: [PhoneKey(o, val, e164) for o, val, e164 in ks] for v, ks in t["phones"]}
@@ -634,7 +788,7 @@ def build_matcher(
         _hashed=hashed if secret else {},
         _hash_words=hash_words if secret else 0,
         _secret=secret or None,
-        key_count=len(keys),
+        key_count=key_count,
     )
     m._mentions = {
         user: [(m._info(i), Mention(u, inst)) for i, u, inst in entries]
@@ -855,11 +1009,11 @@ class _Scan:
                     break
 
     def _scan_inside_run(self, positions: list[int], letters: str) -> None:
-        compact = self.m.compact()
-        if compact is None:
+        index = self.m._split_index
+        if index is None:
             return
         n = self.n
-        for end, (length, entries) in compact.iter(letters):  # type: ignore[attr-defined]
+        for end, length, entries in index.hits(letters):
             cs, ce = positions[end - length + 1], positions[end] + 1
             for key, i in entries:
                 info = self.m._info(i)
