@@ -2,9 +2,9 @@
 import baseline, with 100 and with 100,000 posts queued.
 
 The CLI runs many times a day, so it must not pay for platform SDKs or the scheduler, and no
-command may slow down as the queue grows. Measured as medians of wall time (and of CPU time) over fresh
-processes; every round runs each command once, in turn with the baseline, so a change in the
-machine's load falls on all of them alike (not on whichever ran last):
+command may slow down as the queue grows. Measured as medians of wall time (and of CPU time)
+over fresh processes; every round runs each command once, in turn with the baseline, so a
+change in the machine's load falls on all of them alike (not on whichever ran last):
 
 * baseline: ``python -c "import sqlmodel, pydantic_settings"`` (what any such CLI pays)
 * ``crosspost --help``
