@@ -4,7 +4,9 @@ each cost tens to hundreds of milliseconds a command pays on every run.
 What ``check`` needs the database for: the rhythm sample (each persona's posts nearest the
 new one: two indexed queries per persona) when a queue exists, the same-image comparison for
 a post with images, and the audit record of a blocked attempt. A clean ``check`` before
-anything is queued needs none of them. ``preview`` and ``queue`` read the queue as well."""
+anything is queued needs none of them, and a SQLite queue of the current schema is sampled
+with the standard library's sqlite3 (``crosspost.queuefile``), so a clean ``check`` or
+``preview`` of a text imports no SQLAlchemy either. ``queue`` writes through the store."""
 
 from __future__ import annotations
 
@@ -97,11 +99,38 @@ def test_a_clean_check_without_a_queue_imports_no_database_layer(ws):
     assert not db.exists()
 
 
-def test_check_reads_the_queue_once_it_exists(ws):
-    """With a queue, the rhythm sample needs the database (and only then)."""
+def test_check_and_preview_read_a_current_sqlite_queue_without_the_database_layer(ws):
+    """With a queue, the rhythm sample is two indexed look-ups per persona, read with the
+    standard library's sqlite3 (``crosspost.queuefile``), not through SQLAlchemy."""
     ws.write("entry.md", ENTRY)
     r = ws.run("queue", str(ws.root / "entry.md"), "--persona", "professional", "--at", "+2h")
     assert r.code == 0, r.err
+    for command in ("check", "preview"):
+        heavy = imported(
+            ws,
+            command,
+            "entry.md",
+            "--persona",
+            "personal",
+            "--to",
+            "home-feed",
+            forbidden=SDKS + SCHEDULER + IMAGES + WEB + DATABASE,
+        )
+        assert heavy == [], command
+
+
+def test_check_leaves_an_older_queue_to_the_store(ws):
+    """A schema the store would upgrade is not read around it: the store opens (and
+    upgrades) it, as before."""
+    import sqlite3
+
+    ws.write("entry.md", ENTRY)
+    r = ws.run("queue", str(ws.root / "entry.md"), "--persona", "professional", "--at", "+2h")
+    assert r.code == 0, r.err
+    db = ws.root / "data" / "crosspost.db"
+    with sqlite3.connect(db) as c:
+        c.execute("UPDATE alembic_version SET version_num = '0009'")
+    c.close()
     heavy = imported(
         ws,
         "check",
