@@ -4,8 +4,8 @@ Importing SQLAlchemy and the models costs a command more than the whole rhythm s
 needs (two indexed look-ups per persona), and ``check`` runs many times a day. Here that
 sample is read with the standard library's ``sqlite3``, through the same index and with the
 same SQL the store issues, but only when nothing about the database is in doubt: a plain
-SQLite file that exists, opened read-only, whose schema revision is the newest this version
-ships. Anything else (PostgreSQL, an in-memory or URI database, an older or newer schema
+SQLite file that exists, opened as the store opens it, whose schema revision is the newest this
+version ships. Anything else (PostgreSQL, an in-memory or URI database, an older or newer schema
 the store would upgrade or refuse, a file that does not open or read cleanly) answers
 ``None``, and the caller asks :class:`crosspost.store.Store`, which upgrades, refuses or
 explains exactly as before.
@@ -13,6 +13,7 @@ explains exactly as before.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,18 @@ def sqlite_path(url: str) -> Path | None:
     return Path(rest).absolute()
 
 
+def _file_uri(path: Path) -> str:
+    """Opened as the store opens it: a file this user may write as it is (never created
+    here); one it may not write (the file or its folder) without writing to it or beside it,
+    ``immutable`` when no WAL says that someone has it open (``store._read_only_url``)."""
+    uri = f"file:{quote(str(path))}"
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK):
+        return uri + "?mode=rw"
+    if not Path(f"{path}-wal").exists():
+        return uri + "?mode=ro&immutable=1"
+    return uri + "?mode=ro"
+
+
 def _stored(t: datetime) -> str:
     return t.astimezone(UTC).replace(tzinfo=None).strftime(_STORED)
 
@@ -64,12 +77,10 @@ def nearest_posts(
     """What :meth:`crosspost.store.Store.nearest_posts` answers, read directly from the
     SQLite file; None when the store has to answer (see the module docstring)."""
     path = sqlite_path(url)
-    if path is None or not path.is_file():
+    if path is None or not path.is_file() or not os.access(path, os.R_OK):
         return None
     try:
-        db = sqlite3.connect(
-            f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30, isolation_level=None
-        )
+        db = sqlite3.connect(_file_uri(path), uri=True, timeout=30, isolation_level=None)
     except sqlite3.Error:
         return None
     try:
