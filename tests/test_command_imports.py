@@ -25,6 +25,8 @@ IMAGES = ("imagehash", "numpy", "scipy", "pywt")
 DATABASE = ("sqlalchemy", "sqlmodel", "alembic", "psycopg")
 #: the web app's stack: only ``serve`` needs it
 WEB = ("starlette", "uvicorn", "jinja2", "multipart")
+#: front matter parsers: only for a file (a ``--text`` post has none)
+FRONT_MATTER = ("frontmatter", "yaml")
 
 PROBE = """
 import json, sys
@@ -143,3 +145,12 @@ def test_check_leaves_an_older_queue_to_the_store(ws):
     )
     assert "sqlalchemy" in heavy
     assert not set(heavy) & set(SDKS + SCHEDULER + IMAGES + WEB)
+
+
+@pytest.mark.parametrize("command", ["check", "preview", "queue"])
+def test_a_text_post_imports_no_front_matter_parser(ws, command):
+    args = ["--persona", "personal", "--to", "home-feed", "--text", "Hives wrapped for winter."]
+    if command == "queue":
+        args += ["--at", "+2h"]
+    heavy = imported(ws, command, *args, forbidden=FRONT_MATTER + SDKS + SCHEDULER + WEB)
+    assert heavy == []
