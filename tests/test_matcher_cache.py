@@ -318,3 +318,35 @@ def test_a_matcher_read_from_the_cache_needs_no_domain_parser(tmp_path: Path) ->
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("collector_on", [True, False])
+def test_the_cycle_collector_pauses_while_the_matcher_loads(tmp_path, monkeypatch, collector_on):
+    """The load makes a few hundred thousand acyclic objects: the collector is off meanwhile
+    and back as it was after (also when loading fails)."""
+    import gc
+
+    from crosspost import checking
+
+    seen: list[bool] = []
+    real = matchercache.cached_matcher
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(matchercache, "cached_matcher", spy)
+    checking._matcher.cache_clear()
+    was = gc.isenabled()
+    try:
+        gc.enable() if collector_on else gc.disable()
+        checking._matcher(profiles(), None, tmp_path / "cache")
+        assert seen == [False]
+        assert gc.isenabled() is collector_on
+        broken = (replace(profiles()[0], packs=("no-such-pack",)),)
+        with pytest.raises(Exception, match="no-such-pack"):
+            checking._matcher(broken, None, tmp_path / "cache")
+        assert gc.isenabled() is collector_on
+    finally:
+        gc.enable() if was else gc.disable()
+        checking._matcher.cache_clear()

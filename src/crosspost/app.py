@@ -7,6 +7,8 @@ imports neither pydantic nor SQLAlchemy, and ``crosspost list`` no platform SDK.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,6 +78,22 @@ class App:
         store = Store(s.resolved_database_url(), create_folder=s.database_url is None)
         store.audit_key = lambda: audit_secret(self)
         return store
+
+    def nearest_posts(
+        self, personas: Sequence[str], ref: datetime, reach: timedelta, per_persona: int
+    ) -> list[tuple[str, int, datetime]]:
+        """:meth:`Store.nearest_posts`, read straight from a SQLite file when the store is
+        not open yet and the file's schema is current (:mod:`crosspost.queuefile`): a
+        ``check`` then imports no database layer."""
+        if "store" not in self.__dict__:
+            from .queuefile import nearest_posts
+
+            found = nearest_posts(
+                self.settings.resolved_database_url(), personas, ref, reach, per_persona
+            )
+            if found is not None:
+                return found
+        return self.store.nearest_posts(personas, ref, reach, per_persona)
 
     def queue_may_hold_posts(self) -> bool:
         """False only when the queue is a SQLite file that does not exist yet: nothing is

@@ -7,8 +7,10 @@ field back into the text of the file the user wrote.
 
 from __future__ import annotations
 
+import gc
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -80,16 +82,33 @@ def guard_profile(p: Persona) -> guard.GuardProfile:
     )
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while the matcher is made: loading it creates a few
+    hundred thousand tuples, lists and dicts (keys and their probes), none of them in a
+    cycle, and each of them would count towards another collection pass over all of them
+    (a quarter of the load's time with 10,000 identity terms). Switched back on after,
+    unless something else had switched it off."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 @lru_cache(maxsize=8)
 def _matcher(
     profiles: tuple[guard.GuardProfile, ...], secret: bytes | None, folder: Path | None
 ) -> guard.Matcher:
     try:
-        if folder is None:
-            return guard.build_matcher(profiles, secret=secret)
-        from .matchercache import cached_matcher
+        with _collector_paused():
+            if folder is None:
+                return guard.build_matcher(profiles, secret=secret)
+            from .matchercache import cached_matcher
 
-        return cached_matcher(profiles, secret=secret, folder=folder)
+            return cached_matcher(profiles, secret=secret, folder=folder)
     except ValueError as e:  # an unknown pack or rule id in a profile's [guard] section
         raise ConfigError(
             f"[guard] settings: {e}", hint="see docs/guard.md for the rules"

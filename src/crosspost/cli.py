@@ -205,7 +205,7 @@ def _rhythm(app: App, p: Any, entry: Any, at: Any) -> list[Any]:
     # no more (two indexed look-ups per persona, however long the queue); a queue that does
     # not exist yet holds none, and is not created (nor the database layer imported) to say so
     nearest = (
-        app.store.nearest_posts(
+        app.nearest_posts(
             app.personas.names(), at or now, app.settings.guard.correlation_window, SAMPLE
         )
         if app.queue_may_hold_posts()

@@ -13,14 +13,15 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import yaml
-from frontmatter.default_handlers import BaseHandler, YAMLHandler
-
 from .errors import EntryError
+
+if TYPE_CHECKING:
+    from frontmatter.default_handlers import BaseHandler
 
 FIELDS = (
     "title",
@@ -40,17 +41,27 @@ FIELDS = (
 )
 
 
-class _TOMLHandler(BaseHandler):
-    """python-frontmatter's TOML handler needs the third-party ``toml``; tomllib is stdlib."""
-
-    FM_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
-    START_DELIMITER = END_DELIMITER = "+++"
-
-    def load(self, fm: str, **kwargs: object) -> Any:
-        return tomllib.loads(fm)
+#: what a text with front matter starts with (each handler's ``FM_BOUNDARY`` matches there)
+_FRONT_MATTER_STARTS = ("---", "+++")
 
 
-_HANDLERS: tuple[BaseHandler, ...] = (YAMLHandler(), _TOMLHandler())
+@cache
+def _handlers() -> tuple[BaseHandler, ...]:
+    """The front matter parsers, made when a text may have front matter (python-frontmatter
+    and PyYAML are not imported for a ``--text`` post)."""
+    from frontmatter.default_handlers import BaseHandler, YAMLHandler
+
+    class _TOMLHandler(BaseHandler):
+        """python-frontmatter's TOML handler needs the third-party ``toml``; tomllib is
+        stdlib."""
+
+        FM_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
+        START_DELIMITER = END_DELIMITER = "+++"
+
+        def load(self, fm: str, **kwargs: object) -> Any:
+            return tomllib.loads(fm)
+
+    return (YAMLHandler(), _TOMLHandler())
 
 
 @dataclass(frozen=True)
@@ -178,7 +189,11 @@ def read_entry(path: Path) -> Entry:
 
 def parse_entry(text: str, source: Path | None = None) -> Entry:
     where = str(source) if source else "text"
-    handler = next((h for h in _HANDLERS if h.detect(text)), None)
+    handler = (
+        next((h for h in _handlers() if h.detect(text)), None)
+        if text.startswith(_FRONT_MATTER_STARTS)
+        else None
+    )
     meta: dict[str, Any] = {}
     body_start = 0
     fm_span = (0, 0)
@@ -207,6 +222,8 @@ def parse_entry(text: str, source: Path | None = None) -> Entry:
 
 
 def _load_front_matter(handler: BaseHandler, fm_text: str, where: str) -> dict[str, Any]:
+    import yaml
+
     try:
         meta = handler.load(fm_text)
     except yaml.YAMLError as e:

@@ -65,22 +65,18 @@ from .models import (
     delivery_key,
     utcnow,
 )
+from .queuefile import MIGRATIONS as MIGRATIONS
+from .queuefile import known_revisions as known_revisions
 from .targets import Target as Target
 
 #: one item read back from a target: (remote id, URL, text, published at)
 ImportedItem = tuple[str, str | None, str, datetime]
 
-MIGRATIONS = Path(__file__).with_name("migrations")
 #: the first key of :meth:`Store.only_one`'s advisory locks says "a daemon's job"
 _TRY_JOB_LOCK = "SELECT pg_try_advisory_lock(1785688425, hashtext(:name))"
 _JOB_UNLOCK = "SELECT pg_advisory_unlock(1785688425, hashtext(:name))"
 NOTIFY_CHANNEL = "crosspost"
 GENESIS = "0" * 64
-
-
-def known_revisions() -> list[str]:
-    """Revisions shipped with this version, oldest first (file names start with the id)."""
-    return sorted(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
 
 
 def normalise_url(url: str) -> str:

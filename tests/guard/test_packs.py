@@ -355,3 +355,40 @@ def test_fast_path_annotations_are_consistent() -> None:
             assert not (pat.anchored and pat.first is not None), (rule.id, pat.regex.pattern)
             if pat.anchored:
                 assert pat.regex.pattern.startswith(r"\b"), (rule.id, pat.regex.pattern)
+
+
+def test_a_packs_patterns_are_compiled_only_once_a_text_needs_them() -> None:
+    """Compiling the clinician pack's regexes cost every command a few dozen milliseconds at
+    import; personas without the pack never need them, and those with it compile a pattern
+    when a text reaches it. (A fresh interpreter: other tests here compile them all.)"""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = """
+from crosspost.guard import TextField, check_content, build_matcher
+from crosspost.guard.packs import PACKS
+from dataclasses import replace
+from tests.guard.conftest import make_profiles
+
+def compiled():
+    return sum("regex" in p.__dict__ for r in PACKS["clinician"] for p in r.patterns)
+
+profiles = [replace(p, packs=()) for p in make_profiles()]
+m = build_matcher(profiles)
+check_content(m, "professional", [TextField("body", "Saw a client in session today.")])
+print(compiled())
+m = build_matcher(make_profiles())
+check_content(m, "professional", [TextField("body", "Saw a client in session today.")])
+print(compiled())
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    ).stdout.split()
+    assert out[0] == "0"
+    assert int(out[1]) > 0

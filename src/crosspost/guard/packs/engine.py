@@ -34,7 +34,9 @@ NEEDS_DIGIT = tuple("0123456789")
 
 @dataclass(frozen=True)
 class Pattern:
-    regex: re.Pattern[str]
+    #: the regex's source; compiled on first use (``regex``), so a command whose personas use
+    #: no pack does not compile its patterns at every start
+    source: str
     validate: Validator | None = None
     #: keywords (of the rule's) that anchor this pattern; ``None``: all of the rule's
     keywords: frozenset[str] | None = None
@@ -47,9 +49,17 @@ class Pattern:
     #: a regex that matches wherever a match of ``regex`` can start (a necessary condition with
     #: a literal or character-set prefix the ``re`` engine skips to quickly); ``regex`` is only
     #: tried at its matches. Same results as searching the window, fewer positions tried.
-    first: re.Pattern[str] | None = None
+    first_source: str | None = None
     #: every match contains one of these strings: a window without any of them is skipped
     requires: tuple[str, ...] | None = None
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        return re.compile(self.source)
+
+    @cached_property
+    def first(self) -> re.Pattern[str] | None:
+        return re.compile(self.first_source) if self.first_source else None
 
 
 @dataclass(frozen=True)
@@ -261,13 +271,4 @@ def compile_pattern(
     """A ``Pattern`` from source text: rule modules read as tables of regexes, keywords as
     one space-separated string."""
     kws = frozenset(keywords.split()) if keywords else None
-    return Pattern(
-        re.compile(pattern),
-        validate,
-        kws,
-        before,
-        after,
-        anchored,
-        re.compile(first) if first else None,
-        requires,
-    )
+    return Pattern(pattern, validate, kws, before, after, anchored, first, requires)
