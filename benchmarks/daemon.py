@@ -13,13 +13,18 @@ The fake instance answers every request after 50 ms. Three runs, each with a fre
 Targets: burst within 1.3x of the limit; p99 lag under 2 s at normal load; idle CPU ~0 and
 RSS under 120 MB with 100,000 queued posts.
 
+The fake instance runs in threads of this process, the daemon in processes of its own, so
+the daemon's CPU figures are its own. ``--busy-loop`` runs a 1-core busy loop (``python -c
+'while True: pass'``) beside everything, as another program on the same machine would.
+
 Run: ``.venv/bin/python benchmarks/daemon.py [--deliveries N] [--accounts N] [--workers 1,2]
-[--skip-idle]``
+[--skip-idle] [--busy-loop]``
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -29,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -299,6 +305,20 @@ def idle(posts: int) -> dict[str, float]:
         return {"cpu_percent": (cpu1 - cpu0) / 30 * 100, "rss": rss, "peak_rss": peak}
 
 
+@contextlib.contextmanager
+def busy_loop(on: bool) -> Iterator[None]:
+    """A process spinning on one core for as long as the block runs (when ``on``)."""
+    if not on:
+        yield
+        return
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--deliveries", type=int, default=10_000)
@@ -311,7 +331,17 @@ def main() -> None:
         help="daemon.workers values to run the burst with (default 1,2)",
     )
     ap.add_argument("--skip-idle", action="store_true")
+    ap.add_argument(
+        "--busy-loop", action="store_true", help="run a 1-core busy loop beside the benchmark"
+    )
     args = ap.parse_args()
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with busy_loop(args.busy_loop):
+        measure(args)
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def measure(args: argparse.Namespace) -> None:
     mb = 1024 * 1024
 
     limit = args.deliveries * LATENCY / args.concurrency
@@ -319,6 +349,7 @@ def main() -> None:
         f"burst: {args.deliveries} deliveries due at once, {args.accounts} accounts, "
         f"concurrency {args.concurrency}, fake latency {LATENCY * 1000:.0f} ms; "
         f"physical limit {limit:.1f} s"
+        + ("; a 1-core busy loop runs beside it" if args.busy_loop else "")
     )
     for workers in args.workers:
         burst = run(

@@ -538,3 +538,57 @@ def test_a_delivery_in_flight_is_not_claimed_again_when_its_lease_runs_out(ws, m
         (delivery,) = s.exec(select(Delivery).where(Delivery.post_id == q["id"]))
     assert delivery.state == "published"
     assert calls == {"publish": 1}
+
+
+def test_a_refill_asked_for_during_a_dispatch_waits_until_a_batch_fits(ws, monkeypatch):
+    """Deliveries finishing while a dispatch runs ask for a refill; the dispatch running took
+    what was free when it began, so it looks again only when a batch of claims fits (a
+    quarter of the platform's), not for the one or two slots freed meanwhile."""
+    from crosspost.daemon import CLAIM_AHEAD, Daemon
+
+    d = Daemon(ws.app())
+    try:
+        cap = d.capacity.get("mastodon", d.default_capacity) * CLAIM_AHEAD
+        runs: list[int] = []
+
+        def dispatch_once() -> None:
+            runs.append(d.busy["mastodon"])
+            if len(runs) == 1:  # meanwhile a delivery finishes and asks for a refill
+                d.busy["mastodon"] = cap - 1  # one slot free: no batch
+                d.dispatch(refill=True)
+            elif len(runs) == 2:
+                raise AssertionError("dispatched again for one free slot")
+
+        monkeypatch.setattr(d, "_dispatch_once", dispatch_once)
+        d.busy["mastodon"] = cap
+        d.dispatch()
+        assert runs == [cap]
+
+        # a quarter of the slots free by the time the first dispatch ends: it goes on
+        runs.clear()
+
+        def dispatch_twice() -> None:
+            runs.append(d.busy["mastodon"])
+            if len(runs) == 1:
+                d.busy["mastodon"] = cap - max(1, cap // 4)
+                d.dispatch(refill=True)
+
+        monkeypatch.setattr(d, "_dispatch_once", dispatch_twice)
+        d.busy["mastodon"] = cap
+        d.dispatch()
+        assert runs == [cap, cap - max(1, cap // 4)]
+
+        # anything else that asks meanwhile (a wake-up, a change) always gets its dispatch
+        runs.clear()
+
+        def dispatch_woken() -> None:
+            runs.append(d.busy["mastodon"])
+            if len(runs) == 1:
+                d.dispatch()
+
+        monkeypatch.setattr(d, "_dispatch_once", dispatch_woken)
+        d.busy["mastodon"] = cap
+        d.dispatch()
+        assert runs == [cap, cap]
+    finally:
+        d.pool.shutdown()

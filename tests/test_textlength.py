@@ -428,3 +428,12 @@ def test_mastodon_without_links_or_mentions_counts_graphemes(text: str) -> None:
     text = text.replace(":", "").replace("@", "")
     expected = 0 if not text.strip() else len(graphemes(text))
     assert text_length(text, "mastodon") == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=60))
+def test_ascii_counts_as_segmentation_does(text: str) -> None:
+    """ASCII is counted without segmenting it (one cluster per character, CR LF one): the
+    same count graphemeu's segmentation gives, controls and CR LF pairs included."""
+    assert tl._grapheme_count(text) == len(graphemes(text))
+    assert tl._grapheme_count("a\r\nb\n\rc\r\r\n") == len(graphemes("a\r\nb\n\rc\r\r\n")) == 8

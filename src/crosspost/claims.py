@@ -217,6 +217,8 @@ _ROLLUP = (
     update(_P)
     .where(_P.c.id == bindparam("p_id"))
     .values(status=bindparam("p_status"), updated_at=_NOW)
+    # whether the post is an occurrence of a series, in the same round trip
+    .returning(_P.c.series_id)
 )
 
 
@@ -461,8 +463,8 @@ def record(
             )
         states = conn.execute(_STATES, post).scalars().all()
         status = rollup(list(states))
-        conn.execute(_ROLLUP, {**post, "p_status": status, "now": now})
-        if status in FINISHED:
+        series_id = conn.execute(_ROLLUP, {**post, "p_status": status, "now": now}).scalar()
+        if status in FINISHED and series_id is not None:
             # a recurring post's next occurrence, in this transaction: never lost, never two
             continue_series(conn, c.post_id, now)
         return True

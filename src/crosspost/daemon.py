@@ -169,6 +169,8 @@ class Daemon:
         self.lock = threading.Lock()
         self.dispatch_lock = threading.Lock()
         self.again = threading.Event()
+        #: a refill was asked for while a dispatch ran (see :meth:`dispatch`)
+        self.again_refill = threading.Event()
         self.stopping = threading.Event()
         #: SIGTERM or SIGINT arrived (written by the signal handler, which takes no lock)
         self._signalled = False
@@ -527,16 +529,26 @@ class Daemon:
 
     # -- the work ---------------------------------------------------------------------------
 
-    def dispatch(self) -> None:
-        """Hold late posts, claim what is due and fits, start it; safe to call any time."""
+    def dispatch(self, *, refill: bool = False) -> None:
+        """Hold late posts, claim what is due and fits, start it; safe to call any time.
+
+        ``refill``: called because deliveries finished and freed request slots. Such a call
+        while another dispatch runs is looked at again afterwards only if enough slots are
+        still free then (the dispatch running took what was free when it began): otherwise
+        every finished delivery meanwhile would mean another dispatch claiming one or two
+        deliveries, and in a burst the dispatches cost more than the deliveries they start.
+        """
         if not self.dispatch_lock.acquire(blocking=False):
-            self.again.set()
+            (self.again_refill if refill else self.again).set()
             return
         try:
             while True:
                 self.again.clear()
+                self.again_refill.clear()
                 self._dispatch_once()
-                if not self.again.is_set():
+                if self.again.is_set():
+                    continue
+                if not (self.again_refill.is_set() and self._refill_due()):
                     break
             self.sender.database_reachable()
         except Exception as e:
@@ -718,14 +730,23 @@ class Daemon:
                 ),
             )
 
+    def _room_for_batch(self, platform: str) -> bool:
+        """Whether a quarter of the platform's claims are free (caller holds ``self.lock``)."""
+        cap = self.capacity.get(platform, self.default_capacity) * CLAIM_AHEAD
+        return cap - self.busy[platform] >= max(1, cap // 4)
+
+    def _refill_due(self) -> bool:
+        """Whether any platform has room for a batch of claims now."""
+        with self.lock:
+            return any(self._room_for_batch(p) for p in self.busy)
+
     def _done(self, fut: Future[Outcome]) -> None:
         with self.lock:
             c = self.inflight.pop(fut)
             self.busy[c.platform] -= 1
-            cap = self.capacity.get(c.platform, self.default_capacity) * CLAIM_AHEAD
             # claim in batches: refill when a quarter of the platform's slots are free, not per
             # slot (a claim is one short write transaction; idle slots cost throughput)
-            refill = cap - self.busy[c.platform] >= max(1, cap // 4) or c.role == "blog"
+            refill = self._room_for_batch(c.platform)
         try:
             outcome = fut.result()
         except Exception:
@@ -737,9 +758,10 @@ class Daemon:
             self._notices_soon()
         if self.once:
             self.outcomes.append(outcome)
+        elif not self.stopping.is_set() and c.role == "blog":
+            self.dispatch()  # a published blog unlocks its shares: look at once
         elif not self.stopping.is_set() and refill:
-            # a published blog unlocks its shares; free slots take the next deliveries
-            self.dispatch()
+            self.dispatch(refill=True)  # free slots take the next deliveries
 
     @contextlib.contextmanager
     def _gate(self, platform: str) -> Iterator[None]:

@@ -60,6 +60,9 @@ _COPIED = tuple(
     )
 )
 _POST = sa_select(_P).where(_P.c.id == bindparam("p_id"))
+#: whether a post is an occurrence at all: most are not, and the whole row (its JSON
+#: columns decoded) is read only for those that are
+_SERIES_OF = sa_select(_P.c.series_id).where(_P.c.id == bindparam("p_id"))
 _NEXT_EXISTS = sa_select(_P.c.id).where(
     _P.c.series_id == bindparam("s_id"), _P.c.occurrence > bindparam("occ")
 )
@@ -82,6 +85,8 @@ def continue_series(conn: Any, post_id: int, now: datetime) -> int | None:
     whose series goes on and whose next occurrence does not exist yet; its id, else None.
 
     ``conn`` is the caller's write transaction (the one that finished the post)."""
+    if conn.execute(_SERIES_OF, {"p_id": post_id}).scalar() is None:
+        return None
     post = conn.execute(_POST, {"p_id": post_id}).one_or_none()
     if post is None or post.series_id is None or post.status not in FINISHED:
         return None

@@ -309,6 +309,10 @@ def grapheme_boundaries(text: str) -> list[int]:
 
 
 def _grapheme_count(text: str) -> int:
+    if text.isascii():
+        # in ASCII every character is a cluster of its own but CR LF (UAX #29 GB3, GB4/GB5,
+        # GB999): the daemon counts every share, and most are ASCII
+        return len(text) - text.count("\r\n")
     return len(graphemes(text))
 
 
