@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,3 +209,29 @@ def wp_blog(ws, isolated):  # type: ignore[no-untyped-def]
         isolated.set_password("crosspost/professional/blog", "app_password", WP_PASSWORD)
         yield wp
     wp.db.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def ws_database(request: pytest.FixtureRequest, ws: Workspace) -> Iterator[None]:
+    """The workspace on SQLite, or on a new PostgreSQL database when
+    ``CROSSPOST_TEST_DATABASE_URL`` is set (dropped after the test)."""
+    if request.param == "sqlite":
+        yield
+        return
+    base = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("PostgreSQL tests skipped: set CROSSPOST_TEST_DATABASE_URL")
+    import psycopg
+
+    name = f"crosspost_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(base, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    url = base.rsplit("/", 1)[0] + "/" + name
+    ws.write(
+        "config.toml", f'profiles_dir = "profiles"\ndata_dir = "data"\ndatabase_url = "{url}"\n'
+    )
+    try:
+        yield
+    finally:
+        with psycopg.connect(base, autocommit=True) as c:
+            c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

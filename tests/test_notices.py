@@ -6,7 +6,6 @@ import logging
 import os
 import signal
 import time
-import uuid
 import zlib
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -378,30 +377,7 @@ def test_a_failing_url_is_retried_a_few_times_without_resending_to_the_working_o
     assert "s3cret-pw" not in (row.last_error or "")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database(request, ws):  # type: ignore[no-untyped-def]
-    """The workspace on SQLite, or on a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield
-        return
-    base = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("set CROSSPOST_TEST_DATABASE_URL for the PostgreSQL tests")
-    import psycopg
-
-    name = f"crosspost_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    url = base.rsplit("/", 1)[0] + "/" + name
-    ws.write(
-        "config.toml", f'profiles_dir = "profiles"\ndata_dir = "data"\ndatabase_url = "{url}"\n'
-    )
-    yield
-    with psycopg.connect(base, autocommit=True) as c:
-        c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-def test_one_notice_per_event_and_delivery_and_one_sender_per_notice(ws, hook, database):
+def test_one_notice_per_event_and_delivery_and_one_sender_per_notice(ws, hook, ws_database):
     from crosspost.models import Post
     from crosspost.notices import FAILED, UNKNOWN, Sender, pending, record
 

@@ -5,41 +5,11 @@ sent."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from sqlmodel import select
+from tests.test_daemon import set_due_now
 
 LINK = "https://psych.social/@anareyes/111"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request: pytest.FixtureRequest, ws) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """The workspace on SQLite, or on a new PostgreSQL database when
-    ``CROSSPOST_TEST_DATABASE_URL`` is set."""
-    if request.param == "sqlite":
-        yield
-        return
-    base = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("PostgreSQL tests skipped: set CROSSPOST_TEST_DATABASE_URL")
-    import psycopg
-
-    name = f"crosspost_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    url = base.rsplit("/", 1)[0] + "/" + name
-    ws.write(
-        "config.toml", f'profiles_dir = "profiles"\ndata_dir = "data"\ndatabase_url = "{url}"\n'
-    )
-    try:
-        yield
-    finally:
-        with psycopg.connect(base, autocommit=True) as c:
-            c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def _made_by_hand(ws, minutes_ago: int) -> datetime:  # type: ignore[no-untyped-def]
@@ -59,21 +29,7 @@ def _queue_personal(ws, at: str, *extra: str) -> dict:  # type: ignore[no-untype
     return r.json()
 
 
-def _due_now(ws, post_id: int) -> None:  # type: ignore[no-untyped-def]
-    """Due a minute ago, as after downtime: queued far from the hand-made post, due next to it."""
-    from crosspost.models import Delivery, Post
-
-    at = datetime.now(UTC) - timedelta(minutes=1)
-    with ws.app().store.write() as s:
-        p = s.get(Post, post_id)
-        p.scheduled_at = at
-        s.add(p)
-        for d in s.exec(select(Delivery).where(Delivery.post_id == post_id)):
-            d.due_at = at
-            s.add(d)
-
-
-def test_queueing_next_to_an_imported_post_of_another_persona_is_refused(ws, db) -> None:  # type: ignore[no-untyped-def]
+def test_queueing_next_to_an_imported_post_of_another_persona_is_refused(ws, ws_database) -> None:  # type: ignore[no-untyped-def]
     _made_by_hand(ws, 10)
     r = ws.run(
         "queue", "--persona", "personal", "--text", "Bees!", "--at", "+5m", "--to", "home-feed"
@@ -83,10 +39,11 @@ def test_queueing_next_to_an_imported_post_of_another_persona_is_refused(ws, db)
     assert _queue_personal(ws, "+1h")["id"]
 
 
-def test_publishing_next_to_an_imported_post_of_another_persona_waits(ws, db) -> None:  # type: ignore[no-untyped-def]
+def test_publishing_next_to_an_imported_post_of_another_persona_waits(ws, ws_database) -> None:  # type: ignore[no-untyped-def]
     post = _queue_personal(ws, "+3h")
     made = _made_by_hand(ws, 10)
-    _due_now(ws, post["id"])
+    # due a minute ago, as after downtime: queued far from the hand-made post, due next to it
+    set_due_now(ws, post["id"], datetime.now(UTC) - timedelta(minutes=1))
 
     r = ws.run("daemon", "--once")
     assert r.code == 0, "waiting for the separation window is no failure"
@@ -100,11 +57,14 @@ def test_publishing_next_to_an_imported_post_of_another_persona_waits(ws, db) ->
     assert not (ws.root / "site-home" / "feed.xml").exists()
 
 
-def test_an_imported_post_outside_the_window_or_of_the_same_persona_does_not_hold(ws, db) -> None:  # type: ignore[no-untyped-def]
+def test_an_imported_post_outside_the_window_or_of_the_same_persona_does_not_hold(
+    ws, ws_database
+) -> None:  # type: ignore[no-untyped-def]
     post = _queue_personal(ws, "+3h")
     _made_by_hand(ws, 50)  # longer ago than the 45-minute separation
     at = datetime.now(UTC) - timedelta(minutes=5)
     assert ws.app().store.import_posts("personal", "home-bsky", [("7", None, "Mine", at)])
-    _due_now(ws, post["id"])
+    # due a minute ago, as after downtime: queued far from the hand-made post, due next to it
+    set_due_now(ws, post["id"], datetime.now(UTC) - timedelta(minutes=1))
     assert ws.run("daemon", "--once").code == 0
     assert ws.run("show", str(post["id"]), "--format", "json").json()["status"] == "published"
