@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import textwrap
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -218,20 +217,11 @@ def ws_database(request: pytest.FixtureRequest, ws: Workspace) -> Iterator[None]
     if request.param == "sqlite":
         yield
         return
-    base = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("PostgreSQL tests skipped: set CROSSPOST_TEST_DATABASE_URL")
-    import psycopg
+    from tests.support.pgdb import new_database
 
-    name = f"crosspost_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    url = base.rsplit("/", 1)[0] + "/" + name
-    ws.write(
-        "config.toml", f'profiles_dir = "profiles"\ndata_dir = "data"\ndatabase_url = "{url}"\n'
-    )
-    try:
+    with new_database() as url:
+        ws.write(
+            "config.toml",
+            f'profiles_dir = "profiles"\ndata_dir = "data"\ndatabase_url = "{url}"\n',
+        )
         yield
-    finally:
-        with psycopg.connect(base, autocommit=True) as c:
-            c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -8,9 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +18,7 @@ from sqlalchemy import create_engine, insert, text
 
 from crosspost.models import AuditRecord
 from crosspost.store import GENESIS, MIGRATIONS, AuditEntry, Store, known_revisions, normalise_url
+from tests.support.pgdb import new_database
 
 CLIENT = "Jonathan Whitcombe"
 KEY = bytes(range(32))
@@ -150,18 +149,8 @@ def db_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'q.db'}"
         return
-    base = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("set CROSSPOST_TEST_DATABASE_URL to run the PostgreSQL variant")
-    import psycopg
-
-    name = f"crosspost_audit_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    url = base.rsplit("/", 1)[0] + "/" + name
-    yield url
-    with psycopg.connect(base, autocommit=True) as c:
-        c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with new_database() as url:
+        yield url
 
 
 def open_store(url: str, key: bytes | None = KEY) -> Store:

@@ -14,6 +14,7 @@ import pytest
 from keyring.backend import KeyringBackend
 
 from crosspost.credentials import service_name
+from tests.support.pgdb import new_database
 from tests.support.readonly import read_only
 
 SITE_FOLDERS = ("site-pro/content/posts", "site-home/content/posts")
@@ -281,22 +282,8 @@ def test_an_unreachable_database_server(healthy):
 
 @pytest.fixture
 def pg_url():
-    base = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip(
-            "PostgreSQL tests skipped: set CROSSPOST_TEST_DATABASE_URL "
-            "(e.g. postgresql://postgres@127.0.0.1:5432/test)"
-        )
-    import uuid
-
-    import psycopg
-
-    name = f"crosspost_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    yield base.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(base, autocommit=True) as c:
-        c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with new_database() as url:
+        yield url
 
 
 @pytest.mark.postgres

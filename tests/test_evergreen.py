@@ -221,21 +221,10 @@ def test_queue_keeps_the_evergreen_marks_and_the_guard_checks_the_texts(ws):
 def test_one_daemon_at_a_time_looks_at_a_personas_pool_on_postgresql():
     """Every daemon runs the evergreen job; on a shared PostgreSQL queue one of them takes
     a persona at a time, so two never queue the same re-share."""
-    import os
-    import uuid
-
-    base = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("set CROSSPOST_TEST_DATABASE_URL to run the PostgreSQL tests")
-    import psycopg
-
     from crosspost.store import Store
+    from tests.support.pgdb import new_database
 
-    name = f"crosspost_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = base.rsplit("/", 1)[0] + "/" + name
+    with new_database() as url:
         one, two = Store(url), Store(url)
         with one.only_one("evergreen:professional") as first:
             with two.only_one("evergreen:professional") as second:
@@ -246,9 +235,6 @@ def test_one_daemon_at_a_time_looks_at_a_personas_pool_on_postgresql():
             assert later
         one.engine.dispose()
         two.engine.dispose()
-    finally:
-        with psycopg.connect(base, autocommit=True) as c:
-            c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def test_an_entry_the_guard_blocks_does_not_stop_the_daemons_rotation(ws):

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 from sqlmodel import select
 
 from tests.fakes.wordpress import FakeWordPress
+from tests.support.pgdb import new_database
 from tests.support.procs import crosspost, env_for, run_daemons_until, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -292,21 +292,8 @@ def test_accepted_then_timed_out_is_looked_up_not_reposted(tmp_path, fake_wp):
 
 @pytest.fixture
 def pg_url():
-    base = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip(
-            "multi-daemon PostgreSQL tests skipped: set CROSSPOST_TEST_DATABASE_URL "
-            "(e.g. postgresql://postgres@127.0.0.1:5432/test)"
-        )
-    import psycopg
-
-    name = f"crosspost_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    url = base.rsplit("/", 1)[0] + "/" + name
-    yield url
-    with psycopg.connect(base, autocommit=True) as c:
-        c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with new_database() as url:
+        yield url
 
 
 @pytest.mark.postgres

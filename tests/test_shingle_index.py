@@ -4,10 +4,8 @@ what the check over the whole correlation window finds."""
 
 from __future__ import annotations
 
-import os
 import random
 import tempfile
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +21,7 @@ from crosspost.models import Post, post_text
 from crosspost.store import Store, known_revisions
 from crosspost.targets import Target
 from tests.guard.conftest import SECRET, make_profiles
+from tests.support.pgdb import new_database
 
 WORDS = [
     "sleep",
@@ -49,17 +48,8 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'q.db'}"
         return
-    base = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("PostgreSQL tests skipped: set CROSSPOST_TEST_DATABASE_URL")
-    import psycopg
-
-    name = f"crosspost_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    yield base.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(base, autocommit=True) as c:
-        c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with new_database() as url:
+        yield url
 
 
 def _post(persona: str, body: str, at: datetime, **kw: object) -> Post:
