@@ -296,6 +296,32 @@ def test_a_feed_on_another_personas_domain_is_refused(ws):
     assert "feeds[0].url" in r.err
 
 
+def test_a_redirect_to_another_personas_domain_is_not_followed(ws, blog):
+    """The feed's URL is the persona's own, but its server sends the reader on to the other
+    persona's domain: following it would put this persona's request in that server's log."""
+    blog.redirects["/moved.xml"] = "https://www.harborpsych.example/feed/"
+    add_feed(ws, blog.url + "/moved.xml", accounts='["home-feed"]')
+    blog.publish(item(1, when=NOW - timedelta(days=1)))
+    r = ws.run("feeds", "check")
+    assert "redirected to https://www.harborpsych.example/feed/" in r.out + r.err
+    assert "belongs to persona 'professional'; not followed" in r.out + r.err
+    assert "Traceback" not in r.err
+    assert posts(ws) == []
+    assert [s.path for s in blog.seen("/moved.xml")] == ["/moved.xml"]
+
+
+def test_a_redirect_on_the_personas_own_server_is_followed(ws, blog):
+    blog.redirects["/old-feed"] = blog.feed_url
+    add_feed(ws, blog.url + "/old-feed", accounts='["home-feed"]')
+    assert ws.run("feeds", "check").code == 0
+    blog.publish(item(2))
+    r = ws.run("feeds", "check")
+    assert r.code == 0, r.err
+    (post,) = posts(ws)
+    assert post.body == "Hive notes 2 https://anabee.example/posts/hive-notes-2/"
+    assert blog.seen("/old-feed") and blog.seen("/feed.xml")
+
+
 @pytest.mark.parametrize(
     ("keys", "said"),
     [

@@ -25,7 +25,7 @@ import html
 import io
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -162,8 +162,15 @@ def fetch(
     state: FeedState | None,
     timeout: float | None,
     cache_dir: Path | None = None,
+    foreign: Mapping[str, str] | None = None,
 ) -> Fetched:
-    """The feed's current bytes, or ``not_modified``; a file feed is read from disk."""
+    """The feed's current bytes, or ``not_modified``; a file feed is read from disk.
+
+    ``foreign`` maps the other personas' domains to their names. A redirect into one of them
+    is not followed: the request would reach the other persona's server on this persona's
+    route (its address and User-Agent in that server's log, side by side), and the loading
+    check that refuses such a feed URL (``_foreign_feeds``) cannot see a redirect.
+    """
     if not feed.is_http:
         try:
             return Fetched(Path(feed.url).read_bytes())
@@ -183,6 +190,17 @@ def fetch(
         headers["If-None-Match"] = state.etag
     if state is not None and state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
+
+    def refuse_foreign(request: httpx.Request) -> None:
+        owner = _owner_of(request.url.host, foreign or {})
+        if owner is not None:
+            raise FeedProblem(
+                f"feed {feed.url} of persona '{persona.name}': redirected to {request.url}, "
+                f"which belongs to persona '{owner}'; not followed, nothing was read",
+                hint=f"point the feed's url in {persona.source} at this persona's own feed, "
+                "or fix the redirect on its server",
+            )
+
     try:
         with httpx.Client(
             headers=headers,
@@ -190,6 +208,7 @@ def fetch(
             timeout=timeout if timeout is not None else 30.0,
             follow_redirects=True,
             max_redirects=5,
+            event_hooks={"request": [refuse_foreign]},
         ) as client:
             r = client.get(feed.url)
     except httpx.HTTPError as e:
@@ -211,6 +230,15 @@ def fetch(
         last_modified=r.headers.get("Last-Modified"),
         content_type=r.headers.get("Content-Type"),
     )
+
+
+def _owner_of(host: str, foreign: Mapping[str, str]) -> str | None:
+    """The persona whose domain ``host`` is or is under (``www.`` ignored), if any."""
+    host = host.lower().rstrip(".").removeprefix("www.")
+    for domain, owner in foreign.items():
+        if host == domain or host.endswith("." + domain):
+            return owner
+    return None
 
 
 def parse(fetched: Fetched, where: str) -> list[Item]:
@@ -338,7 +366,10 @@ def check_feed(
         return result
     try:
         timeout = app.settings.daemon.request_timeout.total_seconds()
-        fetched = fetch(feed, persona, state, timeout, app.cache_dir)
+        foreign = {
+            d: p.name for p in app.personas if p is not persona for d in p.claimed()["domain"]
+        }
+        fetched = fetch(feed, persona, state, timeout, app.cache_dir, foreign)
         if fetched.not_modified:
             result.status = "not modified"
             _checked(store, persona.name, feed.url, now, error=None)

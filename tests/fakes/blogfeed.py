@@ -65,6 +65,8 @@ class BlogFeed(FakeServer):
         self.conditional = True
         self.content_type = "application/rss+xml; charset=UTF-8"
         self.modified = datetime(2026, 11, 1, tzinfo=UTC)
+        #: path → where it answers a permanent redirect to (the feed moved)
+        self.redirects: dict[str, str] = {}
         self._guard = threading.Lock()
 
     @property
@@ -81,6 +83,8 @@ class BlogFeed(FakeServer):
             return self.raw if self.raw is not None else rss(self.items).encode("utf-8")
 
     def handle(self, req: Request) -> Response:
+        if req.path in self.redirects:
+            return Response(301, b"", [("Location", self.redirects[req.path])])
         if req.path != self.path:
             return Response(404, b"not found", [("Content-Type", "text/plain")])
         body = self.document()
