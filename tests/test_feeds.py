@@ -238,6 +238,37 @@ def test_an_item_the_guard_blocks_is_held_and_notified_never_published(ws, blog)
         assert len(posts(ws)) == 1 and posts(ws)[0].status == "held"
 
 
+def test_a_held_item_has_its_notice_even_when_the_process_ends_right_after(ws, blog, monkeypatch):
+    """The held post and the notice that tells of it are one transaction: a reader killed
+    between the two would leave a post held that nobody is told about."""
+    from crosspost import feeds
+    from crosspost.notices import pending
+    from crosspost.store import Store
+
+    class Killed(BaseException):
+        pass
+
+    path = ws.profiles / "personal.toml"
+    path.write_text('notify = ["json://127.0.0.1:9/"]\n' + path.read_text())
+    add_feed(ws, blog.feed_url, accounts='["home-feed"]')
+    assert ws.run("feeds", "check").code == 0
+    blog.publish(item(1, title="Why Harbor Psychology recommends beekeeping"))
+    enqueue = Store.enqueue
+
+    def enqueue_then_die(self, *args, **kw):  # type: ignore[no-untyped-def]
+        enqueue(self, *args, **kw)
+        raise Killed
+
+    monkeypatch.setattr(Store, "enqueue", enqueue_then_die)
+    with pytest.raises(Killed):
+        feeds.check_all(ws.app())
+    monkeypatch.setattr(Store, "enqueue", enqueue)
+    (post,) = posts(ws)
+    assert post.status == "held"
+    (notice,) = pending(ws.app().store)
+    assert notice.event == "blocked" and notice.post_id == post.id
+
+
 def test_a_file_feed(ws):
     site = ws.root / "blog" / "index.xml"
     site.parent.mkdir()

@@ -484,6 +484,8 @@ def queue_item(app: App, persona: Persona, feed: FeedConfig, item: Item) -> tupl
         post.note = f"held: the leak guard blocked this item of feed {feed.url}"
     outcome = HELD if held else QUEUED
 
+    targets = [t.name for t in plan.targets]
+
     def seen(s: Session, p: Post) -> None:
         s.add(
             FeedItem(
@@ -495,6 +497,8 @@ def queue_item(app: App, persona: Persona, feed: FeedConfig, item: Item) -> tupl
                 post_id=p.id,
             )
         )
+        if held:  # the notice with the held post, in one transaction: never one without it
+            _notice_of_block(s, app, persona, feed, p, plan.report.findings, targets)
 
     audit = blocked_audit(persona.name, plan.report, feed.url) if held else []
     try:
@@ -503,8 +507,14 @@ def queue_item(app: App, persona: Persona, feed: FeedConfig, item: Item) -> tupl
         return DUPLICATE, None
     assert post.id is not None
     if held:
-        targets = [t.name for t in plan.targets]
-        _notify_blocked(app, persona, feed, post, plan.report.findings, targets)
+        from .notices import blocked_reasons
+
+        log.warning(
+            "feed item of persona '%s' held as post %s: the leak guard blocked it (%s)",
+            persona.name,
+            post.id,
+            blocked_reasons(plan.report.findings),
+        )
     return outcome, post.id
 
 
@@ -546,7 +556,8 @@ def _keep_separation(
     return plan
 
 
-def _notify_blocked(
+def _notice_of_block(
+    s: Session,
     app: App,
     persona: Persona,
     feed: FeedConfig,
@@ -554,25 +565,17 @@ def _notify_blocked(
     findings: Sequence[Any],
     targets: list[str],
 ) -> None:
-    from .notices import BLOCKED, blocked_reasons, record, safely
+    from .notices import BLOCKED, blocked_reasons, record_in
 
-    reasons = blocked_reasons(findings)
-    log.warning(
-        "feed item of persona '%s' held as post %s: the leak guard blocked it (%s)",
-        persona.name,
-        post.id,
-        reasons,
-    )
-    safely(
-        f"post {post.id} being held",
-        record,
+    record_in(
+        s,
         app.store,
         persona,
         BLOCKED,
         post,
         targets=targets,
-        error=f"a new item of feed {feed.url} was blocked by the leak guard: {reasons}; it is "
-        "held and will not be published",
+        error=f"a new item of feed {feed.url} was blocked by the leak guard: "
+        f"{blocked_reasons(findings)}; it is held and will not be published",
         hint=f"'crosspost show {post.id}', then edit it ('crosspost edit {post.id} --text …') "
         f"and release it, or cancel it ('crosspost cancel {post.id}')",
     )

@@ -36,6 +36,8 @@ from .notifysend import next_digest, send, send_all, url_id
 from .when import format_local
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from .app import App
     from .guard.findings import Finding
     from .profiles import Persona
@@ -122,11 +124,43 @@ def record(
 ) -> bool:
     """Keep a notice of ``event`` unless this event of this delivery (or, without one, post)
     has one already; False when it had or the persona has no ``notify`` URLs."""
+    values = _values(persona, event, post, targets, error, hint, delivery_id, now)
+    return values is not None and _keep(store, values)
+
+
+def record_in(
+    s: Session,
+    store: Store,
+    persona: Persona,
+    event: str,
+    post: Any,
+    *,
+    targets: Sequence[str],
+    error: str,
+    hint: str | None = None,
+) -> None:
+    """:func:`record` inside the caller's transaction: the notice is stored with the change it
+    tells of, or neither is (a crash between two transactions would hold a post unnoticed)."""
+    values = _values(persona, event, post, targets, error, hint, None, None)
+    if values is not None:
+        s.execute(_insert(store, values))
+
+
+def _values(
+    persona: Persona,
+    event: str,
+    post: Any,
+    targets: Sequence[str],
+    error: str,
+    hint: str | None,
+    delivery_id: int | None,
+    now: datetime | None,
+) -> dict[str, Any] | None:
     if not persona.notify:
-        return False
+        return None
     subject = f"delivery:{delivery_id}" if delivery_id is not None else f"post:{post.id}"
     title, body = compose(event, persona, post, targets, error, hint)
-    values = {
+    return {
         "key": f"{event}:{subject}",
         "event": event,
         "persona": persona.name,
@@ -138,7 +172,6 @@ def record(
         "delivered": [],
         "attempts": 0,
     }
-    return _keep(store, values)
 
 
 def record_login_end(
@@ -178,8 +211,8 @@ def record_login_end(
     )
 
 
-def _keep(store: Store, values: dict[str, Any]) -> bool:
-    """Insert a notice unless one with its key exists; True when it was added."""
+def _insert(store: Store, values: dict[str, Any]) -> Any:
+    """Insert a notice unless one with its key exists (RETURNING its id when added)."""
     table = Notification.__table__  # type: ignore[attr-defined]
     stmt: Any
     if store.is_sqlite:
@@ -190,9 +223,14 @@ def _keep(store: Store, values: dict[str, Any]) -> bool:
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         stmt = pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"])
+    # RETURNING, not rowcount: drivers disagree on the count of a skipped insert
+    return stmt.returning(table.c.id)
+
+
+def _keep(store: Store, values: dict[str, Any]) -> bool:
+    """Insert a notice unless one with its key exists; True when it was added."""
     with store.write_conn() as conn:
-        # RETURNING, not rowcount: drivers disagree on the count of a skipped insert
-        added = conn.execute(stmt.returning(table.c.id)).first()
+        added = conn.execute(_insert(store, values)).first()
     return added is not None
 
 
