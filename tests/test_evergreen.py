@@ -237,6 +237,58 @@ def test_one_daemon_at_a_time_looks_at_a_personas_pool_on_postgresql():
         two.engine.dispose()
 
 
+def test_evergreen_run_and_the_daemons_job_never_queue_a_reshare_at_once(
+    ws, ws_database, monkeypatch
+):
+    """``evergreen run`` by hand while a daemon's job queues the same persona's re-share
+    would queue two (the same entry, at the same slot): one waits for the other, on SQLite
+    as on PostgreSQL."""
+    import threading
+
+    from crosspost import cli_evergreen
+    from crosspost.evergreen import run_due
+
+    enable(ws, enabled="true", every='"3d"', min_gap='"30d"')
+    published_entry(ws, "Sleep habits", 100)
+    published_entry(ws, "Screen time", 90)
+    daemon = ws.app().store  # another process's connection: its own lock
+    monkeypatch.setattr(cli_evergreen, "RUN_WAIT", 0.3)
+    with daemon.only_one("evergreen:professional") as busy:
+        assert busy
+        r = ws.run("evergreen", "run", "--persona", "professional")
+        assert r.code == 2, r.err
+        assert "still queueing its re-share" in r.err and "nothing was queued" in r.err
+        assert reshares(ws) == []
+    # the command waits for a job that ends within its wait
+    monkeypatch.setattr(cli_evergreen, "RUN_WAIT", 60.0)
+    holding, release = threading.Event(), threading.Event()
+
+    def job() -> None:
+        with daemon.only_one("evergreen:professional"):
+            holding.set()
+            release.wait(10)
+
+    t = threading.Thread(target=job)
+    t.start()
+    assert holding.wait(10)
+    threading.Timer(0.3, release.set).start()
+    r = ws.run("evergreen", "run", "--persona", "professional")
+    t.join()
+    assert r.code == 0, r.err
+    assert len(reshares(ws)) == 1
+    # and the daemon's job passes a persona whose re-share a command is queueing
+    with daemon.write() as s:
+        (post,) = reshares(ws)
+        post.status = "published"
+        s.add(post)
+    app, later = ws.app(), NOW + timedelta(days=4)
+    with daemon.only_one("evergreen:professional"):
+        assert run_due(app, later) == []
+    assert len(run_due(app, later)) == 1
+    daemon.engine.dispose()
+    app.store.engine.dispose()
+
+
 def test_an_entry_the_guard_blocks_does_not_stop_the_daemons_rotation(ws):
     """The oldest entry's text leaks the other persona: the daemon skips it (audited) and
     re-shares the next one, instead of trying the blocked one alone every few minutes."""

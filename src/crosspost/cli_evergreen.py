@@ -8,6 +8,10 @@ from typing import Any
 import click
 
 from .cli_common import app_of, emit_json, format_option
+from .errors import UsageError
+
+#: seconds ``evergreen run`` waits for a daemon queueing the same persona's re-share
+RUN_WAIT = 30.0
 
 
 @click.group()
@@ -69,7 +73,15 @@ def evergreen_run(ctx: click.Context, persona: str, fmt: str) -> None:
     app = app_of(ctx)
     p = app.personas.get(persona)
     app.store.require_writable()
-    post, nxt = queue_next(app, p, utcnow())
+    # the daemons' evergreen job takes the same lock: never two re-shares queued at once
+    with app.store.only_one(f"evergreen:{p.name}", wait=RUN_WAIT) as mine:
+        if not mine:
+            raise UsageError(
+                f"persona '{p.name}': another crosspost process (a daemon's evergreen job) "
+                f"was still queueing its re-share after {RUN_WAIT:g} s; nothing was queued",
+                hint="see 'crosspost list', then run 'crosspost evergreen run' again",
+            )
+        post, nxt = queue_next(app, p, utcnow())
     assert nxt.candidate is not None
     if fmt == "json":
         emit_json({"id": post.id, **_next_json(nxt, False, p.evergreen.enabled)})

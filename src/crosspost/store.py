@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -299,17 +300,33 @@ class Store:
                     fcntl.flock(self._writer_file, fcntl.LOCK_UN)
 
     @contextmanager
-    def only_one(self, name: str) -> Iterator[bool]:
-        """Whether this process is the one doing job ``name`` right now, for jobs every
-        daemon runs but one must do (evergreen re-shares): on PostgreSQL a session advisory
-        lock, taken without waiting; on SQLite always True (one daemon per database)."""
+    def only_one(self, name: str, *, wait: float = 0.0) -> Iterator[bool]:
+        """Whether this process is the one doing job ``name`` right now, for jobs that two
+        processes must not do at once (a persona's evergreen re-share, queued by every
+        daemon's job and by ``evergreen run``). Waits up to ``wait`` seconds for the process
+        holding it. On PostgreSQL a session advisory lock; on SQLite an advisory lock on a
+        file beside the database (True for an in-memory one, which no other process sees)."""
+        deadline = time.monotonic() + wait
         if self.is_sqlite:
-            yield True
+            fd = _open_job_lock(str(self.path) if self.path else None, name)
+            if fd is None:
+                yield True
+                return
+            try:
+                while not (got := _try_flock(fd)) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                yield got
+            finally:
+                os.close(fd)  # closing the file gives the lock back
             return
         with self.engine.connect() as conn:
             args = {"name": name}
-            got = bool(conn.execute(text(_TRY_JOB_LOCK), args).scalar())
-            conn.commit()
+            while True:
+                got = bool(conn.execute(text(_TRY_JOB_LOCK), args).scalar())
+                conn.commit()
+                if got or time.monotonic() >= deadline:
+                    break
+                time.sleep(0.05)
             try:
                 yield got
             finally:
@@ -1562,6 +1579,26 @@ def _open_writer_lock(database: str | None) -> int | None:
     except OSError:
         return None
     return fd
+
+
+def _open_job_lock(database: str | None, name: str) -> int | None:
+    """The file job ``name`` of one SQLite database is locked on (see ``Store.only_one``)."""
+    if not database or database == ":memory:" or fcntl is None:
+        return None
+    tag = hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
+    try:
+        return os.open(f"{database}-job-{tag}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+
+
+def _try_flock(fd: int) -> bool:
+    assert fcntl is not None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def parse_database_url(url: str) -> URL:
