@@ -382,6 +382,63 @@ def test_a_clean_occurrence_passes_its_check(ws):
     assert (local.date().isoformat(), local.hour) == ("2099-01-12", 9)
 
 
+class _End:
+    """Draws one end of the jitter's range: ``low`` or ``high``."""
+
+    def __init__(self, end: str) -> None:
+        self.end = end
+
+    def uniform(self, a: float, b: float) -> float:
+        return a if self.end == "low" else b
+
+
+def test_slot_jitter_moves_every_occurrence_only_later(ws):
+    """A weekly post at the rule's exact minute every week lines up with the other persona
+    as an unjittered slot would: each occurrence is moved, the first at queueing and each
+    later one when the daemon checks it. Never earlier than the rule's time: the next
+    occurrence is the rule's first time after the one before, so an occurrence moved to 08:57
+    would be followed by 09:00 the same day."""
+    from crosspost.entries import text_entry
+    from crosspost.queueing import Repeat, check_new_occurrences, queue_entry
+
+    chicago = ZoneInfo("America/Chicago")
+
+    def local(post: Post) -> tuple[str, int, int]:
+        t = post.scheduled_at.astimezone(chicago)
+        return (t.date().isoformat(), t.hour, t.minute)
+
+    pro = ws.profiles / "professional.toml"
+    pro.write_text('slot_jitter = "7m"\n' + pro.read_text())
+    app = ws.app()
+    first, _ = queue_entry(
+        app,
+        text_entry("Office hours today."),
+        "professional",
+        ["pro-x"],
+        "2099-01-05 09:00",
+        False,
+        rng=_End("low"),
+        repeat=Repeat("1w"),
+    )
+    assert first.id is not None and local(first) == ("2099-01-05", 9, 0)
+    publish_first(app, first.id)
+    assert check_new_occurrences(app, rng=_End("low")) == []
+    second = occurrences(app.store, 1)[1]
+    assert local(second) == ("2099-01-12", 9, 0), "not the same day again"
+    publish_first(app, second.id)
+    assert check_new_occurrences(app, rng=_End("high")) == []
+    third = occurrences(app.store, 1)[2]
+    assert local(third) == ("2099-01-19", 9, 7)
+    assert third.status == "queued" and not third.needs_check
+    assert "slot_jitter ±7m" in (third.note or "")
+    (d,) = app.store.get(third.id)[1]
+    assert d.due_at == third.scheduled_at
+    # the one after a later-moved occurrence starts again from the rule's minute
+    publish_first(app, third.id)
+    check_new_occurrences(app, rng=_End("low"))
+    assert [local(p) for p in occurrences(app.store, 1)][3:] == [("2099-01-26", 9, 0)]
+
+
 def test_an_edit_carries_on_to_later_occurrences_and_keeps_them_share_only(ws):
     first = weekly_office_hours(ws)
     r = ws.run("edit", str(first), "--text", "Office hours today, room 2.")

@@ -13,6 +13,11 @@ The draw is bounded so that it never makes things worse than the time the user c
   window on each side of ``t``;
 * when ``t`` itself is inside such a window the time is left alone, so the separation finding
   speaks about the time the user asked for.
+
+A recurring post's occurrences (``--every``) are each moved, the first when it is queued and
+every later one when the daemon checks it, but only later, within ``[t, t + 7m]``: the next
+occurrence is the rule's first time after the one before, so one moved before its rule's time
+would be followed by that same time again.
 """
 
 from __future__ import annotations
@@ -39,12 +44,20 @@ class Window:
 
 
 def jitter_bounds(
-    at: datetime, jitter: timedelta, now: datetime, windows: Sequence[Window]
+    at: datetime,
+    jitter: timedelta,
+    now: datetime,
+    windows: Sequence[Window],
+    *,
+    forward: bool = False,
 ) -> tuple[datetime, datetime] | None:
-    """The range a jittered ``at`` may be drawn from, or None when ``at`` must stay."""
+    """The range a jittered ``at`` may be drawn from, or None when ``at`` must stay.
+
+    ``forward``: never before ``at`` (a recurring post's occurrence: moved before its rule's
+    time, the rule's next time would be that same one, and it would go out twice)."""
     if jitter <= timedelta(0):
         return None
-    lo, hi = max(at - jitter, now), at + jitter
+    lo, hi = (at if forward else max(at - jitter, now)), at + jitter
     for w in windows:
         start, end = w.at - w.gap, w.at + w.gap
         if start < at < end:
@@ -64,9 +77,11 @@ def jittered(
     now: datetime,
     windows: Sequence[Window],
     rng: Uniform,
+    *,
+    forward: bool = False,
 ) -> datetime:
     """``at`` moved by a random offset within ``jitter`` (see the module docstring)."""
-    bounds = jitter_bounds(at, jitter, now, windows)
+    bounds = jitter_bounds(at, jitter, now, windows, forward=forward)
     if bounds is None:
         return at
     lo, hi = (b - at for b in bounds)

@@ -232,13 +232,14 @@ def plan_entry(
     when: When | None = None,
     rng: Uniform | None = None,
     post_id: int | None = None,
+    recurring: bool = False,
 ) -> Plan:
     """Everything ``queue`` decides before writing: persona, targets, time, guard report.
 
     ``when`` is a time already decided (an edit keeps the post's). The timing checks compare
     with other personas' posts only, so an edited post is never compared with itself.
     A time taken from a slot, ``at`` or the entry's ``at`` gets the persona's ``slot_jitter``
-    (drawn from ``rng``)."""
+    (drawn from ``rng``; only later for the first occurrence of a ``recurring`` post)."""
     from .checking import check_entry
 
     personas = app.personas
@@ -250,7 +251,7 @@ def plan_entry(
         fits = within_caps(app.store, persona, targets, now, post_id) if next_slot else None
         when = resolve_when(app.store, persona, entry, at, next_slot, now, fits=fits)
         if at or next_slot or entry.at:
-            when = apply_jitter(app, persona, when, now, rng)
+            when = apply_jitter(app, persona, when, now, rng, forward=recurring)
     from .guardkey import guard_secret
 
     secret = guard_secret(app)
@@ -296,10 +297,16 @@ def same_image_findings(
 
 
 def apply_jitter(
-    app: App, persona: Persona, when: When, now: datetime, rng: Uniform | None = None
+    app: App,
+    persona: Persona,
+    when: When,
+    now: datetime,
+    rng: Uniform | None = None,
+    *,
+    forward: bool = False,
 ) -> When:
-    """``when`` moved by the persona's ``slot_jitter`` (see :mod:`crosspost.jitter`), with a
-    note saying so; unchanged without one."""
+    """``when`` moved by the persona's ``slot_jitter`` (see :mod:`crosspost.jitter`; only
+    later with ``forward``), with a note saying so; unchanged without one."""
     import random
 
     from .durations import format_duration
@@ -316,7 +323,7 @@ def apply_jitter(
         for p in app.store.recent_posts(when.utc - jitter - widest, when.utc + jitter + widest)
         if p.persona != persona.name
     ]
-    at = jittered(when.utc, jitter, now, windows, rng or random.SystemRandom())
+    at = jittered(when.utc, jitter, now, windows, rng or random.SystemRandom(), forward=forward)
     if at == when.utc:
         return when
     shift = at - when.utc
@@ -500,7 +507,19 @@ def queue_entry(
         base = resolve_when(app.store, persona, entry, at, next_slot, now)
         series = series_of(persona, repeat, base.utc, now)
     refuse_conflicts(app.store, persona, entry, again=again)
-    plan = plan_entry(app, entry, persona_name, to, at, next_slot, allow, reason, now, rng=rng)
+    plan = plan_entry(
+        app,
+        entry,
+        persona_name,
+        to,
+        at,
+        next_slot,
+        allow,
+        reason,
+        now,
+        rng=rng,
+        recurring=series is not None,
+    )
     _refuse_unused(plan)
     if series is not None:
         refuse_blog_series(plan)
@@ -542,12 +561,16 @@ def series_of(persona: Persona, repeat: Repeat, first: datetime, now: datetime) 
     )
 
 
-def check_new_occurrences(app: App, limit: int = 50) -> list[int]:
+def check_new_occurrences(app: App, limit: int = 50, rng: Uniform | None = None) -> list[int]:
     """Run the queue-time checks (leak guard, timing against other personas' posts,
     same image) on occurrences the daemon created, as ``queue`` did on the first one; an
     occurrence they block is held for the user, with the findings in the audit log. Returns
     the ids held. A persona whose profile does not load is left for a later run (the
-    publisher refuses its posts meanwhile)."""
+    publisher refuses its posts meanwhile).
+
+    The persona's ``slot_jitter`` moves each occurrence as ``queue`` moved the first: a
+    weekly post at the rule's exact minute every week would line up with the other persona's
+    just as an unjittered slot does."""
     import logging
 
     from .errors import CrosspostError
@@ -559,7 +582,7 @@ def check_new_occurrences(app: App, limit: int = 50) -> list[int]:
     for post in app.store.needing_check(limit):
         assert post.id is not None
         try:
-            if _check_occurrence(app, post, secret):
+            if _check_occurrence(app, post, secret, rng):
                 held.append(post.id)
         except CrosspostError as e:
             log.warning("occurrence %s not checked yet: %s", post.id, e.message)
@@ -574,8 +597,9 @@ def check_new_occurrences(app: App, limit: int = 50) -> list[int]:
     return held
 
 
-def _check_occurrence(app: App, post: Post, secret: bytes | None) -> bool:
-    """The queue-time checks of one occurrence; True when they held it."""
+def _check_occurrence(app: App, post: Post, secret: bytes | None, rng: Uniform | None) -> bool:
+    """The queue-time checks of one occurrence (at its jittered time); True when they held
+    it."""
     import logging
 
     from .publisher import entry_from_post
@@ -587,17 +611,19 @@ def _check_occurrence(app: App, post: Post, secret: bytes | None) -> bool:
 
     entry = entry_from_post(post)
     _, deliveries = app.store.get(post.id)
+    when = apply_jitter(app, persona, When(post.scheduled_at), datetime.now(UTC), rng, forward=True)
+    moved = when if when.utc != post.scheduled_at else None
     report = check_entry(
         app.personas, persona, entry, targets=[d.target for d in deliveries], secret=secret
     )
     report = report.merged(
-        timing_findings(app, persona, entry, post.scheduled_at, secret=secret, exclude=post.id)
+        timing_findings(app, persona, entry, when.utc, secret=secret, exclude=post.id)
     )
     hashes = _stored_hashes(post, entry)
     report = report.merged(same_image_findings(app, persona, entry, hashes, exclude=post.id))
     report = report.with_allowances(post.allow)
     if not report.blocked:
-        app.store.settle_check(post.id, None)
+        app.store.settle_check(post.id, None, moved=moved)
         return False
     from .auditlog import finding_summary
 
@@ -607,7 +633,9 @@ def _check_occurrence(app: App, post: Post, secret: bytes | None) -> bool:
         f"'crosspost reschedule {post.id} --at WHEN' moves it, 'crosspost cancel "
         f"{post.id}' skips it"
     )
-    if app.store.settle_check(post.id, note, blocked_audit(persona.name, report, None)):
+    if app.store.settle_check(
+        post.id, note, blocked_audit(persona.name, report, None), moved=moved
+    ):
         log.warning("recurring post %s held: blocked by the leak guard", post.id)
         return True
     return False

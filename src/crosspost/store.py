@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 try:
@@ -69,6 +69,9 @@ from .models import (
 from .queuefile import MIGRATIONS as MIGRATIONS
 from .queuefile import known_revisions as known_revisions
 from .targets import Target as Target
+
+if TYPE_CHECKING:
+    from .when import When
 
 #: one item read back from a target: (remote id, URL, text, published at)
 ImportedItem = tuple[str, str | None, str, datetime]
@@ -939,15 +942,28 @@ class Store:
             return list(s.exec(q))
 
     def settle_check(
-        self, post_id: int, held: str | None, audit: Sequence[AuditEntry] = ()
+        self,
+        post_id: int,
+        held: str | None,
+        audit: Sequence[AuditEntry] = (),
+        *,
+        moved: When | None = None,
     ) -> bool:
         """Record an occurrence's queue-time checks: passed, or ``held`` (the note saying
-        why) with its targets held for the user. False when another daemon did it first."""
+        why) with its targets held for the user; ``moved``: its new time (``slot_jitter``),
+        with the note saying so. False when another daemon did it first."""
         with self.write() as s:
             post, deliveries = self.locked_post(s, post_id)
             if not post.needs_check:
                 return False
             post.needs_check = False
+            if moved is not None:
+                for d in deliveries:
+                    if d.state == QUEUED and d.due_at == post.scheduled_at:
+                        d.due_at = moved.utc
+                        s.add(d)
+                post.scheduled_at = moved.utc
+                post.note = moved.note
             if held is not None:
                 for d in deliveries:
                     if d.state == QUEUED:
