@@ -145,6 +145,22 @@ def test_an_unclear_post_counts_until_it_is_a_day_old(store):
     assert second.post_id == ids[1]
 
 
+def test_a_post_waiting_to_be_looked_up_counts_but_not_against_itself(store):
+    """An attempt whose answer never came is queued again to be looked up (it may be out):
+    the platform may well have counted it, so another post of the account waits for the
+    cap; the delivery itself is claimed, since looking it up (or sending it after all) is
+    still one post."""
+    ids = enqueue_shares(store, 2, T0)
+    caps = {"capped": cap(interval=timedelta(hours=2))}
+    (first,) = claim(store, "w", T0, LEASE, {}, 1, caps=caps)
+    at = T0 + timedelta(minutes=1)
+    record(store, first, state="queued", now=at, due_at=at, error="timeout", needs_lookup=True)
+    claims = claim(store, "w", T0 + H, LEASE, {}, 8, caps=caps)
+    assert [(c.post_id, c.reconcile) for c in claims] == [(first.post_id, True)]
+    state, when, _ = due(store)[ids[1]]
+    assert state == "queued" and when == T0 + timedelta(minutes=121)
+
+
 def test_queue_counts_an_unclear_post_against_the_cap(ws):
     set_caps(ws, min_interval='"2h"')
     first = queue_json(

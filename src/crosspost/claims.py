@@ -198,8 +198,9 @@ _SHARES_FAIL = (
     )
 )
 #: an account's posts that count against its caps: published lately, going out now (since
-#: their claim), or lately unclear (``unknown``: the platform may well have counted it)
-_CAP_TIMES = sa_select(_D.c.state, _D.c.published_at, _D.c.updated_at).where(
+#: their claim), or lately unclear (``unknown``, or queued again to be looked up after an
+#: attempt whose answer never came: the platform may well have counted it)
+_CAP_TIMES = sa_select(_D.c.id, _D.c.state, _D.c.published_at, _D.c.updated_at).where(
     _D.c.target == bindparam("target"),
     or_(
         and_(
@@ -207,7 +208,10 @@ _CAP_TIMES = sa_select(_D.c.state, _D.c.published_at, _D.c.updated_at).where(
             _D.c.published_at > bindparam("since", type_=UTCDateTime()),
         ),
         _D.c.state == PUBLISHING,
-        and_(_D.c.state == UNKNOWN, _D.c.updated_at > bindparam("since", type_=UTCDateTime())),
+        and_(
+            or_(_D.c.state == UNKNOWN, and_(_D.c.state == QUEUED, _D.c.needs_lookup)),
+            _D.c.updated_at > bindparam("since", type_=UTCDateTime()),
+        ),
     ),
 )
 #: one account's caps are checked by one claim at a time; the first key says "caps"
@@ -242,13 +246,16 @@ class _Ledger:
         self.caps = caps
         self.now = now
         self.postgres = postgres
-        self.times: dict[str, list[datetime]] = {}
+        #: per account, the time each counted delivery (by id) went out or was claimed
+        self.times: dict[str, dict[int, datetime]] = {}
         #: accounts another claim (another daemon) is checking: left for now
         self.busy: set[str] = set()
 
-    def until(self, target: str) -> datetime | None:
-        """When ``target`` may post next (``now``: it may); None when another claim is
-        checking it (its lock is taken)."""
+    def until(self, target: str, delivery_id: int) -> datetime | None:
+        """When delivery ``delivery_id`` to ``target`` may go (``now``: it may); None when
+        another claim is checking the account (its lock is taken). The delivery's own earlier
+        attempt does not count against it: looking it up, or sending it after all, is still
+        one post."""
         if target in self.busy:
             return None
         times = self.times.get(target)
@@ -263,12 +270,13 @@ class _Ledger:
             rows = self.conn.execute(
                 _CAP_TIMES, {"target": target, "since": self.now - cap.reach}
             ).all()
-            times = [r.published_at if r.state == PUBLISHED else r.updated_at for r in rows]
+            times = {r.id: r.published_at if r.state == PUBLISHED else r.updated_at for r in rows}
             self.times[target] = times
-        return next_after_past(self.caps[target], times, self.now)
+        others = [t for i, t in times.items() if i != delivery_id]
+        return next_after_past(self.caps[target], others, self.now)
 
-    def took(self, target: str) -> None:
-        self.times[target].append(self.now)
+    def took(self, target: str, delivery_id: int) -> None:
+        self.times[target][delivery_id] = self.now
 
 
 def claim(
@@ -321,14 +329,14 @@ def claim(
                         full.add(d.platform)
                         continue
                     if d.target in capped:
-                        allowed = ledger.until(d.target)
+                        allowed = ledger.until(d.target, d.id)
                         if allowed is None:
                             continue
                         if allowed > now:
                             note = waiting_note(capped[d.target], allowed)
                             moved.append(CapWait(d.id, d.post_id, d.target, allowed, note))
                             continue
-                        ledger.took(d.target)
+                        ledger.took(d.target, d.id)
                     room[d.platform] = left - 1
                     taken.append(d)
                 full |= {p for p, n in room.items() if n <= 0}
