@@ -565,10 +565,9 @@ def _notice_of_block(
     findings: Sequence[Any],
     targets: list[str],
 ) -> None:
-    from .notices import BLOCKED, blocked_reasons, record_in
+    from .notices import BLOCKED, blocked_reasons, record
 
-    record_in(
-        s,
+    record(
         app.store,
         persona,
         BLOCKED,
@@ -578,6 +577,7 @@ def _notice_of_block(
         f"{blocked_reasons(findings)}; it is held and will not be published",
         hint=f"'crosspost show {post.id}', then edit it ('crosspost edit {post.id} --text …') "
         f"and release it, or cancel it ('crosspost cancel {post.id}')",
+        within=s,
     )
 
 

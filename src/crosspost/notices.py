@@ -121,29 +121,18 @@ def record(
     hint: str | None = None,
     delivery_id: int | None = None,
     now: datetime | None = None,
+    within: Session | None = None,
 ) -> bool:
     """Keep a notice of ``event`` unless this event of this delivery (or, without one, post)
-    has one already; False when it had or the persona has no ``notify`` URLs."""
+    has one already; False when it had or the persona has no ``notify`` URLs. ``within``:
+    the caller's transaction, so the notice is stored with the change it tells of or neither
+    is (a crash between two transactions would hold a post unnoticed)."""
     values = _values(persona, event, post, targets, error, hint, delivery_id, now)
-    return values is not None and _keep(store, values)
-
-
-def record_in(
-    s: Session,
-    store: Store,
-    persona: Persona,
-    event: str,
-    post: Any,
-    *,
-    targets: Sequence[str],
-    error: str,
-    hint: str | None = None,
-) -> None:
-    """:func:`record` inside the caller's transaction: the notice is stored with the change it
-    tells of, or neither is (a crash between two transactions would hold a post unnoticed)."""
-    values = _values(persona, event, post, targets, error, hint, None, None)
-    if values is not None:
-        s.execute(_insert(store, values))
+    if values is None:
+        return False
+    if within is not None:
+        return within.execute(_insert(store, values)).first() is not None
+    return _keep(store, values)
 
 
 def _values(
